@@ -1,0 +1,94 @@
+"""Database access (数据库): engine creation, migrations and write transactions.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and every write transaction
+starts with `BEGIN IMMEDIATE` so concurrent writers queue instead of losing updates. PostgreSQL is
+used as it is, through the same SQLAlchemy URL setting (`DATABASE_URL`).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+
+from lib.config import ROOT, database_url
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """Return an engine for `url` (default: the configured database) with our SQLite settings."""
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is DEFERRED and loses races).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection):
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """Open one write transaction: all or nothing; on SQLite it takes the write lock at once."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+            with conn.begin():
+                yield conn
+    else:
+        with engine.begin() as conn:
+            yield conn
+
+
+def alembic_config(engine: Engine):
+    """Return an Alembic config bound to `engine` (migrations live in `alembic/`)."""
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic (creates every table on an empty database)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Step the schema back to `revision` with Alembic."""
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), revision)
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database has no organisation yet (a first start)."""
+    if not inspect(engine).has_table("org_unit"):
+        return True
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT COUNT(*) FROM org_unit").scalar_one() == 0
