@@ -146,7 +146,9 @@ def tier_decision(
     if d >= p["city_diesel_t"]:
         return TierDecision("city", "city.diesel", "002 §6.3.1.2.1")
     size = institution_size(g, d, c) if institutional else None
-    if size == "large" and agreement == "city":  # reached only through size rules already above
+    # 6.3.1.2.2 (large institution, agreement with the city branch, stable use) can never decide:
+    # "large" already means G ≥ 5, D ≥ 50 or C ≥ 1,000,000, and each of those made it city above.
+    if size == "large" and agreement == "city" and stable:
         return TierDecision("city", "city.agreement", "002 §6.3.1.2.2")
     if c >= p["city_card_cny"]:
         return TierDecision("city", "city.card", "002 §6.3.1.2.3")
@@ -197,7 +199,7 @@ def customer_code(unit_code: str, kind: str, class_code: int, seq: int) -> str:
     customer. The code keeps the unit where the customer was registered even if it moves later.
     Example: station 370102003, institutional class 05, number 42 → "370102003J05000042" + check.
     """
-    if not unit_code or not unit_code.isalnum() or not unit_code.isascii():
+    if not isinstance(unit_code, str) or not unit_code.isalnum() or not unit_code.isascii():
         raise ValueError(f"unit code must be letters and digits, got {unit_code!r}")
     if kind not in KIND_LETTER:
         raise ValueError(f"kind must be 'institutional' or 'personal', got {kind!r}")

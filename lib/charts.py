@@ -1,0 +1,44 @@
+"""Chart builders (图表): plotly figures from query results; labels come from the caller's translator."""
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from lib.rules import TIERS
+
+TIER_COLOURS = {"province": "#7a0019", "city": "#c8102e", "district": "#f28c28", "station": "#4a90c2"}
+FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def _layout(fig: go.Figure, title: str) -> go.Figure:
+    fig.update_layout(
+        title=title, font_family=FONT, margin=dict(l=10, r=10, t=50, b=10), height=360,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def tier_kind_bar(tier_kind: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
+    """Horizontal stacked bar: customers by tier (province on top), split by kind."""
+    fig = go.Figure()
+    for kind, colour in (("institutional", "#c8102e"), ("personal", "#4a90c2")):
+        counts = [int(tier_kind.loc[(tier_kind["tier"] == tier) & (tier_kind["kind"] == kind), "customers"].sum())
+                  for tier in TIERS]
+        fig.add_bar(y=[t(f"tier.{x}") for x in TIERS], x=counts, name=t(f"kind.{kind}"), orientation="h",
+                    marker_color=colour, text=[f"{c:,}" for c in counts], textposition="auto")
+    fig.update_layout(barmode="stack", xaxis_type="log")
+    fig.update_xaxes(title=t("overview.customers_axis"))
+    return _layout(fig, t("overview.by_tier"))
+
+
+def volume_trend(trend: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
+    """Stacked monthly gasoline and diesel tonnes."""
+    fig = go.Figure()
+    fig.add_bar(x=trend["month"], y=trend["gasoline_t"], name=t("fuel.gasoline"), marker_color="#f28c28")
+    fig.add_bar(x=trend["month"], y=trend["diesel_t"], name=t("fuel.diesel"), marker_color="#2f4f6f")
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title=t("unit.tonnes"))
+    return _layout(fig, t("overview.volume_trend"))

@@ -1,0 +1,244 @@
+"""Scoped query layer (按权限范围查询): every customer or figure query takes the viewer's scope.
+
+A scope is an org path ("/37/3701/"); queries filter rows whose `org_path` starts with it, in SQL,
+with bound parameters. Nothing here loads a whole table to filter it in pandas. Callers in the UI
+cache these functions keyed on (database, scope, month).
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from lib.config import rules
+from lib.kpis import completion, four_rates
+from lib.rules import TIERS
+
+
+def scope_like(scope: str) -> str:
+    """Return the LIKE pattern for rows inside `scope` (escaping LIKE wildcards in the path)."""
+    if not scope.startswith("/") or not scope.endswith("/"):
+        raise ValueError(f"scope must be an org path like '/37/3701/', got {scope!r}")
+    return scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_IN_SCOPE = "{col} LIKE :scope ESCAPE '\\'"
+
+
+def _in(col: str) -> str:
+    return _IN_SCOPE.format(col=col)
+
+
+def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
+
+
+def _scalar(engine: Engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+def shift_month(month: str, delta: int) -> str:
+    """Return `YYYY-MM` shifted by `delta` months."""
+    y, m = int(month[:4]), int(month[5:7])
+    idx = y * 12 + (m - 1) + delta
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+# --- Organisation ------------------------------------------------------------------------------
+
+
+def default_scope_and_month(engine: Engine) -> tuple[str, str]:
+    """Return the whole organisation's scope (the root unit's path) and the latest month with data.
+
+    This is what a province admin sees first.
+    """
+    with engine.connect() as conn:
+        scope = conn.execute(text("SELECT path FROM org_unit WHERE parent_id IS NULL ORDER BY id LIMIT 1")).scalar()
+        month = conn.execute(text("SELECT MAX(month) FROM station_monthly")).scalar()
+        if month is None:
+            month = conn.execute(text("SELECT MAX(month) FROM monthly_consumption")).scalar()
+    if scope is None or month is None:
+        raise LookupError("the database holds no organisation or no monthly data yet")
+    return scope, month
+
+
+def org_units(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the org units inside `scope` (id, code, name, name_en, level, path, parent_id)."""
+    return _df(
+        engine,
+        f"SELECT id, code, name, name_en, level, path, parent_id FROM org_unit "
+        f"WHERE {_in('path')} ORDER BY path",
+        scope=scope_like(scope),
+    )
+
+
+def unit_by_path(engine: Engine, path: str) -> dict | None:
+    """Return one org unit as a dict, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT id, code, name, name_en, level, path, parent_id FROM org_unit WHERE path = :p"),
+            {"p": path},
+        ).mappings().first()
+    return dict(row) if row else None
+
+
+def months(engine: Engine, scope: str) -> list[str]:
+    """Return the months with consumption data in `scope`, newest first."""
+    df = _df(
+        engine,
+        f"SELECT DISTINCT month FROM station_monthly WHERE {_in('org_path')} ORDER BY month DESC",
+        scope=scope_like(scope),
+    )
+    return df["month"].tolist()
+
+
+# --- Overview figures (总览) ---------------------------------------------------------------------
+
+# A customer is on the books at the end of `month` if existing (存量), or lost only after it, and
+# not developed after it.
+_ON_BOOKS = (
+    "(c.status = 'existing' OR (c.status = 'lost' AND c.lost_month > :month)) "
+    "AND (c.developed_month IS NULL OR c.developed_month <= :month)"
+)
+
+
+def customers_by_tier_kind(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return customer counts on the books at the end of `month` by tier in force and kind.
+
+    Columns: tier, kind, customers. Tier in force = manual override, else computed (002 §6.1.1).
+    """
+    return _df(
+        engine,
+        f"SELECT COALESCE(c.tier_override, c.computed_tier) AS tier, c.kind, COUNT(*) AS customers "
+        f"FROM customer c WHERE {_in('c.org_path')} AND {_ON_BOOKS} GROUP BY 1, 2",
+        scope=scope_like(scope),
+        month=month,
+    )
+
+
+def volume(engine: Engine, scope: str, month: str) -> dict[str, float]:
+    """Return gasoline, diesel and total tonnes and card CNY sold to scope's customers in `month`."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                f"SELECT COALESCE(SUM(gasoline_t), 0), COALESCE(SUM(diesel_t), 0), COALESCE(SUM(card_cny), 0) "
+                f"FROM station_monthly WHERE {_in('org_path')} AND month = :month"
+            ),
+            {"scope": scope_like(scope), "month": month},
+        ).one()
+    g, d, c = (float(v) for v in row)
+    return {"gasoline_t": g, "diesel_t": d, "total_t": g + d, "card_cny": c}
+
+
+def plan_targets(engine: Engine, scope: str, month: str) -> dict[str, int]:
+    """Return the development targets 开发目标 for `month` summed over `scope`.
+
+    002 §6.5.3: each district ≥ 1 new institutional customer a month, each station ≥ 10 new
+    personal card customers a month; a unit's edited plan row (appendix 1) replaces the default.
+    """
+    p = rules()["development"]
+    params = {"scope": scope_like(scope), "month": month}
+    sql = f"""
+        SELECT u.level, COALESCE(dp.target, :default) AS target
+        FROM org_unit u
+        LEFT JOIN development_plan dp ON dp.org_unit_id = u.id AND dp.month = :month AND dp.kind = :kind
+        WHERE {_in('u.path')} AND u.level = :level
+    """
+    with engine.connect() as conn:
+        inst = conn.execute(
+            text(f"SELECT COALESCE(SUM(target), 0) FROM ({sql}) t"),
+            params | {"default": p["institutional_per_district_month"], "kind": "institutional", "level": "district"},
+        ).scalar_one()
+        card = conn.execute(
+            text(f"SELECT COALESCE(SUM(target), 0) FROM ({sql}) t"),
+            params | {"default": p["personal_card_per_station_month"], "kind": "personal_card", "level": "station"},
+        ).scalar_one()
+    return {"institutional": int(inst), "personal_card": int(card)}
+
+
+def new_customers(engine: Engine, scope: str, month: str) -> dict[str, int]:
+    """Return customers developed 新开发 in `month`: institutional, and personal card holders."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                f"SELECT COALESCE(SUM(CASE WHEN kind = 'institutional' THEN 1 ELSE 0 END), 0), "
+                f"COALESCE(SUM(CASE WHEN kind = 'personal' AND payment = 'fuel_card' THEN 1 ELSE 0 END), 0) "
+                f"FROM customer WHERE {_in('org_path')} AND developed_month = :month"
+            ),
+            {"scope": scope_like(scope), "month": month},
+        ).one()
+    return {"institutional": int(row[0]), "personal_card": int(row[1])}
+
+
+def plan_completion(engine: Engine, scope: str, month: str) -> dict[str, dict]:
+    """Return {kind: {target, actual, completion}} for institutional and personal card development."""
+    targets, actual = plan_targets(engine, scope, month), new_customers(engine, scope, month)
+    return {
+        k: {"target": targets[k], "actual": actual[k], "completion": completion(actual[k], targets[k])}
+        for k in ("institutional", "personal_card")
+    }
+
+
+def traffic_counts(engine: Engine, scope: str, month: str) -> dict[str, float]:
+    """Return the four-rates counts summed over scope's stations and the days of `month`."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                f"SELECT SUM(passing_car + passing_medium + passing_truck + passing_bus), SUM(entering), "
+                f"SUM(fuelled), SUM(transactions), SUM(full_tank), SUM(identified), SUM(returned) "
+                f"FROM station_traffic WHERE {_in('org_path')} AND month = :month"
+            ),
+            {"scope": scope_like(scope), "month": month},
+        ).one()
+    keys = ("passing", "entering", "fuelled", "transactions", "full_tank", "identified", "returning")
+    return {k: (float(v) if v is not None else None) for k, v in zip(keys, row)}
+
+
+def scope_four_rates(engine: Engine, scope: str, month: str) -> dict[str, float | None]:
+    """Return the four rates 四率 of `scope` in `month` (ratio of sums, lib.kpis.four_rates)."""
+    return four_rates(traffic_counts(engine, scope, month))
+
+
+def churn_count(engine: Engine, scope: str, month: str) -> int:
+    """Return the number of customers lost 流失 in `month` within `scope`."""
+    return int(
+        _scalar(
+            engine,
+            f"SELECT COUNT(*) FROM customer WHERE {_in('org_path')} AND lost_month = :month",
+            scope=scope_like(scope),
+            month=month,
+        )
+    )
+
+
+def overview(engine: Engine, scope: str, month: str) -> dict:
+    """Return the overview page's headline figures for `scope` and `month` in one dict."""
+    tiers = customers_by_tier_kind(engine, scope, month)
+    by_tier = {t: int(tiers.loc[tiers["tier"] == t, "customers"].sum()) for t in TIERS}
+    by_kind = {k: int(tiers.loc[tiers["kind"] == k, "customers"].sum()) for k in ("institutional", "personal")}
+    vol = volume(engine, scope, month)
+    vol_ly = volume(engine, scope, shift_month(month, -12))
+    return {
+        "customers": int(tiers["customers"].sum()),
+        "by_tier": by_tier,
+        "by_kind": by_kind,
+        "tier_kind": tiers,
+        "volume": vol,
+        "volume_last_year": vol_ly,
+        "plan": plan_completion(engine, scope, month),
+        "four_rates": scope_four_rates(engine, scope, month),
+        "churned": churn_count(engine, scope, month),
+    }
+
+
+def volume_trend(engine: Engine, scope: str, month: str, n: int = 24) -> pd.DataFrame:
+    """Return monthly gasoline and diesel tonnes for the `n` months up to `month` (for the trend chart)."""
+    return _df(
+        engine,
+        f"SELECT month, SUM(gasoline_t) AS gasoline_t, SUM(diesel_t) AS diesel_t FROM station_monthly "
+        f"WHERE {_in('org_path')} AND month > :start AND month <= :month GROUP BY month ORDER BY month",
+        scope=scope_like(scope),
+        start=shift_month(month, -n),
+        month=month,
+    )

@@ -1,0 +1,52 @@
+"""Shared fixtures. The fixture database is a small demo province built once per test session
+in a temporary SQLite file (or in PostgreSQL when TEST_DATABASE_URL is set), and the app under
+test is pointed at it through DATABASE_URL before anything imports it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIXTURE_CUSTOMERS = 2500
+FIXTURE_MONTHS = 14  # enough for "same month last year"
+FIXTURE_SEED = 11
+
+
+def _fixture_url(tmp_root: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'fixture.db'}"
+
+
+@pytest.fixture(scope="session")
+def fixture_url(tmp_path_factory) -> str:
+    """URL of the fixture database: a demo province of 2,500 customers × 14 months, built once."""
+    from lib import demo
+    from lib.db import make_engine, upgrade
+
+    url = _fixture_url(tmp_path_factory.mktemp("db"))
+    engine = make_engine(url)
+    if url.startswith("postgresql"):
+        from lib.db import downgrade
+
+        downgrade(engine)
+    upgrade(engine)
+    demo.generate(engine, seed=FIXTURE_SEED, customers=FIXTURE_CUSTOMERS, months=FIXTURE_MONTHS,
+                  end_month="2026-10")
+    engine.dispose()
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(fixture_url):
+    """Engine on the fixture database (read-only use: tests that write make their own copy)."""
+    from lib.db import make_engine
+
+    eng = make_engine(fixture_url)
+    yield eng
+    eng.dispose()

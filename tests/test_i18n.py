@@ -1,0 +1,67 @@
+"""Message catalogs: both languages have the same keys, and every key the code uses exists."""
+import re
+from pathlib import Path
+
+import pytest
+
+from lib.i18n import LANGUAGES, catalog, translator
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_CALL = re.compile(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z_0-9]+)+)["']""")
+# Keys built at run time from a fixed vocabulary: "prefix.{x}" for every x listed here.
+DYNAMIC = {
+    "tier": ["province", "city", "district", "station"],
+    "kind": ["institutional", "personal"],
+    "level": ["province", "city", "district", "station"],
+    "rate": ["entry_rate", "fill_up_rate", "return_rate", "pass_through_rate"],
+    "language": list(LANGUAGES),
+    "bootstrap.step": ["org", "grids", "customers", "consumption", "traffic", "work", "summary", "done"],
+}
+
+
+def _code_files():
+    yield ROOT / "app.py"
+    yield from (ROOT / "pages").glob("*.py")
+    yield from (ROOT / "lib").glob("*.py")
+
+
+def used_keys() -> set[str]:
+    keys = set()
+    for path in _code_files():
+        keys |= set(KEY_CALL.findall(path.read_text(encoding="utf-8")))
+    from lib.ui import PAGES
+
+    for spec in PAGES:
+        keys |= {spec.title_key, spec.section}
+    for prefix, names in DYNAMIC.items():
+        keys |= {f"{prefix}.{n}" for n in names}
+    return keys
+
+
+def test_catalogs_have_the_same_keys():
+    zh, en = set(catalog("zh")), set(catalog("en"))
+    assert zh - en == set(), "keys only in zh.toml"
+    assert en - zh == set(), "keys only in en.toml"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_used_key_is_in_the_catalog(lang):
+    keys = used_keys()
+    assert len(keys) > 40  # the scan found the code's keys
+    missing = sorted(k for k in keys if k not in catalog(lang))
+    assert missing == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_placeholders_match_between_languages(lang):
+    fields = re.compile(r"{(\w+)}")
+    for key, message in catalog(lang).items():
+        other = catalog("en" if lang == "zh" else "zh")[key]
+        assert set(fields.findall(message)) == set(fields.findall(other)), key
+
+
+def test_translator_is_per_language_not_global():
+    zh, en = translator("zh"), translator("en")
+    assert zh("page.overview") == "总览"
+    assert en("page.overview") == "Overview"
+    assert zh("page.overview") == "总览"  # unchanged after building the English one

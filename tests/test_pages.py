@@ -1,0 +1,125 @@
+"""AppTest smoke tests of every registered page, and the overview's figures against independent SQL."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
+
+from lib import fmt
+from lib.ui import PAGES, Keys
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def open_page(path: str, lang: str = "zh", city_index: int | None = None) -> AppTest:
+    """Run app.py, switch to `path` and return the finished AppTest."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[Keys.LANG] = lang
+    at.run()
+    at.switch_page(path)
+    at.run()
+    if city_index is not None:
+        at.sidebar.selectbox(key=Keys.SCOPE_LEVEL.format(depth=0)).select_index(city_index).run()
+    return at
+
+
+def test_every_page_file_is_registered():
+    files = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
+    assert files == {spec.path for spec in PAGES}
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[s.path for s in PAGES])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_page_smoke(fixture_url, spec, lang):
+    at = open_page(spec.path, lang)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title, "page shows a title"
+    shown = " ".join(e.value for e in at.title) + " ".join(str(m.label) for m in at.metric)
+    assert "page." not in shown and "overview." not in shown, "a raw catalog key is shown"
+
+
+def _independent_overview(engine, scope: str, month: str) -> dict:
+    """Recompute the overview's headline figures from the detail tables, in plain SQL + Python."""
+    like = scope + "%"
+    ly = f"{int(month[:4]) - 1}{month[4:]}"
+    with engine.connect() as conn:
+        vol = {
+            m: conn.execute(
+                text("SELECT COALESCE(SUM(m.gasoline_t + m.diesel_t), 0) FROM monthly_consumption m "
+                     "JOIN customer c ON c.id = m.customer_id WHERE c.org_path LIKE :s AND m.month = :m"),
+                {"s": like, "m": m},
+            ).scalar_one()
+            for m in (month, ly)
+        }
+        rows = conn.execute(
+            text("SELECT status, lost_month, developed_month, kind, payment FROM customer WHERE org_path LIKE :s"),
+            {"s": like},
+        ).all()
+        stations = conn.execute(
+            text("SELECT id FROM org_unit WHERE level = 'station' AND path LIKE :s"), {"s": like}
+        ).scalars().all()
+        plan_rows = dict(conn.execute(
+            text("SELECT org_unit_id, target FROM development_plan WHERE month = :m AND kind = 'personal_card'"),
+            {"m": month},
+        ).all())
+        traffic = conn.execute(
+            text("SELECT passing_car + passing_medium + passing_truck + passing_bus, entering, fuelled, "
+                 "transactions, full_tank, identified, returned FROM station_traffic "
+                 "WHERE org_path LIKE :s AND month = :m"),
+            {"s": like, "m": month},
+        ).all()
+    on_books = sum(
+        1 for status, lost, dev, _, _ in rows
+        if (status == "existing" or (status == "lost" and lost > month)) and (dev is None or dev <= month)
+    )
+    churned = sum(1 for _, lost, _, _, _ in rows if lost == month)
+    new_card = sum(1 for _, _, dev, kind, pay in rows if dev == month and kind == "personal" and pay == "fuel_card")
+    card_target = sum(plan_rows.get(s, 10) for s in stations)
+    sums = [sum(r[i] for r in traffic) for i in range(7)]
+    return {
+        "volume": vol[month], "volume_ly": vol[ly], "customers": on_books, "churned": churned,
+        "card_completion": new_card / card_target,
+        "entry_rate": sums[1] / sums[0], "fill_up_rate": sums[4] / sums[3],
+        "return_rate": sums[6] / sums[5], "pass_through_rate": sums[2] / sums[1],
+    }
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("city_index", [None, 1, 2])
+def test_overview_figures_equal_independent_sql(engine, city_index):
+    from lib.queries import default_scope_and_month
+    from lib.i18n import translator
+
+    at = open_page("pages/overview.py", "en", city_index)
+    assert not at.exception
+    root, month = default_scope_and_month(engine)
+    scope = root
+    if city_index is not None:
+        with engine.connect() as conn:
+            cities = conn.execute(text("SELECT path FROM org_unit WHERE level = 'city' ORDER BY path")).scalars().all()
+        scope = cities[city_index - 1]
+    expected = _independent_overview(engine, scope, month)
+    assert expected["customers"] > 0 and expected["volume"] > 0
+    t = translator("en")
+    shown = _metrics(at)
+    assert shown[t("overview.volume")] == fmt.tonnes(expected["volume"], "en")
+    assert shown[t("overview.customers")] == fmt.count(expected["customers"], "en")
+    assert shown[t("overview.churned")] == fmt.count(expected["churned"], "en")
+    assert shown[t("overview.plan_card")] == fmt.pct(expected["card_completion"], "en")
+    for rate in ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate"):
+        assert shown[t(f"rate.{rate}")] == fmt.pct(expected[rate], "en"), rate
+    delta = {m.label: m.delta for m in at.metric}[t("overview.volume")]
+    assert delta == fmt.pct((expected["volume"] - expected["volume_ly"]) / expected["volume_ly"], "en", signed=True)
+
+
+def test_overview_speaks_chinese_by_default(fixture_url):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "总览"
+    assert "车辆进站率" in [m.label for m in at.metric]
