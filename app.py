@@ -1,4 +1,4 @@
-"""Entry point: page config, navigation with sections, the shared sidebar, then the chosen page."""
+"""Entry point: page config, login, navigation with the pages the user may open, sidebar, page."""
 import streamlit as st
 
 from lib import ui
@@ -6,6 +6,11 @@ from lib import ui
 st.set_page_config(page_title="网格化客户管理", page_icon=":material/local_gas_station:", layout="wide")
 
 t = ui.translator(ui.language())
-pg = st.navigation(ui.navigation_pages(t))
-ctx = ui.frame()
-ui.run(pg, ctx)
+engine = ui.get_engine()
+ui.ensure_data(engine, t)
+user = ui.current_user(engine)
+pg = st.navigation(ui.navigation_pages(t, user))
+if user is None:
+    pg.run()  # the login page
+else:
+    ui.run(pg, ui.frame(user))

@@ -242,3 +242,38 @@ def volume_trend(engine: Engine, scope: str, month: str, n: int = 24) -> pd.Data
         start=shift_month(month, -n),
         month=month,
     )
+
+
+# --- Users and audit (用户与审计) ------------------------------------------------------------------
+
+
+def users(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the users whose unit lies inside `scope` (no password hashes)."""
+    return _df(
+        engine,
+        f"SELECT u.id, u.login, u.display_name, u.role, o.name AS unit, u.org_path, u.org_unit_id, "
+        f"u.manager_id, u.active, u.failed_attempts, u.locked_until FROM app_user u "
+        f"JOIN org_unit o ON o.id = u.org_unit_id WHERE {_in('u.org_path')} ORDER BY u.org_path, u.login",
+        scope=scope_like(scope),
+    )
+
+
+def audit_log(engine: Engine, scope: str, entity: str | None = None, limit: int = 200) -> pd.DataFrame:
+    """Return the newest audit-log rows inside `scope` (optionally of one entity type)."""
+    where = f"{_in('org_path')}" + (" AND entity = :entity" if entity else "")
+    return _df(
+        engine,
+        f"SELECT at, actor, action, entity, entity_id, before, after FROM audit_log WHERE {where} "
+        f"ORDER BY at DESC, id DESC LIMIT :limit",
+        scope=scope_like(scope), entity=entity, limit=limit,
+    )
+
+
+def managers(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the customer managers 客户经理 inside `scope` (id, name, station unit)."""
+    return _df(
+        engine,
+        f"SELECT m.id, m.name, m.org_unit_id, o.name AS unit FROM customer_manager m "
+        f"JOIN org_unit o ON o.id = m.org_unit_id WHERE {_in('m.org_path')} ORDER BY m.org_path, m.name",
+        scope=scope_like(scope),
+    )

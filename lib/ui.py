@@ -5,6 +5,7 @@ This is the only `lib` module that imports streamlit. Pages call `guard()` at th
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Callable
 import streamlit as st
 from sqlalchemy import Engine
 
-from lib import queries
+from lib import auth, queries
 from lib.config import database_url
 from lib.db import is_empty, make_engine, upgrade
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-exported for app.py)
@@ -22,25 +23,41 @@ from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-e
 class Keys:
     """Every session-state key the app uses, in one place."""
 
+    USER_ID = "auth_user_id"
+    LAST_SEEN = "auth_last_seen"
+    LOGIN_NAME = "login_name"
+    LOGIN_PASSWORD = "login_password"
+    LOGIN_NOTICE = "login_notice"
     LANG = "sidebar_lang"
     MONTH = "sidebar_month"
     SCOPE_LEVEL = "sidebar_scope_{depth}"  # one selectbox per level below the user's root unit
 
 
+ALL_ROLES = frozenset(auth.ROLES)
+
+
 @dataclass(frozen=True)
 class PageSpec:
-    """A page of the app: file, catalog key of its title, Material icon, navigation section."""
+    """A page of the app: file, catalog key of its title, Material icon, navigation section, roles."""
 
     path: str
     title_key: str
     icon: str
     section: str
+    roles: frozenset = ALL_ROLES
 
 
-# Page titles and icons live here only (STYLE §1). Sections are catalog keys too.
+# Page titles, icons and who may open them live here only (STYLE §1). Sections are catalog keys.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "page.overview", ":material/dashboard:", "nav.dashboards"),
+    PageSpec("pages/admin_users.py", "page.admin_users", ":material/manage_accounts:", "nav.admin",
+             frozenset(auth.ADMIN_ROLES)),
 )
+
+
+def allowed_pages(role: str) -> list[PageSpec]:
+    """Return the pages `role` may open, in navigation order."""
+    return [spec for spec in PAGES if role in spec.roles]
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class PageContext:
     month: str
     lang: str
     t: Callable[..., str]
+    user: auth.SessionUser
 
 
 # --- engine and first start --------------------------------------------------------------------
@@ -73,9 +91,15 @@ def demo_mode() -> bool:
     return os.environ.get("GRIDCRM_DEMO", default) == "1"
 
 
+_ready: set[str] = set()
+
+
 def ensure_data(engine: Engine, t: Callable[..., str]) -> None:
     """On first start, create the demo province with a progress bar; later starts return at once."""
+    if _engine_key(engine) in _ready:
+        return
     if not is_empty(engine):
+        _ready.add(_engine_key(engine))
         return
     if not demo_mode():
         st.warning(t("bootstrap.empty"))
@@ -91,6 +115,7 @@ def ensure_data(engine: Engine, t: Callable[..., str]) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=t(f"bootstrap.step.{step}"))
 
         demo.generate(engine, progress=progress)
+        auth.create_demo_users(engine)
         bar.empty()
     st.cache_data.clear()
 
@@ -121,63 +146,188 @@ def language() -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def navigation_pages(t: Callable[..., str]) -> dict[str, list]:
-    """Return the st.navigation mapping {section title: [st.Page, …]} for the registered pages."""
+def navigation_pages(t: Callable[..., str], user: auth.SessionUser | None) -> dict[str, list]:
+    """Return the st.navigation mapping {section: [st.Page, …]}: only the pages `user` may open.
+
+    Without a user the only page is the login page.
+    """
+    if user is None:
+        return {"": [st.Page(login_page, title=t("login.title"), icon=":material/login:", url_path="login")]}
     sections: dict[str, list] = {}
-    for i, spec in enumerate(PAGES):
+    for i, spec in enumerate(allowed_pages(user.role)):
         page = st.Page(spec.path, title=t(spec.title_key), icon=spec.icon, default=(i == 0))
         sections.setdefault(t(spec.section), []).append(page)
     return sections
 
 
-def _unit_label(unit, lang: str, t: Callable[..., str]) -> str:
+def _unit_label(unit, lang: str) -> str:
     return unit["name_en"] if lang == "en" and unit["name_en"] else unit["name"]
 
 
-def sidebar(engine: Engine, lang: str, t: Callable[..., str], root_scope: str) -> tuple[str, str]:
-    """Draw language, scope and month pickers; return the chosen (scope, month).
+def sidebar(engine: Engine, lang: str, t: Callable[..., str], user: auth.SessionUser) -> tuple[str, str]:
+    """Draw user, language, scope and month pickers; return the chosen (scope, month).
 
-    The scope picker walks down the org tree from the viewer's root unit, one selectbox per
-    level, so it only ever offers units inside the viewer's own scope.
+    The scope picker walks down the org tree from the user's own unit, one selectbox per level,
+    so it only ever offers units inside the user's scope.
     """
     with st.sidebar:
+        st.markdown(f"**{user.display_name}** · {t(f'role.{user.role}')}")
+        if st.button(t("login.logout"), key="sidebar_logout", icon=":material/logout:"):
+            logout()
         st.segmented_control(
             t("sidebar.language"), options=list(LANGUAGES), key=Keys.LANG, default=DEFAULT_LANGUAGE,
             format_func=lambda code: t(f"language.{code}"),
         )
-        units = org_units(engine, root_scope)
-        children: dict[int | None, list] = {}
-        for unit in units.to_dict("records"):
-            children.setdefault(unit["parent_id"], []).append(unit)
-        current = units.loc[units["path"] == root_scope].to_dict("records")[0]
-        scope, depth = root_scope, 0
+        scope = user.scope
+        units = org_units(engine, user.scope)
         st.caption(t("sidebar.scope"))
-        while children.get(current["id"]):
-            options = [None] + children[current["id"]]
-            choice = st.selectbox(
-                t(f"level.{options[1]['level']}"), options, key=Keys.SCOPE_LEVEL.format(depth=depth),
-                format_func=lambda u: t("sidebar.all") if u is None else _unit_label(u, lang, t),
-            )
-            if choice is None:
-                break
-            current, scope, depth = choice, choice["path"], depth + 1
-        available = months(engine, scope) or months(engine, root_scope)
+        if units.empty:  # a customer manager's own customers: nothing to pick
+            st.markdown(t("sidebar.own_customers"))
+        else:
+            children: dict[int | None, list] = {}
+            for unit in units.to_dict("records"):
+                children.setdefault(unit["parent_id"], []).append(unit)
+            current, depth = units.iloc[0].to_dict(), 0
+            if not children.get(current["id"]):
+                st.markdown(_unit_label(current, lang))
+            while children.get(current["id"]):
+                options = [None] + children[current["id"]]
+                choice = st.selectbox(
+                    t(f"level.{options[1]['level']}"), options, key=Keys.SCOPE_LEVEL.format(depth=depth),
+                    format_func=lambda u: t("sidebar.all") if u is None else _unit_label(u, lang),
+                )
+                if choice is None:
+                    break
+                current, scope, depth = choice, choice["path"], depth + 1
+        available = months(engine, scope) or months(engine, user.scope) or [default_scope_and_month(engine)[1]]
         month = st.selectbox(t("sidebar.month"), available, key=Keys.MONTH)
     return scope, month
 
 
-_frame = threading.local()
+# --- logins ------------------------------------------------------------------------------------
 
 
-def frame() -> PageContext:
-    """Set up one script run: engine, data, language, sidebar; return the page context."""
+def session_timeout() -> dt.timedelta:
+    """Idle time after which a session logs out (`GRIDCRM_SESSION_MINUTES`, default 30)."""
+    return dt.timedelta(minutes=float(os.environ.get("GRIDCRM_SESSION_MINUTES", "30")))
+
+
+def current_user(engine: Engine) -> auth.SessionUser | None:
+    """Return the session's user, or None when nobody is logged in, the session timed out, or the
+    account was deactivated. Every run re-reads the account, so a change takes effect at once."""
+    user_id = st.session_state.get(Keys.USER_ID)
+    if user_id is None:
+        return None
+    now = dt.datetime.now()
+    last = st.session_state.get(Keys.LAST_SEEN)
+    if last is not None and now - last > session_timeout():
+        logout(notice="login.timed_out", rerun=False)
+        return None
+    user = auth.session_user(engine, user_id)
+    if user is None:
+        logout(rerun=False)
+        return None
+    st.session_state[Keys.LAST_SEEN] = now
+    return user
+
+
+def logout(notice: str | None = None, rerun: bool = True) -> None:
+    """End the session's login and forget its cached choices."""
+    for key in list(st.session_state.keys()):
+        if key not in (Keys.LANG,):
+            del st.session_state[key]
+    if notice:
+        st.session_state[Keys.LOGIN_NOTICE] = notice
+    if rerun:
+        st.rerun()
+
+
+def login_page() -> None:
+    """The login page 登录: demo notice, first-admin setup on a fresh database, lockout messages."""
     lang = language()
     t = translator(lang)
     engine = get_engine()
     ensure_data(engine, t)
-    root_scope, _ = default_scope_and_month(engine)
-    scope, month = sidebar(engine, lang, t, root_scope)
-    return PageContext(engine=engine, scope=scope, month=month, lang=lang, t=t)
+    st.title(t("app.title"))
+    st.segmented_control(t("sidebar.language"), options=list(LANGUAGES), key=Keys.LANG,
+                         default=DEFAULT_LANGUAGE, format_func=lambda code: t(f"language.{code}"))
+    if auth.user_count(engine) == 0:
+        first_admin_form(engine, t)
+        return
+    if demo_mode():
+        st.info(t("login.demo", password=auth.DEMO_PASSWORD,
+                  logins=", ".join(f"{login} ({t(f'role.{role}')})" for login, _, role, _ in auth.DEMO_USERS)))
+    notice = st.session_state.pop(Keys.LOGIN_NOTICE, None)
+    if notice:
+        st.warning(t(notice))
+    with st.form("login_form"):
+        st.subheader(t("login.title"))
+        name = st.text_input(t("login.name"), key=Keys.LOGIN_NAME)
+        password = st.text_input(t("login.password"), type="password", key=Keys.LOGIN_PASSWORD)
+        submitted = st.form_submit_button(t("login.submit"), type="primary")
+    if submitted:
+        result = auth.authenticate(engine, name, password)
+        if result.user is not None:
+            st.session_state[Keys.USER_ID] = result.user.id
+            st.session_state[Keys.LAST_SEEN] = dt.datetime.now()
+            st.rerun()
+        elif result.reason == "locked":
+            st.error(t("login.locked", minutes=int(auth.LOCK_WINDOW.total_seconds() // 60)))
+        elif result.reason == "inactive":
+            st.error(t("login.inactive"))
+        else:
+            st.error(t("login.invalid"))
+
+
+def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
+    """A fresh non-demo database: create the first province admin, proven by the setup token
+    printed in the server log (so the first visitor of a public URL cannot take the system)."""
+    auth.setup_token()
+    st.info(t("setup.intro"))
+    with st.form("setup_form"):
+        token = st.text_input(t("setup.token"), type="password")
+        login = st.text_input(t("setup.login"))
+        name = st.text_input(t("setup.display_name"))
+        password = st.text_input(t("login.password"), type="password")
+        submitted = st.form_submit_button(t("setup.submit"), type="primary")
+    if submitted:
+        if not secrets_equal(token, auth.setup_token()):
+            st.error(t("setup.bad_token"))
+            return
+        try:
+            auth.create_first_admin(engine, login, name, password)
+        except ValueError as exc:
+            st.error(t("common.invalid", reason=str(exc)))
+            return
+        st.success(t("setup.done"))
+
+
+def secrets_equal(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest((a or "").encode(), (b or "").encode())
+
+
+# --- the frame every page runs in --------------------------------------------------------------
+
+_frame = threading.local()
+
+
+def frame(user: auth.SessionUser | None = None) -> PageContext:
+    """Set up one script run: engine, data, language, login, sidebar; return the page context.
+
+    Without a logged-in user it shows the login page and stops the run: nothing below it runs.
+    """
+    lang = language()
+    t = translator(lang)
+    engine = get_engine()
+    ensure_data(engine, t)
+    user = user or current_user(engine)
+    if user is None:
+        login_page()
+        st.stop()
+    scope, month = sidebar(engine, lang, t, user)
+    return PageContext(engine=engine, scope=scope, month=month, lang=lang, t=t, user=user)
 
 
 def run(pg, ctx: PageContext) -> None:
@@ -189,19 +339,23 @@ def run(pg, ctx: PageContext) -> None:
         _frame.ctx = None
 
 
-def guard() -> PageContext:
-    """Every page calls this first. Returns the context app.py set up for this run; a page reached
-    without app.py (Streamlit's `pages/` auto-discovery serves it directly) builds the frame itself.
+def guard(page: str) -> PageContext:
+    """Every page calls this first with its own path. Returns the context app.py set up for this
+    run; a page reached without app.py (Streamlit's `pages/` auto-discovery serves it directly)
+    builds the frame itself, which shows the login page to a visitor who is not logged in. A user
+    whose role may not open `page` sees a refusal and nothing else.
     """
-    ctx = getattr(_frame, "ctx", None)
-    if ctx is not None:
-        return ctx
-    return frame()
+    ctx = getattr(_frame, "ctx", None) or frame()
+    spec = next((s for s in PAGES if s.path == page), None)
+    if spec is None or ctx.user.role not in spec.roles:
+        st.error(ctx.t("login.forbidden"))
+        st.stop()
+    return ctx
 
 
-def page_link(path: str, label: str) -> None:
-    """Show a link to a registered page (drill-down); nothing if that page does not exist yet."""
-    if any(spec.path == path for spec in PAGES):
+def page_link(path: str, label: str, user: auth.SessionUser) -> None:
+    """Show a link to a page (drill-down) when it exists and `user` may open it."""
+    if any(spec.path == path and user.role in spec.roles for spec in PAGES):
         st.page_link(path, label=label, icon=":material/arrow_forward:")
 
 
@@ -209,5 +363,5 @@ def scope_name(ctx: PageContext) -> str:
     """Return the display name of the context's scope unit in the session's language."""
     unit = cached(queries.unit_by_path)(ctx.engine, ctx.scope)
     if unit is None:
-        return ctx.scope
-    return unit["name_en"] if ctx.lang == "en" and unit["name_en"] else unit["name"]
+        return ctx.user.display_name
+    return _unit_label(unit, ctx.lang)

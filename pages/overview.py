@@ -4,7 +4,7 @@ import streamlit as st
 from lib import charts, fmt, queries, ui
 from lib.kpis import change
 
-ctx = ui.guard()
+ctx = ui.guard("pages/overview.py")
 t = ctx.t
 overview = ui.cached(queries.overview)(ctx.engine, ctx.scope, ctx.month)
 trend = ui.cached(queries.volume_trend)(ctx.engine, ctx.scope, ctx.month)

@@ -15,6 +15,9 @@ DYNAMIC = {
     "level": ["province", "city", "district", "station"],
     "rate": ["entry_rate", "fill_up_rate", "return_rate", "pass_through_rate"],
     "language": list(LANGUAGES),
+    "role": ["province_admin", "province_viewer", "city_manager", "district_manager", "station_manager",
+             "customer_manager"],
+    "admin.col": ["login", "display_name", "role", "unit", "active", "failed_attempts", "locked_until"],
     "bootstrap.step": ["org", "grids", "customers", "consumption", "traffic", "work", "summary", "done"],
 }
 

@@ -1,0 +1,310 @@
+"""Users, roles and logins (用户与权限): who may see which part of the organisation.
+
+A user's scope is their org unit's path; a customer manager 客户经理 sees only the customers
+assigned to them, whose org path ends in their own segment ("…/370102003/m12/"). Passwords are
+hashed with Argon2 (argon2-cffi) and never stored, logged or shown in plain text. Five failed
+logins within 15 minutes lock that login name for 15 minutes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Engine, select, text
+
+from lib.db import write
+from lib.models import User
+
+USERS = User.__table__  # typed columns (datetimes come back as datetimes on SQLite too)
+
+HASHER = PasswordHasher()
+MAX_FAILURES = 5
+LOCK_WINDOW = dt.timedelta(minutes=15)
+MIN_PASSWORD = 8
+
+# Roles 角色, from the top of the organisation down; `pages` are page ids each role may open.
+ROLES = (
+    "province_admin",  # 省公司管理员: everything, manages users
+    "province_viewer",  # 省公司查看
+    "city_manager",  # 地市分公司经理
+    "district_manager",  # 片区经理
+    "station_manager",  # 站经理
+    "customer_manager",  # 客户经理: the customers assigned to them
+)
+ROLE_LEVEL = {
+    "province_admin": "province", "province_viewer": "province", "city_manager": "city",
+    "district_manager": "district", "station_manager": "station", "customer_manager": "station",
+}
+ADMIN_ROLES = {"province_admin"}
+
+
+def manager_scope(station_path: str, manager_id: int) -> str:
+    """Return the scope of customer manager `manager_id` working at the station `station_path`."""
+    return f"{station_path}m{manager_id}/"
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    """The logged-in user as a page sees it: no password hash."""
+
+    id: int
+    login: str
+    display_name: str
+    role: str
+    scope: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def hash_password(password: str) -> str:
+    """Return the Argon2 hash of `password` after checking the minimum length."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must have at least {MIN_PASSWORD} characters")
+    return HASHER.hash(password)
+
+
+def audit(conn: Connection, actor: str, action: str, entity: str, entity_id, before=None, after=None,
+          org_path: str = "/") -> None:
+    """Write one audit-log row 审计日志 in the caller's transaction."""
+    conn.execute(
+        text("INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, org_path) "
+             "VALUES (:at, :actor, :action, :entity, :eid, :before, :after, :path)"),
+        {"at": _now(), "actor": actor, "action": action, "entity": entity, "eid": str(entity_id),
+         "before": json.dumps(before, ensure_ascii=False, default=str) if before is not None else None,
+         "after": json.dumps(after, ensure_ascii=False, default=str) if after is not None else None,
+         "path": org_path},
+    )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """Outcome of a login attempt: `user` on success, else `reason` ("invalid", "locked", "inactive")."""
+
+    user: SessionUser | None
+    reason: str | None = None
+    locked_until: dt.datetime | None = None
+
+
+def _session_user(row) -> SessionUser:
+    scope = row["org_path"]
+    if row["role"] == "customer_manager" and row["manager_id"] is not None:
+        scope = manager_scope(row["org_path"], row["manager_id"])
+    return SessionUser(row["id"], row["login"], row["display_name"], row["role"], scope)
+
+
+def authenticate(engine: Engine, login: str, password: str, now: dt.datetime | None = None) -> LoginResult:
+    """Check a login; count failures and lock the login name after 5 failures in 15 minutes.
+
+    The same answer ("invalid") is given for an unknown name and a wrong password.
+    """
+    now = now or _now()
+    login = (login or "").strip()
+    with write(engine) as conn:
+        row = conn.execute(select(USERS).where(USERS.c.login == login)).mappings().first()
+        if row is None:
+            HASHER.hash("timing-equaliser")  # unknown names take as long as known ones
+            return LoginResult(None, "invalid")
+        if row["locked_until"] is not None and row["locked_until"] > now:
+            return LoginResult(None, "locked", row["locked_until"])
+        try:
+            ok = HASHER.verify(row["password_hash"], password or "")
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if ok and row["active"]:
+            conn.execute(
+                text("UPDATE app_user SET failed_attempts = 0, first_failed_at = NULL, locked_until = NULL "
+                     "WHERE id = :id"), {"id": row["id"]})
+            if HASHER.check_needs_rehash(row["password_hash"]):
+                conn.execute(text("UPDATE app_user SET password_hash = :h WHERE id = :id"),
+                             {"h": HASHER.hash(password), "id": row["id"]})
+            return LoginResult(_session_user(row))
+        if ok:  # right password, deactivated account
+            return LoginResult(None, "inactive")
+        first = row["first_failed_at"]
+        failures = row["failed_attempts"] + 1
+        if first is None or now - first > LOCK_WINDOW:
+            first, failures = now, 1
+        locked = now + LOCK_WINDOW if failures >= MAX_FAILURES else None
+        conn.execute(
+            text("UPDATE app_user SET failed_attempts = :f, first_failed_at = :first, locked_until = :lock "
+                 "WHERE id = :id"),
+            {"f": 0 if locked else failures, "first": None if locked else first, "lock": locked, "id": row["id"]},
+        )
+        if locked:
+            audit(conn, login, "lockout", "app_user", row["id"], org_path=row["org_path"])
+            return LoginResult(None, "locked", locked)
+        return LoginResult(None, "invalid")
+
+
+def session_user(engine: Engine, user_id: int) -> SessionUser | None:
+    """Reload a session's user; None when the account is gone or deactivated (ends the session)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(USERS).where(USERS.c.id == user_id, USERS.c.active.is_(True))).mappings().first()
+    return _session_user(row) if row else None
+
+
+_LOGIN_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")
+
+
+def create_user(engine: Engine, actor: str, login: str, display_name: str, role: str, org_unit_id: int,
+                password: str, manager_id: int | None = None) -> int:
+    """Create a user (admin action, audited); return its id. ValueError names what is wrong."""
+    if not _LOGIN_RE.match(login or ""):
+        raise ValueError("login: 3–50 letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise ValueError(f"role: unknown role {role!r}")
+    if not (display_name or "").strip():
+        raise ValueError("display name: required")
+    pw_hash = hash_password(password)
+    with write(engine) as conn:
+        unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
+        if unit is None:
+            raise ValueError("org unit: not found")
+        if unit.level != ROLE_LEVEL[role]:
+            raise ValueError(f"org unit: a {role} belongs to a {ROLE_LEVEL[role]} unit, not a {unit.level}")
+        if role == "customer_manager":
+            ok = manager_id is not None and conn.execute(
+                text("SELECT 1 FROM customer_manager WHERE id = :m AND org_unit_id = :u"),
+                {"m": manager_id, "u": org_unit_id}).first()
+            if not ok:
+                raise ValueError("customer manager: choose the manager record of this station")
+        if conn.execute(text("SELECT 1 FROM app_user WHERE login = :l"), {"l": login}).first():
+            raise ValueError(f"login: {login!r} is taken")
+        conn.execute(
+            text("INSERT INTO app_user (login, display_name, role, org_unit_id, org_path, manager_id, "
+                 "password_hash, active, failed_attempts, created_at) VALUES (:l, :d, :r, :u, :p, :m, :h, "
+                 ":a, 0, :now)"),
+            {"l": login, "d": display_name.strip(), "r": role, "u": org_unit_id, "p": unit.path,
+             "m": manager_id if role == "customer_manager" else None, "h": pw_hash, "a": True, "now": _now()},
+        )
+        uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
+        audit(conn, actor, "create", "app_user", uid, None,
+              {"login": login, "display_name": display_name, "role": role, "org_path": unit.path},
+              org_path=unit.path)
+    return uid
+
+
+def _user_row(conn: Connection, user_id: int):
+    row = conn.execute(text("SELECT id, login, display_name, role, org_unit_id, org_path, manager_id, active "
+                            "FROM app_user WHERE id = :id"), {"id": user_id}).mappings().first()
+    if row is None:
+        raise ValueError("user: not found")
+    return dict(row)
+
+
+def set_active(engine: Engine, actor: str, user_id: int, active: bool) -> None:
+    """Activate or deactivate a user (audited); a deactivated user's sessions end at their next rerun."""
+    with write(engine) as conn:
+        before = _user_row(conn, user_id)
+        conn.execute(text("UPDATE app_user SET active = :a WHERE id = :id"), {"a": active, "id": user_id})
+        audit(conn, actor, "activate" if active else "deactivate", "app_user", user_id,
+              {"active": before["active"]}, {"active": active}, org_path=before["org_path"])
+
+
+def reset_password(engine: Engine, actor: str, user_id: int, password: str) -> None:
+    """Set a new password and clear any lockout (audited without the password)."""
+    pw_hash = hash_password(password)
+    with write(engine) as conn:
+        before = _user_row(conn, user_id)
+        conn.execute(text("UPDATE app_user SET password_hash = :h, failed_attempts = 0, first_failed_at = NULL, "
+                          "locked_until = NULL WHERE id = :id"), {"h": pw_hash, "id": user_id})
+        audit(conn, actor, "reset_password", "app_user", user_id, None, None, org_path=before["org_path"])
+
+
+def change_role(engine: Engine, actor: str, user_id: int, role: str, org_unit_id: int,
+                manager_id: int | None = None) -> None:
+    """Change a user's role and unit (audited)."""
+    if role not in ROLES:
+        raise ValueError(f"role: unknown role {role!r}")
+    with write(engine) as conn:
+        before = _user_row(conn, user_id)
+        unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
+        if unit is None:
+            raise ValueError("org unit: not found")
+        if unit.level != ROLE_LEVEL[role]:
+            raise ValueError(f"org unit: a {role} belongs to a {ROLE_LEVEL[role]} unit, not a {unit.level}")
+        if role == "customer_manager" and not (manager_id is not None and conn.execute(
+                text("SELECT 1 FROM customer_manager WHERE id = :m AND org_unit_id = :u"),
+                {"m": manager_id, "u": org_unit_id}).first()):
+            raise ValueError("customer manager: choose the manager record of this station")
+        conn.execute(text("UPDATE app_user SET role = :r, org_unit_id = :u, org_path = :p, manager_id = :m "
+                          "WHERE id = :id"),
+                     {"r": role, "u": org_unit_id, "p": unit.path,
+                      "m": manager_id if role == "customer_manager" else None, "id": user_id})
+        audit(conn, actor, "change_role", "app_user", user_id,
+              {"role": before["role"], "org_path": before["org_path"]}, {"role": role, "org_path": unit.path},
+              org_path=unit.path)
+
+
+def user_count(engine: Engine) -> int:
+    """Return how many users exist (0 on a fresh database: the first admin must be created)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT COUNT(*) FROM app_user")).scalar_one()
+
+
+def create_first_admin(engine: Engine, login: str, display_name: str, password: str) -> int:
+    """Create the first province admin of a fresh database; refuses once any user exists."""
+    if user_count(engine):
+        raise ValueError("the first admin exists already")
+    with engine.connect() as conn:
+        root = conn.execute(text("SELECT id FROM org_unit WHERE parent_id IS NULL ORDER BY id")).scalar()
+    if root is None:
+        raise ValueError("org unit: the organisation is empty; import it first")
+    return create_user(engine, "setup", login, display_name, "province_admin", root, password)
+
+
+def setup_token() -> str:
+    """Return the one-time token the first-admin form asks for (printed in the server log).
+
+    `GRIDCRM_SETUP_TOKEN` fixes it for scripted deployments.
+    """
+    global _SETUP_TOKEN
+    if _SETUP_TOKEN is None:
+        _SETUP_TOKEN = os.environ.get("GRIDCRM_SETUP_TOKEN") or secrets.token_urlsafe(12)
+        print(f"[gridcrm] first-admin setup token: {_SETUP_TOKEN}", flush=True)
+    return _SETUP_TOKEN
+
+
+_SETUP_TOKEN: str | None = None
+
+# Demo users 演示用户, one per role (documented in the README); only the demo database has them.
+DEMO_PASSWORD = "demo-2026"
+DEMO_USERS = (
+    ("admin", "省公司管理员", "province_admin", "province"),
+    ("viewer", "省公司查看", "province_viewer", "province"),
+    ("city", "地市经理", "city_manager", "city"),
+    ("area", "片区经理", "district_manager", "district"),
+    ("station", "站经理", "station_manager", "station"),
+    ("cm", "客户经理", "customer_manager", "station"),
+)
+
+
+def create_demo_users(engine: Engine) -> list[str]:
+    """Create the demo users on the first unit of each level (the first station for station roles)."""
+    created = []
+    with engine.connect() as conn:
+        first = {lvl: conn.execute(text("SELECT id FROM org_unit WHERE level = :l ORDER BY path LIMIT 1"),
+                                   {"l": lvl}).scalar() for lvl in ("province", "city", "district")}
+        # the station roles get a station inside the demo city and district
+        first["station"] = conn.execute(
+            text("SELECT u.id FROM org_unit u JOIN org_unit d ON u.parent_id = d.id "
+                 "WHERE d.id = :d ORDER BY u.path LIMIT 1"), {"d": first["district"]}).scalar()
+        manager = conn.execute(text("SELECT id FROM customer_manager WHERE org_unit_id = :u ORDER BY id LIMIT 1"),
+                               {"u": first["station"]}).scalar()
+    for login, name, role, level in DEMO_USERS:
+        create_user(engine, "demo", login, name, role, first[level], DEMO_PASSWORD,
+                    manager_id=manager if role == "customer_manager" else None)
+        created.append(login)
+    return created

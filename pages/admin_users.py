@@ -1,0 +1,74 @@
+"""Users 用户管理 (province admins): create, deactivate, reset password, change role and unit; audit log."""
+import streamlit as st
+
+from lib import auth, queries, ui
+
+ctx = ui.guard("pages/admin_users.py")
+t = ctx.t
+st.title(t("page.admin_users"))
+
+users = ui.cached(queries.users)(ctx.engine, ctx.user.scope)
+units = ui.org_units(ctx.engine, ctx.user.scope)
+managers = ui.cached(queries.managers)(ctx.engine, ctx.user.scope)
+unit_label = dict(zip(units["id"], units["name"] + " · " + units["level"].map(lambda lvl: t(f"level.{lvl}"))))
+role_label = lambda r: t(f"role.{r}")  # noqa: E731
+
+shown = users.assign(role=users["role"].map(role_label))[["login", "display_name", "role", "unit", "active",
+                                                          "failed_attempts", "locked_until"]]
+st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    c: st.column_config.Column(t(f"admin.col.{c}")) for c in shown.columns})
+
+
+def done(message_key: str) -> None:
+    st.cache_data.clear()
+    st.success(t(message_key))
+
+
+def attempt(action, *args) -> bool:
+    try:
+        action(ctx.engine, ctx.user.login, *args)
+    except ValueError as exc:
+        st.error(t("common.invalid", reason=str(exc)))
+        return False
+    return True
+
+
+create, edit, log = st.tabs([t("admin.create"), t("admin.edit"), t("admin.audit")])
+with create, st.form("admin_create_form", clear_on_submit=True):
+    login = st.text_input(t("login.name"), key="admin_new_login")
+    name = st.text_input(t("setup.display_name"), key="admin_new_name")
+    role = st.selectbox(t("admin.role"), auth.ROLES, format_func=role_label, key="admin_new_role")
+    unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get, key="admin_new_unit")
+    manager = st.selectbox(t("admin.manager"), [None, *managers["id"]], key="admin_new_manager",
+                           format_func=lambda m: "—" if m is None else managers.set_index("id").at[m, "name"])
+    password = st.text_input(t("login.password"), type="password", key="admin_new_password")
+    if st.form_submit_button(t("admin.create"), type="primary") and attempt(
+            auth.create_user, login, name, role, unit, password, manager):
+        done("common.saved")
+
+with edit:
+    target = st.selectbox(t("admin.user"), list(users["id"]), key="admin_edit_user",
+                          format_func=lambda i: users.set_index("id").at[i, "login"])
+    row = users.set_index("id").loc[target] if target is not None else None
+    if row is not None:
+        active = st.toggle(t("admin.active"), value=bool(row["active"]), key=f"admin_active_{target}")
+        if active != bool(row["active"]) and attempt(auth.set_active, int(target), active):
+            done("common.saved")
+        with st.form("admin_reset_form", clear_on_submit=True):
+            new_pw = st.text_input(t("admin.new_password"), type="password", key="admin_reset_pw")
+            if st.form_submit_button(t("admin.reset")) and attempt(auth.reset_password, int(target), new_pw):
+                done("common.saved")
+        with st.form("admin_role_form"):
+            new_role = st.selectbox(t("admin.role"), auth.ROLES, index=auth.ROLES.index(row["role"]),
+                                    format_func=role_label, key="admin_role_role")
+            new_unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get,
+                                    index=list(unit_label).index(row["org_unit_id"]), key="admin_role_unit")
+            new_mgr = st.selectbox(t("admin.manager"), [None, *managers["id"]], key="admin_role_manager",
+                                   format_func=lambda m: "—" if m is None else managers.set_index("id").at[m, "name"])
+            if st.form_submit_button(t("admin.change_role")) and attempt(
+                    auth.change_role, int(target), new_role, int(new_unit), new_mgr):
+                done("common.saved")
+
+with log:
+    st.dataframe(ui.cached(queries.audit_log)(ctx.engine, ctx.user.scope, "app_user"), hide_index=True,
+                 width="stretch")
