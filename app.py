@@ -3,7 +3,7 @@ import streamlit as st
 
 from lib import ui
 
-st.set_page_config(page_title="网格化客户管理", page_icon=":material/local_gas_station:", layout="wide")
+st.set_page_config(page_title="网格化客户管理", page_icon="⛽", layout="wide")
 
 t = ui.translator(ui.language())
 engine = ui.get_engine()

@@ -287,7 +287,7 @@ DEMO_USERS = (
     ("city", "地市经理", "city_manager", "city"),
     ("area", "片区经理", "district_manager", "district"),
     ("station", "站经理", "station_manager", "station"),
-    ("cm", "客户经理", "customer_manager", "station"),
+    ("custmgr", "客户经理", "customer_manager", "station"),
 )
 
 

@@ -22,15 +22,20 @@ def _layout(fig: go.Figure, title: str) -> go.Figure:
 
 
 def tier_kind_bar(tier_kind: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
-    """Horizontal stacked bar: customers by tier (province on top), split by kind."""
+    """Grouped horizontal bars: customers by tier (province on top) and kind, counts on the bars.
+
+    Station-level customers outnumber the others a hundredfold, so each kind gets its own bar and
+    the count is printed beside every bar rather than read off the axis.
+    """
     fig = go.Figure()
-    for kind, colour in (("institutional", "#c8102e"), ("personal", "#4a90c2")):
+    labels = [t(f"tier.{x}") for x in TIERS]
+    for kind, colour in (("personal", "#4a90c2"), ("institutional", "#c8102e")):
         counts = [int(tier_kind.loc[(tier_kind["tier"] == tier) & (tier_kind["kind"] == kind), "customers"].sum())
                   for tier in TIERS]
-        fig.add_bar(y=[t(f"tier.{x}") for x in TIERS], x=counts, name=t(f"kind.{kind}"), orientation="h",
-                    marker_color=colour, text=[f"{c:,}" for c in counts], textposition="auto")
-    fig.update_layout(barmode="stack", xaxis_type="log")
-    fig.update_xaxes(title=t("overview.customers_axis"))
+        fig.add_bar(y=labels, x=counts, name=t(f"kind.{kind}"), orientation="h", marker_color=colour,
+                    text=[f"{c:,}" for c in counts], textposition="outside", cliponaxis=False)
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_xaxes(title=t("overview.customers_axis"), showgrid=True, gridcolor="#eee")
     return _layout(fig, t("overview.by_tier"))
 
 

@@ -170,6 +170,10 @@ class Customer(Base):
 
     Demand figures (`gasoline_t`, `diesel_t` per month, `card_cny` per year) are what the tier and
     size rules read; `computed_tier` and `tier_rule` are kept in step with them on every write.
+
+    `org_path` is the station's path, followed by "m<manager id>/" when a customer manager 客户经理
+    is assigned: a customer manager's scope is that segment, so the same prefix filter that keeps a
+    station manager inside their station keeps a customer manager to their own customers.
     """
 
     __tablename__ = "customer"
@@ -215,6 +219,7 @@ class Customer(Base):
 
     __table_args__ = (
         Index("ix_customer_scope", "org_path", "status"),
+        Index("ix_customer_station_manager", "station_id", "manager_id"),
         Index("ix_customer_name", "name"),
         Index("ix_customer_developed", "developed_month"),
         Index("ix_customer_lost", "lost_month"),
@@ -247,12 +252,15 @@ class StationMonthly(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     tier: Mapped[str] = mapped_column(String(10), primary_key=True)
     kind: Mapped[str] = mapped_column(String(15), primary_key=True)
-    org_path: Mapped[str] = mapped_column(String(200), index=True)
+    org_path: Mapped[str] = mapped_column(String(200), primary_key=True)  # customers' path (see Customer)
     customers: Mapped[int] = mapped_column(Integer, default=0)  # customers with volume this month
     gasoline_t: Mapped[float] = mapped_column(Float, default=0.0)
     diesel_t: Mapped[float] = mapped_column(Float, default=0.0)
     card_cny: Mapped[float] = mapped_column(Float, default=0.0)
     visits: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_station_monthly_scope", "org_path", "month"),
+                      Index("ix_station_monthly_month", "month"))
 
 
 class StationTraffic(Base):

@@ -37,6 +37,9 @@ def fixture_url(tmp_path_factory) -> str:
     upgrade(engine)
     demo.generate(engine, seed=FIXTURE_SEED, customers=FIXTURE_CUSTOMERS, months=FIXTURE_MONTHS,
                   end_month="2026-10")
+    from lib import auth
+
+    auth.create_demo_users(engine)
     engine.dispose()
     os.environ["DATABASE_URL"] = url
     return url

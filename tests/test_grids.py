@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import MultiPoint, MultiPolygon, Polygon, box
+from shapely.geometry import MultiPoint, MultiPolygon, Polygon
 
 from lib.grids import (
     EARTH_RADIUS_M,

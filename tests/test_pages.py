@@ -7,16 +7,25 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from lib import fmt
+from lib import auth, fmt
 from lib.ui import PAGES, Keys
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def open_page(path: str, lang: str = "zh", city_index: int | None = None) -> AppTest:
-    """Run app.py, switch to `path` and return the finished AppTest."""
+def user_id(login: str) -> int:
+    from lib.db import make_engine
+    import os
+
+    with make_engine(os.environ["DATABASE_URL"]).connect() as conn:
+        return conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
+
+
+def open_page(path: str, lang: str = "zh", city_index: int | None = None, login: str = "admin") -> AppTest:
+    """Log in as `login`, run app.py, switch to `path` and return the finished AppTest."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state[Keys.LANG] = lang
+    at.session_state[Keys.USER_ID] = user_id(login)
     at.run()
     at.switch_page(path)
     at.run()
@@ -119,7 +128,58 @@ def test_overview_figures_equal_independent_sql(engine, city_index):
 
 def test_overview_speaks_chinese_by_default(fixture_url):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[Keys.USER_ID] = user_id("admin")
     at.run()
     assert not at.exception
     assert at.title[0].value == "总览"
     assert "车辆进站率" in [m.label for m in at.metric]
+
+
+def test_without_login_the_app_shows_only_the_login_form(fixture_url):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert len(at.metric) == 0
+    assert [ti.label for ti in at.text_input] == ["用户名", "密码"]
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[s.path for s in PAGES])
+def test_page_file_run_directly_without_login_shows_login(fixture_url, spec):
+    """Streamlit's pages/ auto-discovery runs a page file without app.py: its guard must hold."""
+    at = AppTest.from_file(str(ROOT / spec.path), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert len(at.metric) == 0 and len(at.dataframe) == 0
+    assert "密码" in [ti.label for ti in at.text_input]
+
+
+def test_login_form_logs_in_and_wrong_password_is_refused(fixture_url):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.text_input(key=Keys.LOGIN_NAME).input("admin")
+    at.text_input(key=Keys.LOGIN_PASSWORD).input("not the password")
+    at.button[0].click().run()
+    assert at.error and "不正确" in at.error[0].value
+    at.text_input(key=Keys.LOGIN_NAME).input("admin")
+    at.text_input(key=Keys.LOGIN_PASSWORD).input(auth.DEMO_PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state[Keys.USER_ID] == user_id("admin")
+
+
+@pytest.mark.parametrize("login", [u[0] for u in auth.DEMO_USERS])
+@pytest.mark.parametrize("spec", PAGES, ids=[s.path for s in PAGES])
+def test_page_guard_refuses_roles_without_access(fixture_url, spec, login):
+    """Run each page file directly, logged in as each role: a role without access sees a refusal."""
+    from lib.ui import allowed_pages
+
+    role = next(u[2] for u in auth.DEMO_USERS if u[0] == login)
+    at = AppTest.from_file(str(ROOT / spec.path), default_timeout=120)
+    at.session_state[Keys.USER_ID] = user_id(login)
+    at.run()
+    assert not at.exception
+    if spec in allowed_pages(role):
+        assert not at.error, [e.value for e in at.error]
+    else:
+        assert [e.value for e in at.error] == ["您的角色无权打开此页面。"]
+        assert len(at.metric) == 0 and len(at.dataframe) == 0

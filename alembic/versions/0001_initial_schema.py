@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 06:59:34.885235
+Create Date: 2026-11-25 07:06:33.819737
 """
 from alembic import op
 import sqlalchemy as sa
@@ -171,10 +171,11 @@ def upgrade() -> None:
     sa.Column('card_cny', sa.Float(), nullable=False),
     sa.Column('visits', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['station_id'], ['station.id'], ),
-    sa.PrimaryKeyConstraint('station_id', 'month', 'tier', 'kind')
+    sa.PrimaryKeyConstraint('station_id', 'month', 'tier', 'kind', 'org_path')
     )
     with op.batch_alter_table('station_monthly', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_station_monthly_org_path'), ['org_path'], unique=False)
+        batch_op.create_index('ix_station_monthly_month', ['month'], unique=False)
+        batch_op.create_index('ix_station_monthly_scope', ['org_path', 'month'], unique=False)
 
     op.create_table('station_traffic',
     sa.Column('station_id', sa.Integer(), nullable=False),
@@ -255,6 +256,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_customer_phone'), ['phone'], unique=False)
         batch_op.create_index('ix_customer_scope', ['org_path', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_customer_station_id'), ['station_id'], unique=False)
+        batch_op.create_index('ix_customer_station_manager', ['station_id', 'manager_id'], unique=False)
 
     op.create_table('patch',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -387,6 +389,7 @@ def downgrade() -> None:
 
     op.drop_table('patch')
     with op.batch_alter_table('customer', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_station_manager')
         batch_op.drop_index(batch_op.f('ix_customer_station_id'))
         batch_op.drop_index('ix_customer_scope')
         batch_op.drop_index(batch_op.f('ix_customer_phone'))
@@ -403,7 +406,8 @@ def downgrade() -> None:
 
     op.drop_table('station_traffic')
     with op.batch_alter_table('station_monthly', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_station_monthly_org_path'))
+        batch_op.drop_index('ix_station_monthly_scope')
+        batch_op.drop_index('ix_station_monthly_month')
 
     op.drop_table('station_monthly')
     with op.batch_alter_table('grid', schema=None) as batch_op:
