@@ -297,10 +297,12 @@ def create_demo_users(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         first = {lvl: conn.execute(text("SELECT id FROM org_unit WHERE level = :l ORDER BY path LIMIT 1"),
                                    {"l": lvl}).scalar() for lvl in ("province", "city", "district")}
-        # the station roles get a station inside the demo city and district
+        # the station roles get a station of the demo district, one with several customer managers
+        # when there is one (so the customer manager sees a part of the station, not all of it)
         first["station"] = conn.execute(
-            text("SELECT u.id FROM org_unit u JOIN org_unit d ON u.parent_id = d.id "
-                 "WHERE d.id = :d ORDER BY u.path LIMIT 1"), {"d": first["district"]}).scalar()
+            text("SELECT u.id FROM org_unit u LEFT JOIN customer_manager m ON m.org_unit_id = u.id "
+                 "WHERE u.parent_id = :d GROUP BY u.id, u.path ORDER BY COUNT(m.id) >= 2 DESC, u.path LIMIT 1"),
+            {"d": first["district"]}).scalar()
         manager = conn.execute(text("SELECT id FROM customer_manager WHERE org_unit_id = :u ORDER BY id LIMIT 1"),
                                {"u": first["station"]}).scalar()
     for login, name, role, level in DEMO_USERS:

@@ -53,3 +53,26 @@ def engine(fixture_url):
     eng = make_engine(fixture_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture()
+def fresh_url(tmp_path):
+    """URL of an empty database of the backend under test: a new SQLite file, or a new PostgreSQL
+    database on the TEST_DATABASE_URL server (dropped afterwards)."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

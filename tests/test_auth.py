@@ -11,9 +11,9 @@ from lib.db import make_engine, upgrade, write
 
 
 @pytest.fixture()
-def org(tmp_path):
+def org(fresh_url):
     """Empty database with province → city → district → station and one customer manager."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'auth.db'}")
+    engine = make_engine(fresh_url)
     upgrade(engine)
     with write(engine) as conn:
         for uid, code, level, parent, path in [
@@ -26,7 +26,7 @@ def org(tmp_path):
                          {"i": uid, "c": code, "l": level, "p": parent, "path": path})
         conn.execute(text("INSERT INTO customer_manager (id, org_unit_id, org_path, name, phone, hired_on, level, "
                           "misses, active) VALUES (7, 4, '/37/3701/370102/370102001/', '李娜', '', '2024-01-01', "
-                          "'junior', 0, 1)"))
+                          "'junior', 0, TRUE)"))
     yield engine
     engine.dispose()
 
