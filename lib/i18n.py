@@ -1,6 +1,7 @@
 """Message catalogs (界面文字): Chinese by default, English on request, chosen per session.
 
-Catalogs are TOML files in `lib/locales/` (`zh.toml`, `en.toml`) with dotted keys. No process-
+Catalogs are TOML files in `lib/locales/<lang>/` (one per area of the app: `common.toml`,
+`maps.toml`, …) with dotted keys; a key defined in two files is an error. No process-
 global state: `translator(lang)` returns a function bound to one language, so each Streamlit
 session can speak its own.
 """
@@ -32,8 +33,15 @@ def catalog(lang: str) -> dict[str, str]:
     """Return the flat catalog {dotted key: message} of `lang`."""
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
-    with open(LOCALES / f"{lang}.toml", "rb") as fh:
-        return _flatten(tomllib.load(fh))
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALES / lang).glob("*.toml")):
+        with open(path, "rb") as fh:
+            part = _flatten(tomllib.load(fh))
+        clash = set(part) & set(merged)
+        if clash:
+            raise ValueError(f"{path.name}: keys defined twice: {sorted(clash)[:5]}")
+        merged.update(part)
+    return merged
 
 
 def translator(lang: str) -> Callable[..., str]:

@@ -21,11 +21,13 @@ def scope_like(scope: str) -> str:
     return scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-_IN_SCOPE = "{col} LIKE :scope ESCAPE '\\'"
+def in_scope(col: str) -> str:
+    """Return the SQL condition "`col` lies inside the scope" using the bound parameter `:scope`
+    (pass `scope=scope_like(scope)`). `col` is a column name from code, never from user input."""
+    return f"{col} LIKE :scope ESCAPE '\\'"
 
 
-def _in(col: str) -> str:
-    return _IN_SCOPE.format(col=col)
+_in = in_scope
 
 
 def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:

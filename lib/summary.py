@@ -20,11 +20,21 @@ GROUP BY c.station_id, m.month, COALESCE(c.tier_override, c.computed_tier), c.ki
 """
 
 
-def refresh_station_monthly(conn: Connection, month: str | None = None) -> None:
-    """Rebuild `station_monthly` for one month (or all months) inside the caller's transaction."""
-    if month is None:
-        conn.execute(text("DELETE FROM station_monthly"))
-        conn.execute(text(_INSERT.format(where="")))
-    else:
-        conn.execute(text("DELETE FROM station_monthly WHERE month = :m"), {"m": month})
-        conn.execute(text(_INSERT.format(where="WHERE m.month = :m")), {"m": month})
+def refresh_station_monthly(conn: Connection, month: str | None = None,
+                            station_ids: list[int] | None = None) -> None:
+    """Rebuild `station_monthly` inside the caller's transaction: all of it, or only the rows of
+    one month and/or of some stations (after an import, a tier override or a customer's move)."""
+    conds, params = [], {}
+    if month is not None:
+        conds.append("month = :m")
+        params["m"] = month
+    if station_ids is not None:
+        if not station_ids:
+            return
+        names = [f"s{i}" for i in range(len(station_ids))]
+        conds.append(f"station_id IN ({', '.join(':' + n for n in names)})")
+        params |= dict(zip(names, (int(s) for s in station_ids)))
+    where = " AND ".join(conds)
+    conn.execute(text("DELETE FROM station_monthly" + (f" WHERE {where}" if where else "")), params)
+    detail_where = where.replace("month", "m.month").replace("station_id", "c.station_id")
+    conn.execute(text(_INSERT.format(where=f"WHERE {detail_where}" if where else "")), params)

@@ -50,6 +50,9 @@ class PageSpec:
 # Page titles, icons and who may open them live here only (STYLE §1). Sections are catalog keys.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "page.overview", ":material/dashboard:", "nav.dashboards"),
+    # --- dashboards (issue 5) ---
+    # --- maps (issue 4) ---
+    # --- daily work (issue 6) ---
     PageSpec("pages/admin_users.py", "page.admin_users", ":material/manage_accounts:", "nav.admin",
              frozenset(auth.ADMIN_ROLES)),
 )
@@ -248,6 +251,11 @@ def login_page() -> None:
     t = translator(lang)
     engine = get_engine()
     ensure_data(engine, t)
+    with st.columns([1, 2, 1])[1]:
+        _login_body(engine, lang, t)
+
+
+def _login_body(engine: Engine, lang: str, t: Callable[..., str]) -> None:
     st.title(t("app.title"))
     st.segmented_control(t("sidebar.language"), options=list(LANGUAGES), key=Keys.LANG,
                          default=DEFAULT_LANGUAGE, format_func=lambda code: t(f"language.{code}"))

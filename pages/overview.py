@@ -25,6 +25,13 @@ c3.metric(t("overview.plan_card"), fmt.pct(card_plan["completion"], ctx.lang),
           help=t("overview.plan_help", actual=card_plan["actual"], target=card_plan["target"]))
 c4.metric(t("overview.churned"), fmt.count(overview['churned'], ctx.lang), help=t("overview.churned_help"))
 
+links = st.columns(4)
+for col, (path, key) in zip(links, [("pages/tiers.py", "overview.to_tiers"), ("pages/plan.py", "overview.to_plan"),
+                                    ("pages/four_rates.py", "overview.to_four_rates"),
+                                    ("pages/churn.py", "overview.to_churn")]):
+    with col:
+        ui.page_link(path, t(key), ctx.user)
+
 inst_plan = plan["institutional"]
 st.caption(t("overview.plan_line", inst_actual=inst_plan["actual"], inst_target=inst_plan["target"],
              inst_pct=fmt.pct(inst_plan["completion"], ctx.lang), card_actual=card_plan["actual"],
