@@ -380,3 +380,7 @@ class MatterEvent(Base):
     action: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(15))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# Tables of later areas live in their own modules; importing them here registers them on Base.
+from lib import models_dashboards, models_maps, models_work  # noqa: E402,F401
