@@ -12,6 +12,8 @@ units = ui.org_units(ctx.engine, ctx.user.scope)
 managers = ui.cached(queries.managers)(ctx.engine, ctx.user.scope)
 unit_label = dict(zip(units["id"], units["name"] + " · " + units["level"].map(lambda lvl: t(f"level.{lvl}"))))
 role_label = lambda r: t(f"role.{r}")  # noqa: E731
+manager_name = {None: "—", **dict(zip(managers["id"], managers["name"] + " · " + managers["unit"]))}
+login_of = dict(zip(users["id"], users["login"]))
 
 shown = users.assign(role=users["role"].map(role_label))[["login", "display_name", "role", "unit", "active",
                                                           "failed_attempts", "locked_until"]]
@@ -39,16 +41,15 @@ with create, st.form("admin_create_form", clear_on_submit=True):
     name = st.text_input(t("setup.display_name"), key="admin_new_name")
     role = st.selectbox(t("admin.role"), auth.ROLES, format_func=role_label, key="admin_new_role")
     unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get, key="admin_new_unit")
-    manager = st.selectbox(t("admin.manager"), [None, *managers["id"]], key="admin_new_manager",
-                           format_func=lambda m: "—" if m is None else managers.set_index("id").at[m, "name"])
+    manager = st.selectbox(t("admin.manager"), list(manager_name), key="admin_new_manager",
+                           format_func=manager_name.get)
     password = st.text_input(t("login.password"), type="password", key="admin_new_password")
     if st.form_submit_button(t("admin.create"), type="primary") and attempt(
             auth.create_user, login, name, role, unit, password, manager):
         done("common.saved")
 
 with edit:
-    target = st.selectbox(t("admin.user"), list(users["id"]), key="admin_edit_user",
-                          format_func=lambda i: users.set_index("id").at[i, "login"])
+    target = st.selectbox(t("admin.user"), list(login_of), key="admin_edit_user", format_func=login_of.get)
     row = users.set_index("id").loc[target] if target is not None else None
     if row is not None:
         active = st.toggle(t("admin.active"), value=bool(row["active"]), key=f"admin_active_{target}")
@@ -63,8 +64,8 @@ with edit:
                                     format_func=role_label, key="admin_role_role")
             new_unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get,
                                     index=list(unit_label).index(row["org_unit_id"]), key="admin_role_unit")
-            new_mgr = st.selectbox(t("admin.manager"), [None, *managers["id"]], key="admin_role_manager",
-                                   format_func=lambda m: "—" if m is None else managers.set_index("id").at[m, "name"])
+            new_mgr = st.selectbox(t("admin.manager"), list(manager_name), key="admin_role_manager",
+                                   format_func=manager_name.get)
             if st.form_submit_button(t("admin.change_role")) and attempt(
                     auth.change_role, int(target), new_role, int(new_unit), new_mgr):
                 done("common.saved")
