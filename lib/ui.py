@@ -80,10 +80,15 @@ class PageContext:
 _bootstrap_lock = threading.Lock()
 
 
-@st.cache_resource(show_spinner=False)
 def get_engine() -> Engine:
-    """Return the app's engine (one per process), schema upgraded to the latest migration."""
-    engine = make_engine(database_url())
+    """Return the app's engine for the configured database (one per URL and process), schema
+    upgraded to the latest migration."""
+    return _engine_for(database_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(url: str) -> Engine:
+    engine = make_engine(url)
     upgrade(engine)
     return engine
 

@@ -183,3 +183,37 @@ def test_page_guard_refuses_roles_without_access(fixture_url, spec, login):
     else:
         assert [e.value for e in at.error] == ["您的角色无权打开此页面。"]
         assert len(at.metric) == 0 and len(at.dataframe) == 0
+
+
+def test_fresh_non_demo_database_asks_for_the_first_admin(fresh_url, monkeypatch):
+    """No built-in password: a fresh database with an organisation but no users shows the
+    first-admin form, which needs the setup token; with it, the admin is created and can log in."""
+    from lib.db import make_engine, upgrade, write
+
+    engine = make_engine(fresh_url)
+    upgrade(engine)
+    with write(engine) as conn:
+        conn.execute(text("INSERT INTO org_unit (code, name, name_en, level, path, manager_name, manager_phone, "
+                          "staff) VALUES ('37', '山东', 'Shandong', 'province', '/37/', '', '', 0)"))
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
+    monkeypatch.setenv("GRIDCRM_DEMO", "0")
+    monkeypatch.setenv("GRIDCRM_SETUP_TOKEN", "s3cret-token")
+    monkeypatch.setattr(auth, "_SETUP_TOKEN", None)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    labels = [ti.label for ti in at.text_input]
+    assert labels == ["设置口令", "管理员用户名", "姓名", "密码"]
+    assert not [i for i in at.info if "demo-2026" in i.value]  # no demo notice
+    at.text_input[0].input("wrong")
+    at.text_input[1].input("boss")
+    at.text_input[2].input("王总")
+    at.text_input[3].input("long enough pw")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["设置口令不正确。"]
+    assert auth.user_count(engine) == 0
+    at.text_input[0].input("s3cret-token")
+    at.button[0].click().run()
+    assert auth.user_count(engine) == 1
+    assert auth.authenticate(engine, "boss", "long enough pw").user.role == "province_admin"
+    engine.dispose()
