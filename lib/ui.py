@@ -179,7 +179,7 @@ def sidebar(engine: Engine, lang: str, t: Callable[..., str], user: auth.Session
     so it only ever offers units inside the user's scope.
     """
     with st.sidebar:
-        st.markdown(f"**{user.display_name}** · {t(f'role.{user.role}')}")
+        st.text(f"{user.display_name} · {t(f'role.{user.role}')}")  # plain text: names are user input
         if st.button(t("login.logout"), key="sidebar_logout", icon=":material/logout:"):
             logout()
         st.segmented_control(
@@ -207,7 +207,7 @@ def sidebar(engine: Engine, lang: str, t: Callable[..., str], user: auth.Session
                 if choice is None:
                     break
                 current, scope, depth = choice, choice["path"], depth + 1
-        available = months(engine, scope) or months(engine, user.scope) or [default_scope_and_month(engine)[1]]
+        available = months(engine, scope) or months(engine, user.scope) or [dt.date.today().strftime("%Y-%m")]
         month = st.selectbox(t("sidebar.month"), available, key=Keys.MONTH)
     return scope, month
 

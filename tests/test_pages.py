@@ -217,3 +217,23 @@ def test_fresh_non_demo_database_asks_for_the_first_admin(fresh_url, monkeypatch
     assert auth.user_count(engine) == 1
     assert auth.authenticate(engine, "boss", "long enough pw").user.role == "province_admin"
     engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["' OR 1=1 --", "<script>alert(1)</script> **bold**"])
+def test_hostile_display_name_is_shown_as_plain_text(fresh_url, monkeypatch, name):
+    from lib.db import make_engine, upgrade, write
+
+    engine = make_engine(fresh_url)
+    upgrade(engine)
+    with write(engine) as conn:
+        conn.execute(text("INSERT INTO org_unit (code, name, name_en, level, path, manager_name, manager_phone, "
+                          "staff) VALUES ('37', '山东', 'Shandong', 'province', '/37/', '', '', 0)"))
+    uid = auth.create_first_admin(engine, "boss", name, "long enough pw")
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
+    monkeypatch.setenv("GRIDCRM_DEMO", "0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[Keys.USER_ID] = uid
+    at.run()
+    assert not at.exception  # an organisation without data yet shows empty figures, not an error
+    assert f"{name} · 省公司管理员" in [el.value for el in at.sidebar.text]
+    engine.dispose()
