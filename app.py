@@ -9,7 +9,7 @@ t = ui.translator(ui.language())
 engine = ui.get_engine()
 ui.ensure_data(engine, t)
 user = ui.current_user(engine)
-pg = st.navigation(ui.navigation_pages(t, user))
+pg = st.navigation(ui.navigation_pages(t, user), position="sidebar" if user else "hidden")
 if user is None:
     pg.run()  # the login page
 else:

@@ -29,6 +29,9 @@ class Keys:
     LOGIN_PASSWORD = "login_password"
     LOGIN_NOTICE = "login_notice"
     LANG = "sidebar_lang"
+    PRESENT_INDEX = "present_index"
+    PRESENT_PLAYING = "present_playing"
+    PRESENT_SHOWN_AT = "present_shown_at"
     MONTH = "sidebar_month"
     SCOPE_LEVEL = "sidebar_scope_{depth}"  # one selectbox per level below the user's root unit
 
@@ -51,8 +54,26 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "page.overview", ":material/dashboard:", "nav.dashboards"),
     # --- dashboards (issue 5) ---
+    PageSpec("pages/tiers.py", "page.tiers", ":material/stacked_bar_chart:", "nav.dashboards"),
+    PageSpec("pages/plan.py", "page.plan", ":material/flag:", "nav.dashboards"),
+    PageSpec("pages/four_rates.py", "page.four_rates", ":material/speed:", "nav.dashboards"),
+    PageSpec("pages/churn.py", "page.churn", ":material/person_remove:", "nav.dashboards"),
+    PageSpec("pages/reports.py", "page.reports", ":material/summarize:", "nav.dashboards"),
     # --- maps (issue 4) ---
+    PageSpec("pages/grid_map.py", "page.grid_map", ":material/map:", "nav.maps"),
+    PageSpec("pages/customer_map.py", "page.customer_map", ":material/radar:", "nav.maps"),
+    PageSpec("pages/grid_edit.py", "page.grid_edit", ":material/edit_location_alt:", "nav.maps",
+             frozenset({"province_admin", "city_manager", "district_manager"})),
     # --- daily work (issue 6) ---
+    # --- meeting room (issue 8) ---
+    PageSpec("pages/presentation.py", "page.presentation", ":material/slideshow:", "nav.meeting"),
+    PageSpec("pages/customers.py", "page.customers", ":material/contacts:", "nav.work"),
+    PageSpec("pages/visits.py", "page.visits", ":material/event_available:", "nav.work"),
+    PageSpec("pages/matters.py", "page.matters", ":material/assignment_late:", "nav.work"),
+    PageSpec("pages/managers.py", "page.managers", ":material/badge:", "nav.work"),
+    PageSpec("pages/imports.py", "page.imports", ":material/upload_file:", "nav.work",
+             frozenset({"province_admin", "city_manager", "district_manager", "station_manager"})),
+    PageSpec("pages/audit.py", "page.audit", ":material/history:", "nav.admin", frozenset(auth.ADMIN_ROLES)),
     PageSpec("pages/admin_users.py", "page.admin_users", ":material/manage_accounts:", "nav.admin",
              frozenset(auth.ADMIN_ROLES)),
 )
@@ -160,7 +181,12 @@ def navigation_pages(t: Callable[..., str], user: auth.SessionUser | None) -> di
     Without a user the only page is the login page.
     """
     if user is None:
-        return {"": [st.Page(login_page, title=t("login.title"), icon=":material/login:", url_path="login")]}
+        # Every page's URL shows the login page, so a deep link (…/plan) logs in and then opens
+        # that page instead of "page not found".
+        login = [st.Page(login_page, title=t("login.title"), icon=":material/login:", url_path="login", default=True)]
+        login += [st.Page(login_page, title=t("login.title"), url_path=spec.path.split("/")[-1].removesuffix(".py"))
+                  for spec in PAGES]
+        return {"": login}
     sections: dict[str, list] = {}
     for i, spec in enumerate(allowed_pages(user.role)):
         page = st.Page(spec.path, title=t(spec.title_key), icon=spec.icon, default=(i == 0))
@@ -378,3 +404,104 @@ def scope_name(ctx: PageContext) -> str:
     if unit is None:
         return ctx.user.display_name
     return _unit_label(unit, ctx.lang)
+
+
+# --- dashboard tables (issue 5) ------------------------------------------------------------------
+
+
+def table(df, t: Callable[..., str], name: str, key: str, columns: list[str] | None = None,
+          column_config: dict | None = None, height: int | str = "auto") -> None:
+    """Show a dashboard table with translated headers and values (lib.reports.labelled) and CSV /
+    Excel download buttons; the files are built only when clicked. `column_config` is keyed by the
+    raw column names."""
+    from lib import reports
+
+    shown = reports.labelled(df, t, columns)
+    config = {t(f"dcol.{c}"): st.column_config.NumberColumn(format=reports.page_format(c))
+              for c in (columns or list(df.columns)) if c in df.columns and reports.page_format(c)}
+    config |= {t(f"dcol.{c}"): v for c, v in (column_config or {}).items()}
+    st.dataframe(shown, hide_index=True, column_config=config, height=height, key=f"{key}_table")
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button(t("dash.csv"), data=lambda: reports.csv_bytes(df, t, columns), file_name=f"{name}.csv",
+                         mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
+    right.download_button(t("dash.xlsx"), data=lambda: reports.excel_bytes(df, t, name, columns),
+                          file_name=f"{name}.xlsx", key=f"{key}_xlsx", on_click="ignore",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          icon=":material/table_view:")
+
+
+# --- daily work tables (issue 6) -----------------------------------------------------------------
+
+
+def download_buttons(df, name: str, t: Callable[..., str], key: str, sheet: str | None = None) -> None:
+    """CSV (UTF-8 with BOM, opens in Excel) and .xlsx download buttons for a table on screen
+    (lib.export, formula-injection safe); the files are built only when clicked."""
+    from lib import export
+
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button(t("work.csv"), data=lambda: export.to_csv_bytes(df), file_name=f"{name}.csv",
+                         mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
+    right.download_button(t("work.xlsx"), data=lambda: export.to_xlsx_bytes(df, sheet or name),
+                          file_name=f"{name}.xlsx", key=f"{key}_xlsx", on_click="ignore",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          icon=":material/table_view:")
+
+
+# --- presentation mode (会议模式) ----------------------------------------------------------------
+
+# Meeting-room look: no sidebar, no header or toolbar, large type for the back of the room.
+PRESENTATION_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"] {display: none !important;}
+[data-testid="stMainBlockContainer"] {padding-top: 1rem; max-width: 100%;}
+.slide-title {font-size: 1.6rem; color: #606c76; margin: 0;}
+.slide-headline {font-size: 3.2rem; font-weight: 700; line-height: 1.2; color: #1f2933; margin: .3rem 0 1rem;}
+.slide-figures {display: flex; gap: 3rem; margin-bottom: .5rem;}
+.slide-figure .label {font-size: 1.4rem; color: #606c76;}
+.slide-figure .value {font-size: 3rem; font-weight: 700;}
+.slide-progress {font-size: 1.1rem; color: #606c76; text-align: right;}
+.rag-green {color: #2e7d32;} .rag-amber {color: #e69100;} .rag-red {color: #c8102e;}
+</style>"""
+
+
+def slide_html(slide, index: int, total: int) -> str:
+    """Return one slide's title, headline and key figures as HTML (all text escaped)."""
+    from html import escape
+
+    figures = "".join(
+        f'<div class="slide-figure"><div class="label">{escape(label)}</div>'
+        f'<div class="value rag-{rag or "none"}">{escape(value)}</div></div>'
+        for label, value, rag in slide.figures)
+    return (f'<div class="slide" data-slide="{escape(slide.key)}">'
+            f'<div class="slide-progress">{index + 1} / {total}</div>'
+            f'<p class="slide-title">{escape(slide.title)}</p>'
+            f'<p class="slide-headline">{escape(slide.headline)}</p>'
+            f'<div class="slide-figures">{figures}</div></div>')
+
+
+def slide_chart(fig):
+    """The slide's chart in presentation size (large fonts, no title)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(fig)
+    fig.update_layout(font_size=20, height=560, title=None, margin=dict(l=20, r=20, t=20, b=20))
+    return fig
+
+
+def briefing_downloads(ctx: PageContext) -> None:
+    """Buttons that build the briefing as PowerPoint and PDF, with progress, then offer the file."""
+    from lib import briefing
+
+    t = ctx.t
+    for kind, build, mime in (("pptx", briefing.build_pptx,
+                               "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+                              ("pdf", briefing.build_pdf, "application/pdf")):
+        key = f"present_file_{kind}"
+        if st.button(t(f"present.build_{kind}"), key=f"present_build_{kind}", icon=":material/build:"):
+            bar = st.progress(0.0, text=t("present.building"))
+            st.session_state[key] = build(ctx.engine, ctx.scope, ctx.month, ctx.lang,
+                                          progress=lambda f, _s: bar.progress(f, text=t("present.building")))
+            bar.empty()
+        if st.session_state.get(key):
+            st.download_button(t(f"present.download_{kind}"), st.session_state[key], key=f"present_dl_{kind}",
+                               file_name=f"briefing_{ctx.month}.{kind}", mime=mime, icon=":material/download:")

@@ -1,0 +1,184 @@
+"""The monthly briefing 月度通报 (日跟踪、周通报、月考核): one slide per section, each stating its finding.
+
+`slides()` computes the content from the same functions the dashboard pages use; the presentation
+page shows it, `build_pptx` and `build_pdf` export it. Sections: overview, grid map, tiers, plan
+completion and ranking, the four rates with red/amber/green, churn and win-back, overdue matters.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+import plotly.graph_objects as go
+from sqlalchemy import Engine
+
+from lib import charts, development, fmt, four_rates, map_queries, matters, queries, tracking
+from lib.i18n import translator
+from lib.kpis import change
+from lib.rules import TIERS
+from lib.slides import Slide, chart_pngs, to_pdf, to_pptx
+
+SECTIONS = ("overview", "grid_map", "tiers", "plan", "four_rates", "churn", "matters")
+CHILD_LEVEL = {"province": "city", "city": "district", "district": "station", "station": "station"}
+RATE_NAMES = ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate")
+
+
+def _scope_unit(engine: Engine, scope: str) -> tuple[str, str, str]:
+    """(level, Chinese name, English name) of the scope; a customer manager's scope is their station's."""
+    unit = queries.unit_by_path(engine, scope)
+    if unit is None:  # "…/m12/": the customer manager's station
+        unit = queries.unit_by_path(engine, scope[: scope.rstrip("/").rfind("/") + 1])
+    return unit["level"], unit["name"], unit["name_en"] or unit["name"]
+
+
+def _bar(labels: list[str], values: list[float], text: list[str], colours: list[str] | str,
+         target: float | None = None) -> go.Figure:
+    fig = go.Figure(go.Bar(x=labels, y=values, text=text, textposition="outside", marker_color=colours,
+                           cliponaxis=False))
+    if target is not None:
+        fig.add_hline(y=target, line_dash="dash", line_color="#1f2933")
+    fig.update_layout(plot_bgcolor="white", showlegend=False, yaxis=dict(gridcolor="#eee"))
+    return fig
+
+
+def _grid_figure(engine: Engine, scope: str, month: str, t: Callable[..., str]) -> tuple[go.Figure, dict]:
+    """Grids drawn as filled polygons, darker with more volume (offline: no map tiles)."""
+    grids = map_queries.grids(engine, scope)
+    vol = map_queries.grid_volume(engine, scope, month).set_index("grid_id")["total_t"]
+    grids["total_t"] = grids["id"].map(vol).fillna(0.0)
+    top = float(grids["total_t"].max()) if len(grids) else 0.0
+    fig = go.Figure()
+    for row in grids.itertuples():
+        geom = json.loads(row.geometry)
+        polys = [geom["coordinates"]] if geom["type"] == "Polygon" else geom["coordinates"]
+        share = row.total_t / top if top else 0.0
+        colour = f"rgba(200,16,46,{0.15 + 0.75 * share:.2f})"
+        for poly in polys:
+            xs, ys = zip(*poly[0])
+            fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", line=dict(color="white", width=1),
+                                     fillcolor=colour, hoverinfo="text", text=row.name, showlegend=False))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.25)
+    fig.update_layout(plot_bgcolor="white")
+    best = grids.sort_values("total_t", ascending=False).head(1)
+    return fig, {"grids": len(grids), "best": best["name"].iloc[0] if len(best) else "—",
+                 "best_t": float(best["total_t"].iloc[0]) if len(best) else 0.0}
+
+
+def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Slide]:
+    """Return the briefing's slides for `scope` and `month` in `lang`, one finding each."""
+    t = translator(lang)
+    level, name_zh, name_en = _scope_unit(engine, scope)
+    where = f"{name_en if lang == 'en' else name_zh} · {fmt.month(month, lang)}"
+    child = CHILD_LEVEL[level]
+    out: list[Slide] = []
+
+    ov = queries.overview(engine, scope, month)
+    vol, vol_ly = ov["volume"]["total_t"], ov["volume_last_year"]["total_t"]
+    yoy = change(vol, vol_ly)
+    out.append(Slide(
+        "overview", f"{t('page.overview')} · {where}",
+        t("briefing.overview_headline", volume=fmt.tonnes(vol, lang), change=fmt.pct(yoy, lang, signed=True) or "—"),
+        [(t("overview.customers"), fmt.count(ov["customers"], lang), None),
+         (t("overview.plan_card"), fmt.pct(ov["plan"]["personal_card"]["completion"], lang), None),
+         (t("overview.churned"), fmt.count(ov["churned"], lang), None)],
+        charts.volume_trend(queries.volume_trend(engine, scope, month), t)))
+
+    fig, g = _grid_figure(engine, scope, month, t)
+    out.append(Slide("grid_map", f"{t('briefing.grid_map')} · {where}",
+                     t("briefing.grid_headline", grids=g["grids"], best=g["best"], volume=fmt.tonnes(g["best_t"], lang)),
+                     [(t("briefing.grids"), fmt.count(g["grids"], lang), None)], fig))
+
+    by_tier = ov["by_tier"]
+    out.append(Slide(
+        "tiers", f"{t('briefing.tiers')} · {where}",
+        t("briefing.tiers_headline", **{k: fmt.count(by_tier[k], lang) for k in TIERS}),
+        [(t(f"tier.{k}"), fmt.count(by_tier[k], lang), None) for k in reversed(TIERS)],
+        charts.tier_kind_bar(ov["tier_kind"], t)))
+
+    plan = development.rollup(engine, scope, month, child)
+    below = plan[plan["card_completion"].astype(float) < 1]
+    out.append(Slide(
+        "plan", f"{t('briefing.plan')} · {where}",
+        t("briefing.plan_headline", below=len(below), units=len(plan), level=t(f"level.{child}")),
+        [(t("overview.plan_card"), fmt.pct(ov["plan"]["personal_card"]["completion"], lang),
+          "green" if (ov["plan"]["personal_card"]["completion"] or 0) >= 1 else "red"),
+         (t("briefing.plan_inst"), fmt.pct(ov["plan"]["institutional"]["completion"], lang),
+          "green" if (ov["plan"]["institutional"]["completion"] or 0) >= 1 else "red")],
+        _bar(plan["unit"].tolist(), [float(x or 0) * 100 for x in plan["card_completion"]],
+             [fmt.pct(x, lang) for x in plan["card_completion"]],
+             ["#2e7d32" if (x or 0) >= 1 else "#c8102e" for x in plan["card_completion"]], target=100)))
+
+    rates = ov["four_rates"]
+    table = four_rates.station_table(engine, scope, month)
+    red = {r: int((table[f"{r}_status"] == "red").sum()) for r in RATE_NAMES} if len(table) else {}
+    targets = {r: float(table[f"{r}_target"].mean()) if len(table) else None for r in RATE_NAMES}
+    worst = max(RATE_NAMES, key=lambda r: red.get(r, 0))
+    out.append(Slide(
+        "four_rates", f"{t('overview.four_rates')} · {where}",
+        t("briefing.rates_headline", rate=t(f"rate.{worst}"), red=red.get(worst, 0), stations=len(table)),
+        [(t(f"rate.{r}"), fmt.pct(rates[r], lang), four_rates.status(rates[r], targets[r])) for r in RATE_NAMES],
+        _rates_by_unit(four_rates.by_level(engine, scope, month, child if child != "province" else "city"), lang, t)))
+
+    tr = tracking.summary(engine, scope, month)
+    warnings = tracking.churn_warnings(engine, scope, month)
+    out.append(Slide(
+        "churn", f"{t('briefing.churn')} · {where}",
+        t("briefing.churn_headline", lost=tr["lost"], warnings=tr["warnings"], without=tr["without_task"]),
+        [(t("overview.churned"), fmt.count(tr["lost"], lang), "red" if tr["lost"] else "green"),
+         (t("briefing.warnings"), fmt.count(tr["warnings"], lang), None),
+         (t("briefing.without_task"), fmt.count(tr["without_task"], lang), "red" if tr["without_task"] else "green")],
+        _warnings_by_unit(warnings, t)))
+
+    mc = matters.counts(engine, scope)
+    out.append(Slide(
+        "matters", f"{t('briefing.matters')} · {where}",
+        t("briefing.matters_headline", overdue=mc["overdue"], open=mc["open"]),
+        [(t("briefing.open"), fmt.count(mc["open"], lang), None),
+         (t("briefing.overdue"), fmt.count(mc["overdue"], lang), "red" if mc["overdue"] else "green"),
+         (t("briefing.closed"), fmt.count(mc["closed_this_month"], lang), None)],
+        None))
+    return out
+
+
+def _rates_by_unit(df, lang: str, t: Callable[..., str]) -> go.Figure:
+    fig = go.Figure()
+    for rate, colour in zip(RATE_NAMES, ("#c8102e", "#f28c28", "#4a90c2", "#2f4f6f")):
+        fig.add_bar(x=df["unit"], y=[(v or 0) * 100 for v in df[rate]], name=t(f"rate.{rate}"), marker_color=colour)
+    fig.update_layout(barmode="group", plot_bgcolor="white", yaxis=dict(gridcolor="#eee", ticksuffix="%"),
+                      legend=dict(orientation="h", y=1.1))
+    return fig
+
+
+def _warnings_by_unit(warnings, t: Callable[..., str]) -> go.Figure | None:
+    if warnings is None or len(warnings) == 0:
+        return None
+    col = next((c for c in ("station", "station_name", "unit") if c in warnings.columns), None)
+    if col is None:
+        return None
+    counts = warnings.groupby(col).size().sort_values(ascending=False).head(15)
+    return _bar(counts.index.tolist(), counts.tolist(), [str(v) for v in counts], "#c8102e")
+
+
+def build_pptx(engine: Engine, scope: str, month: str, lang: str = "zh",
+               progress: Callable[[float, str], None] | None = None) -> bytes:
+    """Return the briefing as a 16:9 PowerPoint file (charts as images rendered with kaleido)."""
+    deck = slides(engine, scope, month, lang)
+    if progress:
+        progress(0.3, "charts")
+    pngs = chart_pngs(deck)
+    if progress:
+        progress(0.9, "file")
+    return to_pptx(deck, pngs)
+
+
+def build_pdf(engine: Engine, scope: str, month: str, lang: str = "zh",
+              progress: Callable[[float, str], None] | None = None) -> bytes:
+    """Return the briefing as a PDF, one 16:9 page per slide."""
+    deck = slides(engine, scope, month, lang)
+    if progress:
+        progress(0.3, "charts")
+    pngs = chart_pngs(deck)
+    if progress:
+        progress(0.9, "file")
+    return to_pdf(deck, pngs)
