@@ -41,7 +41,7 @@ def _bar(labels: list[str], values: list[float], text: list[str], colours: list[
     return fig
 
 
-def _grid_figure(engine: Engine, scope: str, month: str, t: Callable[..., str]) -> tuple[go.Figure, dict]:
+def _grid_figure(engine: Engine, scope: str, month: str, lang: str, t: Callable[..., str]) -> tuple[go.Figure, dict]:
     """Grids drawn as filled polygons, darker with more volume (offline: no map tiles)."""
     grids = map_queries.grids(engine, scope)
     vol = map_queries.grid_volume(engine, scope, month).set_index("grid_id")["total_t"]
@@ -61,7 +61,11 @@ def _grid_figure(engine: Engine, scope: str, month: str, t: Callable[..., str]) 
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.25)
     fig.update_layout(plot_bgcolor="white")
     best = grids.sort_values("total_t", ascending=False).head(1)
-    return fig, {"grids": len(grids), "best": best["name"].iloc[0] if len(best) else "—",
+    name = best["name"].iloc[0] if len(best) else "—"
+    if len(best) and lang == "en":  # grids are named in Chinese: use the station unit's English name
+        unit = queries.unit_by_path(engine, best["org_path"].iloc[0])
+        name = t("briefing.grid_of", station=unit["name_en"]) if unit and unit["name_en"] else best["code"].iloc[0]
+    return fig, {"grids": len(grids), "best": name,
                  "best_t": float(best["total_t"].iloc[0]) if len(best) else 0.0}
 
 
@@ -84,7 +88,7 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
          (t("overview.churned"), fmt.count(ov["churned"], lang), None)],
         charts.volume_trend(queries.volume_trend(engine, scope, month), t)))
 
-    fig, g = _grid_figure(engine, scope, month, t)
+    fig, g = _grid_figure(engine, scope, month, lang, t)
     out.append(Slide("grid_map", f"{t('briefing.grid_map')} · {where}",
                      t("briefing.grid_headline", grids=g["grids"], best=g["best"], volume=fmt.tonnes(g["best_t"], lang)),
                      [(t("briefing.grids"), fmt.count(g["grids"], lang), None)], fig))

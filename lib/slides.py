@@ -100,7 +100,7 @@ def to_pptx(slides: list[Slide], pngs: dict[str, bytes]) -> bytes:
     from pptx.util import Emu, Inches
 
     prs = Presentation()
-    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
+    prs.slide_width, prs.slide_height = Emu(12192000), Emu(6858000)  # 13.333 × 7.5 in, exactly 16:9
     emu_w = prs.slide_width
     px = emu_w / W  # EMU per design pixel
     blank = prs.slide_layouts[6]
