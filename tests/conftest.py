@@ -13,6 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# Users never see error details (.streamlit/config.toml); tests want the real message.
+from streamlit import config as _st_config  # noqa: E402
+
+_st_config.set_option("client.showErrorDetails", "full")
+
 FIXTURE_CUSTOMERS = 2500
 FIXTURE_MONTHS = 14  # enough for "same month last year"
 FIXTURE_SEED = 11
