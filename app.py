@@ -9,7 +9,8 @@ t = ui.translator(ui.language())
 engine = ui.get_engine()
 ui.ensure_data(engine, t)
 user = ui.current_user(engine)
-pg = st.navigation(ui.navigation_pages(t, user), position="sidebar" if user else "hidden")
+pg = st.navigation(ui.navigation_pages(t, user), position="sidebar" if user else "hidden",
+                   expanded=True)
 if user is None:
     pg.run()  # the login page
 else:

@@ -175,6 +175,20 @@ def language() -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def language_picker(t: Callable[..., str], place: str) -> None:
+    """The 中文/English switch. The choice lives in a plain session key (not the widget's own), so it
+    survives moving from the login page to the app, where the switch is another widget."""
+    widget = f"{place}_lang_widget"
+
+    def keep() -> None:
+        if st.session_state.get(widget) in LANGUAGES:
+            st.session_state[Keys.LANG] = st.session_state[widget]
+
+    st.session_state[widget] = language()
+    st.segmented_control(t("sidebar.language"), options=list(LANGUAGES), key=widget, on_change=keep,
+                         format_func=lambda code: t(f"language.{code}"))
+
+
 def navigation_pages(t: Callable[..., str], user: auth.SessionUser | None) -> dict[str, list]:
     """Return the st.navigation mapping {section: [st.Page, …]}: only the pages `user` may open.
 
@@ -208,10 +222,7 @@ def sidebar(engine: Engine, lang: str, t: Callable[..., str], user: auth.Session
         st.text(f"{user.display_name} · {t(f'role.{user.role}')}")  # plain text: names are user input
         if st.button(t("login.logout"), key="sidebar_logout", icon=":material/logout:"):
             logout()
-        st.segmented_control(
-            t("sidebar.language"), options=list(LANGUAGES), key=Keys.LANG, default=DEFAULT_LANGUAGE,
-            format_func=lambda code: t(f"language.{code}"),
-        )
+        language_picker(t, "sidebar")
         scope = user.scope
         units = org_units(engine, user.scope)
         st.caption(t("sidebar.scope"))
@@ -288,8 +299,7 @@ def login_page() -> None:
 
 def _login_body(engine: Engine, lang: str, t: Callable[..., str]) -> None:
     st.title(t("app.title"))
-    st.segmented_control(t("sidebar.language"), options=list(LANGUAGES), key=Keys.LANG,
-                         default=DEFAULT_LANGUAGE, format_func=lambda code: t(f"language.{code}"))
+    language_picker(t, "login")
     if auth.user_count(engine) == 0:
         first_admin_form(engine, t)
         return
@@ -421,10 +431,10 @@ def table(df, t: Callable[..., str], name: str, key: str, columns: list[str] | N
               for c in (columns or list(df.columns)) if c in df.columns and reports.page_format(c)}
     config |= {t(f"dcol.{c}"): v for c, v in (column_config or {}).items()}
     st.dataframe(shown, hide_index=True, column_config=config, height=height, key=f"{key}_table")
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(t("dash.csv"), data=lambda: reports.csv_bytes(df, t, columns), file_name=f"{name}.csv",
+    row = st.container(horizontal=True)
+    row.download_button(t("dash.csv"), data=lambda: reports.csv_bytes(df, t, columns), file_name=f"{name}.csv",
                          mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    right.download_button(t("dash.xlsx"), data=lambda: reports.excel_bytes(df, t, name, columns),
+    row.download_button(t("dash.xlsx"), data=lambda: reports.excel_bytes(df, t, name, columns),
                           file_name=f"{name}.xlsx", key=f"{key}_xlsx", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                           icon=":material/table_view:")
@@ -438,13 +448,13 @@ def download_buttons(df, name: str, t: Callable[..., str], key: str, sheet: str 
     (lib.export, formula-injection safe); the files are built only when clicked."""
     from lib import export
 
-    left, right, _ = st.columns([1, 1, 6])
-    left.download_button(t("work.csv"), data=lambda: export.to_csv_bytes(df), file_name=f"{name}.csv",
+    row = st.container(horizontal=True)
+    row.download_button(t("work.csv"), data=lambda: export.to_csv_bytes(df), file_name=f"{name}.csv",
                          mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    right.download_button(t("work.xlsx"), data=lambda: export.to_xlsx_bytes(df, sheet or name),
-                          file_name=f"{name}.xlsx", key=f"{key}_xlsx", on_click="ignore",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          icon=":material/table_view:")
+    row.download_button(t("work.xlsx"), data=lambda: export.to_xlsx_bytes(df, sheet or name),
+                        file_name=f"{name}.xlsx", key=f"{key}_xlsx", on_click="ignore",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        icon=":material/table_view:")
 
 
 # --- presentation mode (会议模式) ----------------------------------------------------------------

@@ -243,3 +243,16 @@ def test_hostile_display_name_is_shown_as_plain_text(fresh_url, monkeypatch, nam
     assert not at.exception  # an organisation without data yet shows empty figures, not an error
     assert f"{name} · 省公司管理员" in [el.value for el in at.sidebar.text]
     engine.dispose()
+
+
+def test_language_chosen_on_the_login_page_carries_into_the_app(fixture_url):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    picker = next(w for w in at.get("button_group") if w.key == "login_lang_widget")
+    picker.set_value("en").run()
+    assert at.title[0].value == "Fuel Station Grid Customer Management"
+    at.text_input(key=Keys.LOGIN_NAME).input("admin")
+    at.text_input(key=Keys.LOGIN_PASSWORD).input(auth.DEMO_PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
