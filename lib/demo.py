@@ -377,6 +377,13 @@ def generate(engine: Engine, *, seed: int = 7, customers: int = 30_000, months: 
         try:
             gen = _Generator(conn, np.random.default_rng(seed), seed, customers, months, end_month, report)
             counts = gen.run()
+            from lib.demo_work import generate_work  # daily-work tables (issue 6)
+
+            counts.update(generate_work(conn, seed, gen.as_of))
+            from lib import demo_dashboards  # surveys, win-back tasks, four-rate targets (issue 5)
+
+            counts.update(demo_dashboards.generate(conn, seed=seed, first_month=gen.month_list[0],
+                                                   end_month=end_month, as_of=gen.as_of))
         finally:
             if sqlite:  # back to SQLite's default for this pooled connection
                 conn.exec_driver_sql("PRAGMA cache_size=-2000")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from lib.i18n import LANGUAGES, catalog, translator
+from lib import reports as _dash
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_CALL = re.compile(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z_0-9]+)+)["']""")
@@ -19,6 +20,27 @@ DYNAMIC = {
              "customer_manager"],
     "admin.col": ["login", "display_name", "role", "unit", "active", "failed_attempts", "locked_until"],
     "bootstrap.step": ["org", "grids", "customers", "consumption", "traffic", "work", "summary", "done"],
+    # maps (issue 4)
+    "maps.measure": ["customers", "volume", "volume_per_customer", "plan_completion", "entry_rate", "fill_up_rate",
+                     "return_rate", "pass_through_rate"],
+    "maps.bg": ["none", "osm", "amap", "intranet"],
+    "maps.layer": ["grids", "stations", "own", "potential", "competitor", "competitor_stations", "heat", "partition",
+                   "district", "editing"],
+    "maps.grade": ["large", "graded", "regular", "reform"],
+    "maps.glyph": ["large", "graded", "regular", "reform"],
+    "maps.status": ["existing", "potential", "competitor", "lost"],
+    "maps.col": ["code", "name", "kind", "tier", "status", "volume_t", "station_name", "grid_code", "grids_containing",
+                 "containing", "district", "grids", "ok", "overlaps", "overlap_m2", "gaps", "gap_m2", "outside_m2",
+                 "problem", "area_m2", "ring", "existing", "potential", "competitor", "sub_type", "contact", "phone",
+                 "distance_km", "at", "actor", "grid", "area_before", "area_after"],
+    # dashboards (issue 5): table headers and code values (lib.reports), page variants
+    "dcol": list(_dash.COLUMN_KEYS),
+    "drule": list(_dash.RULE_KEYS),
+    **{f"dval.{column}": list(values) for column, values in _dash.VALUE_KEYS.items()},
+    "churn": ["kind_institutional", "kind_personal", "kind_all"],
+    "plan": ["completion_card", "completion_inst"],
+    # daily work (issue 6): table headers and values, tier-rule explanations, import messages
+    **__import__("lib.work_labels", fromlist=["I18N_DYNAMIC"]).I18N_DYNAMIC,
 }
 
 

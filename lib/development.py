@@ -1,0 +1,405 @@
+"""Customer development 客户开发 (002 §6.5): monthly plans and their completion, the pipeline, the
+potential customer survey.
+
+- Targets 开发目标 (002 §6.5.3): each district ≥ 1 new institutional customer a month, each station ≥ 10
+  new personal card customers a month (config `[development]`); a unit's row in `development_plan`
+  (the appendix 1 plan 零售客户月度开发计划, compiled on the 25th for the next month) replaces the
+  default. Actuals are the customers whose `developed_month` is the month: institutional customers,
+  and personal customers paying by fuel card (the same definition as lib.queries.new_customers).
+- Completion 完成率 rolls up station → district → city → province as ratios of sums.
+- Pipeline 开发漏斗 (002 §6.5.4): development cases by stage; "reached" counts cases at that stage
+  or a later one.
+- Survey 潜在客户普查 (002 §6.5.1, appendix 2): each station reports in July and December; a
+  station without a report after the due month is late.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from lib import auth
+from lib.config import rules as config
+from lib.db import write
+from lib.kpis import completion
+from lib.models import DEV_STAGES
+from lib.queries import in_scope, scope_like, shift_month
+from lib.tiers import NotAllowed, _check_month, can_override
+
+KINDS = ("institutional", "personal_card")
+KIND_LEVEL = {"institutional": "district", "personal_card": "station"}  # who a target belongs to
+LEVELS = ("station", "district", "city", "province")
+MAX_TARGET = 1000
+SURVEY_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "station_manager"})
+
+
+def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
+
+
+def _month_end(month: str) -> dt.date:
+    y, m = int(month[:4]), int(month[5:7])
+    return dt.date(y, m, calendar.monthrange(y, m)[1])
+
+
+def plan_due(month: str) -> dt.date:
+    """Return the day the plan for `month` is due: the 25th of the month before (002 §6.5.3)."""
+    prev = shift_month(_check_month(month), -1)
+    return dt.date(int(prev[:4]), int(prev[5:7]), int(config()["development"]["plan_due_day"]))
+
+
+# --- plan and completion 计划与完成 ----------------------------------------------------------------
+
+
+def unit_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return one row per station inside `scope` with its targets and actuals for `month`.
+
+    Columns: station_unit_id, station, station_path, district_id, district, district_path, city,
+    city_path, card_target, card_edited, card_actual, inst_actual. The district's institutional
+    target is in `district_plan` (it belongs to the district, not to a station).
+    """
+    month = _check_month(month)
+    p = config()["development"]
+    return _df(
+        engine,
+        f"""SELECT su.id AS station_unit_id, su.name AS station, su.path AS station_path,
+                   du.id AS district_id, du.name AS district, du.path AS district_path,
+                   cu.name AS city, cu.path AS city_path,
+                   COALESCE(dp.target, :card_default) AS card_target,
+                   CASE WHEN dp.id IS NULL THEN 0 ELSE 1 END AS card_edited,
+                   COALESCE(n.card, 0) AS card_actual, COALESCE(n.inst, 0) AS inst_actual
+            FROM org_unit su
+            JOIN org_unit du ON du.id = su.parent_id
+            JOIN org_unit cu ON cu.id = du.parent_id
+            LEFT JOIN development_plan dp ON dp.org_unit_id = su.id AND dp.month = :month AND dp.kind = 'personal_card'
+            LEFT JOIN (
+                SELECT s.org_unit_id,
+                       SUM(CASE WHEN c.kind = 'personal' AND c.payment = 'fuel_card' THEN 1 ELSE 0 END) AS card,
+                       SUM(CASE WHEN c.kind = 'institutional' THEN 1 ELSE 0 END) AS inst
+                FROM customer c JOIN station s ON s.id = c.station_id
+                WHERE {in_scope('c.org_path')} AND c.developed_month = :month
+                GROUP BY s.org_unit_id
+            ) n ON n.org_unit_id = su.id
+            WHERE {in_scope('su.path')} AND su.level = 'station'
+            ORDER BY su.path""",
+        scope=scope_like(scope), month=month, card_default=p["personal_card_per_station_month"],
+    )
+
+
+def district_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return one row per district inside `scope` with its institutional target for `month`.
+
+    Columns: district_id, district, district_path, inst_target, inst_edited, updated_by, updated_at.
+    """
+    p = config()["development"]
+    return _df(
+        engine,
+        f"""SELECT u.id AS district_id, u.name AS district, u.path AS district_path,
+                   COALESCE(dp.target, :default) AS inst_target,
+                   CASE WHEN dp.id IS NULL THEN 0 ELSE 1 END AS inst_edited, dp.updated_by, dp.updated_at
+            FROM org_unit u
+            LEFT JOIN development_plan dp ON dp.org_unit_id = u.id AND dp.month = :month AND dp.kind = 'institutional'
+            WHERE {in_scope('u.path')} AND u.level = 'district'
+            ORDER BY u.path""",
+        scope=scope_like(scope), month=_check_month(month), default=p["institutional_per_district_month"],
+    )
+
+
+def _depth(level: str) -> int:
+    return LEVELS[::-1].index(level) + 1
+
+
+def _prefix(path: str, level: str) -> str:
+    parts = [x for x in path.strip("/").split("/") if x]
+    return "/" + "/".join(parts[:_depth(level)]) + "/"
+
+
+def rollup(engine: Engine, scope: str, month: str, level: str) -> pd.DataFrame:
+    """Return plan completion 开发计划完成 for `month` per unit at org `level` inside `scope`.
+
+    Targets and actuals are sums over the unit's stations and districts; completion = actual ÷
+    target (None without a target). Ranks 排名: 1 = best completion, ties share a rank.
+    Columns: unit_id, unit, path, inst_target, inst_actual, inst_completion, inst_rank, card_target,
+    card_actual, card_completion, card_rank. Stations carry no institutional target (NaN).
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    stations = unit_plan(engine, scope, month)
+    districts = district_plan(engine, scope, month)
+    units = _df(engine, f"SELECT id AS unit_id, name AS unit, path FROM org_unit WHERE {in_scope('path')} "
+                        f"AND level = :level ORDER BY path", scope=scope_like(scope), level=level)
+    if units.empty:
+        return pd.DataFrame(columns=["unit_id", "unit", "path", "inst_target", "inst_actual", "inst_completion",
+                                     "inst_rank", "card_target", "card_actual", "card_completion", "card_rank"])
+    stations["key"] = [_prefix(p, level) for p in stations["station_path"]]
+    agg = stations.groupby("key")[["card_target", "card_actual", "inst_actual"]].sum()
+    units = units.join(agg, on="path")
+    if level == "station":
+        units["inst_target"] = float("nan")
+    else:
+        districts["key"] = [_prefix(p, level) for p in districts["district_path"]]
+        units = units.join(districts.groupby("key")[["inst_target"]].sum(), on="path")
+    for col in ("card_target", "card_actual", "inst_actual"):
+        units[col] = units[col].fillna(0).astype(int)
+    units["inst_completion"] = [completion(a, t) if t == t else None
+                                for a, t in zip(units["inst_actual"], units["inst_target"])]
+    units["card_completion"] = [completion(a, t) for a, t in zip(units["card_actual"], units["card_target"])]
+    for kind in ("inst", "card"):
+        units[f"{kind}_rank"] = units[f"{kind}_completion"].astype(float).rank(ascending=False, method="min")
+    cols = ["unit_id", "unit", "path", "inst_target", "inst_actual", "inst_completion", "inst_rank",
+            "card_target", "card_actual", "card_completion", "card_rank"]
+    return units[cols].sort_values(["card_rank", "path"]).reset_index(drop=True)
+
+
+def totals(engine: Engine, scope: str, month: str) -> dict[str, dict]:
+    """Return {kind: {target, actual, completion}} for the whole scope (the page's key figures).
+
+    Equal to lib.queries.plan_completion, computed here from the per-unit rows the tables show.
+    """
+    stations = unit_plan(engine, scope, month)
+    districts = district_plan(engine, scope, month)
+    inst_t, inst_a = int(districts["inst_target"].sum()), int(stations["inst_actual"].sum())
+    card_t, card_a = int(stations["card_target"].sum()), int(stations["card_actual"].sum())
+    return {
+        "institutional": {"target": inst_t, "actual": inst_a, "completion": completion(inst_a, inst_t)},
+        "personal_card": {"target": card_t, "actual": card_a, "completion": completion(card_a, card_t)},
+    }
+
+
+def set_target(engine: Engine, actor: auth.SessionUser, org_unit_id: int, month: str, kind: str,
+               target: int) -> None:
+    """Set a unit's development target for `month` (the appendix 1 plan), audited.
+
+    Institutional targets belong to districts, personal card targets to stations. Only roles above
+    station level may edit, only for units inside their scope. Raises NotAllowed or ValueError.
+    """
+    if not can_override(actor.role):
+        raise NotAllowed(f"role {actor.role} may not edit development plans")
+    month = _check_month(month)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= MAX_TARGET:
+        raise ValueError(f"target must be a whole number 0–{MAX_TARGET}, got {target!r}")
+    with write(engine) as conn:
+        unit = conn.execute(
+            text(f"SELECT id, level, path FROM org_unit WHERE id = :id AND {in_scope('path')}"),
+            {"id": int(org_unit_id), "scope": scope_like(actor.scope)},
+        ).mappings().first()
+        if unit is None:
+            raise NotAllowed(f"unit {org_unit_id} is not in your scope")
+        if unit["level"] != KIND_LEVEL[kind]:
+            raise ValueError(f"{kind} targets belong to {KIND_LEVEL[kind]} units, not to a {unit['level']}")
+        before = conn.execute(
+            text("SELECT id, target FROM development_plan WHERE org_unit_id = :u AND month = :m AND kind = :k"),
+            {"u": unit["id"], "m": month, "k": kind},
+        ).first()
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        params = {"u": unit["id"], "p": unit["path"], "m": month, "k": kind, "t": target, "by": actor.login, "at": now}
+        if before is None:
+            conn.execute(text("INSERT INTO development_plan (org_unit_id, org_path, month, kind, target, updated_by, "
+                              "updated_at) VALUES (:u, :p, :m, :k, :t, :by, :at)"), params)
+        else:
+            conn.execute(text("UPDATE development_plan SET target = :t, updated_by = :by, updated_at = :at "
+                              "WHERE org_unit_id = :u AND month = :m AND kind = :k"), params)
+        auth.audit(conn, actor.login, "plan_target", "development_plan", f"{unit['id']}/{month}/{kind}",
+                   before={"target": before[1] if before else None}, after={"target": target},
+                   org_path=unit["path"])
+
+
+def plan_status(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return the appendix 1 plan rows edited for `month` inside `scope` with whether each came by
+    its due date (the 25th of the month before). Columns: unit, plan_kind, target, updated_by,
+    updated_at, due_on, late."""
+    df = _df(
+        engine,
+        f"""SELECT u.name AS unit, dp.kind AS plan_kind, dp.target, dp.updated_by, dp.updated_at
+            FROM development_plan dp JOIN org_unit u ON u.id = dp.org_unit_id
+            WHERE {in_scope('dp.org_path')} AND dp.month = :month ORDER BY dp.org_path, dp.kind""",
+        scope=scope_like(scope), month=_check_month(month),
+    )
+    due = plan_due(month)
+    df["due_on"] = due
+    df["late"] = [pd.Timestamp(x).date() > due for x in df["updated_at"]]
+    return df
+
+
+# --- pipeline 开发漏斗 (002 §6.5.4) ---------------------------------------------------------------
+
+
+def pipeline(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return development cases 客户开发 started by the end of `month` by stage (002 §6.5.4), with
+    "reached" = cases at this stage or a later one (the funnel). Lost cases are a row of their own.
+    Columns: stage, cases, reached."""
+    df = _df(
+        engine,
+        f"SELECT stage, COUNT(*) AS cases FROM development WHERE {in_scope('org_path')} "
+        f"AND started_on <= :end GROUP BY stage",
+        scope=scope_like(scope), end=_month_end(_check_month(month)),
+    )
+    counts = dict(zip(df["stage"], df["cases"].astype(int)))
+    rows, reached = [], 0
+    for stage in reversed(DEV_STAGES):
+        reached += counts.get(stage, 0)
+        rows.append({"stage": stage, "cases": counts.get(stage, 0), "reached": reached})
+    rows.reverse()
+    rows.append({"stage": "lost", "cases": counts.get("lost", 0), "reached": None})
+    return pd.DataFrame(rows)
+
+
+# --- potential customer survey 潜在客户调查 (002 §6.5.1, appendix 2) --------------------------------
+
+
+def survey_period(month: str) -> str:
+    """Return the survey period due at or before `month`: the latest `YYYY-07` / `YYYY-12` (config
+    `development.survey_months`) not after it."""
+    month = _check_month(month)
+    y, m = int(month[:4]), int(month[5:7])
+    due = sorted(int(x) for x in config()["development"]["survey_months"])
+    past = [d for d in due if d <= m]
+    return f"{y:04d}-{past[-1]:02d}" if past else f"{y - 1:04d}-{due[-1]:02d}"
+
+
+def next_survey_period(month: str) -> str:
+    """Return the first survey period after `month`."""
+    month = _check_month(month)
+    y, m = int(month[:4]), int(month[5:7])
+    due = sorted(int(x) for x in config()["development"]["survey_months"])
+    later = [d for d in due if d > m]
+    return f"{y:04d}-{later[0]:02d}" if later else f"{y + 1:04d}-{due[0]:02d}"
+
+
+def survey_status(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return each station's potential customer survey for the period due at or before `month`.
+
+    Status: "on_time" (reported by the last day of the due month), "late" (reported after it),
+    "missing" (not reported and the due month is over), "pending" (the due month is `month` itself
+    and nothing is reported yet). Columns: station_unit_id, station, district, period, due_on,
+    submitted_on, submitted_by, potential_customers, status. Missing ones first.
+    """
+    period = survey_period(month)
+    due = _month_end(period)
+    df = _df(
+        engine,
+        f"""SELECT su.id AS station_unit_id, su.name AS station, du.name AS district, ss.submitted_on,
+                   ss.submitted_by, ss.potential_customers
+            FROM org_unit su JOIN org_unit du ON du.id = su.parent_id
+            LEFT JOIN survey_submission ss ON ss.org_unit_id = su.id AND ss.period = :period
+                                          AND ss.submitted_on <= :month_end
+            WHERE {in_scope('su.path')} AND su.level = 'station' ORDER BY su.path""",
+        scope=scope_like(scope), period=period, month_end=_month_end(month),
+    )
+    df.insert(3, "period", period)
+    df.insert(4, "due_on", due)
+
+    def status(submitted) -> str:
+        if submitted is None or submitted != submitted:
+            return "pending" if period == month else "missing"
+        return "on_time" if pd.Timestamp(submitted).date() <= due else "late"
+
+    df["status"] = [status(x) for x in df["submitted_on"]]
+    order = {"missing": 0, "pending": 1, "late": 2, "on_time": 3}
+    return df.sort_values("status", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+def record_survey(engine: Engine, actor: auth.SessionUser, org_unit_id: int, period: str,
+                  potential_customers: int, note: str = "", submitted_on: dt.date | None = None) -> None:
+    """Record a station's survey report 潜在客户调查表 for `period` (a July or December), audited.
+
+    Station managers and the levels above may record it for stations inside their scope.
+    """
+    if actor.role not in SURVEY_ROLES:
+        raise NotAllowed(f"role {actor.role} may not record surveys")
+    period = _check_month(period)
+    if int(period[5:7]) not in [int(x) for x in config()["development"]["survey_months"]]:
+        raise ValueError(f"survey periods are the months {config()['development']['survey_months']}, got {period}")
+    if isinstance(potential_customers, bool) or not isinstance(potential_customers, int) or potential_customers < 0:
+        raise ValueError(f"potential customers must be a whole number ≥ 0, got {potential_customers!r}")
+    day = submitted_on or dt.date.today()
+    with write(engine) as conn:
+        unit = conn.execute(
+            text(f"SELECT id, level, path FROM org_unit WHERE id = :id AND {in_scope('path')}"),
+            {"id": int(org_unit_id), "scope": scope_like(actor.scope)},
+        ).mappings().first()
+        if unit is None:
+            raise NotAllowed(f"unit {org_unit_id} is not in your scope")
+        if unit["level"] != "station":
+            raise ValueError("surveys are reported by stations")
+        old = conn.execute(text("SELECT id FROM survey_submission WHERE org_unit_id = :u AND period = :p"),
+                           {"u": unit["id"], "p": period}).scalar()
+        if old is not None:
+            raise ValueError(f"the survey for {period} is already recorded")
+        conn.execute(
+            text("INSERT INTO survey_submission (org_unit_id, org_path, period, submitted_on, submitted_by, "
+                 "potential_customers, note) VALUES (:u, :p, :per, :d, :by, :n, :note)"),
+            {"u": unit["id"], "p": unit["path"], "per": period, "d": day, "by": actor.login,
+             "n": potential_customers, "note": note or ""},
+        )
+        auth.audit(conn, actor.login, "survey_recorded", "survey_submission", f"{unit['id']}/{period}",
+                   after={"potential_customers": potential_customers, "submitted_on": day}, org_path=unit["path"])
+
+
+def potential_customers(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the potential and competitor's customers 潜在客户 inside `scope` for the appendix 2 table:
+    code, name, station, kind, sub_type, fuel, demand (gasoline_t, diesel_t per month), competitor,
+    contact, phone, status and the stage of their latest development case (if any)."""
+    return _df(
+        engine,
+        f"""SELECT c.code, c.name, s.name AS station, c.kind, c.sub_type, c.fuel, c.gasoline_t, c.diesel_t,
+                   c.competitor, c.contact, c.phone, c.status,
+                   (SELECT d.stage FROM development d WHERE d.customer_id = c.id
+                    ORDER BY d.stage_on DESC, d.id DESC LIMIT 1) AS stage
+            FROM customer c JOIN station s ON s.id = c.station_id
+            WHERE {in_scope('c.org_path')} AND c.status IN ('potential', 'competitor')
+            ORDER BY c.org_path, c.gasoline_t + c.diesel_t DESC""",
+        scope=scope_like(scope),
+    )
+
+
+def summary(engine: Engine, scope: str, month: str) -> dict:
+    """Return the plan page's key figures: completion per kind, pipeline cases, and the survey count of
+    stations late or missing for the current period."""
+    surveys = survey_status(engine, scope, month)
+    pipe = pipeline(engine, scope, month)
+    return {
+        "plan": totals(engine, scope, month),
+        "open_cases": int(pipe.loc[~pipe["stage"].isin(["signed", "lost"]), "cases"].sum()),
+        "signed": int(pipe.loc[pipe["stage"] == "signed", "cases"].sum()),
+        "survey_period": survey_period(month),
+        "survey_late": int(surveys["status"].isin(["missing", "late"]).sum()),
+        "survey_missing": int((surveys["status"] == "missing").sum()),
+        "stations": int(len(surveys)),
+    }
+
+
+def next_month(month: str) -> str:
+    """Return the month after `month` (the month a plan compiled in `month` is for)."""
+    return shift_month(_check_month(month), 1)
+
+
+def can_edit(role: str) -> bool:
+    """True for the roles above station level that may edit development targets."""
+    return can_override(role)
+
+
+def kind_for(level: str) -> str:
+    """Return the target kind a unit of org `level` carries: districts institutional, stations personal card."""
+    for kind, lvl in KIND_LEVEL.items():
+        if lvl == level:
+            return kind
+    raise ValueError(f"only districts and stations carry development targets, not a {level}")
+
+
+def editable_units(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the districts and stations inside `scope` (id, name, level, path), the units with targets."""
+    return _df(engine, f"SELECT id, name, level, path FROM org_unit WHERE {in_scope('path')} "
+                       f"AND level IN ('district', 'station') ORDER BY path", scope=scope_like(scope))
+
+
+def levels_for(scope: str) -> list[str]:
+    """Return the org levels that have units inside `scope`, from stations up to the scope's own level
+    (a station manager's scope has stations only)."""
+    depth = len([p for p in scope.strip("/").split("/") if p])  # 1 province … 4 station
+    return [lv for lv in LEVELS if _depth(lv) >= min(depth, 4)]

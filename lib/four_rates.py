@@ -1,0 +1,207 @@
+"""The four rates 四率 by station, district and city, over time, against targets (FOUR_RATES.md).
+
+Every figure goes through lib.kpis.four_rates on summed counts (ratio of sums over days, stations
+and areas, never a mean of ratios); a zero or missing denominator is "no data" (None).
+
+- Target per station 目标: its `four_rate_target` row, else config `[four_rates.targets]`.
+  Status: green at or above target, amber below it by at most `amber_band` of the target (10 %
+  → 0.9 × target), red further below.
+- District median 区县中位数: the median of the station rates of the station's district. A station
+  manager's scope holds one station, so the benchmark reads the stations of the viewer's district
+  — only the median leaves that query, never another station's name or figures.
+- By vehicle class 车型: the data holds passing counts by class (小车/中型车/大货车/客车) but entering
+  counts only in total, so the entry rate by class cannot be computed: the passing mix is shown
+  instead, and said so. Shift and attendant 班次/加油员 are not in the data either.
+- Peak-hour throughput 高峰小时单枪服务量: nozzle lifts in the peak hour ÷ (nozzles × days), the other
+  sense of "pass-through" in practice, shown beside the pass-through rate.
+"""
+from __future__ import annotations
+
+from statistics import median
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from lib.config import rules as config
+from lib.kpis import FOUR_RATES, four_rates
+from lib.queries import in_scope, scope_like, shift_month
+from lib.tiers import _check_month
+
+RATES = tuple(FOUR_RATES)
+COUNT_KEYS = ("passing", "entering", "fuelled", "transactions", "full_tank", "identified", "returning")
+CLASSES = ("car", "medium", "truck", "bus")  # 小车 中型车 大货车 客车
+LEVELS = ("station", "district", "city")
+STATUSES = ("green", "amber", "red")
+
+_SUMS = """SUM(t.passing_car + t.passing_medium + t.passing_truck + t.passing_bus) AS passing,
+           SUM(t.entering) AS entering, SUM(t.fuelled) AS fuelled, SUM(t.transactions) AS transactions,
+           SUM(t.full_tank) AS full_tank, SUM(t.identified) AS identified, SUM(t.returned) AS returned,
+           SUM(t.passing_car) AS passing_car, SUM(t.passing_medium) AS passing_medium,
+           SUM(t.passing_truck) AS passing_truck, SUM(t.passing_bus) AS passing_bus,
+           SUM(t.peak_nozzle_lifts) AS peak_lifts, COUNT(*) AS days"""
+
+
+def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
+    with engine.connect() as conn:  # "returning" is an SQL keyword: the column comes back as "returned"
+        return pd.read_sql_query(text(sql), conn, params=params).rename(columns={"returned": "returning"})
+
+
+def add_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Add the four rate columns to rows of summed counts (lib.kpis.four_rates on each row)."""
+    rates = [four_rates({k: (None if pd.isna(r[k]) else float(r[k])) for k in COUNT_KEYS})
+             for r in df[list(COUNT_KEYS)].to_dict("records")]
+    for rate in RATES:
+        df[rate] = [x[rate] for x in rates]
+    return df
+
+
+def station_counts(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return the four-rates counts of each station inside `scope`, summed over the days of `month`.
+
+    Columns: station_id, station, station_path, district, district_path, city, city_path, nozzles,
+    the COUNT_KEYS, passing by class, peak_lifts, days.
+    """
+    return _df(
+        engine,
+        f"""SELECT s.id AS station_id, s.name AS station, s.org_path AS station_path,
+                   du.name AS district, du.path AS district_path, cu.name AS city, cu.path AS city_path,
+                   s.nozzles, {_SUMS}
+            FROM station_traffic t JOIN station s ON s.id = t.station_id
+            JOIN org_unit su ON su.id = s.org_unit_id JOIN org_unit du ON du.id = su.parent_id
+            JOIN org_unit cu ON cu.id = du.parent_id
+            WHERE {in_scope('t.org_path')} AND t.month = :month
+            GROUP BY s.id, s.name, s.org_path, du.name, du.path, cu.name, cu.path, s.nozzles
+            ORDER BY s.org_path""",
+        scope=scope_like(scope), month=_check_month(month),
+    )
+
+
+def _sum_counts(df: pd.DataFrame) -> dict[str, float | None]:
+    if df.empty:
+        return {k: None for k in COUNT_KEYS}
+    return {k: float(df[k].sum()) for k in COUNT_KEYS}
+
+
+def scope_rates(engine: Engine, scope: str, month: str) -> dict[str, float | None]:
+    """Return the four rates of the whole scope (ratio of sums; equals lib.queries.scope_four_rates)."""
+    return four_rates(_sum_counts(station_counts(engine, scope, month)))
+
+
+def targets(engine: Engine, station_ids: list[int]) -> pd.DataFrame:
+    """Return each station's target per rate: its `four_rate_target` row, else the config default.
+    Index: station_id; columns: the four rates."""
+    defaults = config()["four_rates"]["targets"]
+    out = pd.DataFrame({r: float(defaults[r]) for r in RATES}, index=pd.Index(station_ids, name="station_id"))
+    if not station_ids:
+        return out
+    names = [f"s{i}" for i in range(len(station_ids))]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT station_id, rate, target FROM four_rate_target "
+                 f"WHERE station_id IN ({', '.join(':' + n for n in names)})"),
+            dict(zip(names, (int(s) for s in station_ids))),
+        ).all()
+    for sid, rate, target in rows:
+        if rate in out.columns:
+            out.loc[sid, rate] = float(target)
+    return out
+
+
+def status(value: float | None, target: float | None) -> str | None:
+    """Return "green" (≥ target), "amber" (below by at most amber_band × target), "red", or None."""
+    if value is None or target is None or value != value:
+        return None
+    band = float(config()["four_rates"]["targets"]["amber_band"])
+    if value >= target:
+        return "green"
+    return "amber" if value >= target * (1 - band) else "red"
+
+
+def _benchmark_scope(scope: str) -> str:
+    """The district around a scope below district level; the scope itself otherwise."""
+    parts = [p for p in scope.strip("/").split("/") if p]
+    return "/" + "/".join(parts[:3]) + "/" if len(parts) > 3 else scope
+
+
+def district_medians(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return the median station rate of each district touched by `scope` (index: district_path)."""
+    df = add_rates(station_counts(engine, _benchmark_scope(scope), month))
+    if df.empty:
+        return pd.DataFrame(columns=list(RATES))
+    return df.groupby("district_path")[list(RATES)].agg(
+        lambda s: median(s.dropna()) if s.notna().any() else None)
+
+
+def station_table(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return one row per station: the four rates, each with its target, status and the district
+    median, and peak-hour throughput per nozzle. Columns: station_id, station, district, city, the
+    four rates, `<rate>_target`, `<rate>_status`, `<rate>_median`, throughput."""
+    df = add_rates(station_counts(engine, scope, month))
+    tg = targets(engine, df["station_id"].tolist())
+    med = district_medians(engine, scope, month)
+    for rate in RATES:
+        df[f"{rate}_target"] = df["station_id"].map(tg[rate])
+        df[f"{rate}_status"] = [status(v, t) for v, t in zip(df[rate], df[f"{rate}_target"])]
+        df[f"{rate}_median"] = df["district_path"].map(med[rate]) if len(med) else None
+    df["throughput"] = [lifts / (n * d) if n and d else None for lifts, n, d in
+                        zip(df["peak_lifts"], df["nozzles"], df["days"])]
+    return df
+
+
+def by_level(engine: Engine, scope: str, month: str, level: str) -> pd.DataFrame:
+    """Return the four rates per station, district or city inside `scope` (ratio of sums per unit).
+    Columns: unit, path, the COUNT_KEYS, the four rates, throughput."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    df = station_counts(engine, scope, month)
+    name, path = {"station": ("station", "station_path"), "district": ("district", "district_path"),
+                  "city": ("city", "city_path")}[level]
+    df["nozzle_days"] = df["nozzles"] * df["days"]
+    g = df.groupby([path, name], as_index=False)[list(COUNT_KEYS) + ["peak_lifts", "nozzle_days"]].sum()
+    g = g.rename(columns={path: "path", name: "unit"})
+    g = add_rates(g)
+    g["throughput"] = [lifts / nd if nd else None for lifts, nd in zip(g["peak_lifts"], g["nozzle_days"])]
+    return g[["unit", "path", *COUNT_KEYS, *RATES, "throughput"]].sort_values("path").reset_index(drop=True)
+
+
+def trend(engine: Engine, scope: str, month: str, n: int = 12) -> pd.DataFrame:
+    """Return the four rates of `scope` per month for the `n` months up to `month`, with the scope's
+    mean target (the mean of its stations' targets). Columns: month, the four rates, `<rate>_target`."""
+    month = _check_month(month)
+    df = _df(
+        engine,
+        f"SELECT t.month, {_SUMS} FROM station_traffic t WHERE {in_scope('t.org_path')} "
+        f"AND t.month > :start AND t.month <= :month GROUP BY t.month ORDER BY t.month",
+        scope=scope_like(scope), start=shift_month(month, -n), month=month,
+    )
+    df = add_rates(df)
+    ids = _df(engine, f"SELECT id FROM station WHERE {in_scope('org_path')}", scope=scope_like(scope))["id"].tolist()
+    tg = targets(engine, ids)
+    for rate in RATES:
+        df[f"{rate}_target"] = float(tg[rate].mean()) if len(tg) else None
+    return df[["month", *RATES, *(f"{r}_target" for r in RATES)]]
+
+
+def vehicle_mix(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return the passing vehicles by class 车型 and their share (the entry rate by class needs
+    entering counts by class, which the data does not hold). Columns: vehicle_class, passing, share."""
+    df = station_counts(engine, scope, month)
+    total = float(sum(df[f"passing_{c}"].sum() for c in CLASSES)) if len(df) else 0.0
+    return pd.DataFrame([{"vehicle_class": c, "passing": int(df[f"passing_{c}"].sum()) if len(df) else 0,
+                          "share": (float(df[f"passing_{c}"].sum()) / total) if total else None} for c in CLASSES])
+
+
+def summary(engine: Engine, scope: str, month: str) -> dict:
+    """Return the four-rates page's key figures: the scope's four rates, the previous month's, the
+    scope's mean targets, the peak-hour throughput, and how many stations are red on each rate."""
+    table = station_table(engine, scope, month)
+    prev = four_rates(_sum_counts(station_counts(engine, scope, shift_month(month, -1))))
+    nozzle_days = float((table["nozzles"] * table["days"]).sum()) if len(table) else 0.0
+    return {
+        "rates": four_rates(_sum_counts(table)),
+        "previous": prev,
+        "targets": {r: (float(table[f"{r}_target"].mean()) if len(table) else None) for r in RATES},
+        "throughput": float(table["peak_lifts"].sum()) / nozzle_days if nozzle_days else None,
+        "red": {r: int((table[f"{r}_status"] == "red").sum()) if len(table) else 0 for r in RATES},
+        "stations": int(len(table)),
+    }

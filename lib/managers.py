@@ -1,0 +1,235 @@
+"""Customer managers 客户经理 (003 §4): levels, the transfer flag, commission, ranking, their customers.
+
+003 §4.5: levels 见习/初级/中级/高级; trainee for the first three months; graded once a year by the
+previous year's sales volume; below the junior standard still rates junior, and two ratings in a row
+below it call for a transfer 转岗 (lib.rules.manager_level / manager_transfer_due).
+003 §4.6.2: commission 销售提成 = monthly volume × per-tonne coefficient by customer type and plan
+completion (lib.rules.commission; coefficients in config). A manager's volume is the consumption of
+the customers assigned to them; the monthly plan 月度销售任务 is a `manager_plan` row or, by default,
+the same month last year × (1 + `[manager_plan] growth`). With no plan at all, completion counts as
+100 % (default, not from a seed).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+from sqlalchemy import Engine, text
+
+from lib import rules
+from lib.auth import SessionUser, audit
+from lib.config import rules as config
+from lib.db import write
+from lib.queries import in_scope, scope_like, shift_month
+
+
+def _station_scope(scope: str) -> str:
+    return scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
+
+
+def _own_id(scope: str) -> int | None:
+    return int(scope.rstrip("/").rsplit("/m", 1)[1]) if "/m" in scope else None
+
+
+def months_employed(hired_on: dt.date, as_of: dt.date) -> float:
+    """Months between hiring and `as_of` (30.44-day months), never negative."""
+    return max(0.0, (as_of - hired_on).days / 30.44)
+
+
+def roster(engine: Engine, scope: str, as_of: dt.date) -> pd.DataFrame:
+    """Return the customer managers inside `scope` with level, consecutive misses, the transfer flag
+    (003: two ratings below junior), months employed and customers assigned.
+
+    Columns: id, name, phone, station, hired_on, months, level, misses, transfer_due, customers.
+    """
+    with engine.connect() as conn:
+        df = pd.read_sql_query(text(
+            f"SELECT m.id, m.name, m.phone, u.name AS station, m.hired_on, m.level, m.misses, "
+            f"(SELECT COUNT(*) FROM customer c WHERE c.manager_id = m.id) AS customers FROM customer_manager m "
+            f"JOIN org_unit u ON u.id = m.org_unit_id WHERE {in_scope('m.org_path')} AND m.active = :a "
+            f"ORDER BY m.org_path, m.name"), conn, params={"scope": scope_like(_station_scope(scope)), "a": True})
+    if _own_id(scope) is not None:
+        df = df[df["id"] == _own_id(scope)].reset_index(drop=True)
+    df["hired_on"] = pd.to_datetime(df["hired_on"]).dt.date
+    df["months"] = [round(months_employed(h, as_of), 1) for h in df["hired_on"]]
+    df["transfer_due"] = [rules.manager_transfer_due(int(x)) for x in df["misses"]]
+    return df[["id", "name", "phone", "station", "hired_on", "months", "level", "misses", "transfer_due", "customers"]]
+
+
+def yearly_volume(engine: Engine, scope: str, year: int) -> pd.DataFrame:
+    """Return each manager's sales volume (t, gasoline + diesel of their customers) in `year`.
+
+    Read from the station summary, whose org path carries the manager segment "m<id>/".
+    Columns: manager_id, volume_t.
+    """
+    with engine.connect() as conn:
+        df = pd.read_sql_query(text(
+            f"SELECT org_path, SUM(gasoline_t + diesel_t) AS volume_t FROM station_monthly "
+            f"WHERE {in_scope('org_path')} AND month >= :a AND month <= :b GROUP BY org_path"),
+            conn, params={"scope": scope_like(scope), "a": f"{year}-01", "b": f"{year}-12"})
+    df = df[df["org_path"].str.contains("/m", regex=False)]
+    df["manager_id"] = df["org_path"].str.rstrip("/").str.rsplit("/m", n=1).str[1].astype(int)
+    return df.groupby("manager_id", as_index=False)["volume_t"].sum()
+
+
+def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Rate every active manager inside the user's scope for `year` on the volume of `year` − 1 (003 §4.5).
+
+    Sets level and consecutive misses, writes one `manager_rating` row per manager (replacing an
+    earlier rating of the same year), audits each change. Returns the ratings: manager_id, name,
+    last_year_t, level, below_standard, misses, transfer_due.
+    """
+    if user.role not in ("province_admin", "city_manager", "district_manager"):
+        raise ValueError("role: managers are rated by the district, city or province")
+    as_of = as_of or dt.date(year, 1, 1)
+    vols = yearly_volume(engine, _station_scope(user.scope), year - 1).set_index("manager_id")["volume_t"]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    out = []
+    with write(engine) as conn:
+        mgrs = conn.execute(text(
+            f"SELECT m.id, m.name, m.hired_on, m.level, m.misses, m.org_path FROM customer_manager m "
+            f"WHERE {in_scope('m.org_path')} AND m.active = :a ORDER BY m.id"),
+            {"scope": scope_like(user.scope), "a": True}).mappings().all()
+        for m in mgrs:
+            hired = m["hired_on"] if isinstance(m["hired_on"], dt.date) else dt.date.fromisoformat(str(m["hired_on"]))
+            volume = float(vols.get(m["id"], 0.0))
+            level, below = rules.manager_level(months_employed(hired, as_of), volume)
+            # consecutive ratings below junior before this one: from the rating history, else (first
+            # rating in this system) from the record, minus this year's own miss when re-rating
+            hist = dict(conn.execute(text("SELECT year, below_standard FROM manager_rating WHERE manager_id = :m"),
+                                     {"m": m["id"]}).all())
+            earlier = {y: b for y, b in hist.items() if y < year}
+            if earlier:
+                prior, y = 0, year - 1
+                while earlier.get(y):
+                    prior, y = prior + 1, y - 1
+            else:
+                prior = max(0, m["misses"] - (1 if hist.get(year) else 0))
+            misses = prior + 1 if below else (prior if level == "trainee" else 0)
+            conn.execute(text("DELETE FROM manager_rating WHERE manager_id = :m AND year = :y"), {"m": m["id"], "y": year})
+            conn.execute(text(
+                "INSERT INTO manager_rating (manager_id, year, last_year_t, level, below_standard, rated_at, rated_by) "
+                "VALUES (:m, :y, :t, :l, :b, :now, :by)"),
+                {"m": m["id"], "y": year, "t": volume, "l": level, "b": below, "now": now, "by": user.login})
+            if (level, misses) != (m["level"], m["misses"]):
+                conn.execute(text("UPDATE customer_manager SET level = :l, misses = :x WHERE id = :m"),
+                             {"l": level, "x": misses, "m": m["id"]})
+                audit(conn, user.login, "rate", "customer_manager", m["id"],
+                      {"level": m["level"], "misses": m["misses"]},
+                      {"level": level, "misses": misses, "year": year, "last_year_t": round(volume, 3)},
+                      org_path=m["org_path"])
+            out.append({"manager_id": m["id"], "name": m["name"], "last_year_t": volume, "level": level,
+                        "below_standard": below, "misses": misses, "transfer_due": rules.manager_transfer_due(misses)})
+    return pd.DataFrame(out, columns=["manager_id", "name", "last_year_t", "level", "below_standard", "misses",
+                                      "transfer_due"])
+
+
+def set_plan(engine: Engine, user: SessionUser, manager_id: int, month: str, target_t: float) -> None:
+    """Set a manager's monthly sales plan 月度销售任务 in tonnes (audited)."""
+    if user.role not in ("province_admin", "city_manager", "district_manager", "station_manager"):
+        raise ValueError("role: plans are set by the station, district, city or province")
+    try:
+        target = float(target_t)
+    except (TypeError, ValueError):
+        raise ValueError("target_t: a number of tonnes") from None
+    if not 0 <= target <= 1e6:
+        raise ValueError("target_t: between 0 and 1,000,000 t")
+    if len(month) != 7 or month[4] != "-":
+        raise ValueError("month: YYYY-MM")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    with write(engine) as conn:
+        path = conn.execute(text(f"SELECT org_path FROM customer_manager m WHERE id = :m AND {in_scope('m.org_path')}"),
+                            {"m": int(manager_id), "scope": scope_like(user.scope)}).scalar()
+        if path is None:
+            raise ValueError("manager: not found in your scope")
+        before = conn.execute(text("SELECT target_t FROM manager_plan WHERE manager_id = :m AND month = :mo"),
+                              {"m": int(manager_id), "mo": month}).scalar()
+        conn.execute(text("DELETE FROM manager_plan WHERE manager_id = :m AND month = :mo"),
+                     {"m": int(manager_id), "mo": month})
+        conn.execute(text("INSERT INTO manager_plan (manager_id, month, target_t, updated_by, updated_at) "
+                          "VALUES (:m, :mo, :t, :by, :now)"),
+                     {"m": int(manager_id), "mo": month, "t": target, "by": user.login, "now": now})
+        audit(conn, user.login, "set_plan", "customer_manager", manager_id,
+              None if before is None else {"month": month, "target_t": before}, {"month": month, "target_t": target},
+              org_path=path)
+
+
+def _monthly(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """manager_id, kind, volume_t for `month` from the summary (manager segment of the org path)."""
+    with engine.connect() as conn:
+        df = pd.read_sql_query(text(
+            f"SELECT org_path, kind, SUM(gasoline_t + diesel_t) AS volume_t FROM station_monthly "
+            f"WHERE {in_scope('org_path')} AND month = :m GROUP BY org_path, kind"),
+            conn, params={"scope": scope_like(scope), "m": month})
+    df = df[df["org_path"].str.contains("/m", regex=False)].copy()
+    df["manager_id"] = df["org_path"].str.rstrip("/").str.rsplit("/m", n=1).str[1].astype(int)
+    return df.groupby(["manager_id", "kind"], as_index=False)["volume_t"].sum()
+
+
+def ranking(engine: Engine, scope: str, month: str, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Return the managers inside `scope` ranked by `month`'s sales volume, with plan, completion and
+    commission 销售提成 (003 §4.6.2).
+
+    Columns: id, name, station, level, misses, transfer_due, institutional_t, personal_t, volume_t,
+    target_t, completion, commission_cny, rank.
+    """
+    as_of = as_of or dt.date.today()
+    people = roster(engine, scope, as_of)
+    vol = _monthly(engine, scope, month).pivot_table(index="manager_id", columns="kind", values="volume_t",
+                                                     aggfunc="sum", fill_value=0.0)
+    last = _monthly(engine, scope, shift_month(month, -12)).groupby("manager_id")["volume_t"].sum()
+    with engine.connect() as conn:
+        plans = pd.read_sql_query(text(
+            f"SELECT p.manager_id, p.target_t FROM manager_plan p JOIN customer_manager m ON m.id = p.manager_id "
+            f"WHERE {in_scope('m.org_path')} AND p.month = :m"), conn,
+            params={"scope": scope_like(_station_scope(scope)), "m": month}).set_index("manager_id")["target_t"]
+    growth = float(config()["manager_plan"]["growth"])
+    rows = []
+    for p in people.itertuples():
+        inst = float(vol.at[p.id, "institutional"]) if p.id in vol.index and "institutional" in vol.columns else 0.0
+        pers = float(vol.at[p.id, "personal"]) if p.id in vol.index and "personal" in vol.columns else 0.0
+        target = float(plans[p.id]) if p.id in plans.index else (
+            float(last[p.id]) * (1 + growth) if p.id in last.index and last[p.id] > 0 else None)
+        completion = (inst + pers) / target if target else None
+        rate_for_band = completion if completion is not None else 1.0
+        cny = rules.commission(inst, "institutional", rate_for_band) + rules.commission(pers, "personal", rate_for_band)
+        rows.append({"id": p.id, "name": p.name, "station": p.station, "level": p.level, "misses": p.misses,
+                     "transfer_due": p.transfer_due, "institutional_t": inst, "personal_t": pers,
+                     "volume_t": inst + pers, "target_t": target, "completion": completion, "commission_cny": cny})
+    df = pd.DataFrame(rows, columns=["id", "name", "station", "level", "misses", "transfer_due", "institutional_t",
+                                     "personal_t", "volume_t", "target_t", "completion", "commission_cny"])
+    df["rank"] = df["volume_t"].rank(ascending=False, method="min").astype("Int64")
+    return df.sort_values(["rank", "name"]).reset_index(drop=True)
+
+
+def customers_of(engine: Engine, scope: str, manager_id: int) -> pd.DataFrame:
+    """Return a manager's customers 名下客户 inside `scope` with their location (for the map).
+
+    Columns: id, code, name, tier, kind, status, lon, lat.
+    """
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(
+            f"SELECT c.id, c.code, c.name, COALESCE(c.tier_override, c.computed_tier) AS tier, c.kind, c.status, "
+            f"c.lon, c.lat FROM customer c WHERE c.manager_id = :m AND {in_scope('c.org_path')} ORDER BY c.code"),
+            conn, params={"m": int(manager_id), "scope": scope_like(scope)})
+
+
+TIER_COLOURS = {"province": "#b2182b", "city": "#ef8a62", "district": "#67a9cf", "station": "#2166ac"}
+
+
+def customers_map(df: pd.DataFrame, t) -> go.Figure:
+    """Return a scatter of customers by longitude and latitude coloured by tier (no map tiles: works
+    offline). `t` is the translator for the legend and axes."""
+    fig = go.Figure()
+    located = df.dropna(subset=["lon", "lat"])
+    for tier, colour in TIER_COLOURS.items():
+        part = located[located["tier"] == tier]
+        if len(part):
+            fig.add_trace(go.Scatter(x=part["lon"], y=part["lat"], mode="markers", name=t(f"tier.{tier}"),
+                                     marker={"color": colour, "size": 8 if tier != "station" else 6},
+                                     text=part["name"], hovertemplate="%{text}<extra></extra>"))
+    fig.update_layout(xaxis_title=t("work.lon"), yaxis_title=t("work.lat"), height=420,
+                      margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"orientation": "h"})
+    fig.update_yaxes(scaleanchor="x", scaleratio=1.25)  # ~cos(36.5°): degrees of lon and lat look alike
+    return fig

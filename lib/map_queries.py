@@ -1,0 +1,461 @@
+"""Map queries (地图查询): the scoped reads behind the grid map, the customer map and grid editing,
+and the one write of grid editing.
+
+Scope rules (docs/CONVENTIONS.md): customers are filtered in SQL with `queries.in_scope`.
+Station-level rows (stations, grids) are shown when they lie inside the scope **or are the unit
+the scope belongs to**: a customer manager's scope "/…/370102002/m12/" lies inside station
+370102002, whose grid and station are that manager's workplace, so they are included through
+the scope's ancestor paths (never a sibling's). Competitor stations carry a district path and
+are shown to everyone inside that district.
+
+Geometries are GeoJSON text in WGS-84; nothing here converts datums (lib.maps does, for drawing).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine, bindparam, text
+
+from lib import auth, db
+from lib.config import rules
+from lib.grids import PartitionReport, area_m2, check_partition, from_geojson, to_geojson
+from lib.kpis import four_rates
+from lib.queries import in_scope, scope_like, shift_month
+
+# A customer is on the books at the end of :month (same rule as lib.queries' overview figures).
+ON_BOOKS = (
+    "(c.status = 'existing' OR (c.status = 'lost' AND c.lost_month > :month)) "
+    "AND (c.developed_month IS NULL OR c.developed_month <= :month)"
+)
+STATUS_GROUPS = ("own", "potential", "competitor")
+
+
+def ancestors(scope: str) -> list[str]:
+    """Return the proper ancestor paths of `scope` ("/37/3701/" → ["/37/"])."""
+    parts = [p for p in scope.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+
+
+def _df(engine: Engine, sql, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(sql if not isinstance(sql, str) else text(sql), conn, params=params)
+
+
+def _station_rows(col: str) -> str:
+    """SQL condition: station-level row `col` inside the scope or on the scope's ancestor chain."""
+    return f"({in_scope(col)} OR {col} IN :anc)"
+
+
+def _with_anc(sql: str):
+    return text(sql).bindparams(bindparam("anc", expanding=True))
+
+
+def scope_level(engine: Engine, scope: str) -> str:
+    """Return the level of the scope's unit: province/city/district/station, or "manager" for a
+    customer manager's own customers (a path ending in an "m<id>/" segment)."""
+    last = scope.strip("/").split("/")[-1]
+    if last.startswith("m"):
+        return "manager"
+    with engine.connect() as conn:
+        level = conn.execute(text("SELECT level FROM org_unit WHERE path = :p"), {"p": scope}).scalar()
+    if level is None:
+        raise ValueError(f"unknown scope {scope!r}")
+    return level
+
+
+# --- Grids, stations, competitors -------------------------------------------------------------
+
+
+def grids(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the grids 网格 visible in `scope`: id, code, name, station (id, code, name, grade),
+    owner 网格负责人 (name, phone, duties), area_km2, org_path, district_path, geometry (GeoJSON)."""
+    df = _df(engine, _with_anc(
+        f"SELECT g.id, g.code, g.name, g.station_id, s.code AS station_code, s.name AS station_name, "
+        f"s.grade AS station_grade, g.owner_name, g.owner_phone, g.owner_duties, g.area_km2, g.org_path, "
+        f"g.geometry FROM grid g JOIN station s ON s.id = g.station_id "
+        f"WHERE {_station_rows('g.org_path')} ORDER BY g.org_path, g.code"),
+        scope=scope_like(scope), anc=ancestors(scope))
+    df["district_path"] = df["org_path"].map(_parent_path)
+    return df
+
+
+def _parent_path(path: str) -> str:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return "/" + "/".join(parts[:-1]) + "/"
+
+
+def stations(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the stations 加油站 visible in `scope`: id, code, name, org_path, lon, lat, grade,
+    daily_sales_t (DOMAIN §9 grade)."""
+    return _df(engine, _with_anc(
+        f"SELECT s.id, s.code, s.name, s.org_path, s.lon, s.lat, s.grade, s.daily_sales_t FROM station s "
+        f"WHERE {_station_rows('s.org_path')} ORDER BY s.org_path"),
+        scope=scope_like(scope), anc=ancestors(scope))
+
+
+def competitor_stations(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return competitor stations 竞争对手加油站 in `scope`'s district(s): name, brand, lon, lat."""
+    return _df(engine, _with_anc(
+        f"SELECT id, name, brand, lon, lat, org_path FROM competitor_station "
+        f"WHERE {_station_rows('org_path')} ORDER BY id"),
+        scope=scope_like(scope), anc=ancestors(scope))
+
+
+def districts(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the districts 区县 whose grids are visible in `scope`: id, path, name, boundary."""
+    return _df(engine, _with_anc(
+        f"SELECT id, code, name, name_en, path, boundary FROM org_unit "
+        f"WHERE level = 'district' AND {_station_rows('path')} ORDER BY path"),
+        scope=scope_like(scope), anc=ancestors(scope))
+
+
+# --- Figures per grid (for colouring the map) ---------------------------------------------------
+
+
+def grid_customer_counts(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return customers per grid, tier and group: columns grid_id, tier, grp, customers.
+
+    grp "own" = on the books at the end of `month` (存量), "potential" 潜在, "competitor"
+    竞争对手客户 (current status). Tier in force = override, else computed (002 §6.1.1).
+    """
+    return _df(
+        engine,
+        f"SELECT c.grid_id, COALESCE(c.tier_override, c.computed_tier) AS tier, "
+        f"CASE WHEN {ON_BOOKS} THEN 'own' ELSE c.status END AS grp, COUNT(*) AS customers "
+        f"FROM customer c WHERE {in_scope('c.org_path')} AND ({ON_BOOKS} OR c.status IN ('potential', 'competitor')) "
+        f"GROUP BY 1, 2, 3",
+        scope=scope_like(scope), month=month,
+    )
+
+
+def grid_volume(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return the month's volume 销量 per grid from its customers: grid_id, gasoline_t, diesel_t, total_t."""
+    df = _df(
+        engine,
+        f"SELECT c.grid_id, SUM(m.gasoline_t) AS gasoline_t, SUM(m.diesel_t) AS diesel_t "
+        f"FROM monthly_consumption m JOIN customer c ON c.id = m.customer_id "
+        f"WHERE {in_scope('c.org_path')} AND m.month = :month GROUP BY c.grid_id",
+        scope=scope_like(scope), month=month,
+    )
+    df["total_t"] = df["gasoline_t"] + df["diesel_t"]
+    return df
+
+
+def station_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return per station the personal card development plan of `month` (002 §6.5.3): station_id,
+    actual (new personal card customers), target (the station's plan row, else the default 10)."""
+    default = rules()["development"]["personal_card_per_station_month"]
+    return _df(engine, _with_anc(
+        f"SELECT s.id AS station_id, COALESCE(dp.target, :default) AS target, "
+        f"(SELECT COUNT(*) FROM customer c WHERE c.station_id = s.id AND {in_scope('c.org_path')} "
+        f" AND c.developed_month = :month AND c.kind = 'personal' AND c.payment = 'fuel_card') AS actual "
+        f"FROM station s LEFT JOIN development_plan dp ON dp.org_unit_id = s.org_unit_id "
+        f" AND dp.month = :month AND dp.kind = 'personal_card' "
+        f"WHERE {_station_rows('s.org_path')}"),
+        scope=scope_like(scope), anc=ancestors(scope), month=month, default=default)
+
+
+def station_rates(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return the four rates 四率 of each station in `month` (ratio of sums over its days):
+    station_id, entry_rate, fill_up_rate, return_rate, pass_through_rate (None = no data)."""
+    df = _df(engine, _with_anc(
+        f"SELECT station_id, SUM(passing_car + passing_medium + passing_truck + passing_bus) AS passing, "
+        f"SUM(entering) AS entering, SUM(fuelled) AS fuelled, SUM(transactions) AS transactions, "
+        f"SUM(full_tank) AS full_tank, SUM(identified) AS identified, SUM(returned) AS returned_n "
+        f"FROM station_traffic WHERE {_station_rows('org_path')} AND month = :month GROUP BY station_id"),
+        scope=scope_like(scope), anc=ancestors(scope), month=month)
+    rows = []
+    for rec in df.to_dict("records"):
+        rec["returning"] = rec.pop("returned_n")
+        counts = {k: (float(v) if v is not None and not pd.isna(v) else None) for k, v in rec.items() if k != "station_id"}
+        try:
+            rates = four_rates(counts)
+        except ValueError:  # bad counts: shown as no data rather than breaking the map
+            rates = {k: None for k in ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate")}
+        rows.append({"station_id": rec["station_id"], **rates})
+    return pd.DataFrame(rows, columns=["station_id", "entry_rate", "fill_up_rate", "return_rate", "pass_through_rate"])
+
+
+def grid_volume_trend(engine: Engine, scope: str, grid_id: int, month: str, n: int = 12) -> pd.DataFrame:
+    """Return the monthly gasoline and diesel tonnes of one grid's customers (in scope), `n` months
+    up to `month`: month, gasoline_t, diesel_t."""
+    return _df(
+        engine,
+        f"SELECT m.month, SUM(m.gasoline_t) AS gasoline_t, SUM(m.diesel_t) AS diesel_t "
+        f"FROM monthly_consumption m JOIN customer c ON c.id = m.customer_id "
+        f"WHERE {in_scope('c.org_path')} AND c.grid_id = :grid AND m.month > :start AND m.month <= :month "
+        f"GROUP BY m.month ORDER BY m.month",
+        scope=scope_like(scope), grid=int(grid_id), start=shift_month(month, -n), month=month,
+    )
+
+
+def grid_customers(engine: Engine, scope: str, grid_id: int, month: str, limit: int = 500) -> pd.DataFrame:
+    """Return the customers of one grid inside `scope` (the panel's "its customers" list): code,
+    name, kind, tier, status, phone, volume of `month` — biggest first."""
+    return _df(
+        engine,
+        f"SELECT c.code, c.name, c.kind, COALESCE(c.tier_override, c.computed_tier) AS tier, c.status, "
+        f"COALESCE(m.gasoline_t + m.diesel_t, 0) AS volume_t FROM customer c "
+        f"LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month = :month "
+        f"WHERE {in_scope('c.org_path')} AND c.grid_id = :grid "
+        f"ORDER BY COALESCE(m.gasoline_t + m.diesel_t, 0) DESC, c.code LIMIT :limit",
+        scope=scope_like(scope), grid=int(grid_id), month=month, limit=int(limit),
+    )
+
+
+# --- Customers as points ------------------------------------------------------------------------
+
+
+def customer_points(engine: Engine, scope: str, month: str, group: str, limit: int | None = None) -> pd.DataFrame:
+    """Return customers of one group ("own" on the books, "potential", "competitor") in `scope`
+    with a location: id, code, name, lon, lat, tier, grid_id, station_id, volume_t of `month`."""
+    if group not in STATUS_GROUPS:
+        raise ValueError(f"group must be one of {STATUS_GROUPS}, got {group!r}")
+    cond = ON_BOOKS if group == "own" else "c.status = :status"
+    sql = (
+        f"SELECT c.id, c.code, c.name, c.lon, c.lat, COALESCE(c.tier_override, c.computed_tier) AS tier, "
+        f"c.grid_id, c.station_id, COALESCE(m.gasoline_t + m.diesel_t, 0) AS volume_t FROM customer c "
+        f"LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month = :month "
+        f"WHERE {in_scope('c.org_path')} AND {cond} AND c.lon IS NOT NULL AND c.lat IS NOT NULL ORDER BY c.id"
+    )
+    if limit is not None:
+        sql += " LIMIT :limit"
+    return _df(engine, sql, scope=scope_like(scope), month=month, status=group, limit=limit)
+
+
+def customer_count(engine: Engine, scope: str, month: str, group: str) -> int:
+    """Return how many customers of `group` with a location `customer_points` would return."""
+    cond = ON_BOOKS if group == "own" else "c.status = :status"
+    with engine.connect() as conn:
+        return int(conn.execute(text(
+            f"SELECT COUNT(*) FROM customer c WHERE {in_scope('c.org_path')} AND {cond} "
+            f"AND c.lon IS NOT NULL AND c.lat IS NOT NULL"),
+            {"scope": scope_like(scope), "month": month, "status": group}).scalar_one())
+
+
+def volume_bins(engine: Engine, scope: str, month: str, cell_deg: float) -> pd.DataFrame:
+    """Return the month's customer volume summed in square cells of `cell_deg` degrees (for the
+    heat layer without one point per customer): lon, lat (cell centre), volume_t."""
+    k = 1.0 / cell_deg
+    df = _df(
+        engine,
+        f"SELECT CAST(ROUND(c.lon * :k) AS INTEGER) AS gx, CAST(ROUND(c.lat * :k) AS INTEGER) AS gy, "
+        f"SUM(m.gasoline_t + m.diesel_t) AS volume_t FROM monthly_consumption m "
+        f"JOIN customer c ON c.id = m.customer_id "
+        f"WHERE {in_scope('c.org_path')} AND m.month = :month AND c.lon IS NOT NULL AND c.lat IS NOT NULL "
+        f"GROUP BY 1, 2",
+        scope=scope_like(scope), month=month, k=k,
+    )
+    return pd.DataFrame({"lon": df["gx"] / k, "lat": df["gy"] / k, "volume_t": df["volume_t"].astype(float)})
+
+
+# --- Partition check of the scope's districts (全覆盖、无交叉) -----------------------------------
+
+
+def partition_reports(engine: Engine, scope: str, tolerance_m2: float = 1.0) -> dict[str, PartitionReport]:
+    """Run `lib.grids.check_partition` for every district visible in `scope` against **all** its
+    grids (a partition is a property of the district). Returns {district path: report}; a district
+    whose geometry cannot be read gets a report with ok=False and the reason in `gaps` empty and
+    `error` set."""
+    dist = districts(engine, scope)
+    out: dict[str, PartitionReport] = {}
+    with engine.connect() as conn:
+        for d in dist.to_dict("records"):
+            if not d["boundary"]:
+                continue
+            rows = conn.execute(
+                text(f"SELECT code, geometry FROM grid WHERE {in_scope('org_path')}"),
+                {"scope": scope_like(d["path"])},
+            ).all()
+            cells = {code: from_geojson(geom) for code, geom in rows}
+            try:
+                out[d["path"]] = check_partition(cells, from_geojson(d["boundary"]), tolerance_m2)
+            except ValueError as exc:
+                report = PartitionReport(ok=False)
+                report.error = str(exc)  # type: ignore[attr-defined]
+                out[d["path"]] = report
+    return out
+
+
+def grid_membership(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the customers in `scope` that lie outside every grid of their district or inside
+    several grids: code, name, status, station_name, assigned grid code, grids_containing
+    (count), grid codes containing the point. Grids of all districts visible in `scope` count."""
+    pts = _df(
+        engine,
+        f"SELECT c.code, c.name, c.status, c.lon, c.lat, s.name AS station_name, g.code AS grid_code "
+        f"FROM customer c JOIN station s ON s.id = c.station_id LEFT JOIN grid g ON g.id = c.grid_id "
+        f"WHERE {in_scope('c.org_path')} AND c.lon IS NOT NULL AND c.lat IS NOT NULL",
+        scope=scope_like(scope),
+    )
+    cols = ["code", "name", "status", "station_name", "grid_code", "grids_containing", "containing"]
+    if pts.empty:
+        return pd.DataFrame(columns=cols)
+    dist_paths = districts(engine, scope)["path"].tolist()
+    with engine.connect() as conn:
+        rows = []
+        for path in dist_paths:
+            rows += conn.execute(text(f"SELECT code, geometry FROM grid WHERE {in_scope('org_path')}"),
+                                 {"scope": scope_like(path)}).all()
+    codes = np.array([r[0] for r in rows], dtype=object)
+    geoms = np.array([from_geojson(r[1]) for r in rows], dtype=object)
+    points = shapely.points(pts["lon"].to_numpy(float), pts["lat"].to_numpy(float))
+    tree = shapely.STRtree(geoms)
+    # A customer strictly inside two grids sits in an overlap ("in several"); one exactly on a
+    # shared border is inside neither strictly but touches both: that is fine, not "outside".
+    p_idx, g_idx = tree.query(points, predicate="within")
+    counts = np.bincount(p_idx, minlength=len(points))
+    on_border = np.zeros(len(points), dtype=bool)
+    if len(geoms):
+        bp, _ = tree.query(points, predicate="intersects")
+        inter_counts = np.bincount(bp, minlength=len(points))
+        on_border = (counts == 0) & (inter_counts > 0)
+    bad = ((counts == 0) & ~on_border) | (counts > 1)
+    containing: dict[int, list[str]] = {}
+    for p, g in zip(p_idx.tolist(), g_idx.tolist()):
+        if bad[p]:
+            containing.setdefault(p, []).append(codes[g])
+    out = pts.loc[bad, ["code", "name", "status", "station_name", "grid_code"]].copy()
+    out["grids_containing"] = counts[bad]
+    out["containing"] = [", ".join(sorted(containing.get(i, []))) for i in np.nonzero(bad)[0]]
+    return out.reset_index(drop=True)[cols]
+
+
+def grids_without_owner(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return grids visible in `scope` with no owner 网格负责人 (empty name): code, name, station."""
+    g = grids(engine, scope)
+    return g.loc[g["owner_name"].fillna("").str.strip() == "", ["code", "name", "station_name"]].reset_index(drop=True)
+
+
+# --- Station customer map (客户地图, 004 Jilin) --------------------------------------------------
+
+
+def station_in_scope(engine: Engine, scope: str, station_id: int) -> dict | None:
+    """Return one station (id, code, name, org_path, lon, lat, grade) if visible in `scope`, else None."""
+    df = _df(engine, _with_anc(
+        f"SELECT id, code, name, org_path, lon, lat, grade, daily_sales_t FROM station s "
+        f"WHERE s.id = :sid AND {_station_rows('s.org_path')}"),
+        scope=scope_like(scope), anc=ancestors(scope), sid=int(station_id))
+    return df.iloc[0].to_dict() if len(df) else None
+
+
+def customers_near(engine: Engine, scope: str, lon: float, lat: float, radius_km: float) -> pd.DataFrame:
+    """Return customers in `scope` inside the lon/lat box around (lon, lat) that holds a circle of
+    `radius_km` (the caller measures exact distances): id, code, name, status, kind, sub_type,
+    phone, contact, station_id, lon, lat."""
+    dlat = radius_km / 110.574 * 1.001
+    dlon = radius_km / (111.320 * max(np.cos(np.radians(lat + np.sign(lat) * dlat)), 1e-6)) * 1.001
+    return _df(
+        engine,
+        f"SELECT c.id, c.code, c.name, c.status, c.kind, c.sub_type, c.phone, c.contact, c.station_id, "
+        f"c.lon, c.lat FROM customer c WHERE {in_scope('c.org_path')} "
+        f"AND c.lon BETWEEN :x0 AND :x1 AND c.lat BETWEEN :y0 AND :y1 ORDER BY c.id",
+        scope=scope_like(scope), x0=lon - dlon, x1=lon + dlon, y0=lat - dlat, y1=lat + dlat,
+    )
+
+
+# --- Grid editing (网格编辑) ----------------------------------------------------------------------
+
+
+class GridChangeRefused(ValueError):
+    """A grid change that would break the district's partition; `report` says where."""
+
+    def __init__(self, reason: str, report: PartitionReport | None = None):
+        super().__init__(reason)
+        self.report = report
+
+
+def district_grids(engine: Engine, scope: str, district_path: str) -> dict:
+    """Return the district's boundary and all its grids for editing: {"district": {...},
+    "grids": DataFrame(id, code, name, org_path, geometry, editable)}. Raises ValueError when the
+    district is not visible in `scope`. A grid is editable when it lies inside `scope`."""
+    dist = districts(engine, scope)
+    row = dist.loc[dist["path"] == district_path]
+    if row.empty:
+        raise ValueError(f"district {district_path} is not in your scope")
+    g = _df(engine, f"SELECT id, code, name, org_path, geometry, owner_name FROM grid WHERE {in_scope('org_path')} "
+                    f"ORDER BY code", scope=scope_like(district_path))
+    g["editable"] = g["org_path"].str.startswith(scope)
+    return {"district": row.iloc[0].to_dict(), "grids": g}
+
+
+def check_change(engine: Engine, scope: str, district_path: str, changes: dict[int, object],
+                 tolerance_m2: float = 1.0) -> PartitionReport:
+    """Return the partition check of `district_path` with grid geometries replaced by `changes`
+    (grid id → shapely Polygon/MultiPolygon, WGS-84). Raises ValueError for a grid outside the
+    district or the scope, or an invalid geometry (naming the grid)."""
+    data = district_grids(engine, scope, district_path)
+    g = data["grids"].set_index("id")
+    cells = {}
+    for gid, rec in g.iterrows():
+        cells[rec["code"]] = from_geojson(rec["geometry"])
+    for gid, geom in changes.items():
+        if int(gid) not in g.index:
+            raise ValueError(f"grid {gid} is not in district {district_path}")
+        if not bool(g.loc[int(gid), "editable"]):
+            raise ValueError(f"grid {g.loc[int(gid), 'code']} is outside your scope")
+        cells[g.loc[int(gid), "code"]] = geom
+    return check_partition(cells, from_geojson(data["district"]["boundary"]), tolerance_m2)
+
+
+def refusal_reason(report: PartitionReport) -> str:
+    """Return a one-line plain reason for a failed partition check (areas in m²)."""
+    parts = []
+    if report.overlaps:
+        parts.append("overlap " + "; ".join(f"{a}×{b} {m2:,.0f} m²" for a, b, m2 in report.overlaps))
+    if report.gaps:
+        parts.append(f"{len(report.gaps)} gap(s) {sum(report.gaps):,.0f} m²")
+    if report.outside:
+        parts.append("outside the district " + "; ".join(f"{gid} {m2:,.0f} m²" for gid, m2 in report.outside))
+    return ", ".join(parts) or "partition check failed"
+
+
+def save_grid_geometries(engine: Engine, actor: str, scope: str, district_path: str,
+                         changes: dict[int, object], tolerance_m2: float = 1.0) -> PartitionReport:
+    """Save new geometries for one or more grids of a district, all or nothing.
+
+    The partition check runs first against the district with the other grids as they are; a
+    change that leaves a gap, an overlap or a piece outside the district is refused with
+    GridChangeRefused (carrying the report). Each changed grid is audited 审计 with its geometry
+    and area before and after. Returns the (clean) report.
+    """
+    if not changes:
+        raise ValueError("no grid change to save")
+    report = check_change(engine, scope, district_path, changes, tolerance_m2)
+    if not report.ok:
+        raise GridChangeRefused(refusal_reason(report), report)
+    with db.write(engine) as conn:
+        for gid, geom in changes.items():
+            before = conn.execute(text("SELECT code, geometry, area_km2, org_path FROM grid WHERE id = :id"),
+                                  {"id": int(gid)}).mappings().one()
+            area = round(float(area_m2(geom)) / 1e6, 3)
+            new = to_geojson(geom)
+            conn.execute(text("UPDATE grid SET geometry = :g, area_km2 = :a WHERE id = :id"),
+                         {"g": new, "a": area, "id": int(gid)})
+            auth.audit(conn, actor, "grid.reshape", "grid", int(gid),
+                       before={"code": before["code"], "area_km2": before["area_km2"],
+                               "geometry": json.loads(before["geometry"])},
+                       after={"code": before["code"], "area_km2": area, "geometry": json.loads(new)},
+                       org_path=before["org_path"])
+    return report
+
+
+def grid_history(engine: Engine, scope: str, district_path: str, limit: int = 50) -> pd.DataFrame:
+    """Return the newest grid changes (audit log) of a district inside `scope`: at, actor, grid, area before/after."""
+    df = _df(
+        engine,
+        f"SELECT at, actor, action, entity_id, before, after FROM audit_log "
+        f"WHERE entity = 'grid' AND {in_scope('org_path')} AND org_path LIKE :district ESCAPE '\\' "
+        f"ORDER BY at DESC, id DESC LIMIT :limit",
+        scope=scope_like(scope), district=scope_like(district_path), limit=int(limit),
+    )
+    if df.empty:
+        return pd.DataFrame(columns=["at", "actor", "grid", "area_before", "area_after"])
+    before = df["before"].map(lambda s: json.loads(s) if s else {})
+    after = df["after"].map(lambda s: json.loads(s) if s else {})
+    return pd.DataFrame({"at": df["at"], "actor": df["actor"], "grid": after.map(lambda d: d.get("code")),
+                         "area_before": before.map(lambda d: d.get("area_km2")),
+                         "area_after": after.map(lambda d: d.get("area_km2"))})

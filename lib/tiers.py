@@ -1,0 +1,392 @@
+"""Customer tiers 客户分级 (002 §6.3, §6.4, §6.1.1): distributions, owners, tiers month by month and
+their migration, promotion/demotion candidates, manual overrides and the load check.
+
+Two tiers exist for a customer:
+- the tier **in force** 执行等级: `COALESCE(customer.tier_override, customer.computed_tier)`, where
+  `computed_tier` follows the stored demand figures (monthly G and D tonnes, yearly card CNY) and an
+  override is a management decision (002 §6.1.1 上、下级转移管理权限);
+- the tier **measured in a month** 月度测算等级: lib.rules.tier_decision applied to what the customer
+  actually bought (`monthly_tiers`). Monthly demand G and D = the mean over the month and the two
+  before it (a month without consumption counts as 0; months before the customer was developed or
+  before the data begins are left out), so one odd month neither promotes nor demotes; yearly card
+  purchase C = card CNY over the 12 months ending with the month, annualised the same way.
+  The customer's flags (province-wide procurement, agreement level, stable consumption) come from
+  the customer row. The rules are applied in Python with lib.rules itself — there is no second copy
+  of the thresholds in SQL — on one scoped SQL aggregate (30,000 customers take about half a second).
+
+A customer whose measured tier differs from its tier in force (and has no override) is a promotion
+or demotion candidate 升降级候选, shown with the rule that decided.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from lib import auth, rules
+from lib.config import rules as config
+from lib.db import write
+from lib.queries import _ON_BOOKS, in_scope, scope_like, shift_month
+from lib.summary import refresh_station_monthly
+
+# Roles above station level may move a customer's tier (002 §6.1.1; the decision is the superior's, §6.1.2).
+OVERRIDE_ROLES = frozenset({"province_admin", "city_manager", "district_manager"})
+DIMENSIONS = ("tier", "size", "kind", "fuel", "payment", "value_class")
+NONE = "none"  # not on the books in that month (new or lost), a node of the migration Sankey
+MIN_REASON = 4
+
+
+class NotAllowed(ValueError):
+    """The user's role or scope does not allow this change (a ValueError so pages show it as bad input)."""
+
+
+def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
+
+
+def _check_month(month: str) -> str:
+    try:
+        dt.datetime.strptime(month, "%Y-%m")
+    except (TypeError, ValueError):
+        raise ValueError(f"month must be YYYY-MM, got {month!r}") from None
+    if len(month) != 7:
+        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    return month
+
+
+# --- distribution 分布 -------------------------------------------------------------------------
+
+
+def distribution(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return customers on the books at the end of `month` grouped by tier in force, size, kind, fuel,
+    payment and value class 价值类别, with their count and the month's volume (t).
+
+    Columns: tier, size ("" for personal customers), kind, fuel, payment, value_class, customers,
+    volume_t. Sum over any subset of the dimensions with `by_dimension`.
+    """
+    return _df(
+        engine,
+        f"""SELECT COALESCE(c.tier_override, c.computed_tier) AS tier, COALESCE(c.size, '') AS size, c.kind,
+                   c.fuel, c.payment, c.value_class, COUNT(*) AS customers,
+                   COALESCE(SUM(m.gasoline_t + m.diesel_t), 0) AS volume_t
+            FROM customer c
+            LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month = :month
+            WHERE {in_scope('c.org_path')} AND {_ON_BOOKS}
+            GROUP BY COALESCE(c.tier_override, c.computed_tier), COALESCE(c.size, ''), c.kind, c.fuel,
+                     c.payment, c.value_class""",
+        scope=scope_like(scope), month=_check_month(month),
+    )
+
+
+def by_dimension(dist: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """Return `distribution` summed by one dimension: columns `dimension`, customers, volume_t."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {DIMENSIONS}, got {dimension!r}")
+    out = dist.groupby(dimension, as_index=False)[["customers", "volume_t"]].sum()
+    if dimension == "tier":
+        order = {t: i for i, t in enumerate(reversed(rules.TIERS))}
+        out = out.sort_values("tier", key=lambda s: s.map(order))
+    elif dimension == "size":
+        out = out[out["size"] != ""]
+    return out.reset_index(drop=True)
+
+
+# --- owners 管理主体 (002 §6.4) -----------------------------------------------------------------
+
+
+def _segments(path: str) -> list[str]:
+    return [p for p in path.strip("/").split("/") if p]
+
+
+def _ancestor(path: str, level: str) -> str:
+    """Return the path of `path`'s ancestor unit at org `level` (province 1 segment … station 4)."""
+    depth = rules.TIERS[::-1].index(level) + 1  # province 1, city 2, district 3, station 4
+    return "/" + "/".join(_segments(path)[:depth]) + "/"
+
+
+def owners(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return who owns the customers of each tier 管理主体 (002 §6.4.1–6.4.4) within `scope`.
+
+    A tier-L customer is owned by the unit at org level L above it: province customers by the
+    province office 加管处, city customers by the city branch's retail department, district customers
+    by the area manager 片区经理, station customers by the station manager and staff. One row per
+    owning unit: tier, owner_body (rules.TIER_OWNER key), unit, manager_name, customers, volume_t.
+    """
+    rows = _df(
+        engine,
+        f"""SELECT COALESCE(c.tier_override, c.computed_tier) AS tier, c.org_path, COUNT(*) AS customers,
+                   COALESCE(SUM(m.gasoline_t + m.diesel_t), 0) AS volume_t
+            FROM customer c LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month = :month
+            WHERE {in_scope('c.org_path')} AND {_ON_BOOKS}
+            GROUP BY COALESCE(c.tier_override, c.computed_tier), c.org_path""",
+        scope=scope_like(scope), month=_check_month(month),
+    )
+    cols = ["tier", "owner_body", "unit", "manager_name", "customers", "volume_t"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    rows["unit_path"] = [_ancestor(p, t) for p, t in zip(rows["org_path"], rows["tier"])]
+    grouped = rows.groupby(["tier", "unit_path"], as_index=False)[["customers", "volume_t"]].sum()
+    paths = sorted(set(grouped["unit_path"]))
+    names = {}
+    with engine.connect() as conn:
+        for p in paths:  # a few dozen owning units; their names are on the viewer's own path or below
+            row = conn.execute(text("SELECT name, manager_name FROM org_unit WHERE path = :p"), {"p": p}).first()
+            names[p] = (row[0], row[1]) if row else (p, "")
+    grouped["owner_body"] = grouped["tier"].map(rules.TIER_OWNER)
+    grouped["unit"] = grouped["unit_path"].map(lambda p: names[p][0])
+    grouped["manager_name"] = grouped["unit_path"].map(lambda p: names[p][1])
+    order = {t: i for i, t in enumerate(reversed(rules.TIERS))}
+    grouped = grouped.sort_values(["tier", "customers"], key=lambda s: s.map(order) if s.name == "tier" else -s)
+    return grouped[cols].reset_index(drop=True)
+
+
+# --- tiers month by month 月度测算等级 -------------------------------------------------------------
+
+
+def monthly_tiers(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return each customer on the books at the end of `month` with the tier lib.rules gives for
+    that month's measured demand (see the module docstring for the measures).
+
+    Columns: customer_id, code, name, kind, station_id, org_path, tier_in_force, computed_tier,
+    override, override_reason, size, gasoline_t, diesel_t, card_cny, tier, rule, section.
+    """
+    month = _check_month(month)
+    m3, m12 = shift_month(month, -2), shift_month(month, -11)
+    with engine.connect() as conn:
+        first = conn.execute(text("SELECT MIN(month) FROM monthly_consumption")).scalar() or month
+    df = _df(
+        engine,
+        f"""SELECT c.id AS customer_id, c.code, c.name, c.kind, c.station_id, c.org_path, c.developed_month,
+                   COALESCE(c.tier_override, c.computed_tier) AS tier_in_force, c.computed_tier,
+                   c.tier_override AS override, c.tier_override_reason AS override_reason, c.size,
+                   c.agreement, c.province_procurement, c.stable,
+                   COALESCE(SUM(CASE WHEN m.month >= :m3 THEN m.gasoline_t ELSE 0 END), 0) AS g3,
+                   COALESCE(SUM(CASE WHEN m.month >= :m3 THEN m.diesel_t ELSE 0 END), 0) AS d3,
+                   COALESCE(SUM(m.card_cny), 0) AS c12
+            FROM customer c
+            LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month >= :m12 AND m.month <= :month
+            WHERE {in_scope('c.org_path')} AND {_ON_BOOKS}
+            GROUP BY c.id, c.code, c.name, c.kind, c.station_id, c.org_path, c.developed_month, c.tier_override,
+                     c.tier_override_reason, c.size, c.computed_tier, c.agreement, c.province_procurement, c.stable
+            ORDER BY c.id""",
+        scope=scope_like(scope), month=month, m3=m3, m12=m12,
+    )
+    idx = int(month[:4]) * 12 + int(month[5:7])
+
+    def months_on_books(dev, window: int) -> int:
+        start = max(dev if isinstance(dev, str) else first, first)
+        start_idx = int(start[:4]) * 12 + int(start[5:7])
+        return max(1, min(window, idx - start_idx + 1))
+
+    n3 = [months_on_books(d, 3) for d in df["developed_month"]]
+    n12 = [months_on_books(d, 12) for d in df["developed_month"]]
+    df["gasoline_t"] = df["g3"] / n3
+    df["diesel_t"] = df["d3"] / n3
+    df["card_cny"] = df["c12"] * 12 / pd.Series(n12, index=df.index)
+    decisions = [
+        rules.tier_decision(float(g), float(d), float(c), institutional=(k == "institutional"), agreement=a,
+                            province_procurement=bool(pp), stable=bool(sb))
+        for g, d, c, k, a, pp, sb in zip(df["gasoline_t"], df["diesel_t"], df["card_cny"], df["kind"],
+                                         [a if isinstance(a, str) else None for a in df["agreement"]],
+                                         df["province_procurement"], df["stable"])
+    ]
+    df["tier"] = [x.tier for x in decisions]
+    df["rule"] = [x.rule for x in decisions]
+    df["section"] = [x.section for x in decisions]
+    return df.drop(columns=["g3", "d3", "c12", "developed_month", "agreement", "province_procurement", "stable"])
+
+
+def migration(engine: Engine, scope: str, month_from: str, month_to: str, changes_only: bool = False) -> pd.DataFrame:
+    """Return the tier migration 等级迁移 between two months as flows for a Sankey diagram.
+
+    Each customer on the books in either month counts once: from its measured tier in `month_from`
+    (or "none": not yet on the books) to its measured tier in `month_to` (or "none": lost by then).
+    Columns: from_tier, to_tier, customers (rows with customers > 0 only). With `changes_only`, only
+    moves between two tiers (no unchanged customers, none new or lost).
+    """
+    a = monthly_tiers(engine, scope, month_from)[["customer_id", "tier"]]
+    b = monthly_tiers(engine, scope, month_to)[["customer_id", "tier"]]
+    both = a.merge(b, on="customer_id", how="outer", suffixes=("_from", "_to")).fillna(NONE)
+    flows = both.groupby(["tier_from", "tier_to"], as_index=False).size()
+    flows.columns = ["from_tier", "to_tier", "customers"]
+    order = {t: i for i, t in enumerate(list(reversed(rules.TIERS)) + [NONE])}
+    flows = flows.sort_values(["from_tier", "to_tier"], key=lambda s: s.map(order))
+    flows = flows[flows["customers"] > 0]
+    if changes_only:
+        flows = flows[(flows["from_tier"] != flows["to_tier"]) & (flows["from_tier"] != NONE) & (flows["to_tier"] != NONE)]
+    return flows.reset_index(drop=True)
+
+
+def candidates(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return promotion/demotion candidates 升降级候选: customers without an override whose tier
+    measured in `month` differs from the tier in force, with the rule that decided (rule, section).
+
+    Columns: customer_id, code, name, kind, station, tier_in_force, measured_tier, direction
+    ("promote" or "demote"), rule, section, gasoline_t, diesel_t, card_cny. Promotions first, biggest
+    volume first.
+    """
+    df = monthly_tiers(engine, scope, month)
+    df = df[df["override"].isna() & (df["tier"] != df["tier_in_force"])].copy()
+    pos = {t: i for i, t in enumerate(rules.TIERS)}
+    df["direction"] = ["promote" if pos[n] > pos[o] else "demote" for n, o in zip(df["tier"], df["tier_in_force"])]
+    df["volume_t"] = df["gasoline_t"] + df["diesel_t"]
+    stations = _station_names(engine, df["station_id"].unique().tolist())
+    df["station"] = df["station_id"].map(stations)
+    df = df.sort_values(["direction", "volume_t"], ascending=[False, False]).rename(columns={"tier": "measured_tier"})
+    cols = ["customer_id", "code", "name", "kind", "station", "tier_in_force", "measured_tier", "direction", "rule",
+            "section", "gasoline_t", "diesel_t", "card_cny"]
+    return df[cols].reset_index(drop=True)
+
+
+def _station_names(engine: Engine, station_ids: list[int]) -> dict[int, str]:
+    if not station_ids:
+        return {}
+    names = [f"s{i}" for i in range(len(station_ids))]
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT id, name FROM station WHERE id IN ({', '.join(':' + n for n in names)})"),
+                            dict(zip(names, (int(s) for s in station_ids)))).all()
+    return {r[0]: r[1] for r in rows}
+
+
+def overrides(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the manual tier overrides 人工调整 in force within `scope`: customer, computed tier,
+    tier in force, reason, by whom, when (002 §6.1.1)."""
+    return _df(
+        engine,
+        f"""SELECT c.id AS customer_id, c.code, c.name, c.kind, s.name AS station, c.computed_tier,
+                   c.tier_override AS tier_in_force, c.tier_override_reason AS reason,
+                   c.tier_override_by AS changed_by, c.tier_override_at AS changed_at
+            FROM customer c JOIN station s ON s.id = c.station_id
+            WHERE {in_scope('c.org_path')} AND c.tier_override IS NOT NULL
+            ORDER BY c.tier_override_at DESC, c.id""",
+        scope=scope_like(scope),
+    )
+
+
+# --- manual override 人工调整等级 (002 §6.1.1) -----------------------------------------------------
+
+
+def can_override(role: str) -> bool:
+    """True for the roles above station level that may move a customer's tier or edit plans."""
+    return role in OVERRIDE_ROLES
+
+
+def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier: str | None, reason: str) -> None:
+    """Move a customer's tier by hand (or with `tier=None` give it back to the rules), audited.
+
+    002 §6.1.1: when a level holds too many or too few customers, management may move one level up
+    or down (上、下级转移管理权限) — so the override must lie one level from the computed tier. Only
+    roles above station level may do it, only for customers in their scope, and only with a reason.
+    The station's summary rows are refreshed in the same transaction (tier is a key of them).
+    Raises NotAllowed (a ValueError) or ValueError.
+    """
+    if not can_override(actor.role):
+        raise NotAllowed(f"role {actor.role} may not change customer tiers")
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise ValueError(f"a reason of at least {MIN_REASON} characters is required")
+    if tier is not None and tier not in rules.TIERS:
+        raise ValueError(f"tier must be one of {rules.TIERS}, got {tier!r}")
+    with write(engine) as conn:
+        row = conn.execute(
+            text(f"SELECT id, station_id, org_path, computed_tier, tier_override, tier_override_reason "
+                 f"FROM customer WHERE id = :id AND {in_scope('org_path')}"),
+            {"id": int(customer_id), "scope": scope_like(actor.scope)},
+        ).mappings().first()
+        if row is None:
+            raise NotAllowed(f"customer {customer_id} is not in your scope")
+        if tier is not None:
+            if tier == row["computed_tier"]:
+                raise ValueError("the override equals the computed tier; clear the override instead")
+            if abs(rules.TIERS.index(tier) - rules.TIERS.index(row["computed_tier"])) != 1:
+                raise ValueError("002 §6.1.1 moves management one level up or down only")
+        elif row["tier_override"] is None:
+            raise ValueError("the customer has no override to clear")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        conn.execute(
+            text("UPDATE customer SET tier_override = :t, tier_override_reason = :r, tier_override_by = :b, "
+                 "tier_override_at = :at WHERE id = :id"),
+            {"t": tier, "r": reason if tier else None, "b": actor.login if tier else None,
+             "at": now if tier else None, "id": row["id"]},
+        )
+        auth.audit(conn, actor.login, "tier_override" if tier else "tier_override_cleared", "customer", row["id"],
+                   before={"tier_override": row["tier_override"], "reason": row["tier_override_reason"]},
+                   after={"tier_override": tier, "reason": reason, "computed_tier": row["computed_tier"]},
+                   org_path=row["org_path"])
+        refresh_station_monthly(conn, station_ids=[row["station_id"]])
+
+
+# --- load check 管理幅度检查 (002 §6.1.1) -----------------------------------------------------------
+
+
+def load_check(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+    """Return, for every unit inside `scope`, the customers of its own level's tier per staff
+    member and whether that is too many or too few (002 §6.1.1 "某级客户过剩或不足").
+
+    Thresholds per level: config `[tier_load]` (customers per staff member). Columns: unit_id, unit,
+    level, path, staff, customers, per_staff, min_per_staff, max_per_staff, status ("over", "under",
+    "ok", or "no_staff" when a unit without staff holds customers). Flagged units first.
+    """
+    p = config()["tier_load"]
+    counts = _df(
+        engine,
+        f"""SELECT COALESCE(c.tier_override, c.computed_tier) AS tier, c.org_path, COUNT(*) AS customers
+            FROM customer c WHERE {in_scope('c.org_path')} AND {_ON_BOOKS}
+            GROUP BY COALESCE(c.tier_override, c.computed_tier), c.org_path""",
+        scope=scope_like(scope), month=_check_month(month),
+    )
+    units = _df(engine, f"SELECT id AS unit_id, name AS unit, level, path, staff FROM org_unit "
+                        f"WHERE {in_scope('path')} ORDER BY path", scope=scope_like(scope))
+    counts["unit_path"] = [_ancestor(pth, t) for pth, t in zip(counts["org_path"], counts["tier"])]
+    per_unit = counts.groupby("unit_path")["customers"].sum()
+    units["customers"] = units["path"].map(per_unit).fillna(0).astype(int)
+    units["per_staff"] = [c / s if s else None for c, s in zip(units["customers"], units["staff"])]
+    units["min_per_staff"] = [p[f"{lv}_min_per_staff"] for lv in units["level"]]
+    units["max_per_staff"] = [p[f"{lv}_max_per_staff"] for lv in units["level"]]
+
+    def status(row) -> str:
+        if not row["staff"]:
+            return "no_staff" if row["customers"] else "ok"
+        if row["per_staff"] > row["max_per_staff"]:
+            return "over"
+        if row["per_staff"] < row["min_per_staff"]:
+            return "under"
+        return "ok"
+
+    units["status"] = units.apply(status, axis=1) if len(units) else []
+    units["_flag"] = units["status"] != "ok"
+    units = units.sort_values(["_flag", "path"], ascending=[False, True]).drop(columns="_flag")
+    return units.reset_index(drop=True)
+
+
+# --- the page's headline 关键数字 ------------------------------------------------------------------
+
+
+def summary(engine: Engine, scope: str, month: str) -> dict:
+    """Return the tiers page's key figures: customers on the books, by tier in force, promotion and
+    demotion candidates, overrides in force, and units flagged by the load check."""
+    dist = distribution(engine, scope, month)
+    cand = candidates(engine, scope, month)
+    load = load_check(engine, scope, month)
+    return {
+        "customers": int(dist["customers"].sum()),
+        "by_tier": {t: int(dist.loc[dist["tier"] == t, "customers"].sum()) for t in rules.TIERS},
+        "institutional": int(dist.loc[dist["kind"] == "institutional", "customers"].sum()),
+        "promote": int((cand["direction"] == "promote").sum()),
+        "demote": int((cand["direction"] == "demote").sum()),
+        "overrides": int(len(overrides(engine, scope))),
+        "flagged_units": int((load["status"] != "ok").sum()),
+    }
+
+
+def customer_by_code(engine: Engine, scope: str, code: str) -> dict | None:
+    """Return {id, code, name, computed_tier, tier_override} of the customer with `code` inside `scope`, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(f"SELECT id, code, name, computed_tier, tier_override FROM customer "
+                 f"WHERE code = :code AND {in_scope('org_path')}"),
+            {"code": (code or "").strip().upper(), "scope": scope_like(scope)},
+        ).mappings().first()
+    return dict(row) if row else None

@@ -1,0 +1,346 @@
+"""Customer tracking and churn 客户跟踪与流失 (002 §6.6; DOMAIN §6, §9).
+
+- Tracking detail 机构客户月度跟踪管理明细 (appendix 6): each institutional customer's volume in the
+  month, fuelling visits and cycle 加油周期 (days in the month ÷ visits), and its trend against its own
+  3-month average (the three months before) and the same month last year.
+- Churn warning 流失预警 (config `[churn]`): a customer on the books whose volume was zero in each of
+  the last `silent_months` months after buying in the year before ("silent" 沉默), or whose volume
+  this month is below `drop_share` × its 3-month average ("drop" 量降). Each warning carries its
+  owner (customer manager 客户经理, else the station manager), last visit and its win-back task.
+- Lost customers 流失客户 with reason and competitor (appendix 3).
+- Station grades 加油站分级 (DOMAIN §9, 001 Chongqing) from daily sales.
+
+Functions take an engine or a connection (the demo generator calls them inside its transaction).
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, text
+
+from lib import auth
+from lib.config import rules as config
+from lib.db import write
+from lib.kpis import change
+from lib.queries import _ON_BOOKS, in_scope, scope_like, shift_month
+from lib.tiers import NotAllowed, _check_month
+
+# Everyone who works customers may raise or close a win-back task; the read-only viewer may not.
+TASK_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "station_manager", "customer_manager"})
+GRADES = ("large", "graded", "regular", "reform")
+
+
+def _df(bind: Engine | Connection, sql: str, **params) -> pd.DataFrame:
+    if isinstance(bind, Connection):
+        return pd.read_sql_query(text(sql), bind, params=params)
+    with bind.connect() as conn:
+        return pd.read_sql_query(text(sql), conn, params=params)
+
+
+def _days(month: str) -> int:
+    return calendar.monthrange(int(month[:4]), int(month[5:7]))[1]
+
+
+def _month_end(month: str) -> dt.date:
+    return dt.date(int(month[:4]), int(month[5:7]), _days(month))
+
+
+def _months_between(a: str, b: str) -> int:
+    return (int(b[:4]) * 12 + int(b[5:7])) - (int(a[:4]) * 12 + int(a[5:7]))
+
+
+def _first_month(bind) -> str | None:
+    sql = "SELECT MIN(month) FROM monthly_consumption"
+    if isinstance(bind, Connection):
+        return bind.execute(text(sql)).scalar()
+    with bind.connect() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+_OWNER = """
+    JOIN station s ON s.id = c.station_id
+    JOIN org_unit su ON su.id = s.org_unit_id
+    JOIN org_unit du ON du.id = su.parent_id
+    LEFT JOIN customer_manager cm ON cm.id = c.manager_id
+"""
+
+
+def _customer_volumes(bind, scope: str, month: str, kind: str | None) -> pd.DataFrame:
+    """Customers on the books at the end of `month` with their volume in the month, the 3 months
+    before, and the same month last year, and the months they were on the books in that window."""
+    m3, ly = shift_month(month, -3), shift_month(month, -12)
+    kind_sql = "AND c.kind = :kind" if kind else ""
+    df = _df(
+        bind,
+        f"""SELECT c.id AS customer_id, c.code, c.name, c.kind, COALESCE(c.tier_override, c.computed_tier) AS tier,
+                   c.station_id, s.name AS station, du.name AS district, c.org_path, c.developed_month,
+                   COALESCE(cm.name, su.manager_name) AS owner, c.manager_id,
+                   COALESCE(SUM(CASE WHEN m.month = :month THEN m.gasoline_t ELSE 0 END), 0) AS gasoline_t,
+                   COALESCE(SUM(CASE WHEN m.month = :month THEN m.diesel_t ELSE 0 END), 0) AS diesel_t,
+                   COALESCE(SUM(CASE WHEN m.month = :month THEN m.visits ELSE 0 END), 0) AS visits,
+                   COALESCE(SUM(CASE WHEN m.month >= :m3 AND m.month < :month
+                                     THEN m.gasoline_t + m.diesel_t ELSE 0 END), 0) AS prev3_t,
+                   COALESCE(SUM(CASE WHEN m.month = :ly THEN m.gasoline_t + m.diesel_t ELSE 0 END), 0) AS last_year_t,
+                   MAX(CASE WHEN m.gasoline_t + m.diesel_t > 0 THEN m.month END) AS last_fuel_month
+            FROM customer c {_OWNER}
+            LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month >= :ly AND m.month <= :month
+            WHERE {in_scope('c.org_path')} AND {_ON_BOOKS} {kind_sql}
+            GROUP BY c.id, c.code, c.name, c.kind, c.tier_override, c.computed_tier, c.station_id, s.name, du.name,
+                     c.org_path, c.developed_month, cm.name, su.manager_name, c.manager_id
+            ORDER BY c.org_path, c.id""",
+        scope=scope_like(scope), month=month, m3=m3, ly=ly, kind=kind,
+    )
+    first = _first_month(bind) or month
+    df["volume_t"] = df["gasoline_t"] + df["diesel_t"]
+    # months of the previous three on the books (developed later, or before the data began: fewer)
+    start = [max(d if isinstance(d, str) else first, first, m3) for d in df["developed_month"]]
+    df["prev_months"] = [max(0, min(3, _months_between(s, month))) for s in start]
+    df["avg3_t"] = [p / n if n else None for p, n in zip(df["prev3_t"], df["prev_months"])]
+    on_books_ly = [ly >= max(d if isinstance(d, str) else first, first) for d in df["developed_month"]]
+    df["last_year_t"] = [v if ok else None for v, ok in zip(df["last_year_t"], on_books_ly)]
+    return df
+
+
+def _last_visits(bind, scope: str, month: str) -> pd.Series:
+    df = _df(bind, f"SELECT customer_id, MAX(done_on) AS last_visit FROM visit WHERE {in_scope('org_path')} "
+                   f"AND done_on IS NOT NULL AND done_on <= :end GROUP BY customer_id",
+             scope=scope_like(scope), end=_month_end(month))
+    return df.set_index("customer_id")["last_visit"]
+
+
+def tracking_detail(bind, scope: str, month: str) -> pd.DataFrame:
+    """Return the institutional customers' monthly tracking detail 机构客户月度跟踪管理明细 (appendix 6).
+
+    Columns: customer_id, code, name, tier, station, district, owner, gasoline_t, diesel_t, volume_t,
+    visits, cycle_days (days in the month ÷ visits; None without visits), avg3_t (mean of the three
+    months before), vs_avg3, last_year_t (same month last year), vs_last_year, last_visit.
+    """
+    month = _check_month(month)
+    df = _customer_volumes(bind, scope, month, "institutional")
+    days = _days(month)
+    df["cycle_days"] = [days / v if v else None for v in df["visits"]]
+    df["vs_avg3"] = [change(v, a) if a is not None else None for v, a in zip(df["volume_t"], df["avg3_t"])]
+    df["vs_last_year"] = [change(v, ly) if ly is not None else None for v, ly in zip(df["volume_t"], df["last_year_t"])]
+    df["last_visit"] = df["customer_id"].map(_last_visits(bind, scope, month))
+    cols = ["customer_id", "code", "name", "tier", "station", "district", "owner", "gasoline_t", "diesel_t",
+            "volume_t", "visits", "cycle_days", "avg3_t", "vs_avg3", "last_year_t", "vs_last_year", "last_visit"]
+    return df[cols].reset_index(drop=True)
+
+
+def tracking_summary(detail: pd.DataFrame, warnings: pd.DataFrame, lost: pd.DataFrame) -> pd.DataFrame:
+    """Return the tracking summary 机构客户月度跟踪管理汇总 (appendix 4) per station from the detail rows:
+    customers, volume, 3-month average, last year, warnings and lost customers of the month.
+
+    Columns: district, station, customers, volume_t, avg3_t, last_year_t, vs_avg3, vs_last_year,
+    warnings, lost.
+    """
+    g = detail.groupby(["district", "station"], as_index=False).agg(
+        customers=("customer_id", "count"), volume_t=("volume_t", "sum"),
+        avg3_t=("avg3_t", lambda s: s.fillna(0).sum()), last_year_t=("last_year_t", lambda s: s.fillna(0).sum()))
+    w = warnings.groupby("station").size() if len(warnings) else pd.Series(dtype=int)
+    lo = lost.groupby("station").size() if len(lost) else pd.Series(dtype=int)
+    g["warnings"] = g["station"].map(w).fillna(0).astype(int)
+    g["lost"] = g["station"].map(lo).fillna(0).astype(int)
+    g["vs_avg3"] = [change(v, a) for v, a in zip(g["volume_t"], g["avg3_t"])]
+    g["vs_last_year"] = [change(v, a) for v, a in zip(g["volume_t"], g["last_year_t"])]
+    return g[["district", "station", "customers", "volume_t", "avg3_t", "last_year_t", "vs_avg3", "vs_last_year",
+              "warnings", "lost"]]
+
+
+def churn_warnings(bind, scope: str, month: str, kind: str | None = None) -> pd.DataFrame:
+    """Return the churn warning list 流失预警 for `month` (thresholds: config `[churn]`).
+
+    "silent": zero volume in each of the last `silent_months` months (this one included) after
+    buying in the 12 months before; "drop": volume this month below `drop_share` × the 3-month
+    average. Columns: customer_id, code, name, kind, tier, station, owner, reason, volume_t, avg3_t,
+    vs_avg3, last_fuel_month, last_visit, task_id, task_state, task_due. Silent first, then the
+    biggest drop in tonnes.
+    """
+    month = _check_month(month)
+    p = config()["churn"]
+    silent_n, share = int(p["silent_months"]), float(p["drop_share"])
+    df = _customer_volumes(bind, scope, month, kind)
+    window_start = shift_month(month, -(silent_n - 1))
+    before = _df(
+        bind,
+        f"""SELECT m.customer_id, SUM(CASE WHEN m.month >= :w THEN m.gasoline_t + m.diesel_t ELSE 0 END) AS recent,
+                   SUM(CASE WHEN m.month < :w THEN m.gasoline_t + m.diesel_t ELSE 0 END) AS earlier
+            FROM monthly_consumption m JOIN customer c ON c.id = m.customer_id
+            WHERE {in_scope('c.org_path')} AND m.month >= :y AND m.month <= :month GROUP BY m.customer_id""",
+        scope=scope_like(scope), w=window_start, y=shift_month(window_start, -12), month=month,
+    ).set_index("customer_id")
+    recent = df["customer_id"].map(before["recent"]).fillna(0)
+    earlier = df["customer_id"].map(before["earlier"]).fillna(0)
+    silent = (recent <= 0) & (earlier > 0)
+    avg = df["avg3_t"].astype(float)
+    drop = ~silent & avg.notna() & (avg > 0) & (df["volume_t"] < share * avg)
+    df["reason"] = ["silent" if s else "drop" if d else None for s, d in zip(silent, drop)]
+    df = df[df["reason"].notna()].copy()
+    df["vs_avg3"] = [change(v, a) if a is not None and a == a else None for v, a in zip(df["volume_t"], df["avg3_t"])]
+    df["last_visit"] = df["customer_id"].map(_last_visits(bind, scope, month))
+    tasks = _df(
+        bind,
+        f"""SELECT t.customer_id, t.id AS task_id, t.state AS task_state, t.due_on AS task_due
+            FROM win_back_task t WHERE {in_scope('t.org_path')} AND t.id IN (
+                SELECT MAX(id) FROM win_back_task GROUP BY customer_id)""",
+        scope=scope_like(scope),
+    ).set_index("customer_id")
+    for col in ("task_id", "task_state", "task_due"):
+        df[col] = df["customer_id"].map(tasks[col]) if len(tasks) else None
+    df["_drop_t"] = (df["avg3_t"].astype(float).fillna(0) - df["volume_t"])
+    df["_silent"] = df["reason"] == "silent"
+    df = df.sort_values(["_silent", "_drop_t"], ascending=[False, False])
+    cols = ["customer_id", "code", "name", "kind", "tier", "station", "owner", "reason", "volume_t", "avg3_t",
+            "vs_avg3", "last_fuel_month", "last_visit", "task_id", "task_state", "task_due"]
+    return df[cols].reset_index(drop=True)
+
+
+def lost_customers(bind, scope: str, month: str, months: int = 1, kind: str | None = None) -> pd.DataFrame:
+    """Return customers lost 流失 in the `months` months up to `month` with reason and competitor
+    (appendix 3 for institutional customers and months=1).
+
+    Columns: customer_id, code, name, kind, tier, station, owner, lost_month, avg_before_t (monthly
+    mean of the three months before the loss), lost_reason, competitor. Newest first.
+    """
+    month = _check_month(month)
+    kind_sql = "AND c.kind = :kind" if kind else ""
+    df = _df(
+        bind,
+        f"""SELECT c.id AS customer_id, c.code, c.name, c.kind, COALESCE(c.tier_override, c.computed_tier) AS tier,
+                   s.name AS station, COALESCE(cm.name, su.manager_name) AS owner, c.lost_month,
+                   c.lost_reason, c.competitor
+            FROM customer c {_OWNER}
+            WHERE {in_scope('c.org_path')} AND c.lost_month > :start AND c.lost_month <= :month {kind_sql}
+            ORDER BY c.lost_month DESC, c.org_path, c.id""",
+        scope=scope_like(scope), start=shift_month(month, -months), month=month, kind=kind,
+    )
+    if df.empty:
+        df["avg_before_t"] = []
+    else:
+        vol = _df(
+            bind,
+            f"""SELECT m.customer_id, m.month, m.gasoline_t + m.diesel_t AS t FROM monthly_consumption m
+                JOIN customer c ON c.id = m.customer_id
+                WHERE {in_scope('c.org_path')} AND c.lost_month > :start AND c.lost_month <= :month
+                  AND m.month >= :from_m AND m.month < c.lost_month {kind_sql}""",
+            scope=scope_like(scope), start=shift_month(month, -months), month=month,
+            from_m=shift_month(month, -months - 3), kind=kind,
+        )
+        lost_at = df.set_index("customer_id")["lost_month"]
+        vol = vol[[shift_month(lost_at[c], -3) <= mo for c, mo in zip(vol["customer_id"], vol["month"])]]
+        df["avg_before_t"] = df["customer_id"].map(vol.groupby("customer_id")["t"].sum() / 3).fillna(0.0)
+    cols = ["customer_id", "code", "name", "kind", "tier", "station", "owner", "lost_month", "avg_before_t",
+            "lost_reason", "competitor"]
+    return df[cols]
+
+
+def station_grades(bind, scope: str) -> pd.DataFrame:
+    """Return the stations inside `scope` with daily sales 日销量 (t/day, last 12 months) and grade
+    (lib.rules.station_grade: large 大站培育, graded ≥ 3 t/day 分级管理, regular, reform < 2 t/day 改革候选).
+    Columns: code, name, district, nozzles, daily_sales_t, yearly_t, grade. Biggest first."""
+    df = _df(
+        bind,
+        f"""SELECT s.code, s.name, du.name AS district, s.nozzles, s.daily_sales_t, s.grade
+            FROM station s JOIN org_unit su ON su.id = s.org_unit_id JOIN org_unit du ON du.id = su.parent_id
+            WHERE {in_scope('s.org_path')} ORDER BY s.daily_sales_t DESC, s.code""",
+        scope=scope_like(scope),
+    )
+    df.insert(5, "yearly_t", df["daily_sales_t"] * 365)
+    return df
+
+
+def without_open_task(warnings: pd.DataFrame) -> pd.DataFrame:
+    """Return the warnings that have no open win-back task yet (those a task can be raised for)."""
+    if warnings.empty:
+        return warnings
+    return warnings[warnings["task_state"].ne("open")]
+
+
+def lost_breakdown(lost: pd.DataFrame, unknown: str) -> tuple[pd.Series, pd.Series]:
+    """Return lost customers counted by reason 流失原因 and by competitor 流失去向 (`unknown` when none)."""
+    return lost["lost_reason"].value_counts(), lost["competitor"].fillna(unknown).value_counts()
+
+
+def grade_counts(grades: pd.DataFrame) -> pd.Series:
+    """Return the number of stations of each grade, in the order of GRADES (zeros included)."""
+    return grades["grade"].value_counts().reindex(list(GRADES), fill_value=0)
+
+
+# --- win-back tasks 挽回任务 -----------------------------------------------------------------------
+
+
+def create_task(engine: Engine, actor: auth.SessionUser, customer_id: int, month: str, reason: str,
+                due_on: dt.date, note: str = "") -> int:
+    """Raise a win-back task 挽回任务 for a customer in the actor's scope, assigned to its customer
+    manager; audited. One open task per customer. Returns the task id."""
+    if actor.role not in TASK_ROLES:
+        raise NotAllowed(f"role {actor.role} may not raise win-back tasks")
+    month = _check_month(month)
+    if reason not in ("silent", "drop", "lost"):
+        raise ValueError(f"reason must be silent, drop or lost, got {reason!r}")
+    if not isinstance(due_on, dt.date):
+        raise ValueError("a due date is required")
+    with write(engine) as conn:
+        cust = conn.execute(
+            text(f"SELECT id, org_path, manager_id FROM customer WHERE id = :id AND {in_scope('org_path')}"),
+            {"id": int(customer_id), "scope": scope_like(actor.scope)},
+        ).mappings().first()
+        if cust is None:
+            raise NotAllowed(f"customer {customer_id} is not in your scope")
+        if conn.execute(text("SELECT COUNT(*) FROM win_back_task WHERE customer_id = :c AND state = 'open'"),
+                        {"c": cust["id"]}).scalar_one():
+            raise ValueError("this customer already has an open win-back task")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        task_id = conn.execute(
+            text("INSERT INTO win_back_task (customer_id, org_path, manager_id, month, reason, due_on, state, note, "
+                 "outcome, created_by, created_at) VALUES (:c, :p, :m, :mo, :r, :d, 'open', :n, '', :by, :at) "
+                 "RETURNING id"),
+            {"c": cust["id"], "p": cust["org_path"], "m": cust["manager_id"], "mo": month, "r": reason,
+             "d": due_on, "n": note or "", "by": actor.login, "at": now},
+        ).scalar_one()
+        auth.audit(conn, actor.login, "win_back_task_created", "win_back_task", task_id,
+                   after={"customer_id": cust["id"], "reason": reason, "due_on": due_on}, org_path=cust["org_path"])
+    return int(task_id)
+
+
+def close_task(engine: Engine, actor: auth.SessionUser, task_id: int, outcome: str, won_back: bool) -> None:
+    """Close a win-back task with its outcome (done = won back, cancelled = not), audited."""
+    if actor.role not in TASK_ROLES:
+        raise NotAllowed(f"role {actor.role} may not close win-back tasks")
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise ValueError("an outcome is required")
+    with write(engine) as conn:
+        task = conn.execute(
+            text(f"SELECT id, state, org_path FROM win_back_task WHERE id = :id AND {in_scope('org_path')}"),
+            {"id": int(task_id), "scope": scope_like(actor.scope)},
+        ).mappings().first()
+        if task is None:
+            raise NotAllowed(f"task {task_id} is not in your scope")
+        if task["state"] != "open":
+            raise ValueError("the task is already closed")
+        state = "done" if won_back else "cancelled"
+        conn.execute(text("UPDATE win_back_task SET state = :s, outcome = :o, done_on = :d WHERE id = :id"),
+                     {"s": state, "o": outcome, "d": dt.date.today(), "id": task["id"]})
+        auth.audit(conn, actor.login, "win_back_task_closed", "win_back_task", task["id"],
+                   before={"state": "open"}, after={"state": state, "outcome": outcome}, org_path=task["org_path"])
+
+
+def summary(engine: Engine, scope: str, month: str, kind: str | None = "institutional") -> dict:
+    """Return the tracking page's key figures for customers of `kind` (None: all): warnings, of which
+    without an open win-back task, lost this month (all kinds: the overview's figure), and the
+    institutional customers' volume and its change on their 3-month average."""
+    detail = tracking_detail(engine, scope, month)
+    warnings = churn_warnings(engine, scope, month, kind)
+    vol = float(detail["volume_t"].sum())
+    avg = float(detail["avg3_t"].fillna(0).sum())
+    return {
+        "warnings": int(len(warnings)),
+        "without_task": int(warnings["task_state"].ne("open").sum()) if len(warnings) else 0,
+        "lost": int(len(lost_customers(engine, scope, month, 1, kind))),
+        "institutional": int(len(detail)),
+        "volume_t": vol,
+        "vs_avg3": change(vol, avg),
+    }

@@ -1,0 +1,59 @@
+"""Four rates 四率 (FOUR_RATES.md): formulas on screen, by station/district/city, trend, targets, medians."""
+import streamlit as st
+
+from lib import charts_dashboards as charts, development as dev, fmt, four_rates as fr, ui
+from lib.kpis import change
+
+ctx = ui.guard("pages/four_rates.py")
+t = ctx.t
+st.title(t("page.four_rates"))
+st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+try:
+    summary = ui.cached(fr.summary)(ctx.engine, ctx.scope, ctx.month)
+except ValueError as exc:  # counts that give a rate above 100 %: bad data, shown as such
+    st.error(t("common.invalid", reason=str(exc)))
+    st.stop()
+
+cols = st.columns(4, border=True)
+for col, rate in zip(cols, fr.RATES):
+    value, prev, target = summary["rates"][rate], summary["previous"][rate], summary["targets"][rate]
+    delta = change(value, prev) if value is not None and prev is not None else None
+    col.metric(t(f"rate.{rate}"), fmt.pct(value, ctx.lang), delta=fmt.pct(delta, ctx.lang, signed=True),
+               help=t("fr.delta_help"))
+    col.caption(t(f"rate.{rate}_formula"))
+    col.caption(t("fr.target_line", target=fmt.pct(target, ctx.lang), red=summary["red"][rate],
+                  stations=summary["stations"]))
+st.caption(t("fr.throughput_line", value="—" if summary["throughput"] is None else f"{summary['throughput']:.2f}")
+           + " · " + t("fr.status_rule"))
+
+tab_station, tab_level, tab_trend, tab_class = st.tabs(
+    [t("fr.tab_station"), t("fr.tab_level"), t("fr.tab_trend"), t("fr.tab_class")])
+pct = {c: st.column_config.NumberColumn(format="percent") for c in
+       [*fr.RATES, *(f"{r}_{x}" for r in fr.RATES for x in ("target", "median"))]}
+with tab_station:
+    table = ui.cached(fr.station_table)(ctx.engine, ctx.scope, ctx.month)
+    rate = st.segmented_control(t("fr.rate"), fr.RATES, default="entry_rate", key="fr_rate",
+                                format_func=lambda r: t(f"rate.{r}")) or "entry_rate"
+    st.plotly_chart(charts.station_rate_bars(table, rate, t), key="fr_station_chart")
+    ui.table(table, t, "four_rates_stations", "fr_stations",
+             ["station", "district", rate, f"{rate}_target", f"{rate}_status", f"{rate}_median", *fr.RATES,
+              "throughput"], pct | {"throughput": st.column_config.NumberColumn(format="%.2f")})
+with tab_level:
+    levels = [lv for lv in dev.levels_for(ctx.scope) if lv in fr.LEVELS]
+    default = "district" if "district" in levels else levels[-1]
+    level = st.segmented_control(t("plan.level"), levels, default=default, key="fr_level",
+                                 format_func=lambda x: t(f"level.{x}")) or default
+    ui.table(ui.cached(fr.by_level)(ctx.engine, ctx.scope, ctx.month, level), t, "four_rates_units", "fr_units",
+             ["unit", *fr.RATES, "throughput", *fr.COUNT_KEYS], pct)
+with tab_trend:
+    trend = ui.cached(fr.trend)(ctx.engine, ctx.scope, ctx.month)
+    st.plotly_chart(charts.rate_trend(trend, t), key="fr_trend_chart")
+    ui.table(trend, t, "four_rates_trend", "fr_trend", ["month", *fr.RATES], pct)
+with tab_class:
+    st.info(t("fr.class_note"))
+    mix = ui.cached(fr.vehicle_mix)(ctx.engine, ctx.scope, ctx.month)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.vehicle_mix(mix, t), key="fr_mix_chart")
+    with right:
+        ui.table(mix, t, "vehicle_mix", "fr_mix", ["vehicle_class", "passing", "share"],
+                 {"share": st.column_config.NumberColumn(format="percent")})

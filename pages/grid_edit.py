@@ -1,0 +1,74 @@
+"""Grid editing 网格编辑: reshape a grid on the map (Draw plugin) or upload GeoJSON; the district's
+partition check (全覆盖、无交叉) runs before saving and a failing change is refused, drawn in red."""
+import streamlit as st
+from streamlit_folium import st_folium
+
+from lib import map_assets, map_queries, maps, ui
+
+ctx = ui.guard("pages/grid_edit.py")
+t = ctx.t
+st.title(t("page.grid_edit"))
+st.caption(t("maps.edit.subtitle"))
+
+districts = ui.cached(map_queries.districts)(ctx.engine, ctx.scope)
+if districts.empty:
+    st.info(t("maps.edit.no_district"))
+    st.stop()
+dnames = dict(zip(districts["path"], districts["name"]))
+c1, c2, c3, c4 = st.columns(4)
+district = c1.selectbox(t("maps.edit.district"), list(dnames), format_func=dnames.get, key="grid_edit_district")
+data = map_queries.district_grids(ctx.engine, ctx.scope, district)
+grids = data["grids"]
+gnames = dict(zip(grids["id"], grids["code"] + " " + grids["name"]))
+editable = grids.loc[grids["editable"], "id"].tolist()
+grid_id = c2.selectbox(t("maps.edit.grid"), editable, format_func=gnames.get, key="grid_edit_grid")
+neighbour = c3.selectbox(t("maps.edit.neighbour"), [None] + [g for g in editable if g != grid_id],
+                         format_func=lambda g: t("maps.edit.no_neighbour") if g is None else gnames[g],
+                         key="grid_edit_neighbour")
+background = c4.selectbox(t("maps.background"), maps.available_backgrounds(), key="grid_edit_background",
+                          format_func=lambda x: t(f"maps.bg.{x}"))
+upload = st.file_uploader(t("maps.edit.upload"), type=["geojson", "json"], key="grid_edit_upload")
+
+state = st.session_state.setdefault("grid_edit_state", {})
+if state.get("key") != (district, grid_id, neighbour):
+    state.clear()
+    state["key"] = (district, grid_id, neighbour)
+m = maps.edit_map(data["district"], grids, [grid_id], proposal=state.get("changes"), report=state.get("report"),
+                  background=background, lang=ctx.lang,
+                  asset_base=map_assets.url_base(st.get_option("server.baseUrlPath")))
+out = st_folium(m, key="grid_edit_map", height=560, use_container_width=True, returned_objects=["all_drawings"])
+
+b1, b2, b3 = st.columns(3)
+check = b1.button(t("maps.edit.check"), key="grid_edit_check", icon=":material/rule:")
+save = b2.button(t("maps.edit.save"), key="grid_edit_save", type="primary", icon=":material/save:")
+if b3.button(t("maps.edit.reset"), key="grid_edit_reset", icon=":material/undo:"):
+    state.clear()
+    st.rerun()
+if check or save:
+    try:
+        changes = maps.proposed_changes(grids, grid_id, neighbour, (out or {}).get("all_drawings"),
+                                        upload.getvalue() if upload else None, background, data["district"],
+                                        previous=state.get("changes"))
+        if save:
+            map_queries.save_grid_geometries(ctx.engine, ctx.user.login, ctx.scope, district, changes)
+            st.cache_data.clear()
+            state.clear()
+            state.update(key=(district, grid_id, neighbour), saved=len(changes))
+        else:
+            state.update(changes=changes, report=map_queries.check_change(ctx.engine, ctx.scope, district, changes))
+        st.rerun()
+    except map_queries.GridChangeRefused as exc:
+        state.update(changes=changes, report=exc.report)
+        st.rerun()
+    except ValueError as exc:
+        st.error(t("common.invalid", reason=str(exc)))
+report = state.get("report")
+if state.get("saved"):
+    st.success(t("maps.edit.saved", n=state["saved"]))
+elif report is not None and report.ok:
+    st.success(t("maps.edit.check_ok"))
+elif report is not None:
+    st.error(t("maps.edit.refused", reason=map_queries.refusal_reason(report)))
+st.subheader(t("maps.edit.history"))
+st.dataframe(maps.labelled(map_queries.grid_history(ctx.engine, ctx.scope, district), t), hide_index=True,
+             key="grid_edit_history")

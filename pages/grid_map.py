@@ -1,0 +1,84 @@
+"""Grid map 网格地图: grids coloured by a measure, stations, customers, heat; a clicked grid's panel
+with its owner's contact card; the district partition check (全覆盖、无交叉)."""
+import streamlit as st
+from streamlit_folium import st_folium
+
+from lib import charts, fmt, map_assets, map_queries, maps, ui
+
+ctx = ui.guard("pages/grid_map.py")
+t = ctx.t
+st.title(t("page.grid_map"))
+st.caption(t("maps.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+
+c1, c2, c3 = st.columns([2, 2, 5])
+measure = c1.selectbox(t("maps.pick_measure"), maps.MEASURES, key="grid_map_measure",
+                       format_func=lambda x: t(f"maps.measure.{x}"))
+background = c2.selectbox(t("maps.background"), maps.available_backgrounds(), key="grid_map_background",
+                          format_func=lambda x: t(f"maps.bg.{x}"))
+layers = c3.multiselect(t("maps.layers"), maps.LAYERS, default=list(maps.DEFAULT_LAYERS), key="grid_map_layers",
+                        format_func=lambda x: t(f"maps.layer.{x}"))
+data = ui.cached(maps.grid_map_data)(ctx.engine, ctx.scope, ctx.month)
+reports = ui.cached(map_queries.partition_reports)(ctx.engine, ctx.scope)
+grids = data["grids"]
+
+
+@st.fragment
+def map_and_panel():
+    """The map and the clicked grid's panel rerun alone: panning and zooming send nothing back."""
+    m = maps.grid_map(ctx.engine, ctx.scope, ctx.month, measure=measure, background=background, layers=layers,
+                      lang=ctx.lang, data=data, partition=reports,
+                      asset_base=map_assets.url_base(st.get_option("server.baseUrlPath")))
+    if m.gridcrm_notes["aggregated"]:
+        st.caption(t("maps.aggregated_note", max=f"{maps.MAX_POINTS:,}"))
+    left, right = st.columns([5, 3])
+    with left:
+        out = st_folium(m, key="grid_map_map", height=640, use_container_width=True,
+                        returned_objects=["last_object_clicked_tooltip"])
+    code = maps.grid_code_from_tooltip((out or {}).get("last_object_clicked_tooltip"), grids["code"])
+    if code:
+        st.session_state["grid_map_selected"] = code
+    code = st.session_state.get("grid_map_selected")
+    with right:
+        grid = maps.grid_panel(data, code) if code else None
+        if grid is None:
+            st.info(t("maps.click_hint"))
+            return
+        st.subheader(f"{grid['name']} · {code}")
+        st.markdown(t("maps.panel.owner", owner=grid["owner_name"] or "—", phone=grid["owner_phone"] or "—",
+                      station=grid["station_name"]))
+        for col, (tier, n) in zip(st.columns(4), grid["tiers"].items()):
+            col.metric(t(f"tier.{tier}"), fmt.count(n, ctx.lang))
+        st.caption(t("maps.panel.others", potential=fmt.count(grid["potential"], ctx.lang),
+                     competitor=fmt.count(grid["competitor"], ctx.lang)))
+        trend = ui.cached(map_queries.grid_volume_trend)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
+        st.plotly_chart(charts.volume_trend(trend, t), width="stretch", key="grid_map_trend")
+        with st.expander(t("maps.panel.customers")):
+            custs = ui.cached(map_queries.grid_customers)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
+            st.dataframe(maps.labelled(custs, t), hide_index=True, key="grid_map_customers")
+        ui.page_link("pages/customers.py", t("maps.panel.to_customers"), ctx.user)
+        d1, d2 = st.columns(2)
+        d1.download_button(t("maps.card.download_html"), maps.contact_card_html(grid, ctx.lang),
+                           file_name=f"card_{code}.html", mime="text/html", key="grid_map_card_html")
+        d2.download_button(t("maps.card.download_svg"), maps.contact_card_svg(grid, ctx.lang),
+                           file_name=f"card_{code}.svg", mime="image/svg+xml", key="grid_map_card_svg")
+
+
+map_and_panel()
+
+st.subheader(t("maps.partition.title"))
+districts = ui.cached(map_queries.districts)(ctx.engine, ctx.scope)
+st.dataframe(maps.partition_summary(reports, districts, t), hide_index=True, key="grid_map_partition_summary")
+problems = maps.partition_problems(reports, districts, t)
+if len(problems):
+    st.error(t("maps.partition.problems", n=len(problems)))
+    st.dataframe(problems, hide_index=True, key="grid_map_partition_problems")
+else:
+    st.success(t("maps.partition.clean"))
+outside = ui.cached(map_queries.grid_membership)(ctx.engine, ctx.scope)
+st.markdown(t("maps.partition.membership", n=len(outside)))
+if len(outside):
+    st.dataframe(maps.labelled(outside, t), hide_index=True, key="grid_map_membership")
+no_owner = ui.cached(map_queries.grids_without_owner)(ctx.engine, ctx.scope)
+st.markdown(t("maps.partition.no_owner", n=len(no_owner)))
+if len(no_owner):
+    st.dataframe(maps.labelled(no_owner, t), hide_index=True, key="grid_map_no_owner")

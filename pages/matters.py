@@ -1,0 +1,109 @@
+"""Matters 事项 (000 §3.1): what waits on me, what is overdue, every matter, registering one, and acting
+on it along its kind's route with the full history."""
+import streamlit as st
+
+from lib import customers, fmt, matters, ui
+from lib.auth import ROLE_LEVEL
+from lib.work_labels import labelled
+
+ctx = ui.guard("pages/matters.py")
+t = ctx.t
+level = ROLE_LEVEL[ctx.user.role]
+now = matters.now_minute()
+st.title(t("page.matters"))
+st.caption(t("matter.subtitle", scope=ui.scope_name(ctx), level=t(f"level.{level}")))
+counts = ui.cached(matters.counts)(ctx.engine, ctx.scope, now)
+waiting = ui.cached(matters.waiting_on)(ctx.engine, ctx.scope, level)
+late = ui.cached(matters.overdue)(ctx.engine, ctx.scope, now)
+m = st.columns(4, border=True)
+m[0].metric(t("matter.waiting_on_me"), fmt.count(len(waiting), ctx.lang))
+m[1].metric(t("matter.open"), fmt.count(counts["open"], ctx.lang))
+m[2].metric(t("matter.overdue"), fmt.count(counts["overdue"], ctx.lang), help=t("matter.due_help"))
+m[3].metric(t("matter.closed_this_month"), fmt.count(counts["closed_this_month"], ctx.lang))
+COLS = ["id", "kind", "title", "customer", "step", "acting_level", "escalation", "raised_at", "due_at", "state"]
+VOC = {"kind": "matter_kind", "step": "step", "acting_level": "level", "state": "state"}
+writer = ctx.user.role != "province_viewer"
+
+
+def show(df, name: str, key: str) -> None:
+    shown = labelled(df, t, COLS, VOC)
+    st.dataframe(shown, hide_index=True, key=f"{key}_table")
+    ui.download_buttons(shown, name, t, f"{key}_dl")
+
+
+tab_wait, tab_late, tab_all, tab_new = st.tabs(
+    [t("matter.tab_waiting"), t("matter.tab_overdue"), t("matter.tab_all"), t("matter.tab_new")])
+with tab_wait:
+    show(waiting, "matters_waiting", "matter_wait")
+with tab_late:
+    show(late, "matters_overdue", "matter_late")
+    if ctx.user.role in ("province_admin", "city_manager", "district_manager"):
+        if st.button(t("matter.escalate_overdue"), key="matter_escalate", help=t("matter.escalate_help")):
+            n = matters.escalate_overdue(ctx.engine, ctx.user.login, scope=ctx.user.scope)
+            st.cache_data.clear()
+            st.success(t("matter.escalated", n=n))
+with tab_all:
+    state = st.segmented_control(t("wcol.state"), matters.STATES, key="matter_state_filter",
+                                 format_func=lambda x: t(f"wval.state.{x}"))
+    everything = ui.cached(matters.matters)(ctx.engine, ctx.scope, state)
+    show(everything, "matters", "matter_all")
+with tab_new:
+    if not writer:
+        st.info(t("cust.read_only"))
+    else:
+        with st.form("matter_new_form", clear_on_submit=True):
+            kind = st.selectbox(t("wcol.kind"), matters.KINDS, format_func=lambda x: t(f"wval.matter_kind.{x}"),
+                                key="matter_new_kind")
+            title = st.text_input(t("wcol.title"), key="matter_new_title")
+            code = st.text_input(t("matter.customer_code"), key="matter_new_code")
+            description = st.text_area(t("matter.description"), key="matter_new_desc")
+            submitted = st.form_submit_button(t("matter.register"), type="primary")
+        st.caption(t("matter.routes_help"))
+        if submitted:
+            customer = customers.by_code(ctx.engine, ctx.scope, code) if code.strip() else None
+            grid = ui.cached(customers.choices)(ctx.engine, ctx.scope)["grids"]["id"].head(1).tolist()
+            try:
+                if code.strip() and customer is None:
+                    raise ValueError(t("visit.no_customer", code=code))
+                mid = matters.register(ctx.engine, ctx.user, kind, title, description,
+                                       customer_id=customer["id"] if customer else None,
+                                       grid_id=None if customer or not grid else int(grid[0]))
+            except ValueError as exc:
+                st.error(t("common.invalid", reason=str(exc)))
+            else:
+                st.cache_data.clear()
+                st.success(t("matter.registered", id=mid))
+
+st.divider()
+known = {**dict(zip(waiting["id"], waiting["title"])), **dict(zip(everything["id"], everything["title"]))}
+chosen = st.selectbox(t("matter.open_one"), list(known), format_func=lambda i: f"#{i} {known[i]}", key="matter_pick")
+matter = ui.cached(matters.get)(ctx.engine, ctx.scope, chosen) if chosen is not None else None
+if matter is not None:
+    steps = matters.route_steps(matter["kind"])
+    route = " → ".join((f"**{t(f'wval.step.{s}')}**" if s == matter["step"] else t(f"wval.step.{s}"))
+                       + f"（{t(f'level.{lv}')}）" for s, lv in steps)
+    st.markdown(t("matter.route_line", kind=t(f"wval.matter_kind.{matter['kind']}"), route=route,
+                  closed=t("wval.step.closed")))
+    st.caption(t("matter.detail_line", state=t(f"wval.state.{matter['state']}"), due=str(matter["due_at"])[:16],
+                 level=t(f"level.{matter['acting_level']}") if matter["acting_level"] else "—",
+                 escalation=int(matter["escalation"])))
+    history = ui.cached(matters.history)(ctx.engine, ctx.scope, chosen)
+    shown = labelled(history, t, ["at", "actor", "action", "state", "note"], {"action": "action", "state": "state"})
+    st.dataframe(shown, hide_index=True, key="matter_history")
+    ui.download_buttons(shown, f"matter_{chosen}_history", t, "matter_history_dl")
+    actions = matters.available_actions(matter, ctx.user)
+    if actions:
+        with st.form("matter_act_form", clear_on_submit=True):
+            action = st.radio(t("matter.action"), actions, horizontal=True, key="matter_act_action",
+                              format_func=lambda a: t(f"wval.action.{a}"))
+            note = st.text_input(t("wcol.note"), key="matter_act_note")
+            if st.form_submit_button(t("matter.do"), type="primary"):
+                try:
+                    matters.act(ctx.engine, ctx.user, chosen, action, note)
+                except ValueError as exc:
+                    st.error(t("common.invalid", reason=str(exc)))
+                else:
+                    st.cache_data.clear()
+                    st.rerun()
+    elif matter["state"] != "closed":
+        st.caption(t("matter.not_yours", level=t(f"level.{matter['acting_level']}")))

@@ -1,0 +1,251 @@
+"""lib.development: plan targets and completion rolled up, the appendix 1 plan, pipeline, survey."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from lib import auth, demo, development as dev, queries
+from lib.db import make_engine
+from lib.models import DEV_STAGES
+
+MONTH = "2026-10"
+
+
+def _paths(engine, level, n=2):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT path FROM org_unit WHERE level = :l ORDER BY path LIMIT :n"),
+                            {"l": level, "n": n}).scalars().all()
+
+
+def _independent_plan(engine, scope, month):
+    """Targets and actuals from the detail tables and the rule book's defaults, in plain SQL + Python."""
+    like = scope + "%"
+    with engine.connect() as conn:
+        units = conn.execute(text("SELECT id, level FROM org_unit WHERE path LIKE :s"), {"s": like}).all()
+        edited = {(u, k): t for u, k, t in conn.execute(
+            text("SELECT org_unit_id, kind, target FROM development_plan WHERE month = :m"), {"m": month}).all()}
+        new = conn.execute(text("SELECT kind, payment FROM customer WHERE org_path LIKE :s AND developed_month = :m"),
+                           {"s": like, "m": month}).all()
+    inst_t = sum(edited.get((u, "institutional"), 1) for u, lv in units if lv == "district")
+    card_t = sum(edited.get((u, "personal_card"), 10) for u, lv in units if lv == "station")
+    inst_a = sum(1 for k, _ in new if k == "institutional")
+    card_a = sum(1 for k, p in new if k == "personal" and p == "fuel_card")
+    return {"institutional": (inst_t, inst_a), "personal_card": (card_t, card_a)}
+
+
+@pytest.mark.parametrize("level", ["province", "city", "district", "station"])
+@pytest.mark.parametrize("month", [MONTH, "2026-11", "2026-06"])
+def test_totals_equal_independent_sql_and_the_overview(engine, level, month):
+    scope = "/37/" if level == "province" else _paths(engine, level, 1)[0]
+    got = dev.totals(engine, scope, month)
+    exp = _independent_plan(engine, scope, month)
+    for kind in dev.KINDS:
+        assert (got[kind]["target"], got[kind]["actual"]) == exp[kind], kind
+    assert got == queries.plan_completion(engine, scope, month)
+
+
+def test_edited_plan_rows_replace_the_default(engine):
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT org_unit_id, kind, target, month FROM development_plan")).all()
+    assert rows, "the fixture has edited plan rows"
+    month = rows[0][3]
+    plan = dev.unit_plan(engine, "/37/", month).set_index("station_unit_id")
+    districts = dev.district_plan(engine, "/37/", month).set_index("district_id")
+    for unit, kind, target, _ in rows:
+        if kind == "personal_card":
+            assert plan.loc[unit, "card_target"] == target and plan.loc[unit, "card_edited"] == 1
+        else:
+            assert districts.loc[unit, "inst_target"] == target and districts.loc[unit, "inst_edited"] == 1
+    assert (plan["card_edited"] == 0).sum() > 0 and set(plan.loc[plan["card_edited"] == 0, "card_target"]) == {10}
+
+
+@pytest.mark.parametrize("level", ["station", "district", "city", "province"])
+def test_rollup_sums_to_the_totals_and_ranks_by_completion(engine, level):
+    roll = dev.rollup(engine, "/37/", MONTH, level)
+    tot = dev.totals(engine, "/37/", MONTH)
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT COUNT(*) FROM org_unit WHERE level = :l"), {"l": level}).scalar()
+    assert len(roll) == n
+    assert roll["card_target"].sum() == tot["personal_card"]["target"]
+    assert roll["card_actual"].sum() == tot["personal_card"]["actual"]
+    assert roll["inst_actual"].sum() == tot["institutional"]["actual"]
+    if level != "station":
+        assert roll["inst_target"].sum() == tot["institutional"]["target"]
+    else:
+        assert roll["inst_target"].isna().all()
+    best = roll.loc[roll["card_rank"] == 1, "card_completion"]
+    assert (best == roll["card_completion"].max()).all()
+    assert list(roll["card_rank"]) == sorted(roll["card_rank"])
+    for row in roll.itertuples():
+        assert row.card_completion == pytest.approx(row.card_actual / row.card_target)
+
+
+def test_rollup_rejects_an_unknown_level(engine):
+    with pytest.raises(ValueError, match="level"):
+        dev.rollup(engine, "/37/", MONTH, "galaxy")
+
+
+@pytest.mark.parametrize("month,due", [("2026-11", dt.date(2026, 10, 25)), ("2027-01", dt.date(2026, 12, 25)),
+                                       ("2026-03", dt.date(2026, 2, 25))])
+def test_plan_is_due_on_the_25th_of_the_month_before(month, due):
+    assert dev.plan_due(month) == due
+
+
+@pytest.mark.parametrize("month,period,following", [
+    ("2026-01", "2025-12", "2026-07"), ("2026-06", "2025-12", "2026-07"), ("2026-07", "2026-07", "2026-12"),
+    ("2026-10", "2026-07", "2026-12"), ("2026-12", "2026-12", "2027-07"),
+])
+def test_survey_periods_are_july_and_december(month, period, following):
+    assert dev.survey_period(month) == period
+    assert dev.next_survey_period(month) == following
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "26-10", "2026/10", "", None])
+def test_bad_months_are_refused(engine, bad):
+    with pytest.raises(ValueError):
+        dev.totals(engine, "/37/", bad)
+
+
+def test_survey_status_against_independent_sql(engine):
+    status = dev.survey_status(engine, "/37/", MONTH)
+    with engine.connect() as conn:
+        stations = conn.execute(text("SELECT id FROM org_unit WHERE level = 'station'")).scalars().all()
+        subs = dict(conn.execute(text("SELECT org_unit_id, submitted_on FROM survey_submission WHERE period = '2026-07'"
+                                      )).all())
+    assert len(status) == len(stations)
+    due = dt.date(2026, 7, 31)
+    expected = {}
+    for s in stations:
+        day = subs.get(s)
+        day = dt.date.fromisoformat(str(day)[:10]) if day else None
+        expected[s] = "missing" if day is None else "on_time" if day <= due else "late"
+    assert dict(zip(status["station_unit_id"], status["status"])) == expected
+    assert {"missing", "late", "on_time"} <= set(status["status"])
+    assert list(status["status"])[0] == "missing"  # the stations to chase first
+    assert (status["due_on"] == due).all()
+
+
+def test_survey_due_this_month_is_pending_not_missing(engine):
+    status = dev.survey_status(engine, "/37/", "2026-07")
+    assert "missing" not in set(status["status"]) and "pending" in set(status["status"])
+
+
+def test_pipeline_is_a_funnel_of_the_cases(engine):
+    pipe = dev.pipeline(engine, "/37/", MONTH)
+    with engine.connect() as conn:
+        counts = dict(conn.execute(text("SELECT stage, COUNT(*) FROM development WHERE started_on <= '2026-10-31' "
+                                        "GROUP BY stage")).all())
+    assert list(pipe["stage"]) == [*DEV_STAGES, "lost"]
+    assert dict(zip(pipe["stage"], pipe["cases"])) == {s: counts.get(s, 0) for s in [*DEV_STAGES, "lost"]}
+    reached = pipe.loc[pipe["stage"] != "lost", "reached"].tolist()
+    assert reached == sorted(reached, reverse=True) and reached[0] == sum(counts.get(s, 0) for s in DEV_STAGES)
+
+
+def test_potential_customers_are_potential_or_competitors_in_scope(engine):
+    scope = _paths(engine, "district", 1)[0]
+    pot = dev.potential_customers(engine, scope)
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT COUNT(*) FROM customer WHERE org_path LIKE :s AND status IN "
+                              "('potential', 'competitor')"), {"s": scope + "%"}).scalar()
+    assert len(pot) == n > 0 and set(pot["status"]) <= {"potential", "competitor"}
+
+
+# --- writes ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def small(fresh_url):
+    engine = make_engine(fresh_url)
+    demo.generate(engine, seed=5, customers=900, months=4, end_month=MONTH)
+    auth.create_demo_users(engine)
+    yield engine
+    engine.dispose()
+
+
+def _user(engine, login):
+    with engine.connect() as conn:
+        uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
+    return auth.session_user(engine, uid)
+
+
+def _unit(engine, scope, level):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id FROM org_unit WHERE path LIKE :s AND level = :l ORDER BY path LIMIT 1"),
+                            {"s": scope + "%", "l": level}).scalar()
+
+
+@pytest.mark.parametrize("login", ["admin", "city", "area"])
+def test_targets_are_editable_above_station_level_and_audited(small, login):
+    user = _user(small, login)
+    station, district = _unit(small, user.scope, "station"), _unit(small, user.scope, "district")
+    before = dev.totals(small, user.scope, "2026-12")
+    dev.set_target(small, user, station, "2026-12", "personal_card", 14)
+    dev.set_target(small, user, district, "2026-12", "institutional", 3)
+    dev.set_target(small, user, station, "2026-12", "personal_card", 12)  # edited again: one row, new value
+    after = dev.totals(small, user.scope, "2026-12")
+    assert after["personal_card"]["target"] == before["personal_card"]["target"] + 2
+    assert after["institutional"]["target"] == before["institutional"]["target"] + 2
+    with small.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM development_plan WHERE month = '2026-12'")).scalar() == 2
+        audit = conn.execute(text("SELECT actor, before, after FROM audit_log WHERE entity = 'development_plan' "
+                                  "ORDER BY id")).all()
+    assert [a[0] for a in audit] == [user.login] * 3
+    assert '"target": 14' in audit[2][1] and '"target": 12' in audit[2][2]
+    status = dev.plan_status(small, user.scope, "2026-12")
+    assert len(status) == 2 and set(status["plan_kind"]) == {"institutional", "personal_card"}
+
+
+@pytest.mark.parametrize("login", ["station", "custmgr", "viewer"])
+def test_station_level_roles_cannot_edit_targets(small, login):
+    user = _user(small, login)
+    station = _unit(small, "/37/", "station")
+    with pytest.raises(dev.NotAllowed):
+        dev.set_target(small, user, station, "2026-12", "personal_card", 5)
+
+
+@pytest.mark.parametrize("kind,level,target,message", [
+    ("personal_card", "district", 5, "station"), ("institutional", "station", 1, "district"),
+    ("personal_card", "station", -1, "target"), ("personal_card", "station", 1001, "target"),
+    ("personal_card", "station", 2.5, "target"), ("cars", "station", 1, "kind"),
+])
+def test_bad_targets_are_refused(small, kind, level, target, message):
+    admin = _user(small, "admin")
+    with pytest.raises(ValueError, match=message):
+        dev.set_target(small, admin, _unit(small, "/37/", level), "2026-12", kind, target)
+
+
+def test_targets_outside_the_scope_are_refused(small):
+    area = _user(small, "area")
+    with small.connect() as conn:
+        other = conn.execute(text("SELECT id FROM org_unit WHERE level = 'station' AND path NOT LIKE :s LIMIT 1"),
+                             {"s": area.scope + "%"}).scalar()
+    with pytest.raises(dev.NotAllowed, match="scope"):
+        dev.set_target(small, area, other, "2026-12", "personal_card", 5)
+
+
+def test_survey_is_recorded_once_by_station_level_and_up(small):
+    station = _user(small, "station")
+    unit = _unit(small, station.scope, "station")
+    with small.connect() as conn:
+        conn.execute(text("DELETE FROM survey_submission WHERE org_unit_id = :u AND period = '2026-12'"), {"u": unit})
+        conn.commit()
+    dev.record_survey(small, station, unit, "2026-12", 7, submitted_on=dt.date(2026, 12, 20))
+    with pytest.raises(ValueError, match="already"):
+        dev.record_survey(small, station, unit, "2026-12", 8)
+    with pytest.raises(ValueError, match="survey periods"):
+        dev.record_survey(small, station, unit, "2026-11", 8)
+    with pytest.raises(dev.NotAllowed):
+        dev.record_survey(small, _user(small, "viewer"), unit, "2027-07", 1)
+    row = dev.survey_status(small, station.scope, "2026-12").iloc[0]
+    assert row["status"] == "on_time" and row["potential_customers"] == 7
+
+
+@pytest.mark.parametrize("scope,levels", [
+    ("/37/", ["station", "district", "city", "province"]), ("/37/3701/", ["station", "district", "city"]),
+    ("/37/3701/370102/", ["station", "district"]), ("/37/3701/370102/370102003/", ["station"]),
+    ("/37/3701/370102/370102003/m5/", ["station"]),
+])
+def test_levels_offered_for_a_scope(scope, levels):
+    assert dev.levels_for(scope) == levels
