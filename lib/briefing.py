@@ -164,25 +164,24 @@ def _warnings_by_unit(warnings, t: Callable[..., str]) -> go.Figure | None:
     return _bar(counts.index.tolist(), counts.tolist(), [str(v) for v in counts], "#c8102e")
 
 
-def build_pptx(engine: Engine, scope: str, month: str, lang: str = "zh",
-               progress: Callable[[float, str], None] | None = None) -> bytes:
-    """Return the briefing as a 16:9 PowerPoint file (charts as images rendered with kaleido)."""
+def _build(render: Callable, engine: Engine, scope: str, month: str, lang: str,
+           progress: Callable[[float, str], None] | None) -> bytes:
     deck = slides(engine, scope, month, lang)
     if progress:
         progress(0.3, "charts")
     pngs = chart_pngs(deck)
     if progress:
         progress(0.9, "file")
-    return to_pptx(deck, pngs)
+    return render(deck, pngs)
+
+
+def build_pptx(engine: Engine, scope: str, month: str, lang: str = "zh",
+               progress: Callable[[float, str], None] | None = None) -> bytes:
+    """Return the briefing as a 16:9 PowerPoint file (charts as images rendered with kaleido)."""
+    return _build(to_pptx, engine, scope, month, lang, progress)
 
 
 def build_pdf(engine: Engine, scope: str, month: str, lang: str = "zh",
               progress: Callable[[float, str], None] | None = None) -> bytes:
     """Return the briefing as a PDF, one 16:9 page per slide."""
-    deck = slides(engine, scope, month, lang)
-    if progress:
-        progress(0.3, "charts")
-    pngs = chart_pngs(deck)
-    if progress:
-        progress(0.9, "file")
-    return to_pdf(deck, pngs)
+    return _build(to_pdf, engine, scope, month, lang, progress)

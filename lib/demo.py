@@ -33,6 +33,7 @@ from lib import db as _db
 from lib.auth import manager_scope
 from lib import models as m
 from lib import rules
+from lib.queries import check_month
 from lib.grids import area_m2, to_geojson
 from lib.summary import refresh_station_monthly
 
@@ -184,14 +185,7 @@ def default_end_month(today: dt.date | None = None) -> str:
     return _month_add(f"{today.year:04d}-{today.month:02d}", -1)
 
 
-def _check_month(month: str) -> str:
-    try:
-        dt.datetime.strptime(month, "%Y-%m")
-    except (TypeError, ValueError):
-        raise ValueError(f"month must be YYYY-MM, got {month!r}") from None
-    if len(month) != 7:
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
-    return month
+_check_month = check_month  # one month check for the whole app (lib.queries)
 
 
 def _person_names(rng: np.random.Generator, n: int) -> list[str]:

@@ -6,6 +6,8 @@ cache these functions keyed on (database, scope, month).
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from sqlalchemy import Engine, text
 
@@ -38,6 +40,17 @@ def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
 def _scalar(engine: Engine, sql: str, **params):
     with engine.connect() as conn:
         return conn.execute(text(sql), params).scalar()
+
+
+def check_month(month: str) -> str:
+    """Return `month` if it is a `YYYY-MM` month, else raise ValueError saying so."""
+    try:
+        dt.datetime.strptime(month, "%Y-%m")
+    except (TypeError, ValueError):
+        raise ValueError(f"month must be YYYY-MM, got {month!r}") from None
+    if len(month) != 7:
+        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    return month
 
 
 def shift_month(month: str, delta: int) -> str:

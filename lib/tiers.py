@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 from lib import auth, rules
 from lib.config import rules as config
 from lib.db import write
-from lib.queries import _ON_BOOKS, in_scope, scope_like, shift_month
+from lib.queries import _ON_BOOKS, check_month, in_scope, scope_like, shift_month
 from lib.summary import refresh_station_monthly
 
 # Roles above station level may move a customer's tier (002 §6.1.1; the decision is the superior's, §6.1.2).
@@ -46,14 +46,7 @@ def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
         return pd.read_sql_query(text(sql), conn, params=params)
 
 
-def _check_month(month: str) -> str:
-    try:
-        dt.datetime.strptime(month, "%Y-%m")
-    except (TypeError, ValueError):
-        raise ValueError(f"month must be YYYY-MM, got {month!r}") from None
-    if len(month) != 7:
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
-    return month
+_check_month = check_month  # one month check for the whole app (lib.queries)
 
 
 # --- distribution 分布 -------------------------------------------------------------------------
