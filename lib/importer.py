@@ -24,6 +24,7 @@ import math
 import re
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -621,15 +622,20 @@ def _check_customers(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Chec
 
     # tier 分级, rule and size, recomputed from the figures (002 §6.3.1, §3.2)
     tiers, rules_, sizes = [], [], []
-    for g_, d_, c_, k_, a_, p_, s_, bad in zip(out["gasoline_t"], out["diesel_t"], out["card_cny"], out["kind"],
-                                                out["agreement"], out["province_procurement"], out["stable"], ck.bad):
+    memo: dict = {}  # rows with the same figures get the same decision (files repeat values a lot)
+    for key in zip(out["gasoline_t"].tolist(), out["diesel_t"].tolist(), out["card_cny"].tolist(),
+                   out["kind"].tolist(), out["agreement"].tolist(), out["province_procurement"].tolist(),
+                   out["stable"].tolist(), ck.bad.tolist()):
+        g_, d_, c_, k_, a_, p_, s_, bad = key
         if bad or any(not isinstance(v, float) or v != v for v in (g_, d_, c_)):
             tiers.append(None); rules_.append(None); sizes.append(None)
             continue
-        dec = rules.tier_decision(g_, d_, c_, institutional=k_ == "institutional", agreement=a_,
-                                  province_procurement=bool(p_), stable=bool(s_))
-        tiers.append(dec.tier); rules_.append(dec.rule)
-        sizes.append(rules.institution_size(g_, d_, c_) if k_ == "institutional" else None)
+        if key not in memo:
+            dec = rules.tier_decision(g_, d_, c_, institutional=k_ == "institutional", agreement=a_,
+                                      province_procurement=bool(p_), stable=bool(s_))
+            memo[key] = (dec.tier, dec.rule, rules.institution_size(g_, d_, c_) if k_ == "institutional" else None)
+        tier, rule, size = memo[key]
+        tiers.append(tier); rules_.append(rule); sizes.append(size)
     out["computed_tier"], out["tier_rule"], out["size"] = tiers, rules_, sizes
     return out, ck
 
@@ -941,6 +947,19 @@ def _grids(conn: Connection, data: bytes, ctx_scope: str, actor: str, report: Im
 # --- entry point ---------------------------------------------------------------------------------
 
 
+@contextmanager
+def _big_cache(conn: Connection):
+    """SQLite: a 128 MB page cache while the bulk write updates the indexes (as lib.demo does)."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA cache_size=-131072")
+    try:
+        yield conn
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA cache_size=-2000")
+
+
 def _root_scope(engine: Engine) -> str:
     with engine.connect() as conn:
         return conn.execute(text("SELECT path FROM org_unit WHERE parent_id IS NULL ORDER BY id LIMIT 1")).scalar() or "/"
@@ -988,7 +1007,7 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, dry_ru
             if len(df) > lim["max_rows"]:
                 raise _FileError("too_many_rows", rows=len(df), limit=lim["max_rows"])
             progress(0.2, "check")
-            with write(engine) as conn:
+            with write(engine) as conn, _big_cache(conn):
                 codes = df["customer_code"] if "customer_code" in df else df["code"] if kind == "customers" else ()
                 ctx = load_context(conn, scope, today, [str(c).upper() for c in codes])
                 out, ck = check_frame(kind, df, ctx)

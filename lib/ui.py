@@ -24,6 +24,8 @@ class Keys:
     """Every session-state key the app uses, in one place."""
 
     USER_ID = "auth_user_id"
+    DEEP_LINK = "deep_link_page"
+    APP_SEEN = "app_seen"  # app.py has run in this session (its navigation is in charge)
     LAST_SEEN = "auth_last_seen"
     LOGIN_NAME = "login_name"
     LOGIN_PASSWORD = "login_password"
@@ -236,14 +238,15 @@ def sidebar(engine: Engine, lang: str, t: Callable[..., str], user: auth.Session
             if not children.get(current["id"]):
                 st.markdown(_unit_label(current, lang))
             while children.get(current["id"]):
-                options = [None] + children[current["id"]]
+                below = {u["path"]: u for u in children[current["id"]]}
+                labels = {"": t("sidebar.all")} | {p: _unit_label(u, lang) for p, u in below.items()}
                 choice = st.selectbox(
-                    t(f"level.{options[1]['level']}"), options, key=Keys.SCOPE_LEVEL.format(depth=depth),
-                    format_func=lambda u: t("sidebar.all") if u is None else _unit_label(u, lang),
+                    t(f"level.{next(iter(below.values()))['level']}"), list(labels),
+                    key=Keys.SCOPE_LEVEL.format(depth=depth), format_func=labels.get,
                 )
-                if choice is None:
+                if not choice:
                     break
-                current, scope, depth = choice, choice["path"], depth + 1
+                current, scope, depth = below[choice], choice, depth + 1
         available = months(engine, scope) or months(engine, user.scope) or [dt.date.today().strftime("%Y-%m")]
         month = st.selectbox(t("sidebar.month"), available, key=Keys.MONTH)
     return scope, month
@@ -380,7 +383,12 @@ def frame(user: auth.SessionUser | None = None) -> PageContext:
 
 
 def run(pg, ctx: PageContext) -> None:
-    """Run the selected page with `ctx` available to its `guard()` call."""
+    """Run the selected page with `ctx` available to its `guard()` call (or first open the page a
+    deep link asked for, once the user may see it)."""
+    st.session_state[Keys.APP_SEEN] = True
+    target = st.session_state.pop(Keys.DEEP_LINK, None)
+    if target and any(spec.path == target for spec in allowed_pages(ctx.user.role)):
+        st.switch_page(target)
     _frame.ctx = ctx
     try:
         pg.run()
@@ -394,7 +402,17 @@ def guard(page: str) -> PageContext:
     builds the frame itself, which shows the login page to a visitor who is not logged in. A user
     whose role may not open `page` sees a refusal and nothing else.
     """
-    ctx = getattr(_frame, "ctx", None) or frame()
+    ctx = getattr(_frame, "ctx", None)
+    if ctx is None and not st.session_state.get(Keys.APP_SEEN):
+        # A fresh session served by Streamlit's pages/ auto-discovery without app.py: hand over to
+        # app.py (its navigation, layout and login) and open this page from there.
+        st.session_state[Keys.DEEP_LINK] = page
+        try:
+            st.switch_page("app.py")
+        except st.errors.StreamlitAPIException:  # no app.py in this run (a page file run alone)
+            pass
+    if ctx is None:  # the page file runs alone: build the frame (login, sidebar) right here
+        ctx = frame()
     spec = next((s for s in PAGES if s.path == page), None)
     if spec is None or ctx.user.role not in spec.roles:
         st.error(ctx.t("login.forbidden"))
@@ -405,7 +423,10 @@ def guard(page: str) -> PageContext:
 def page_link(path: str, label: str, user: auth.SessionUser) -> None:
     """Show a link to a page (drill-down) when it exists and `user` may open it."""
     if any(spec.path == path and user.role in spec.roles for spec in PAGES):
-        st.page_link(path, label=label, icon=":material/arrow_forward:")
+        try:
+            st.page_link(path, label=label, icon=":material/arrow_forward:")
+        except st.errors.StreamlitAPIException:  # a page file run alone has no navigation to link into
+            pass
 
 
 def scope_name(ctx: PageContext) -> str:

@@ -360,9 +360,10 @@ def monthly_assessment(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     if "/m" in scope:
         df = df[df["manager_id"] == int(scope.rstrip("/").rsplit("/m", 1)[1])]
     ratio = lambda a, b: [x / y if y else None for x, y in zip(df[a], df[b])]  # noqa: E731
-    df["plan_done"] = ratio("plans_done", "plans")
-    df["coverage"] = [1 - o / s if s else None for o, s in zip(df["overdue_customers"], df["scheduled"])]
-    df["matters_on_time"] = ratio("matters_on_time_n", "matters_closed")
+    df["plan_done"] = pd.Series(ratio("plans_done", "plans"), index=df.index, dtype=float)
+    df["coverage"] = pd.Series([1 - o / s if s else None for o, s in zip(df["overdue_customers"], df["scheduled"])],
+                               index=df.index, dtype=float)
+    df["matters_on_time"] = pd.Series(ratio("matters_on_time_n", "matters_closed"), index=df.index, dtype=float)
     w = rules()["visits"]["assessment_weights"]
     scores = []
     for row in df.itertuples():

@@ -112,5 +112,7 @@ with tab_month:
     shown = labelled(assess, t, ["rank", "owner", "station", "score", "plans", "plans_done", "visits_done", "scheduled",
                                  "overdue_customers", "matters_closed", "matters_on_time_n", "plan_done", "coverage",
                                  "matters_on_time"])
-    st.dataframe(shown, hide_index=True, key="visit_month_table")
+    st.dataframe(shown, hide_index=True, key="visit_month_table", column_config={
+        t(f"wcol.{c}"): st.column_config.NumberColumn(format="percent") for c in ("plan_done", "coverage",
+                                                                                   "matters_on_time")})
     ui.download_buttons(shown, f"assessment_{ctx.month}", t, "visit_month_dl")

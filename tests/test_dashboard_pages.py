@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import select_scope
+
 from lib import auth, demo, fmt, queries, rules
 from lib.config import rules as config
 from lib.db import make_engine
@@ -37,7 +39,7 @@ def open_page(path: str, login: str = "admin", city_index: int | None = None, la
     at.run()
     at.switch_page(path).run()
     if city_index is not None:
-        at.sidebar.selectbox(key=Keys.SCOPE_LEVEL.format(depth=0)).select_index(city_index).run()
+        select_scope(at, city_index)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import select_scope
+
 from lib import auth, fmt
 from lib.ui import PAGES, Keys
 
@@ -30,7 +32,7 @@ def open_page(path: str, lang: str = "zh", city_index: int | None = None, login:
     at.switch_page(path)
     at.run()
     if city_index is not None:
-        at.sidebar.selectbox(key=Keys.SCOPE_LEVEL.format(depth=0)).select_index(city_index).run()
+        select_scope(at, city_index)
     return at
 
 
