@@ -104,12 +104,28 @@ def _block_outside(page, outside: list):
                else (outside.append(r.request.url), r.abort()))
 
 
-def time_standalone(pages: dict[str, str], timeout_s: float = 300) -> dict[str, dict]:
-    """Time each map's standalone HTML in Chromium: navigation → 'load' → two animation frames
-    (Leaflet has built every layer and the browser painted). A page still not shown after
-    `timeout_s` is reported as not finished."""
+def time_page(url: str, timeout_s: float) -> dict:
+    """Open one standalone map page in Chromium (outside requests blocked) and time it:
+    navigation → 'load' → two animation frames (Leaflet has built every layer and painted)."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        b = _browser(p)
+        page = b.new_page(viewport={"width": 1400, "height": 900})
+        outside: list[str] = []
+        _block_outside(page, outside)
+        t0 = time.perf_counter()
+        page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        seconds = round(time.perf_counter() - t0, 2)
+        paths = page.locator("path.leaflet-interactive").count()
+        b.close()
+    return {"seconds": seconds, "paths": paths, "outside_requests": len(outside)}
+
+
+def time_standalone(pages: dict[str, str], timeout_s: float = 300) -> dict[str, dict]:
+    """Time each map's standalone HTML in Chromium, each in its own process: a page still not
+    shown after `timeout_s` is reported as not finished (and its browser killed)."""
     folder = Path(tempfile.mkdtemp(prefix="mapbench-"))
     (folder / "app" / "static").mkdir(parents=True)
     shutil.copytree(map_assets.ensure_vendor(), folder / "app" / "static" / "vendor")
@@ -118,25 +134,20 @@ def time_standalone(pages: dict[str, str], timeout_s: float = 300) -> dict[str, 
     httpd, base = serve(folder)
     out = {}
     try:
-        with sync_playwright() as p:
-            b = _browser(p)
-            for name in pages:
-                ctx = b.new_context(viewport={"width": 1400, "height": 900})
-                page = ctx.new_page()
-                outside: list[str] = []
-                _block_outside(page, outside)
-                t0 = time.perf_counter()
-                try:
-                    page.goto(f"{base}/{name}.html", wait_until="load", timeout=timeout_s * 1000)
-                    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-                    seconds = round(time.perf_counter() - t0, 2)
-                    paths = page.locator("path.leaflet-interactive").count()
-                except Exception as exc:  # noqa: BLE001 - a map that never shows is a result too
-                    seconds, paths = None, f"did not finish: {type(exc).__name__}"
-                out[name] = {"seconds": seconds, "paths": paths, "outside_requests": len(outside),
-                             "html_bytes": (folder / f"{name}.html").stat().st_size}
-                ctx.close()
-            b.close()
+        for name in pages:
+            size = (folder / f"{name}.html").stat().st_size
+            proc = subprocess.Popen([sys.executable, __file__, "--time-page", f"{base}/{name}.html",
+                                     "--timeout", str(timeout_s)], stdout=subprocess.PIPE, text=True,
+                                    start_new_session=True)
+            try:
+                stdout, _ = proc.communicate(timeout=timeout_s + 30)
+                result = json.loads(stdout.strip().splitlines()[-1]) if proc.returncode == 0 else \
+                    {"seconds": None, "paths": f"failed (exit {proc.returncode})"}
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+                result = {"seconds": None, "paths": f"not shown within {timeout_s:g} s"}
+            out[name] = {**result, "html_bytes": size}
     finally:
         httpd.shutdown()
         shutil.rmtree(folder, ignore_errors=True)
@@ -252,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "bench" / "map_payload.json"))
     ap.add_argument("--workdir", default=str(ROOT / "data" / "bench"))
     ap.add_argument("--timeout", type=float, default=300, help="seconds a map may take to show in Chromium")
+    ap.add_argument("--time-page", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.time_page:
+        print(json.dumps(time_page(args.time_page, args.timeout)))
+        return 0
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     results = {"machine": {"cores": os.cpu_count()}, "runs": []}
@@ -269,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         if "streamlit_page" in r:
             print(f"  streamlit page (click → polygons drawn): {r['streamlit_page']}", flush=True)
-    Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+        Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print(f"written {args.out}")
     return 0
 

@@ -67,14 +67,14 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/grid_edit.py", "page.grid_edit", ":material/edit_location_alt:", "nav.maps",
              frozenset({"province_admin", "city_manager", "district_manager"})),
     # --- daily work (issue 6) ---
-    # --- meeting room (issue 8) ---
-    PageSpec("pages/presentation.py", "page.presentation", ":material/slideshow:", "nav.meeting"),
     PageSpec("pages/customers.py", "page.customers", ":material/contacts:", "nav.work"),
     PageSpec("pages/visits.py", "page.visits", ":material/event_available:", "nav.work"),
     PageSpec("pages/matters.py", "page.matters", ":material/assignment_late:", "nav.work"),
     PageSpec("pages/managers.py", "page.managers", ":material/badge:", "nav.work"),
     PageSpec("pages/imports.py", "page.imports", ":material/upload_file:", "nav.work",
              frozenset({"province_admin", "city_manager", "district_manager", "station_manager"})),
+    # --- meeting room (issue 8) ---
+    PageSpec("pages/presentation.py", "page.presentation", ":material/slideshow:", "nav.meeting"),
     PageSpec("pages/audit.py", "page.audit", ":material/history:", "nav.admin", frozenset(auth.ADMIN_ROLES)),
     PageSpec("pages/admin_users.py", "page.admin_users", ":material/manage_accounts:", "nav.admin",
              frozenset(auth.ADMIN_ROLES)),

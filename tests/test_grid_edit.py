@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from lib import demo, geo, map_queries, maps
 from lib.db import make_engine
-from lib.grids import area_m2, check_partition, from_geojson
+from lib.grids import area_m2, from_geojson
 
 
 @pytest.fixture()

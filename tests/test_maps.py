@@ -9,7 +9,6 @@ from pathlib import Path
 
 import folium
 import folium.plugins
-import numpy as np
 import pytest
 from sqlalchemy import text
 from streamlit_folium import _get_header, _get_html, _get_map_string
