@@ -83,16 +83,16 @@ def time_naive(scope: str, month: str) -> dict:
     return {"page": "naive overview", "cold_s": round(cold, 3), "warm_s": round(warm, 3)}
 
 
-def map_payload(engine, scope: str, month: str) -> dict:
-    """Size of the grid map sent to the browser, and of a naive one-marker-per-customer map."""
-    try:
-        from lib import maps
-    except ImportError:
-        return {"payload_mb": None, "naive_payload_mb": None}
-    html = maps.grid_map(engine, scope, month).get_root().render()
-    naive = maps.naive_map(engine, scope).get_root().render() if hasattr(maps, "naive_map") else None
-    return {"payload_mb": round(len(html.encode()) / 1e6, 3),
-            "naive_payload_mb": round(len(naive.encode()) / 1e6, 3) if naive else None}
+def map_payload(engine, scope: str, month: str, naive: bool = True) -> dict:
+    """What the grid map page sends to the browser (the map component's data), and the same for
+    a naive one-marker-per-customer map of the same data (bench/map_payload.py measures both)."""
+    from bench.map_payload import component_bytes, naive_map
+    from lib import maps
+
+    ours = component_bytes(maps.grid_map(engine, scope, month))
+    theirs = component_bytes(naive_map(engine, scope, month)) if naive else None
+    return {"payload_mb": round(ours / 1e6, 3),
+            "naive_payload_mb": round(theirs / 1e6, 3) if theirs is not None else None}
 
 
 def time_import(engine, rows: int) -> dict:

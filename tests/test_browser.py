@@ -52,6 +52,7 @@ def test_each_role_sees_only_its_pages(server, browser, login, role):
     t = translator("zh")
     expected = [t(spec.title_key) for spec in allowed_pages(role)]
     assert nav == (expected if len(expected) > 1 else [])  # one page only: Streamlit shows no menu
+    v.page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
     assert v.page.locator('[data-testid="stMetric"]').count() >= 8  # the overview, with data
     v.shot(f"role_{role}")
     # every other permitted page opens without an error (the slide show hides the sidebar: own test)

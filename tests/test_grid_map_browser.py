@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from lib import auth
 from lib.i18n import translator
-from test_browser import CHROMIUM, Visit, browser, server  # noqa: F401 (fixtures)
+from browser_harness import CHROMIUM, Visit, browser, server  # noqa: F401 (fixtures)
 
 pytestmark = [
     pytest.mark.browser,
