@@ -19,6 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from streamlit import config as _st_config  # noqa: E402
+
+_st_config.set_option("client.showErrorDetails", "full")  # the report names the real error
+
 
 def _ensure_db(url: str, customers: int, months: int) -> dict:
     from lib import auth, demo
@@ -65,8 +69,13 @@ def time_pages(login: str = "admin") -> list[dict]:
         at.run(timeout=600)  # the landing page, so the switch below measures only this page
         st.cache_data.clear()
         at.switch_page(spec.path)
-        cold = _timed_run(at)
-        warm = min(_timed_run(at) for _ in range(3))
+        try:
+            cold = _timed_run(at)
+            warm = min(_timed_run(at) for _ in range(3))
+        except RuntimeError as exc:  # keep measuring the other pages; the error is in the report
+            results.append({"page": spec.path, "cold_s": None, "warm_s": None, "error": str(exc)[:500]})
+            print(f"  {spec.path:28s} ERROR {exc}", flush=True)
+            continue
         results.append({"page": spec.path, "cold_s": round(cold, 3), "warm_s": round(warm, 3)})
         print(f"  {spec.path:28s} cold {cold:6.3f} s  warm {warm:6.3f} s", flush=True)
     return results

@@ -17,7 +17,7 @@ import json
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Engine, String, bindparam, text
 
 from lib import auth, db
 from lib.config import rules
@@ -50,7 +50,8 @@ def _station_rows(col: str) -> str:
 
 
 def _with_anc(sql: str):
-    return text(sql).bindparams(bindparam("anc", expanding=True))
+    # typed, so an empty list (the province has no ancestors) still compares text with text on PostgreSQL
+    return text(sql).bindparams(bindparam("anc", expanding=True, type_=String))
 
 
 def scope_level(engine: Engine, scope: str) -> str:

@@ -413,8 +413,8 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
     """Return the grid map 网格地图 of `scope` in `month` as a folium Map.
 
     Options: `measure` (MEASURES) colours the grids, with a legend; `background` (BACKGROUNDS);
-    `layers` (subset of LAYERS, default DEFAULT_LAYERS; the heat, potential and competitor layers
-    start hidden when not asked for but stay in the layer control); `data` = `grid_map_data(...)`
+    `layers` (subset of LAYERS, default DEFAULT_LAYERS: only these are sent to the browser, where
+    the layer control toggles them; the grids are always sent, hidden when not asked for); `data` = `grid_map_data(...)`
     when the caller cached it; `partition` = {district: PartitionReport} whose gaps and overlaps
     are drawn in red; `selected` = grid code to outline; `asset_base` = URL of the local Leaflet
     copies (lib.map_assets). The map's grid polygons carry tooltips beginning with the grid code
@@ -449,14 +449,14 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
     }, show="grids" in shown).add_to(m)
 
     # partition problems of the scope's districts (全覆盖、无交叉)
-    if partition:
+    if partition and "partition" in shown:
         prob = [row for report in partition.values() for row in _problem_rows(report, convert, t)]
         if prob:
             DataLayer(t("maps.layer.partition"), prob, PROBLEM_JS, show="partition" in shown).add_to(m)
 
     # stations, icon by grade (DOMAIN §9)
     st_df = data["stations"]
-    if len(st_df):
+    if len(st_df) and "stations" in shown:
         lat, lon = _points(st_df, convert)
         rows = [[float(a), float(b), GRADES.index(gr) if gr in GRADES else 2,
                  f"<b>{_esc(name)}</b> {_esc(code)}<br>{_esc(t(f'maps.grade.{gr}' if gr in GRADES else 'maps.grade.regular'))}"
@@ -470,6 +470,8 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
 
     # customers: own coloured by tier, potential, competitor — one by one or per grid
     for grp in map_queries.STATUS_GROUPS:
+        if grp not in shown:
+            continue
         name = t(f"maps.layer.{grp}")
         pts = data["points"].get(grp)
         if pts is not None:
@@ -495,14 +497,14 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
                 }, show=grp in shown).add_to(m)
 
     comp = data["competitor_stations"]
-    if len(comp):
+    if len(comp) and "competitor_stations" in shown:
         lat, lon = _points(comp, convert)
         rows = [[float(a), float(b), f"{_esc(n)} · {_esc(br)}"] for a, b, n, br in zip(lat, lon, comp["name"], comp["brand"])]
         DataLayer(t("maps.layer.competitor_stations"), rows, COMPETITOR_STATION_JS,
                   show="competitor_stations" in shown).add_to(m)
 
     heat = data["heat"]
-    if len(heat):
+    if len(heat) and "heat" in shown:
         lat, lon = _points(heat, convert)
         w = heat["volume_t"].to_numpy(float)
         w = np.round(w / w.max(), 3) if w.max() > 0 else w

@@ -21,6 +21,9 @@ data = map_queries.district_grids(ctx.engine, ctx.scope, district)
 grids = data["grids"]
 gnames = dict(zip(grids["id"], grids["code"] + " " + grids["name"]))
 editable = grids.loc[grids["editable"], "id"].tolist()
+if not editable:
+    st.info(t("maps.edit.no_district"))
+    st.stop()
 grid_id = c2.selectbox(t("maps.edit.grid"), editable, format_func=gnames.get, key="grid_edit_grid")
 neighbour = c3.selectbox(t("maps.edit.neighbour"), [None] + [g for g in editable if g != grid_id],
                          format_func=lambda g: t("maps.edit.no_neighbour") if g is None else gnames[g],

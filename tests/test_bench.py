@@ -28,6 +28,7 @@ def test_quick_bench_runs_and_reports(tmp_path):
     result = json.loads(out.read_text())
     assert result["scale"]["customers"] == 3000 and result["scale"]["monthly_rows"] > 0
     assert {p["page"] for p in result["pages"]} >= {"pages/overview.py"}
+    assert [p for p in result["pages"] if p.get("error")] == []
     for p in result["pages"] + [result["naive"]]:
         assert p["cold_s"] > 0 and p["warm_s"] > 0
     assert set(result) >= {"scale", "pages", "naive", "map", "import"}
