@@ -7,8 +7,8 @@ from lib.summary import refresh_station_monthly
 
 
 def _table(conn):
-    return conn.execute(text("SELECT station_id, month, tier, kind, org_path, customers, ROUND(gasoline_t, 6), "
-                             "ROUND(diesel_t, 6), ROUND(card_cny, 2), visits FROM station_monthly "
+    return conn.execute(text("SELECT station_id, month, tier, kind, org_path, customers, ROUND(CAST(gasoline_t AS NUMERIC), 6), "
+                             "ROUND(CAST(diesel_t AS NUMERIC), 6), ROUND(CAST(card_cny AS NUMERIC), 2), visits FROM station_monthly "
                              "ORDER BY 1, 2, 3, 4, 5")).all()
 
 
