@@ -21,3 +21,12 @@ def select_scope(at, city_index: int) -> None:
         cities = conn.execute(text("SELECT path FROM org_unit WHERE level = 'city' ORDER BY path")).scalars().all()
     engine.dispose()
     at.sidebar.selectbox(key=Keys.SCOPE_LEVEL.format(depth=0)).set_value(cities[city_index - 1]).run()
+
+
+def user_of(engine, login: str):
+    """The demo user `login` as a logged-in session sees it (lib.auth.SessionUser)."""
+    from lib import auth
+
+    with engine.connect() as conn:
+        uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
+    return auth.session_user(engine, uid)

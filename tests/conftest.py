@@ -81,3 +81,17 @@ def fresh_url(tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture()
+def small(fresh_url):
+    """A writable demo province of 900 customers × 4 months (to 2026-10) with the demo users, in a
+    database of its own (tests that change data use this, never the shared fixture)."""
+    from lib import auth, demo
+    from lib.db import make_engine
+
+    engine = make_engine(fresh_url)
+    demo.generate(engine, seed=5, customers=900, months=4, end_month="2026-10")
+    auth.create_demo_users(engine)
+    yield engine
+    engine.dispose()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
+from apptest_helpers import user_of
 from sqlalchemy import text
 
 from lib import auth, demo, development as dev, queries
@@ -155,19 +157,7 @@ def test_potential_customers_are_potential_or_competitors_in_scope(engine):
 # --- writes ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture()
-def small(fresh_url):
-    engine = make_engine(fresh_url)
-    demo.generate(engine, seed=5, customers=900, months=4, end_month=MONTH)
-    auth.create_demo_users(engine)
-    yield engine
-    engine.dispose()
-
-
-def _user(engine, login):
-    with engine.connect() as conn:
-        uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
-    return auth.session_user(engine, uid)
+_user = user_of  # (conftest.py: `small`, a writable 900-customer province)
 
 
 def _unit(engine, scope, level):

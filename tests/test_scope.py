@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import user_of
+
 from lib import auth, queries
 from lib.ui import PAGES, Keys, allowed_pages
 
@@ -20,10 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROLES = {u[0]: u[2] for u in auth.DEMO_USERS}
 
 
-def _user(engine, login):
-    with engine.connect() as conn:
-        row = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
-    return auth.session_user(engine, row)
+_user = user_of
 
 
 def _outsiders(engine, scope: str, limit: int = 3000) -> set[str]:

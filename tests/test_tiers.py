@@ -6,6 +6,8 @@ import json
 from collections import Counter, defaultdict
 
 import pytest
+
+from apptest_helpers import user_of
 from sqlalchemy import text
 
 from lib import auth, demo, queries, rules, tiers
@@ -197,19 +199,7 @@ def test_summary_matches_its_parts(engine):
 # --- manual override 人工调整 (writes: a small demo province of its own) --------------------------
 
 
-@pytest.fixture()
-def small(fresh_url):
-    engine = make_engine(fresh_url)
-    demo.generate(engine, seed=5, customers=900, months=4, end_month=MONTH)
-    auth.create_demo_users(engine)
-    yield engine
-    engine.dispose()
-
-
-def _user(engine, login):
-    with engine.connect() as conn:
-        uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
-    return auth.session_user(engine, uid)
+_user = user_of  # (conftest.py: `small`, a writable 900-customer province)
 
 
 def _customer(engine, scope, computed="station"):

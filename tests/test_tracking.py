@@ -7,6 +7,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+from apptest_helpers import user_of
 from sqlalchemy import text
 
 from lib import auth, demo, queries, rules, tracking
@@ -165,19 +167,7 @@ def test_summary_matches_the_lists(engine):
 # --- win-back tasks (writes) ----------------------------------------------------------------------
 
 
-@pytest.fixture()
-def small(fresh_url):
-    engine = make_engine(fresh_url)
-    demo.generate(engine, seed=5, customers=900, months=4, end_month=MONTH)
-    auth.create_demo_users(engine)
-    yield engine
-    engine.dispose()
-
-
-def _user(engine, login):
-    with engine.connect() as conn:
-        uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
-    return auth.session_user(engine, uid)
+_user = user_of  # (conftest.py: `small`, a writable 900-customer province)
 
 
 @pytest.mark.parametrize("login", ["station", "area", "admin"])
