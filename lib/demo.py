@@ -471,7 +471,6 @@ class _Generator:
         w = np.array([c["weight"] for c in cities])
         alloc = np.floor(n_st * w / w.sum()).astype(int)
         alloc[np.argsort(-(n_st * w / w.sum() - alloc))[: n_st - alloc.sum()]] += 1
-        stations = []  # dicts
         for c, n_city in zip(cities, alloc.tolist()):
             kx = _km_per_deg_lon(c["lat"])
             pts: list[tuple[float, float]] = []

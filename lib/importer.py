@@ -21,7 +21,6 @@ import datetime as dt
 import io
 import json
 import math
-import re
 import time
 import warnings
 from contextlib import contextmanager
@@ -38,7 +37,6 @@ from lib.config import rules as config
 from lib.customers import (AGREEMENTS, FUELS, KINDS as CUSTOMER_KINDS, LOYALTIES, PAYMENTS, STATUSES,
                            credit_code_ok, max_code)
 from lib.db import write
-from lib.queries import in_scope, scope_like
 from lib.summary import refresh_station_monthly
 
 KINDS = ("customers", "consumption", "traffic", "visits", "grids")

@@ -97,7 +97,7 @@ def _text(slide, left, top, width, height, text, size, bold=False, colour=INK):
 def to_pptx(slides: list[Slide], pngs: dict[str, bytes]) -> bytes:
     """Return a 16:9 PowerPoint deck: per slide a title, the headline, key figures and the chart."""
     from pptx import Presentation
-    from pptx.util import Emu, Inches
+    from pptx.util import Emu
 
     prs = Presentation()
     prs.slide_width, prs.slide_height = Emu(12192000), Emu(6858000)  # 13.333 × 7.5 in, exactly 16:9

@@ -8,8 +8,7 @@ import pytest
 from apptest_helpers import user_of
 from sqlalchemy import text
 
-from lib import auth, demo, development as dev, queries
-from lib.db import make_engine
+from lib import development as dev, queries
 from lib.models import DEV_STAGES
 
 MONTH = "2026-10"

@@ -10,9 +10,8 @@ import pytest
 from apptest_helpers import user_of
 from sqlalchemy import text
 
-from lib import auth, demo, queries, rules, tiers
+from lib import queries, rules, tiers
 from lib.config import rules as config
-from lib.db import make_engine
 
 MONTH = "2026-10"
 

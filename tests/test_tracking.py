@@ -11,9 +11,8 @@ import pytest
 from apptest_helpers import user_of
 from sqlalchemy import text
 
-from lib import auth, demo, queries, rules, tracking
+from lib import queries, rules, tracking
 from lib.config import rules as config
-from lib.db import make_engine
 
 MONTH = "2026-10"
 
