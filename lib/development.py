@@ -169,6 +169,17 @@ def totals(engine: Engine, scope: str, month: str) -> dict[str, dict]:
     }
 
 
+def _unit_in_scope(conn, actor: auth.SessionUser, org_unit_id: int):
+    """The org unit `org_unit_id` (id, level, path) if it lies in the actor's scope, else NotAllowed."""
+    unit = conn.execute(
+        text(f"SELECT id, level, path FROM org_unit WHERE id = :id AND {in_scope('path')}"),
+        {"id": int(org_unit_id), "scope": scope_like(actor.scope)},
+    ).mappings().first()
+    if unit is None:
+        raise NotAllowed(f"unit {org_unit_id} is not in your scope")
+    return unit
+
+
 def set_target(engine: Engine, actor: auth.SessionUser, org_unit_id: int, month: str, kind: str,
                target: int) -> None:
     """Set a unit's development target for `month` (the appendix 1 plan), audited.
@@ -184,12 +195,7 @@ def set_target(engine: Engine, actor: auth.SessionUser, org_unit_id: int, month:
     if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= MAX_TARGET:
         raise ValueError(f"target must be a whole number 0–{MAX_TARGET}, got {target!r}")
     with write(engine) as conn:
-        unit = conn.execute(
-            text(f"SELECT id, level, path FROM org_unit WHERE id = :id AND {in_scope('path')}"),
-            {"id": int(org_unit_id), "scope": scope_like(actor.scope)},
-        ).mappings().first()
-        if unit is None:
-            raise NotAllowed(f"unit {org_unit_id} is not in your scope")
+        unit = _unit_in_scope(conn, actor, org_unit_id)
         if unit["level"] != KIND_LEVEL[kind]:
             raise ValueError(f"{kind} targets belong to {KIND_LEVEL[kind]} units, not to a {unit['level']}")
         before = conn.execute(
@@ -319,12 +325,7 @@ def record_survey(engine: Engine, actor: auth.SessionUser, org_unit_id: int, per
         raise ValueError(f"potential customers must be a whole number ≥ 0, got {potential_customers!r}")
     day = submitted_on or dt.date.today()
     with write(engine) as conn:
-        unit = conn.execute(
-            text(f"SELECT id, level, path FROM org_unit WHERE id = :id AND {in_scope('path')}"),
-            {"id": int(org_unit_id), "scope": scope_like(actor.scope)},
-        ).mappings().first()
-        if unit is None:
-            raise NotAllowed(f"unit {org_unit_id} is not in your scope")
+        unit = _unit_in_scope(conn, actor, org_unit_id)
         if unit["level"] != "station":
             raise ValueError("surveys are reported by stations")
         old = conn.execute(text("SELECT id FROM survey_submission WHERE org_unit_id = :u AND period = :p"),
