@@ -25,7 +25,7 @@ from lib.config import rules as config
 from lib.db import write
 from lib.kpis import completion
 from lib.models import DEV_STAGES
-from lib.queries import in_scope, scope_like, shift_month
+from lib.queries import in_scope, read_df, scope_like, shift_month
 from lib.tiers import NotAllowed, _check_month, can_override
 
 KINDS = ("institutional", "personal_card")
@@ -35,9 +35,7 @@ MAX_TARGET = 1000
 SURVEY_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "station_manager"})
 
 
-def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
+_df = read_df
 
 
 def _month_end(month: str) -> dt.date:

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 
 from lib.config import rules as config
 from lib.kpis import FOUR_RATES, four_rates
-from lib.queries import in_scope, scope_like, shift_month
+from lib.queries import in_scope, read_df, scope_like, shift_month
 from lib.tiers import _check_month
 
 RATES = tuple(FOUR_RATES)
@@ -42,8 +42,8 @@ _SUMS = """SUM(t.passing_car + t.passing_medium + t.passing_truck + t.passing_bu
 
 
 def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
-    with engine.connect() as conn:  # "returning" is an SQL keyword: the column comes back as "returned"
-        return pd.read_sql_query(text(sql), conn, params=params).rename(columns={"returned": "returning"})
+    # "returning" is an SQL keyword: the column comes back as "returned"
+    return read_df(engine, sql, **params).rename(columns={"returned": "returning"})
 
 
 def add_rates(df: pd.DataFrame) -> pd.DataFrame:

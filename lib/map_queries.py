@@ -23,13 +23,8 @@ from lib import auth, db
 from lib.config import rules
 from lib.grids import PartitionReport, area_m2, check_partition, from_geojson, to_geojson
 from lib.kpis import four_rates
-from lib.queries import in_scope, scope_like, shift_month
+from lib.queries import ON_BOOKS, in_scope, read_df, scope_like, shift_month
 
-# A customer is on the books at the end of :month (same rule as lib.queries' overview figures).
-ON_BOOKS = (
-    "(c.status = 'existing' OR (c.status = 'lost' AND c.lost_month > :month)) "
-    "AND (c.developed_month IS NULL OR c.developed_month <= :month)"
-)
 STATUS_GROUPS = ("own", "potential", "competitor")
 
 
@@ -39,9 +34,7 @@ def ancestors(scope: str) -> list[str]:
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
 
 
-def _df(engine: Engine, sql, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(sql if not isinstance(sql, str) else text(sql), conn, params=params)
+_df = read_df
 
 
 def _station_rows(col: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from lib.config import rules
 from lib.kpis import completion, four_rates
@@ -32,9 +32,17 @@ def in_scope(col: str) -> str:
 _in = in_scope
 
 
-def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
+def read_df(bind: Engine | Connection, sql, **params) -> pd.DataFrame:
+    """Run `sql` (text or a statement) with bound `params` on an engine or an open connection and
+    return the rows as a DataFrame: the one way every lib module reads query results."""
+    stmt = text(sql) if isinstance(sql, str) else sql
+    if isinstance(bind, Connection):
+        return pd.read_sql_query(stmt, bind, params=params)
+    with bind.connect() as conn:
+        return pd.read_sql_query(stmt, conn, params=params)
+
+
+_df = read_df
 
 
 def _scalar(engine: Engine, sql: str, **params):
@@ -112,10 +120,11 @@ def months(engine: Engine, scope: str) -> list[str]:
 
 # A customer is on the books at the end of `month` if existing (存量), or lost only after it, and
 # not developed after it.
-_ON_BOOKS = (
+ON_BOOKS = (
     "(c.status = 'existing' OR (c.status = 'lost' AND c.lost_month > :month)) "
     "AND (c.developed_month IS NULL OR c.developed_month <= :month)"
 )
+_ON_BOOKS = ON_BOOKS
 
 
 def customers_by_tier_kind(engine: Engine, scope: str, month: str) -> pd.DataFrame:

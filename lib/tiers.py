@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 from lib import auth, rules
 from lib.config import rules as config
 from lib.db import write
-from lib.queries import _ON_BOOKS, check_month, in_scope, scope_like, shift_month
+from lib.queries import _ON_BOOKS, check_month, in_scope, read_df, scope_like, shift_month
 from lib.summary import refresh_station_monthly
 
 # Roles above station level may move a customer's tier (002 §6.1.1; the decision is the superior's, §6.1.2).
@@ -41,9 +41,7 @@ class NotAllowed(ValueError):
     """The user's role or scope does not allow this change (a ValueError so pages show it as bad input)."""
 
 
-def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
+_df = read_df
 
 
 _check_month = check_month  # one month check for the whole app (lib.queries)

@@ -24,7 +24,7 @@ from lib import auth
 from lib.config import rules as config
 from lib.db import write
 from lib.kpis import change
-from lib.queries import _ON_BOOKS, in_scope, scope_like, shift_month
+from lib.queries import _ON_BOOKS, in_scope, read_df, scope_like, shift_month
 from lib.tiers import NotAllowed, _check_month
 
 # Everyone who works customers may raise or close a win-back task; the read-only viewer may not.
@@ -32,11 +32,7 @@ TASK_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "s
 GRADES = ("large", "graded", "regular", "reform")
 
 
-def _df(bind: Engine | Connection, sql: str, **params) -> pd.DataFrame:
-    if isinstance(bind, Connection):
-        return pd.read_sql_query(text(sql), bind, params=params)
-    with bind.connect() as conn:
-        return pd.read_sql_query(text(sql), conn, params=params)
+_df = read_df
 
 
 def _days(month: str) -> int:
