@@ -30,7 +30,7 @@ from lib import rules
 from lib.auth import SessionUser, audit, manager_scope
 from lib.db import write
 from lib.queries import in_scope, scope_like
-from lib.summary import refresh_station_monthly
+from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 KINDS = ("institutional", "personal")
 STATUSES = ("existing", "potential", "competitor", "lost")  # 存量 潜在 竞争对手 流失
@@ -628,7 +628,13 @@ def create(engine: Engine, user: SessionUser, data: dict, *, allow_duplicates: b
                      values)
         cid = conn.execute(text("SELECT id FROM customer WHERE code = :c"), {"c": code}).scalar_one()
         audit(conn, user.login, "create", "customer", cid, None, values, org_path=values["org_path"])
+        refresh_customer_monthly(conn, [cid])  # on the books from its developed month (lib.summary)
     return cid, code
+
+
+# fields the per-customer monthly summary depends on (lib.summary.refresh_customer_monthly)
+MONTHLY_KEYS = frozenset({"status", "developed_month", "lost_month", "kind", "org_path", "station_id", "agreement",
+                          "province_procurement", "stable"})
 
 
 def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *,
@@ -671,6 +677,8 @@ def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *
         summary_keys = {"computed_tier", "tier_override", "kind", "station_id", "org_path"}
         if summary_keys & set(changed):
             refresh_station_monthly(conn, station_ids=sorted({before["station_id"], values["station_id"]}))
+        if MONTHLY_KEYS & set(changed):
+            refresh_customer_monthly(conn, [customer_id])
     return changed
 
 

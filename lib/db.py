@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Date, DateTime, Engine, Table, create_engine, event, inspect
 
 from lib.config import ROOT, database_url
 
@@ -95,3 +95,45 @@ def is_empty(engine: Engine) -> bool:
         return True
     with engine.connect() as conn:
         return conn.exec_driver_sql("SELECT COUNT(*) FROM org_unit").scalar_one() == 0
+
+
+# --- bulk insert ----------------------------------------------------------------------------------
+
+
+def _sqlite_value(col_type):
+    if isinstance(col_type, DateTime):
+        return lambda v: None if v is None else v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(col_type, Date):
+        return lambda v: v if v is None or isinstance(v, str) else v.isoformat()
+    return None
+
+
+def bulk_insert(conn: Connection, table: Table, cols: dict[str, Sequence]) -> int:
+    """Insert column-wise data (name → list of Python values) into `table` in one batch, inside the
+    caller's transaction: the raw DBAPI `executemany` on SQLite, COPY on PostgreSQL."""
+    names = list(cols)
+    if not names:
+        return 0
+    n = len(cols[names[0]])
+    if n == 0:
+        return 0
+    dialect = conn.dialect.name
+    quoted = ", ".join(f'"{c}"' for c in names)
+    if dialect == "sqlite":
+        values = []
+        for c in names:
+            conv = _sqlite_value(table.c[c].type)
+            values.append([conv(v) for v in cols[c]] if conv else cols[c])
+        cur = conn.connection.driver_connection.cursor()
+        cur.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})',
+                        zip(*values))
+        cur.close()
+    elif dialect == "postgresql":
+        cur = conn.connection.driver_connection.cursor()
+        with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+            for row in zip(*(cols[c] for c in names)):
+                copy.write_row(row)
+        cur.close()
+    else:  # any other dialect: plain SQLAlchemy executemany
+        conn.execute(table.insert(), [dict(zip(names, row)) for row in zip(*(cols[c] for c in names))])
+    return n

@@ -21,13 +21,13 @@ import math
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon
-from sqlalchemy import Connection, Date, DateTime, Engine, Table, text
+from sqlalchemy import Connection, Engine, text
 
 from lib import db as _db
 from lib.auth import manager_scope
@@ -35,7 +35,7 @@ from lib import models as m
 from lib import rules
 from lib.queries import check_month
 from lib.grids import area_m2, to_geojson
-from lib.summary import refresh_station_monthly
+from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 STEPS = ("org", "grids", "customers", "consumption", "traffic", "work", "summary", "done")
 Progress = Callable[[float, str], None]
@@ -251,42 +251,7 @@ def _voronoi_split(points: np.ndarray, region) -> list:
 # --- Bulk insert ----------------------------------------------------------------------------------
 
 
-def _sqlite_value(col_type):
-    if isinstance(col_type, DateTime):
-        return lambda v: None if v is None else v.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(col_type, Date):
-        return lambda v: v if v is None or isinstance(v, str) else v.isoformat()
-    return None
-
-
-def _insert(conn: Connection, table: Table, cols: dict[str, Sequence]) -> int:
-    """Insert column-wise data (name → list of Python values) into `table` in one batch."""
-    names = list(cols)
-    if not names:
-        return 0
-    n = len(cols[names[0]])
-    if n == 0:
-        return 0
-    dialect = conn.dialect.name
-    quoted = ", ".join(f'"{c}"' for c in names)
-    if dialect == "sqlite":
-        values = []
-        for c in names:
-            conv = _sqlite_value(table.c[c].type)
-            values.append([conv(v) for v in cols[c]] if conv else cols[c])
-        cur = conn.connection.driver_connection.cursor()
-        cur.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(names))})',
-                        zip(*values))
-        cur.close()
-    elif dialect == "postgresql":
-        cur = conn.connection.driver_connection.cursor()
-        with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            for row in zip(*(cols[c] for c in names)):
-                copy.write_row(row)
-        cur.close()
-    else:  # any other dialect: plain SQLAlchemy executemany
-        conn.execute(table.insert(), [dict(zip(names, row)) for row in zip(*(cols[c] for c in names))])
-    return n
+_insert = _db.bulk_insert
 
 
 def _tolist(a) -> list:
@@ -427,6 +392,8 @@ class _Generator:
         self.report(0.90, "summary")
         refresh_station_monthly(self.conn)
         self.counts["station_monthly"] = self.conn.exec_driver_sql("SELECT COUNT(*) FROM station_monthly").scalar_one()
+        self.report(0.93, "summary")
+        self.counts["customer_monthly"] = refresh_customer_monthly(self.conn)
         _reset_sequences(self.conn)
         self.report(0.99, "summary")
         return self.counts

@@ -37,7 +37,8 @@ from lib.config import rules as config
 from lib.customers import (AGREEMENTS, FUELS, KINDS as CUSTOMER_KINDS, LOYALTIES, PAYMENTS, STATUSES,
                            credit_code_ok, max_code)
 from lib.db import write
-from lib.summary import refresh_station_monthly
+from lib.summary import customer_ids, refresh_customer_monthly, refresh_station_monthly
+from lib.queries import shift_month
 
 KINDS = ("customers", "consumption", "traffic", "visits", "grids")
 MAX_ERRORS = 1000  # errors listed in a report (all are counted)
@@ -792,6 +793,7 @@ def _write_customers(conn: Connection, out: pd.DataFrame, ctx: Context, actor: s
     stations = sorted({int(s) for s in pd.concat([upd["station_id"], upd["old_station_id"]]).dropna()})
     if stations:
         refresh_station_monthly(conn, station_ids=stations)
+    refresh_customer_monthly(conn, customer_ids(conn, out["code"].tolist()))  # new ones are on the books too
     return len(new), len(upd), stations
 
 
@@ -801,6 +803,7 @@ def _write_consumption(conn: Connection, out: pd.DataFrame, progress: Progress) 
     out["customer_id"] = out["customer_id"].astype(int)
     out["visits"] = out["visits"].astype(int)
     recs = _rows(out, cols)
+    first, last = conn.execute(text("SELECT MIN(month), MAX(month) FROM monthly_consumption")).first()
     updated = 0
     step = 50_000
     for i in range(0, len(recs), step):
@@ -811,6 +814,16 @@ def _write_consumption(conn: Connection, out: pd.DataFrame, progress: Progress) 
         progress(0.6 + 0.3 * min(1.0, (i + step) / len(recs)), "write")
     for month, part in out.groupby("month"):
         refresh_station_monthly(conn, month=month, station_ids=sorted({int(s) for s in part["station_id"]}))
+    # A month's volumes feed that month's and the next 12 months' measures (lib.summary). A month
+    # before or after the data so far changes every customer on the books: the data's span moved.
+    lo, hi = min(out["month"]), max(out["month"])
+    if first is None or lo < first:
+        refresh_customer_monthly(conn)
+    else:
+        if hi > last:  # new months: every customer on the books gets its rows for them
+            refresh_customer_monthly(conn, from_month=shift_month(last, 1))
+        if lo <= last:
+            refresh_customer_monthly(conn, out["customer_id"].unique().tolist(), from_month=lo)
     return len(recs) - updated, updated
 
 

@@ -5,14 +5,16 @@
 - `win_back_task`: a win-back task 挽回任务 raised from the churn warning list 流失预警 (002 §6.6.1
   "落实回访服务工作"): who, by when, the outcome.
 
-Customer tiers per month are not stored: lib.tiers computes them from monthly consumption with
-lib.rules on demand (see lib.tiers.monthly_tiers), so they can never go stale.
+- `customer_monthly`: the per-customer monthly summary 客户月度汇总 (tier measured that month, 3-month
+  and last-year volumes, silence), refreshed by lib.summary in the same transaction as every change
+  to consumption or customers, so the tiers, churn and report pages read one row per customer
+  instead of recomputing 12 months of consumption.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lib.models import Base
@@ -59,3 +61,38 @@ class WinBackTask(Base):
     created_by: Mapped[str] = mapped_column(String(50), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
     done_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class CustomerMonthly(Base):
+    """Per-customer monthly summary 客户月度汇总: one row per customer on the books 在册 per month.
+
+    Measures (lib.tiers docstring): `g_avg_t`/`d_avg_t` the monthly mean over the month and the two
+    before, `card_year_cny` the card purchases of the 12 months ending with the month, annualised;
+    `measured_tier` and `rule` what lib.rules gives for them (002 §6.3.1). For tracking and churn
+    (002 §6.6): `prev3_avg_t` the mean of the three months before (None when none on the books),
+    `last_year_t` the same month last year (None when not on the books then), `last_fuel_month`
+    the latest month with fuel within the 24 months up to this one (lib.summary.LOOKBACK), from
+    which lib.tracking tells a silent customer 沉默 under whatever config [churn] says.
+    `org_path`, `station_id` and `kind` copy the customer's, for scoped reads by month.
+    """
+
+    __tablename__ = "customer_monthly"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    org_path: Mapped[str] = mapped_column(String(200))
+    station_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(15))
+    gasoline_t: Mapped[float] = mapped_column(Float, default=0.0)  # this month
+    diesel_t: Mapped[float] = mapped_column(Float, default=0.0)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    g_avg_t: Mapped[float] = mapped_column(Float, default=0.0)
+    d_avg_t: Mapped[float] = mapped_column(Float, default=0.0)
+    card_year_cny: Mapped[float] = mapped_column(Float, default=0.0)
+    measured_tier: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(30))
+    prev3_avg_t: Mapped[float | None] = mapped_column(Float)
+    last_year_t: Mapped[float | None] = mapped_column(Float)
+    last_fuel_month: Mapped[str | None] = mapped_column(String(7))
+
+    __table_args__ = (Index("ix_customer_monthly_scope", "month", "org_path",
+                            postgresql_ops={"org_path": "varchar_pattern_ops"}),)

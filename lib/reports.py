@@ -340,8 +340,7 @@ def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[p
     out[6] = (a6, s6)
 
     # 5 — institutional tier management 机构客户月度等级管理表
-    mt = tiers.monthly_tiers(engine, scope, month)
-    a5 = mt[mt["kind"] == "institutional"].copy()
+    a5 = tiers.monthly_tiers(engine, scope, month, kind="institutional")
     pos = {x: i for i, x in enumerate(rules.TIERS)}
     a5["direction"] = [None if n == o or isinstance(ov, str) else ("promote" if pos[n] > pos[o] else "demote")
                        for n, o, ov in zip(a5["tier"], a5["tier_in_force"], a5["override"])]  # as tiers.candidates

@@ -169,6 +169,66 @@ def tier_decision(
     return TierDecision("station", "station.personal", "002 §6.4.1.4.3")
 
 
+# Every tier rule id with its tier and seed section, in the order tier_decision checks them.
+TIER_RULES = (
+    ("province.procurement", "province", "002 §6.3.1.1.1"),
+    ("province.agreement", "province", "002 §6.3.1.1.2"),
+    ("province.card", "province", "002 §6.3.1.1.3"),
+    ("city.gasoline", "city", "002 §6.3.1.2.1"),
+    ("city.diesel", "city", "002 §6.3.1.2.1"),
+    ("city.agreement", "city", "002 §6.3.1.2.2"),
+    ("city.card", "city", "002 §6.3.1.2.3"),
+    ("district.gasoline", "district", "002 §6.3.1.3.1"),
+    ("district.diesel", "district", "002 §6.3.1.3.1"),
+    ("district.agreement", "district", "002 §6.3.1.3.2"),
+    ("district.card", "district", "002 §6.3.1.3.3"),
+    ("station.institution", "station", "002 §6.4.1.4.1"),
+    ("station.personal", "station", "002 §6.4.1.4.3"),
+)
+RULE_TIER = {r: t for r, t, _ in TIER_RULES}
+RULE_SECTION = {r: s for r, _, s in TIER_RULES}
+
+
+def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, province_procurement, stable):
+    """Vectorised `tier_decision` for many customers at once (numpy arrays of equal length).
+
+    The same rules in the same order with the same config numbers (002 §6.3.1, §3.2 for the size),
+    for the per-customer monthly summary of a whole province (lib.summary); tests/test_rules.py
+    checks it equals `tier_decision` case by case. `agreement` holds None or a level string.
+    Returns an array of rule ids (object); map them with RULE_TIER and RULE_SECTION.
+    """
+    import numpy as np
+
+    g, d, c = (np.asarray(a, dtype=float) for a in (gasoline_t, diesel_t, card_cny))
+    if len(g) and (not np.isfinite(np.concatenate([g, d, c])).all() or (np.minimum(np.minimum(g, d), c) < 0).any()):
+        raise ValueError("gasoline_t, diesel_t and card_cny must be finite and not negative")
+    inst = np.asarray(institutional, dtype=bool)
+    pp = np.asarray(province_procurement, dtype=bool)
+    st = np.asarray(stable, dtype=bool)
+    agr = np.asarray(agreement, dtype=object)
+    bad = set(agr.tolist()) - set(AGREEMENT_LEVELS)
+    if bad:
+        raise ValueError(f"agreement must be one of None, 'province', 'city', 'district', got {sorted(map(str, bad))}")
+    p, s = _rules()["tier"], _rules()["institution_size"]
+    large = (g >= s["large_gasoline_t"]) | (d >= s["large_diesel_t"]) | (c >= s["large_card_cny"])
+    conditions = [
+        inst & pp,
+        agr == "province",
+        c >= p["province_card_cny"],
+        g >= p["city_gasoline_t"],
+        d >= p["city_diesel_t"],
+        inst & large & (agr == "city") & st,
+        c >= p["city_card_cny"],
+        g >= p["district_gasoline_t"],
+        d >= p["district_diesel_t"],
+        inst & ~large & (agr != None) & st,  # noqa: E711 (element-wise); size small or medium
+        c >= p["district_card_cny"],
+        inst,
+    ]
+    rules_ = [r for r, _, _ in TIER_RULES]
+    return np.select(conditions, rules_[:-1], default=rules_[-1]).astype(object)
+
+
 def effective_tier(computed: str, override: str | None) -> str:
     """Return the tier in force: a manual override (002 §6.1.1 上下级转移) wins over the computed one."""
     if override is not None and override not in TIERS:

@@ -18,13 +18,14 @@ import calendar
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 
 from lib import auth
 from lib.config import rules as config
 from lib.db import write
 from lib.kpis import change
-from lib.queries import _ON_BOOKS, in_scope, read_df, scope_like, shift_month
+from lib.queries import in_scope, read_df, scope_like, shift_month
+from lib.summary import LOOKBACK
 from lib.tiers import NotAllowed, _check_month
 
 # Everyone who works customers may raise or close a win-back task; the read-only viewer may not.
@@ -43,18 +44,6 @@ def _month_end(month: str) -> dt.date:
     return dt.date(int(month[:4]), int(month[5:7]), _days(month))
 
 
-def _months_between(a: str, b: str) -> int:
-    return (int(b[:4]) * 12 + int(b[5:7])) - (int(a[:4]) * 12 + int(a[5:7]))
-
-
-def _first_month(bind) -> str | None:
-    sql = "SELECT MIN(month) FROM monthly_consumption"
-    if isinstance(bind, Connection):
-        return bind.execute(text(sql)).scalar()
-    with bind.connect() as conn:
-        return conn.execute(text(sql)).scalar()
-
-
 _OWNER = """
     JOIN station s ON s.id = c.station_id
     JOIN org_unit su ON su.id = s.org_unit_id
@@ -63,40 +52,31 @@ _OWNER = """
 """
 
 
-def _customer_volumes(bind, scope: str, month: str, kind: str | None) -> pd.DataFrame:
-    """Customers on the books at the end of `month` with their volume in the month, the 3 months
-    before, and the same month last year, and the months they were on the books in that window."""
-    m3, ly = shift_month(month, -3), shift_month(month, -12)
-    kind_sql = "AND c.kind = :kind" if kind else ""
-    df = _df(
+_VOLUME_COLS = """cm.customer_id, c.code, c.name, cm.kind, COALESCE(c.tier_override, c.computed_tier) AS tier,
+                   cm.station_id, s.name AS station, du.name AS district, cm.org_path,
+                   COALESCE(cm_.name, su.manager_name) AS owner, c.manager_id,
+                   cm.gasoline_t, cm.diesel_t, cm.gasoline_t + cm.diesel_t AS volume_t, cm.visits,
+                   cm.prev3_avg_t AS avg3_t, cm.last_year_t, cm.last_fuel_month"""
+_VOLUME_FROM = """customer_monthly cm JOIN customer c ON c.id = cm.customer_id
+    JOIN station s ON s.id = cm.station_id
+    JOIN org_unit su ON su.id = s.org_unit_id
+    JOIN org_unit du ON du.id = su.parent_id
+    LEFT JOIN customer_manager cm_ ON cm_.id = c.manager_id"""
+
+
+def _customer_volumes(bind, scope: str, month: str, kind: str | None, where: str = "", **params) -> pd.DataFrame:
+    """Customers on the books at the end of `month` with their volume in the month, the mean of the
+    3 months before (over the months on the books; None when none) and the same month last year
+    (None when not on the books then), from the summary table `customer_monthly` (lib.summary).
+    `where` narrows the rows further in SQL (churn warnings)."""
+    kind_sql = "AND cm.kind = :kind" if kind else ""
+    return _df(
         bind,
-        f"""SELECT c.id AS customer_id, c.code, c.name, c.kind, COALESCE(c.tier_override, c.computed_tier) AS tier,
-                   c.station_id, s.name AS station, du.name AS district, c.org_path, c.developed_month,
-                   COALESCE(cm.name, su.manager_name) AS owner, c.manager_id,
-                   COALESCE(SUM(CASE WHEN m.month = :month THEN m.gasoline_t ELSE 0 END), 0) AS gasoline_t,
-                   COALESCE(SUM(CASE WHEN m.month = :month THEN m.diesel_t ELSE 0 END), 0) AS diesel_t,
-                   COALESCE(SUM(CASE WHEN m.month = :month THEN m.visits ELSE 0 END), 0) AS visits,
-                   COALESCE(SUM(CASE WHEN m.month >= :m3 AND m.month < :month
-                                     THEN m.gasoline_t + m.diesel_t ELSE 0 END), 0) AS prev3_t,
-                   COALESCE(SUM(CASE WHEN m.month = :ly THEN m.gasoline_t + m.diesel_t ELSE 0 END), 0) AS last_year_t,
-                   MAX(CASE WHEN m.gasoline_t + m.diesel_t > 0 THEN m.month END) AS last_fuel_month
-            FROM customer c {_OWNER}
-            LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month >= :ly AND m.month <= :month
-            WHERE {in_scope('c.org_path')} AND {_ON_BOOKS} {kind_sql}
-            GROUP BY c.id, c.code, c.name, c.kind, c.tier_override, c.computed_tier, c.station_id, s.name, du.name,
-                     c.org_path, c.developed_month, cm.name, su.manager_name, c.manager_id
-            ORDER BY c.org_path, c.id""",
-        scope=scope_like(scope), month=month, m3=m3, ly=ly, kind=kind,
+        f"""SELECT {_VOLUME_COLS} FROM {_VOLUME_FROM}
+            WHERE cm.month = :month AND {in_scope('cm.org_path')} {kind_sql} {where}
+            ORDER BY cm.org_path, cm.customer_id""",
+        scope=scope_like(scope), month=month, kind=kind, **params,
     )
-    first = _first_month(bind) or month
-    df["volume_t"] = df["gasoline_t"] + df["diesel_t"]
-    # months of the previous three on the books (developed later, or before the data began: fewer)
-    start = [max(d if isinstance(d, str) else first, first, m3) for d in df["developed_month"]]
-    df["prev_months"] = [max(0, min(3, _months_between(s, month))) for s in start]
-    df["avg3_t"] = [p / n if n else None for p, n in zip(df["prev3_t"], df["prev_months"])]
-    on_books_ly = [ly >= max(d if isinstance(d, str) else first, first) for d in df["developed_month"]]
-    df["last_year_t"] = [v if ok else None for v, ok in zip(df["last_year_t"], on_books_ly)]
-    return df
 
 
 def _last_visits(bind, scope: str, month: str) -> pd.Series:
@@ -156,24 +136,17 @@ def churn_warnings(bind, scope: str, month: str, kind: str | None = None) -> pd.
     """
     month = _check_month(month)
     p = config()["churn"]
-    silent_n, share = int(p["silent_months"]), float(p["drop_share"])
-    df = _customer_volumes(bind, scope, month, kind)
-    window_start = shift_month(month, -(silent_n - 1))
-    before = _df(
-        bind,
-        f"""SELECT m.customer_id, SUM(CASE WHEN m.month >= :w THEN m.gasoline_t + m.diesel_t ELSE 0 END) AS recent,
-                   SUM(CASE WHEN m.month < :w THEN m.gasoline_t + m.diesel_t ELSE 0 END) AS earlier
-            FROM monthly_consumption m JOIN customer c ON c.id = m.customer_id
-            WHERE {in_scope('c.org_path')} AND m.month >= :y AND m.month <= :month GROUP BY m.customer_id""",
-        scope=scope_like(scope), w=window_start, y=shift_month(window_start, -12), month=month,
-    ).set_index("customer_id")
-    recent = df["customer_id"].map(before["recent"]).fillna(0)
-    earlier = df["customer_id"].map(before["earlier"]).fillna(0)
-    silent = (recent <= 0) & (earlier > 0)
-    avg = df["avg3_t"].astype(float)
-    drop = ~silent & avg.notna() & (avg > 0) & (df["volume_t"] < share * avg)
-    df["reason"] = ["silent" if s else "drop" if d else None for s, d in zip(silent, drop)]
-    df = df[df["reason"].notna()].copy()
+    n = int(p["silent_months"])
+    if not 1 <= n <= LOOKBACK - 12:
+        raise ValueError(f"config [churn] silent_months must be between 1 and {LOOKBACK - 12}, got {n}")
+    # silent 沉默: no fuel in the last n months, the last fuel in the 12 months before them, i.e. the
+    # last month with fuel (kept per customer and month, lib.summary) lies in [month-n-11, month-n]
+    lo, hi = shift_month(month, -n - 11), shift_month(month, -n)
+    silent = "(cm.last_fuel_month >= :lo AND cm.last_fuel_month <= :hi)"
+    df = _customer_volumes(bind, scope, month, kind, where=(
+        f"AND ({silent} OR (cm.prev3_avg_t > 0 AND cm.gasoline_t + cm.diesel_t < :share * cm.prev3_avg_t))"),
+        lo=lo, hi=hi, share=float(p["drop_share"]))
+    df["reason"] = ["silent" if isinstance(f, str) and lo <= f <= hi else "drop" for f in df["last_fuel_month"]]
     df["vs_avg3"] = [change(v, a) if a is not None and a == a else None for v, a in zip(df["volume_t"], df["avg3_t"])]
     df["last_visit"] = df["customer_id"].map(_last_visits(bind, scope, month))
     tasks = _df(
@@ -328,15 +301,19 @@ def summary(engine: Engine, scope: str, month: str, kind: str | None = "institut
     """Return the tracking page's key figures for customers of `kind` (None: all): warnings, of which
     without an open win-back task, lost this month (all kinds: the overview's figure), and the
     institutional customers' volume and its change on their 3-month average."""
-    detail = tracking_detail(engine, scope, month)
+    month = _check_month(month)
+    with engine.connect() as conn:
+        n, vol, avg = conn.execute(text(
+            f"""SELECT COUNT(*), COALESCE(SUM(gasoline_t + diesel_t), 0), COALESCE(SUM(prev3_avg_t), 0)
+                FROM customer_monthly WHERE month = :month AND {in_scope('org_path')} AND kind = 'institutional'"""),
+            {"month": month, "scope": scope_like(scope)}).first()
+    vol, avg = float(vol), float(avg)
     warnings = churn_warnings(engine, scope, month, kind)
-    vol = float(detail["volume_t"].sum())
-    avg = float(detail["avg3_t"].fillna(0).sum())
     return {
         "warnings": int(len(warnings)),
         "without_task": int(warnings["task_state"].ne("open").sum()) if len(warnings) else 0,
         "lost": int(len(lost_customers(engine, scope, month, 1, kind))),
-        "institutional": int(len(detail)),
+        "institutional": int(n),
         "volume_t": vol,
         "vs_avg3": change(vol, avg),
     }

@@ -703,3 +703,59 @@ def test_tier_decision_always_explained(g, d, c, institutional, agreement, procu
     # large institutions (002 §3.2.1) are at least city tier (6.3.1.2.1 / 6.3.1.2.3)
     if institutional and R.institution_size(g, d, c) == "large":
         assert TIER_ORDER[dec.tier] >= TIER_ORDER["city"]
+
+
+# --- the vectorised rules (lib.rules.tier_decisions) equal the scalar ones case by case ----------
+
+def _all_table_cases():
+    """Every tier case of this file as (g, d, c, institutional, agreement, procurement, stable)."""
+    out = []
+    for _, g, d, c, _ in VOLUME_TIER_CASES:
+        out += [(g, d, c, inst, None, False, False) for inst in (True, False)]
+    for _, g, d, c, inst, agr, pp, sb, _ in FLAG_TIER_CASES:
+        out.append((g, d, c, inst, agr, pp, sb))
+    for _, g, d, c, kw, *_ in DECISION_CASES:
+        out.append((g, d, c, kw.get("institutional"), kw.get("agreement"), kw.get("province_procurement", False),
+                    kw.get("stable", False)))
+    return out
+
+
+def _vector_vs_scalar(cases):
+    cols = list(zip(*cases))
+    got = R.tier_decisions(cols[0], cols[1], cols[2], institutional=cols[3], agreement=list(cols[4]),
+                           province_procurement=cols[5], stable=cols[6])
+    for case, rule in zip(cases, got):
+        g, d, c, inst, agr, pp, sb = case
+        want = R.tier_decision(g, d, c, institutional=inst, agreement=agr, province_procurement=pp, stable=sb)
+        assert (rule, R.RULE_TIER[rule], R.RULE_SECTION[rule]) == (want.rule, want.tier, want.section), case
+
+
+def test_tier_decisions_equal_tier_decision_on_every_table_case():
+    cases = _all_table_cases()
+    assert len(cases) > 60
+    _vector_vs_scalar(cases)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(amounts, amounts, amounts, st.booleans(), agreements, st.booleans(), st.booleans()),
+                min_size=1, max_size=40))
+def test_tier_decisions_equal_tier_decision_random(cases):
+    _vector_vs_scalar(cases)
+
+
+def test_tier_rules_table_matches_decisions():
+    assert [r for r, _, _ in R.TIER_RULES] == list(R.RULE_TIER)
+    assert all(r.startswith(t + ".") and s.startswith("002 §") for r, t, s in R.TIER_RULES)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_tier_decisions_reject_bad_numbers(bad):
+    with pytest.raises(ValueError):
+        R.tier_decisions([1.0, bad], [0, 0], [0, 0], institutional=[True, True], agreement=[None, None],
+                         province_procurement=[False, False], stable=[False, False])
+
+
+def test_tier_decisions_reject_bad_agreement():
+    with pytest.raises(ValueError, match="agreement"):
+        R.tier_decisions([1.0], [0], [0], institutional=[True], agreement=["county"],
+                         province_procurement=[False], stable=[False])

@@ -56,9 +56,10 @@ def independent_monthly_tiers(engine, scope: str, month: str) -> dict[int, str]:
         start = max(dev or first, first)
         n3 = max(1, min(3, idx(month) - idx(start) + 1))
         n12 = max(1, min(12, idx(month) - idx(start) + 1))
-        g = sum(r[2] for r in by[cid] if _shift(month, -2) <= r[1] <= month) / n3
-        d = sum(r[3] for r in by[cid] if _shift(month, -2) <= r[1] <= month) / n3
-        c = sum(r[4] for r in by[cid] if _shift(month, -11) <= r[1] <= month) * 12 / n12
+        # means to the gram, card sums to the fen (lib.tiers docstring)
+        g = round(sum(r[2] for r in by[cid] if _shift(month, -2) <= r[1] <= month) / n3, 6)
+        d = round(sum(r[3] for r in by[cid] if _shift(month, -2) <= r[1] <= month) / n3, 6)
+        c = round(sum(r[4] for r in by[cid] if _shift(month, -11) <= r[1] <= month) * 12 / n12, 2)
         out[cid] = rules.tier_decision(g, d, c, institutional=kind == "institutional", agreement=agr,
                                        province_procurement=bool(pp), stable=bool(stable)).tier
     return out
