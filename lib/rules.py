@@ -198,6 +198,7 @@ def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, 
     Returns an array of rule ids (object); map them with RULE_TIER and RULE_SECTION.
     """
     import numpy as np
+    import pandas as pd
 
     g, d, c = (np.asarray(a, dtype=float) for a in (gasoline_t, diesel_t, card_cny))
     if len(g) and (not np.isfinite(np.concatenate([g, d, c])).all() or (np.minimum(np.minimum(g, d), c) < 0).any()):
@@ -205,23 +206,28 @@ def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, 
     inst = np.asarray(institutional, dtype=bool)
     pp = np.asarray(province_procurement, dtype=bool)
     st = np.asarray(stable, dtype=bool)
-    agr = np.asarray(agreement, dtype=object)
-    bad = set(agr.tolist()) - set(AGREEMENT_LEVELS)
+    codes, levels = pd.factorize(pd.Series(agreement, dtype=object))  # None → -1
+    levels = levels.tolist()
+    bad = set(levels) - set(AGREEMENT_LEVELS)
     if bad:
         raise ValueError(f"agreement must be one of None, 'province', 'city', 'district', got {sorted(map(str, bad))}")
+
+    def agreed_with(level: str):
+        return codes == levels.index(level) if level in levels else np.zeros(len(codes), dtype=bool)
+
     p, s = _rules()["tier"], _rules()["institution_size"]
     large = (g >= s["large_gasoline_t"]) | (d >= s["large_diesel_t"]) | (c >= s["large_card_cny"])
     conditions = [
         inst & pp,
-        agr == "province",
+        agreed_with("province"),
         c >= p["province_card_cny"],
         g >= p["city_gasoline_t"],
         d >= p["city_diesel_t"],
-        inst & large & (agr == "city") & st,
+        inst & large & agreed_with("city") & st,
         c >= p["city_card_cny"],
         g >= p["district_gasoline_t"],
         d >= p["district_diesel_t"],
-        inst & ~large & (agr != None) & st,  # noqa: E711 (element-wise); size small or medium
+        inst & ~large & (codes >= 0) & st,  # size small or medium, any agreement
         c >= p["district_card_cny"],
         inst,
     ]

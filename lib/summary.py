@@ -60,9 +60,12 @@ CHUNK = 50_000  # customers computed at once (about 100 MB of arrays at 36 month
 
 
 def _month_index(months) -> np.ndarray:
-    """'YYYY-MM' strings → months since year 0 (int)."""
-    s = pd.Series(months, dtype=object).astype(str)
-    return (s.str[:4].astype(int) * 12 + s.str[5:7].astype(int) - 1).to_numpy()
+    """'YYYY-MM' strings → months since year 0 (int); parsed once per distinct month."""
+    codes, uniq = pd.factorize(pd.Series(months, dtype=object), use_na_sentinel=False)
+    if not len(uniq):
+        return np.zeros(0, dtype=np.int64)
+    idx = np.array([int(m[:4]) * 12 + int(m[5:7]) - 1 for m in uniq.astype(str)], dtype=np.int64)
+    return idx[codes]
 
 
 def _month_label(idx: int) -> str:

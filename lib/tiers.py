@@ -173,15 +173,16 @@ def migration(engine: Engine, scope: str, month_from: str, month_to: str, change
     Columns: from_tier, to_tier, customers (rows with customers > 0 only). With `changes_only`, only
     moves between two tiers (no unchanged customers, none new or lost).
     """
+    # one pass over both months' rows grouped by customer (a FULL OUTER JOIN of two month slices
+    # is far slower on SQLite)
     flows = _df(
         engine,
-        f"""SELECT COALESCE(a.measured_tier, '{NONE}') AS from_tier, COALESCE(b.measured_tier, '{NONE}') AS to_tier,
-                   COUNT(*) AS customers
-            FROM (SELECT customer_id, measured_tier FROM customer_monthly
-                  WHERE month = :a AND {in_scope('org_path')}) a
-            FULL OUTER JOIN (SELECT customer_id, measured_tier FROM customer_monthly
-                             WHERE month = :b AND {in_scope('org_path')}) b ON a.customer_id = b.customer_id
-            GROUP BY COALESCE(a.measured_tier, '{NONE}'), COALESCE(b.measured_tier, '{NONE}')""",
+        f"""SELECT from_tier, to_tier, COUNT(*) AS customers FROM (
+                SELECT COALESCE(MAX(CASE WHEN month = :a THEN measured_tier END), '{NONE}') AS from_tier,
+                       COALESCE(MAX(CASE WHEN month = :b THEN measured_tier END), '{NONE}') AS to_tier
+                FROM customer_monthly WHERE month IN (:a, :b) AND {in_scope('org_path')}
+                GROUP BY customer_id) x
+            GROUP BY from_tier, to_tier""",
         scope=scope_like(scope), a=_check_month(month_from), b=_check_month(month_to),
     )
     order = {t: i for i, t in enumerate(list(reversed(rules.TIERS)) + [NONE])}

@@ -74,10 +74,17 @@ if len(problems):
     st.dataframe(problems, hide_index=True, key="grid_map_partition_problems")
 else:
     st.success(t("maps.partition.clean"))
-outside = ui.cached(map_queries.grid_membership)(ctx.engine, ctx.scope)
-st.markdown(t("maps.partition.membership", n=len(outside)))
-if len(outside):
-    st.dataframe(maps.labelled(outside, t), hide_index=True, key="grid_map_membership")
+# Every customer's point against the grids: automatic for a district or station, on request above
+# (a province holds up to a million customers; the map itself never waits for this check).
+if data["level"] in maps.INDIVIDUAL_LEVELS or st.session_state.get("grid_map_membership_scope") == ctx.scope:
+    outside = ui.cached(map_queries.grid_membership)(ctx.engine, ctx.scope)
+    st.markdown(t("maps.partition.membership", n=len(outside)))
+    if len(outside):
+        st.dataframe(maps.labelled(outside, t), hide_index=True, key="grid_map_membership")
+elif st.button(t("maps.partition.membership_run"), key="grid_map_membership_run", help=t("maps.partition.membership_help"),
+               icon=":material/fact_check:"):
+    st.session_state["grid_map_membership_scope"] = ctx.scope
+    st.rerun()
 no_owner = ui.cached(map_queries.grids_without_owner)(ctx.engine, ctx.scope)
 st.markdown(t("maps.partition.no_owner", n=len(no_owner)))
 if len(no_owner):

@@ -353,3 +353,30 @@ def test_grid_map_page_panel_shows_the_selected_grids_figures(fixture_url, engin
         assert shown[t(f"tier.{tier}")] == f"{expected.get(tier, 0):,}"
     assert sum(expected.values()) > 0
     assert [b.label for b in at.get("download_button")] == [t("maps.card.download_html"), t("maps.card.download_svg")]
+
+
+def test_membership_check_runs_on_request_above_district_and_at_once_below(fixture_url, engine):
+    """Province and city scopes hold up to a million customers: the per-customer check against the
+    grids waits for a click there; a district manager sees it at once."""
+    from streamlit.testing.v1 import AppTest
+
+    from lib.ui import Keys
+
+    t = translator("zh")
+    for login, automatic in (("admin", False), ("area", True)):
+        with engine.connect() as conn:
+            uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state[Keys.USER_ID] = uid
+        at.run()
+        at.switch_page("pages/grid_map.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        expected = t("maps.partition.membership", n=len(map_queries.grid_membership(engine, _scope(engine, login))))
+        buttons = [b for b in at.button if b.key == "grid_map_membership_run"]
+        if automatic:
+            assert not buttons and any(m.value == expected for m in at.markdown)
+        else:
+            assert buttons and not any(m.value == expected for m in at.markdown)
+            buttons[0].click().run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert any(m.value == expected for m in at.markdown)
