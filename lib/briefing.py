@@ -47,16 +47,22 @@ def _grid_figure(engine: Engine, scope: str, month: str, lang: str, t: Callable[
     vol = map_queries.grid_volume(engine, scope, month).set_index("grid_id")["total_t"]
     grids["total_t"] = grids["id"].map(vol).fillna(0.0)
     top = float(grids["total_t"].max()) if len(grids) else 0.0
-    fig = go.Figure()
+    # One trace per shade (rings joined with gaps), not one per grid: a province has a thousand grids.
+    shades: dict[int, tuple[list, list]] = {}
     for row in grids.itertuples():
         geom = json.loads(row.geometry)
         polys = [geom["coordinates"]] if geom["type"] == "Polygon" else geom["coordinates"]
-        share = row.total_t / top if top else 0.0
-        colour = f"rgba(200,16,46,{0.15 + 0.75 * share:.2f})"
+        shade = round(8 * (row.total_t / top if top else 0.0))
+        xs, ys = shades.setdefault(shade, ([], []))
         for poly in polys:
-            xs, ys = zip(*poly[0])
-            fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", line=dict(color="white", width=1),
-                                     fillcolor=colour, hoverinfo="text", text=row.name, showlegend=False))
+            x, y = zip(*poly[0])
+            xs += [*x, None]
+            ys += [*y, None]
+    fig = go.Figure()
+    for shade, (xs, ys) in sorted(shades.items()):
+        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", line=dict(color="white", width=1),
+                                 fillcolor=f"rgba(200,16,46,{0.15 + 0.75 * shade / 8:.2f})", hoverinfo="skip",
+                                 showlegend=False))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.25)
     fig.update_layout(plot_bgcolor="white")
