@@ -4,6 +4,7 @@ downloads use the same labels. Every key here is listed for the catalog test (I1
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Callable
 
 import pandas as pd
@@ -84,8 +85,9 @@ def labelled(df: pd.DataFrame, t: Callable[..., str], columns: list[str] | None 
         if col in out.columns:
             out[col] = [None if v is None or (isinstance(v, float) and v != v) or v is pd.NaT else str(v)[:16]
                         for v in out[col]]
-    for col in out.columns:  # empty text cells, not "None"
+    for col in out.columns:  # empty text cells, not "None"; dates as text so a column holds one type
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [v.isoformat() if isinstance(v, dt.date) and not pd.isna(v) else v for v in out[col]]
             out[col] = out[col].where(out[col].notna(), "")
     return out.rename(columns={c: t(f"wcol.{c}") for c in out.columns if c in COLUMNS})
 

@@ -221,3 +221,21 @@ def test_monthly_assessment_scores_by_the_configured_weights(engine):
                                    {"s": scope + "%", "a": dt.date(y, m, 1),
                                     "b": dt.date(y + (m == 12), m % 12 + 1, 1)}).scalar()
     assert df["visits_done"].sum() == visits_done
+
+
+def test_due_list_with_and_without_a_last_visit_converts_to_arrow():
+    """A column of dates with blanks must be one type for st.dataframe (pyarrow), not dates and ""."""
+    import datetime as dt
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from lib.i18n import translator
+    from lib.work_labels import labelled
+
+    df = pd.DataFrame({"code": ["A1", "B2"], "name": ["甲", "乙"], "tier": ["station", "city"],
+                       "last_done": [dt.date(2026, 1, 2), pd.NaT], "due_on": [dt.date(2026, 3, 1), dt.date(2026, 3, 2)],
+                       "owner": ["王", None]})
+    shown = labelled(df, translator("zh"), ["code", "name", "tier", "last_done", "due_on", "owner"])
+    table = pa.Table.from_pandas(shown)  # raised ArrowTypeError before
+    assert table.column(3).to_pylist() == ["2026-01-02", ""]
