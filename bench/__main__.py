@@ -49,8 +49,9 @@ def _timed_run(at) -> float:
     return elapsed
 
 
-def time_pages(login: str = "admin") -> list[dict]:
-    """Time every registered page the user may open: cold (empty data cache) and warm (rerun)."""
+def time_pages(login: str = "admin", only: list[str] | None = None) -> list[dict]:
+    """Time every registered page the user may open (or those named in `only`, e.g. "tiers"):
+    cold (empty data cache) and warm (rerun)."""
     import streamlit as st
     from sqlalchemy import text
     from streamlit.testing.v1 import AppTest
@@ -63,6 +64,8 @@ def time_pages(login: str = "admin") -> list[dict]:
         uid, role = conn.execute(text("SELECT id, role FROM app_user WHERE login = :l"), {"l": login}).one()
     results = []
     for spec in allowed_pages(role):
+        if only and Path(spec.path).stem not in only:
+            continue
         st.cache_data.clear()
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
         at.session_state[Keys.USER_ID] = uid
@@ -134,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None)
     ap.add_argument("--quick", action="store_true", help="3,000 customers × 6 months (CI)")
     ap.add_argument("--import-rows", type=int, default=100_000)
+    ap.add_argument("--pages", nargs="*", default=None, metavar="NAME",
+                    help="time only these pages (e.g. tiers churn); the other parts still run unless skipped")
+    ap.add_argument("--skip", nargs="*", default=(), choices=("naive", "map", "import"),
+                    help="leave parts out (the JSON then lacks them)")
     args = ap.parse_args(argv)
     if args.quick:
         args.customers, args.months, args.import_rows = 3000, 6, 5000
@@ -153,11 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         monthly_rows = conn.execute(text("SELECT COUNT(*) FROM monthly_consumption")).scalar_one()
         n_customers = conn.execute(text("SELECT COUNT(*) FROM customer")).scalar_one()
     print("pages (province admin, whole province):", flush=True)
-    pages = time_pages()
-    naive = time_naive(scope, month)
-    payload = map_payload(engine, scope, month)
-    naive["map_payload_mb"] = payload.pop("naive_payload_mb")
-    imp = time_import(engine, args.import_rows)
+    pages = time_pages(only=args.pages)
+    naive = time_naive(scope, month) if "naive" not in args.skip else None
+    payload = map_payload(engine, scope, month, naive="naive" not in args.skip) if "map" not in args.skip else None
+    if naive is not None and payload is not None:
+        naive["map_payload_mb"] = payload.pop("naive_payload_mb")
+    imp = time_import(engine, args.import_rows) if "import" not in args.skip else None
     result = {
         "scale": {"customers": n_customers, "monthly_rows": monthly_rows, "backend": engine.dialect.name,
                   **build},
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "import": imp,
     }
     overview = next((p for p in pages if p["page"] == "pages/overview.py"), None)
-    if overview:
+    if overview and naive:
         result["ratios"] = {"naive_over_overview_cold": round(naive["cold_s"] / overview["cold_s"], 1),
                             "naive_over_overview_warm": round(naive["warm_s"] / max(overview["warm_s"], 1e-3), 1)}
     print(json.dumps(result, indent=1))

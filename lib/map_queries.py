@@ -115,12 +115,16 @@ def grid_customer_counts(engine: Engine, scope: str, month: str) -> pd.DataFrame
     grp "own" = on the books at the end of `month` (存量), "potential" 潜在, "competitor"
     竞争对手客户 (current status). Tier in force = override, else computed (002 §6.1.1).
     """
+    # own customers from the month's summary rows (lib.summary), the others from the customer table
     return _df(
         engine,
-        f"SELECT c.grid_id, COALESCE(c.tier_override, c.computed_tier) AS tier, "
-        f"CASE WHEN {ON_BOOKS} THEN 'own' ELSE c.status END AS grp, COUNT(*) AS customers "
-        f"FROM customer c WHERE {in_scope('c.org_path')} AND ({ON_BOOKS} OR c.status IN ('potential', 'competitor')) "
-        f"GROUP BY 1, 2, 3",
+        f"SELECT grid_id, COALESCE(tier_override, computed_tier) AS tier, 'own' AS grp, COUNT(*) AS customers "
+        f"FROM customer_monthly WHERE month = :month AND {in_scope('org_path')} "
+        f"GROUP BY grid_id, COALESCE(tier_override, computed_tier) "
+        f"UNION ALL "
+        f"SELECT c.grid_id, COALESCE(c.tier_override, c.computed_tier) AS tier, c.status AS grp, COUNT(*) AS customers "
+        f"FROM customer c WHERE {in_scope('c.org_path')} AND c.status IN ('potential', 'competitor') "
+        f"GROUP BY c.grid_id, COALESCE(c.tier_override, c.computed_tier), c.status",
         scope=scope_like(scope), month=month,
     )
 

@@ -73,7 +73,9 @@ class CustomerMonthly(Base):
     `last_year_t` the same month last year (None when not on the books then), `last_fuel_month`
     the latest month with fuel within the 24 months up to this one (lib.summary.LOOKBACK), from
     which lib.tracking tells a silent customer 沉默 under whatever config [churn] says.
-    `org_path`, `station_id` and `kind` copy the customer's, for scoped reads by month.
+    `org_path`, `station_id`, `grid_id`, `kind`, `computed_tier`, `tier_override`, `size`, `fuel`,
+    `payment` and `value_class` copy the customer's current values, so that a month's figures of a
+    whole province are read from this table alone, without a join over a million customers.
     """
 
     __tablename__ = "customer_monthly"
@@ -81,7 +83,14 @@ class CustomerMonthly(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     org_path: Mapped[str] = mapped_column(String(200))
     station_id: Mapped[int] = mapped_column(Integer)
+    grid_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(15))
+    computed_tier: Mapped[str] = mapped_column(String(10))
+    tier_override: Mapped[str | None] = mapped_column(String(10))
+    size: Mapped[str | None] = mapped_column(String(10))
+    fuel: Mapped[str] = mapped_column(String(10))
+    payment: Mapped[str] = mapped_column(String(15))
+    value_class: Mapped[int] = mapped_column(Integer)
     gasoline_t: Mapped[float] = mapped_column(Float, default=0.0)  # this month
     diesel_t: Mapped[float] = mapped_column(Float, default=0.0)
     visits: Mapped[int] = mapped_column(Integer, default=0)

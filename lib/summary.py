@@ -6,7 +6,8 @@
 - `customer_monthly` holds, per customer on the books and month, the tier measured that month and
   the volumes tracking and churn compare against (lib.models_dashboards.CustomerMonthly). Call
   `refresh_customer_monthly` in the same transaction as any change to a customer's consumption,
-  status, months, kind, flags or path.
+  status, months, kind, flags, tier, path, grid or the attributes the dashboards group by
+  (lib.customers.MONTHLY_KEYS).
 """
 from __future__ import annotations
 
@@ -53,8 +54,10 @@ def refresh_station_monthly(conn: Connection, month: str | None = None,
 
 # --- customer_monthly 客户月度汇总 ------------------------------------------------------------------
 
-_CUSTOMER_COLS = ("id, kind, org_path, station_id, status, developed_month, lost_month, agreement, "
-                  "province_procurement, stable")
+_COPIED = ("org_path", "station_id", "grid_id", "kind", "computed_tier", "tier_override", "size", "fuel", "payment",
+           "value_class")  # customer columns copied into each month's row
+_CUSTOMER_COLS = ", ".join(("id", *_COPIED, "status", "developed_month", "lost_month", "agreement",
+                            "province_procurement", "stable"))
 LOOKBACK = 24  # months back `last_fuel_month` looks (churn's silent window + 12 must fit: lib.tracking)
 CHUNK = 50_000  # customers computed at once (about 100 MB of arrays at 36 months)
 
@@ -205,7 +208,8 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     last_fuel = np.maximum.accumulate(fuelled_at, axis=1)[:, end]
     last_fuel = np.where(last_fuel >= (end - LOOKBACK)[None, :], last_fuel + w0, -1)  # within LOOKBACK months
 
-    r, k = np.nonzero(on_books)  # customer row, output month position
+    # month by month (the rows of one month lie together on disk: a month's scan reads few pages)
+    k, r = np.nonzero(on_books.T)  # output month position, customer row
     if not len(r):
         return 0
     inst = (cust["kind"].to_numpy() == "institutional")[r]
@@ -219,9 +223,8 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     cols = {
         "customer_id": ids[r].tolist(),
         "month": month_labels[k].tolist(),
-        "org_path": cust["org_path"].to_numpy()[r].tolist(),
-        "station_id": cust["station_id"].to_numpy()[r].tolist(),
-        "kind": cust["kind"].to_numpy()[r].tolist(),
+        **{c: _none_for_nan(cust[c].to_numpy()[r]) if c in ("grid_id", "tier_override", "size")
+           else cust[c].to_numpy()[r].tolist() for c in _COPIED},
         "gasoline_t": G[r, end[k]].tolist(),
         "diesel_t": D[r, end[k]].tolist(),
         "visits": VIS[r, end[k]].tolist(),
@@ -238,4 +241,4 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
 
 
 def _none_for_nan(a: np.ndarray) -> list:
-    return [None if x != x else x for x in a.tolist()]
+    return [None if x is None or x != x else x for x in a.tolist()]

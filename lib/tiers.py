@@ -29,8 +29,8 @@ from sqlalchemy import Engine, text
 from lib import auth, rules
 from lib.config import rules as config
 from lib.db import write
-from lib.queries import _ON_BOOKS, check_month, in_scope, read_df, scope_like
-from lib.summary import refresh_station_monthly
+from lib.queries import check_month, in_scope, read_df, scope_like
+from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 # Roles above station level may move a customer's tier (002 §6.1.1; the decision is the superior's, §6.1.2).
 OVERRIDE_ROLES = frozenset({"province_admin", "city_manager", "district_manager"})
@@ -61,14 +61,11 @@ def distribution(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     """
     return _df(
         engine,
-        f"""SELECT COALESCE(c.tier_override, c.computed_tier) AS tier, COALESCE(c.size, '') AS size, c.kind,
-                   c.fuel, c.payment, c.value_class, COUNT(*) AS customers,
-                   COALESCE(SUM(m.gasoline_t + m.diesel_t), 0) AS volume_t
-            FROM customer c
-            LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month = :month
-            WHERE {in_scope('c.org_path')} AND {_ON_BOOKS}
-            GROUP BY COALESCE(c.tier_override, c.computed_tier), COALESCE(c.size, ''), c.kind, c.fuel,
-                     c.payment, c.value_class""",
+        f"""SELECT COALESCE(tier_override, computed_tier) AS tier, COALESCE(size, '') AS size, kind,
+                   fuel, payment, value_class, COUNT(*) AS customers,
+                   COALESCE(SUM(gasoline_t + diesel_t), 0) AS volume_t
+            FROM customer_monthly WHERE month = :month AND {in_scope('org_path')}
+            GROUP BY COALESCE(tier_override, computed_tier), COALESCE(size, ''), kind, fuel, payment, value_class""",
         scope=scope_like(scope), month=_check_month(month),
     )
 
@@ -109,11 +106,10 @@ def owners(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     """
     rows = _df(
         engine,
-        f"""SELECT COALESCE(c.tier_override, c.computed_tier) AS tier, c.org_path, COUNT(*) AS customers,
-                   COALESCE(SUM(m.gasoline_t + m.diesel_t), 0) AS volume_t
-            FROM customer c LEFT JOIN monthly_consumption m ON m.customer_id = c.id AND m.month = :month
-            WHERE {in_scope('c.org_path')} AND {_ON_BOOKS}
-            GROUP BY COALESCE(c.tier_override, c.computed_tier), c.org_path""",
+        f"""SELECT COALESCE(tier_override, computed_tier) AS tier, org_path, COUNT(*) AS customers,
+                   COALESCE(SUM(gasoline_t + diesel_t), 0) AS volume_t
+            FROM customer_monthly WHERE month = :month AND {in_scope('org_path')}
+            GROUP BY COALESCE(tier_override, computed_tier), org_path""",
         scope=scope_like(scope), month=_check_month(month),
     )
     cols = ["tier", "owner_body", "unit", "manager_name", "customers", "volume_t"]
@@ -139,7 +135,7 @@ def owners(engine: Engine, scope: str, month: str) -> pd.DataFrame:
 
 
 _RANK = "CASE {col} " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(rules.TIERS)) + " END"
-_CANDIDATE = ("c.tier_override IS NULL AND cm.measured_tier <> c.computed_tier")
+_CANDIDATE = "cm.tier_override IS NULL AND cm.measured_tier <> cm.computed_tier"
 
 
 def monthly_tiers(engine: Engine, scope: str, month: str, kind: str | None = None) -> pd.DataFrame:
@@ -152,8 +148,8 @@ def monthly_tiers(engine: Engine, scope: str, month: str, kind: str | None = Non
     df = _df(
         engine,
         f"""SELECT cm.customer_id, c.code, c.name, cm.kind, cm.station_id, cm.org_path,
-                   COALESCE(c.tier_override, c.computed_tier) AS tier_in_force, c.computed_tier,
-                   c.tier_override AS override, c.tier_override_reason AS override_reason, c.size,
+                   COALESCE(cm.tier_override, cm.computed_tier) AS tier_in_force, cm.computed_tier,
+                   cm.tier_override AS override, c.tier_override_reason AS override_reason, cm.size,
                    cm.g_avg_t AS gasoline_t, cm.d_avg_t AS diesel_t, cm.card_year_cny AS card_cny,
                    cm.measured_tier AS tier, cm.rule
             FROM customer_monthly cm JOIN customer c ON c.id = cm.customer_id
@@ -199,11 +195,11 @@ def candidate_counts(engine: Engine, scope: str, month: str) -> dict[str, int]:
     `month` is above / below the tier in force (counted in SQL)."""
     with engine.connect() as conn:
         row = conn.execute(text(
-            f"""SELECT COALESCE(SUM(CASE WHEN {_RANK.format(col='cm.measured_tier')} > {_RANK.format(col='c.computed_tier')}
+            f"""SELECT COALESCE(SUM(CASE WHEN {_RANK.format(col='cm.measured_tier')} > {_RANK.format(col='cm.computed_tier')}
                                     THEN 1 ELSE 0 END), 0),
-                       COALESCE(SUM(CASE WHEN {_RANK.format(col='cm.measured_tier')} < {_RANK.format(col='c.computed_tier')}
+                       COALESCE(SUM(CASE WHEN {_RANK.format(col='cm.measured_tier')} < {_RANK.format(col='cm.computed_tier')}
                                     THEN 1 ELSE 0 END), 0)
-                FROM customer_monthly cm JOIN customer c ON c.id = cm.customer_id
+                FROM customer_monthly cm
                 WHERE cm.month = :month AND {in_scope('cm.org_path')} AND {_CANDIDATE}"""),
             {"scope": scope_like(scope), "month": _check_month(month)}).first()
     return {"promote": int(row[0]), "demote": int(row[1])}
@@ -217,10 +213,10 @@ def candidates(engine: Engine, scope: str, month: str, limit: int | None = None)
     ("promote" or "demote"), rule, section, gasoline_t, diesel_t, card_cny. Promotions first, biggest
     volume first; the first `limit` of them when given.
     """
-    up = f"{_RANK.format(col='cm.measured_tier')} > {_RANK.format(col='c.computed_tier')}"
+    up = f"{_RANK.format(col='cm.measured_tier')} > {_RANK.format(col='cm.computed_tier')}"
     df = _df(
         engine,
-        f"""SELECT cm.customer_id, c.code, c.name, cm.kind, s.name AS station, c.computed_tier AS tier_in_force,
+        f"""SELECT cm.customer_id, c.code, c.name, cm.kind, s.name AS station, cm.computed_tier AS tier_in_force,
                    cm.measured_tier, CASE WHEN {up} THEN 'promote' ELSE 'demote' END AS direction, cm.rule,
                    cm.g_avg_t AS gasoline_t, cm.d_avg_t AS diesel_t, cm.card_year_cny AS card_cny
             FROM customer_monthly cm JOIN customer c ON c.id = cm.customer_id JOIN station s ON s.id = cm.station_id
@@ -309,6 +305,7 @@ def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier
                    after={"tier_override": tier, "reason": reason, "computed_tier": row["computed_tier"]},
                    org_path=row["org_path"])
         refresh_station_monthly(conn, station_ids=[row["station_id"]])
+        refresh_customer_monthly(conn, [row["id"]])
 
 
 # --- load check 管理幅度检查 (002 §6.1.1) -----------------------------------------------------------
@@ -325,9 +322,9 @@ def load_check(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     p = config()["tier_load"]
     counts = _df(
         engine,
-        f"""SELECT COALESCE(c.tier_override, c.computed_tier) AS tier, c.org_path, COUNT(*) AS customers
-            FROM customer c WHERE {in_scope('c.org_path')} AND {_ON_BOOKS}
-            GROUP BY COALESCE(c.tier_override, c.computed_tier), c.org_path""",
+        f"""SELECT COALESCE(tier_override, computed_tier) AS tier, org_path, COUNT(*) AS customers
+            FROM customer_monthly WHERE month = :month AND {in_scope('org_path')}
+            GROUP BY COALESCE(tier_override, computed_tier), org_path""",
         scope=scope_like(scope), month=_check_month(month),
     )
     units = _df(engine, f"SELECT id AS unit_id, name AS unit, level, path, staff FROM org_unit "

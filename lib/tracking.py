@@ -52,7 +52,7 @@ _OWNER = """
 """
 
 
-_VOLUME_COLS = """cm.customer_id, c.code, c.name, cm.kind, COALESCE(c.tier_override, c.computed_tier) AS tier,
+_VOLUME_COLS = """cm.customer_id, c.code, c.name, cm.kind, COALESCE(cm.tier_override, cm.computed_tier) AS tier,
                    cm.station_id, s.name AS station, du.name AS district, cm.org_path,
                    COALESCE(cm_.name, su.manager_name) AS owner, c.manager_id,
                    cm.gasoline_t, cm.diesel_t, cm.gasoline_t + cm.diesel_t AS volume_t, cm.visits,

@@ -44,7 +44,8 @@ from lib import auth, customers, importer, rules  # noqa: E402
 from lib.queries import shift_month  # noqa: E402
 from lib.summary import refresh_customer_monthly  # noqa: E402
 
-_CM_COLS = ("customer_id, month, org_path, station_id, kind, ROUND(CAST(gasoline_t AS NUMERIC), 6), "
+_CM_COLS = ("customer_id, month, org_path, station_id, grid_id, kind, computed_tier, tier_override, size, fuel, "
+            "payment, value_class, ROUND(CAST(gasoline_t AS NUMERIC), 6), "
             "ROUND(CAST(diesel_t AS NUMERIC), 6), visits, ROUND(CAST(g_avg_t AS NUMERIC), 6), "
             "ROUND(CAST(d_avg_t AS NUMERIC), 6), ROUND(CAST(card_year_cny AS NUMERIC), 2), measured_tier, rule, "
             "ROUND(CAST(prev3_avg_t AS NUMERIC), 6), ROUND(CAST(last_year_t AS NUMERIC), 6), last_fuel_month")
@@ -166,6 +167,19 @@ def test_imports_and_edits_keep_customer_monthly_equal_to_a_full_rebuild(small):
     with small.connect() as conn:
         cid = conn.execute(text("SELECT id FROM customer WHERE code = :c"), {"c": codes[25]}).scalar()
     customers.update(small, admin, cid, {"status": "lost", "lost_month": "2026-09", "lost_reason": "price"})
+    # a tier override (lib.tiers) is copied into the customer's monthly rows at once
+    from lib import tiers
+    from lib.rules import TIERS
+    with small.connect() as conn:
+        other, computed = conn.execute(text("SELECT id, computed_tier FROM customer WHERE code = :c"),
+                                       {"c": codes[26]}).one()
+    new = TIERS[TIERS.index(computed) + 1] if computed != "province" else "city"
+    tiers.set_override(small, admin, other, new, "测试调整原因")
+    with small.connect() as conn:
+        copied = set(conn.execute(text("SELECT tier_override FROM customer_monthly WHERE customer_id = :c"),
+                                  {"c": other}).scalars())
+    assert copied == {new}
+    _full_rebuild_equals(small)
     with small.connect() as conn:
         months = conn.execute(text("SELECT month FROM customer_monthly WHERE customer_id = :c"), {"c": cid}).scalars().all()
     assert months and max(months) < "2026-09"
