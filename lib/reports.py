@@ -20,7 +20,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from lib import development, queries, rules, tiers, tracking
 from lib.i18n import translator
@@ -400,7 +400,39 @@ def pack_name(month: str) -> str:
     return f"月度报表_{tiers._check_month(month)}.xlsx"
 
 
-def contents(tables: dict[int, tuple[pd.DataFrame, dict]], t: Callable[..., str]) -> pd.DataFrame:
-    """Return the pack's table of contents: sheet name and number of rows of each appendix."""
+def contents(rows: dict[int, int], t: Callable[..., str]) -> pd.DataFrame:
+    """Return the pack's table of contents: sheet name and number of rows of each appendix
+    (`rows` as in `pack_overview`)."""
     return pd.DataFrame({t("pack.sheet"): [name for _, name, _ in SHEETS],
-                         t("pack.rows"): [len(tables[no][0]) for no, _, _ in SHEETS]})
+                         t("pack.rows"): [rows[no] for no, _, _ in SHEETS]})
+
+
+def pack_overview(engine: Engine, scope: str, month: str) -> dict:
+    """Return what the report page shows before the pack is built: rows per appendix {1..7: n},
+    institutional customers tracked, their volume this month, lost this month, and the plan totals.
+
+    The three per-customer appendices (4–6: one row per institutional customer or its station)
+    are counted in SQL on the monthly summary instead of being built: a province has about a
+    hundred thousand institutional customers. tests/test_reports.py checks the counts equal the
+    built pack's."""
+    month = tiers._check_month(month)
+    nxt = queries.shift_month(month, 1)
+    with engine.connect() as conn:
+        tracked, stations, volume = conn.execute(text(
+            f"""SELECT COUNT(*), COUNT(DISTINCT station_id), COALESCE(SUM(gasoline_t + diesel_t), 0)
+                FROM customer_monthly WHERE month = :m AND {queries.in_scope('org_path')} AND kind = 'institutional'"""),
+            {"m": month, "scope": queries.scope_like(scope)}).one()
+        potential = conn.execute(text(
+            f"SELECT COUNT(*) FROM customer WHERE {queries.in_scope('org_path')} AND status IN ('potential', 'competitor')"),
+            {"scope": queries.scope_like(scope)}).scalar_one()
+    lost = tracking.lost_customers(engine, scope, month, months=1, kind="institutional")
+    ds = development.district_plan(engine, scope, nxt)
+    st_ = development.unit_plan(engine, scope, nxt)
+    a1 = int(ds["district_path"].isin(set(st_["district_path"])).sum()) if len(ds) else 0
+    level = "district" if len(ds) else "station"
+    return {
+        "rows": {1: a1, 2: int(potential), 3: len(lost), 4: int(stations), 5: int(tracked), 6: int(tracked),
+                 7: len(development.rollup(engine, scope, month, level))},
+        "tracked": int(tracked), "volume_t": float(volume), "lost": len(lost),
+        "plan": development.totals(engine, scope, month),
+    }

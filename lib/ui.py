@@ -440,14 +440,22 @@ def scope_name(ctx: PageContext) -> str:
 # --- dashboard tables (issue 5) ------------------------------------------------------------------
 
 
+TABLE_ROWS = 2_000  # rows a dashboard table shows on the page (downloads have all)
+
+
 def table(df, t: Callable[..., str], name: str, key: str, columns: list[str] | None = None,
           column_config: dict | None = None, height: int | str = "auto") -> None:
     """Show a dashboard table with translated headers and values (lib.reports.labelled) and CSV /
     Excel download buttons; the files are built only when clicked. `column_config` is keyed by the
     raw column names."""
-    from lib import reports
+    from lib import fmt, reports
 
-    shown = reports.labelled(df, t, columns)
+    # A province's lists run to a hundred thousand rows: the page shows the first TABLE_ROWS (the
+    # lists come sorted most important first), the downloads carry every row.
+    shown = reports.labelled(df.head(TABLE_ROWS), t, columns)
+    if len(df) > TABLE_ROWS:
+        lang = st.session_state.get(Keys.LANG, DEFAULT_LANGUAGE)
+        st.caption(t("dash.rows_capped", shown=fmt.count(TABLE_ROWS, lang), total=fmt.count(len(df), lang)))
     config = {t(f"dcol.{c}"): st.column_config.NumberColumn(format=reports.page_format(c))
               for c in (columns or list(df.columns)) if c in df.columns and reports.page_format(c)}
     config |= {t(f"dcol.{c}"): v for c, v in (column_config or {}).items()}

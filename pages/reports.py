@@ -5,21 +5,21 @@ from lib import fmt, reports, ui
 
 ctx = ui.guard("pages/reports.py")
 t = ctx.t
-tables = ui.cached(reports.appendix_tables)(ctx.engine, ctx.scope, ctx.month)
+pack = ui.cached(reports.pack_overview)(ctx.engine, ctx.scope, ctx.month)
 
 st.title(t("page.reports"))
 st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
-totals7 = tables[7][1]
+card = pack["plan"]["personal_card"]
 c1, c2, c3, c4 = st.columns(4, border=True)
-c1.metric(t("pack.tracked"), fmt.count(len(tables[6][0]), ctx.lang), help=t("pack.tracked_help"))
-c2.metric(t("pack.inst_volume"), fmt.tonnes(tables[6][1].get("volume_t", 0.0), ctx.lang))
-c3.metric(t("pack.inst_lost"), fmt.count(len(tables[3][0]), ctx.lang))
-c4.metric(t("overview.plan_card"), fmt.pct(totals7["card_completion"], ctx.lang),
-          help=t("overview.plan_help", actual=totals7["card_actual"], target=totals7["card_target"]))
+c1.metric(t("pack.tracked"), fmt.count(pack["tracked"], ctx.lang), help=t("pack.tracked_help"))
+c2.metric(t("pack.inst_volume"), fmt.tonnes(pack["volume_t"], ctx.lang))
+c3.metric(t("pack.inst_lost"), fmt.count(pack["lost"], ctx.lang))
+c4.metric(t("overview.plan_card"), fmt.pct(card["completion"], ctx.lang),
+          help=t("overview.plan_help", actual=card["actual"], target=card["target"]))
 st.info(t("pack.due", due=reports.pack_due(ctx.month).isoformat()))
 
 st.subheader(t("pack.contents"))
-st.dataframe(reports.contents(tables, t), hide_index=True, key="pack_contents")
+st.dataframe(reports.contents(pack["rows"], t), hide_index=True, key="pack_contents")
 if st.button(t("pack.build"), type="primary", key="pack_build", icon=":material/description:"):
     with st.spinner(t("pack.building")):
         st.session_state["pack_file"] = (ctx.scope, ctx.month, reports.monthly_pack(ctx.engine, ctx.scope, ctx.month))

@@ -19,57 +19,63 @@ c4.metric(t("tiers.flagged_units"), fmt.count(summary["flagged_units"], ctx.lang
 st.caption(" · ".join(f"{t(f'tier.{k}')} {v:,}" for k, v in reversed(summary["by_tier"].items()))
            + " · " + t("tiers.overrides_line", n=summary["overrides"]))
 
+# Lazy tabs: only the open tab runs its queries (a province holds a million customers).
 tab_dist, tab_move, tab_cand, tab_load = st.tabs(
-    [t("tiers.tab_distribution"), t("tiers.tab_migration"), t("tiers.tab_candidates"), t("tiers.tab_load")])
+    [t("tiers.tab_distribution"), t("tiers.tab_migration"), t("tiers.tab_candidates"), t("tiers.tab_load")],
+    key="tiers_tab", on_change="rerun")
 with tab_dist:
-    dim = st.segmented_control(t("tiers.dimension"), tiers.DIMENSIONS, default="tier", key="tiers_dimension",
-                               format_func=lambda d: t(f"dcol.{d}")) or "tier"
-    dist = ui.cached(tiers.distribution)(ctx.engine, ctx.scope, ctx.month)
-    left, right = st.columns([2, 3])
-    left.plotly_chart(charts.dimension_bar(tiers.by_dimension(dist, dim), dim, t), key="tiers_dist_chart")
-    with right:
-        st.subheader(t("tiers.owners"))
-        st.caption(t("tiers.owners_help"))
-        ui.table(ui.cached(tiers.owners)(ctx.engine, ctx.scope, ctx.month), t, "tier_owners", "tiers_owners",
-                 ["tier", "owner_body", "unit", "manager_name", "customers", "volume_t"])
+    if tab_dist.open:
+        dim = st.segmented_control(t("tiers.dimension"), tiers.DIMENSIONS, default="tier", key="tiers_dimension",
+                                   format_func=lambda d: t(f"dcol.{d}")) or "tier"
+        dist = ui.cached(tiers.distribution)(ctx.engine, ctx.scope, ctx.month)
+        left, right = st.columns([2, 3])
+        left.plotly_chart(charts.dimension_bar(tiers.by_dimension(dist, dim), dim, t), key="tiers_dist_chart")
+        with right:
+            st.subheader(t("tiers.owners"))
+            st.caption(t("tiers.owners_help"))
+            ui.table(ui.cached(tiers.owners)(ctx.engine, ctx.scope, ctx.month), t, "tier_owners", "tiers_owners",
+                     ["tier", "owner_body", "unit", "manager_name", "customers", "volume_t"])
 with tab_move:
-    months = ui.months(ctx.engine, ctx.scope)
-    earlier = [m for m in months if m < ctx.month] or [ctx.month]
-    month_from = st.selectbox(t("tiers.month_from"), earlier, index=min(11, len(earlier) - 1), key="tiers_from")
-    everyone = st.toggle(t("tiers.migration_all"), value=False, key="tiers_migration_all")
-    flows = ui.cached(tiers.migration)(ctx.engine, ctx.scope, month_from, ctx.month, not everyone)
-    st.plotly_chart(charts.migration_sankey(flows, t, month_from, ctx.month), key="tiers_sankey")
-    st.caption(t("tiers.migration_help"))
+    if tab_move.open:
+        months = ui.months(ctx.engine, ctx.scope)
+        earlier = [m for m in months if m < ctx.month] or [ctx.month]
+        month_from = st.selectbox(t("tiers.month_from"), earlier, index=min(11, len(earlier) - 1), key="tiers_from")
+        everyone = st.toggle(t("tiers.migration_all"), value=False, key="tiers_migration_all")
+        flows = ui.cached(tiers.migration)(ctx.engine, ctx.scope, month_from, ctx.month, not everyone)
+        st.plotly_chart(charts.migration_sankey(flows, t, month_from, ctx.month), key="tiers_sankey")
+        st.caption(t("tiers.migration_help"))
 with tab_cand:
-    st.caption(t("tiers.candidates_help"))
-    ui.table(ui.cached(tiers.candidates)(ctx.engine, ctx.scope, ctx.month), t, "tier_candidates", "tiers_cand",
-             ["code", "name", "kind", "station", "tier_in_force", "measured_tier", "direction", "rule", "section",
-              "gasoline_t", "diesel_t", "card_cny"])
-    st.subheader(t("tiers.overrides"))
-    ui.table(ui.cached(tiers.overrides)(ctx.engine, ctx.scope), t, "tier_overrides", "tiers_over",
-             ["code", "name", "station", "computed_tier", "tier_in_force", "reason", "changed_by", "changed_at"])
-    if tiers.can_override(ctx.user.role):
-        with st.form("tiers_override_form"):
-            st.markdown(f"**{t('tiers.override_title')}**")
-            code = st.text_input(t("dcol.code"), key="tiers_override_code")
-            new = st.selectbox(t("tiers.new_tier"), [None, *reversed(rules.TIERS)], key="tiers_override_tier",
-                               format_func=lambda x: t("tiers.clear") if x is None else t(f"tier.{x}"))
-            reason = st.text_area(t("tiers.reason"), key="tiers_override_reason")
-            submitted = st.form_submit_button(t("tiers.apply"), type="primary", key="tiers_override_submit")
-        if submitted:
-            customer = tiers.customer_by_code(ctx.engine, ctx.scope, code)
-            try:
-                if customer is None:
-                    raise ValueError(t("tiers.no_customer", code=code))
-                tiers.set_override(ctx.engine, ctx.user, customer["id"], new, reason)
-            except ValueError as exc:
-                st.error(t("common.invalid", reason=str(exc)))
-            else:
-                st.cache_data.clear()
-                st.session_state["tiers_flash"] = t("tiers.override_saved", name=customer["name"])
-                st.rerun()  # the figures at the top change too
+    if tab_cand.open:
+        st.caption(t("tiers.candidates_help"))
+        ui.table(ui.cached(tiers.candidates)(ctx.engine, ctx.scope, ctx.month), t, "tier_candidates", "tiers_cand",
+                 ["code", "name", "kind", "station", "tier_in_force", "measured_tier", "direction", "rule", "section",
+                  "gasoline_t", "diesel_t", "card_cny"])
+        st.subheader(t("tiers.overrides"))
+        ui.table(ui.cached(tiers.overrides)(ctx.engine, ctx.scope), t, "tier_overrides", "tiers_over",
+                 ["code", "name", "station", "computed_tier", "tier_in_force", "reason", "changed_by", "changed_at"])
+        if tiers.can_override(ctx.user.role):
+            with st.form("tiers_override_form"):
+                st.markdown(f"**{t('tiers.override_title')}**")
+                code = st.text_input(t("dcol.code"), key="tiers_override_code")
+                new = st.selectbox(t("tiers.new_tier"), [None, *reversed(rules.TIERS)], key="tiers_override_tier",
+                                   format_func=lambda x: t("tiers.clear") if x is None else t(f"tier.{x}"))
+                reason = st.text_area(t("tiers.reason"), key="tiers_override_reason")
+                submitted = st.form_submit_button(t("tiers.apply"), type="primary", key="tiers_override_submit")
+            if submitted:
+                customer = tiers.customer_by_code(ctx.engine, ctx.scope, code)
+                try:
+                    if customer is None:
+                        raise ValueError(t("tiers.no_customer", code=code))
+                    tiers.set_override(ctx.engine, ctx.user, customer["id"], new, reason)
+                except ValueError as exc:
+                    st.error(t("common.invalid", reason=str(exc)))
+                else:
+                    st.cache_data.clear()
+                    st.session_state["tiers_flash"] = t("tiers.override_saved", name=customer["name"])
+                    st.rerun()  # the figures at the top change too
 with tab_load:
-    st.caption(t("tiers.load_help"))
-    ui.table(ui.cached(tiers.load_check)(ctx.engine, ctx.scope, ctx.month), t, "tier_load", "tiers_load",
-             ["unit", "level", "staff", "customers", "per_staff", "min_per_staff", "max_per_staff", "status"],
-             {"per_staff": st.column_config.NumberColumn(format="%.1f")})
+    if tab_load.open:
+        st.caption(t("tiers.load_help"))
+        ui.table(ui.cached(tiers.load_check)(ctx.engine, ctx.scope, ctx.month), t, "tier_load", "tiers_load",
+                 ["unit", "level", "staff", "customers", "per_staff", "min_per_staff", "max_per_staff", "status"],
+                 {"per_staff": st.column_config.NumberColumn(format="%.1f")})

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_helpers import select_scope
 
-from lib import auth, demo, fmt, queries, rules
+from lib import auth, demo, fmt, queries, rules, tiers
 from lib.config import rules as config
 from lib.db import make_engine
 from lib.i18n import translator
@@ -32,10 +32,14 @@ def _uid(url: str, login: str) -> int:
         engine.dispose()
 
 
-def open_page(path: str, login: str = "admin", city_index: int | None = None, lang: str = "en") -> AppTest:
+def open_page(path: str, login: str = "admin", city_index: int | None = None, lang: str = "en",
+              tab: tuple[str, str] | None = None) -> AppTest:
+    """Open `path` as `login`; `tab` = (widget key, catalog key of the label) opens that lazy tab."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state[Keys.LANG] = lang
     at.session_state[Keys.USER_ID] = _uid(os.environ["DATABASE_URL"], login)
+    if tab:
+        at.session_state[tab[0]] = translator(lang)(tab[1])
     at.run()
     at.switch_page(path).run()
     if city_index is not None:
@@ -266,7 +270,7 @@ def _submit(at: AppTest, label: str) -> AppTest:
 
 def test_override_on_the_page_requires_a_reason_and_is_audited(writable):
     cid, code, name = _station_customer(writable)
-    at = open_page("pages/tiers.py")
+    at = open_page("pages/tiers.py", tab=("tiers_tab", "tiers.tab_candidates"))
     at.text_input(key="tiers_override_code").input(code)
     at.selectbox(key="tiers_override_tier").set_value("district")
     at.text_area(key="tiers_override_reason").input("  ")
@@ -287,7 +291,7 @@ def test_override_on_the_page_requires_a_reason_and_is_audited(writable):
 
 @pytest.mark.parametrize("login", ["station", "custmgr", "viewer"])
 def test_station_level_and_read_only_roles_get_no_override_or_plan_forms(writable, login):
-    at = open_page("pages/tiers.py", login=login)
+    at = open_page("pages/tiers.py", login=login, tab=("tiers_tab", "tiers.tab_candidates"))
     assert not [w for w in at.text_input if w.key == "tiers_override_code"]
     at = open_page("pages/plan.py", login=login)
     assert not [w for w in at.number_input if w.key == "plan_edit_target"]
@@ -317,3 +321,36 @@ def test_win_back_task_created_on_the_churn_page(writable):
     at = _submit(at, T("churn.task_create"))
     assert not at.error and at.success
     assert int(metrics(at)[T("churn.without_task")]) == int(before) - 1
+
+
+TABS = [("pages/tiers.py", "tiers_tab", k) for k in ("tiers.tab_distribution", "tiers.tab_migration",
+                                                    "tiers.tab_candidates", "tiers.tab_load")] + \
+       [("pages/churn.py", "churn_tab", k) for k in ("churn.tab_warnings", "churn.tab_tracking", "churn.tab_lost",
+                                                    "churn.tab_grades")]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("path,key,label", TABS, ids=[x[2] for x in TABS])
+def test_every_lazy_tab_opens_and_shows_its_table(fixture_url, path, key, label, lang):
+    """Tabs run only when open (st.tabs on_change="rerun"): each one, opened, renders without error
+    and shows its content, and the other tabs' tables stay unrendered."""
+    at = open_page(path, lang=lang, tab=(key, label))
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state[key] == translator(lang)(label)
+    assert len(at.dataframe) + len(at.get("plotly_chart")) >= 1
+    if label != "tiers.tab_distribution" and path == "pages/tiers.py":  # the first tab did not run
+        assert not [c for c in at.get("plotly_chart") if c.key == "tiers_dist_chart"]
+
+
+def test_long_tables_show_the_first_rows_and_say_so(engine, monkeypatch):
+    """The candidate list is cut to ui.TABLE_ROWS rows on the page, with a caption giving the total."""
+    from lib import ui
+
+    scope, month = queries.default_scope_and_month(engine)
+    n = len(tiers.candidates(engine, scope, month))
+    assert n > 3
+    monkeypatch.setattr(ui, "TABLE_ROWS", 3)
+    at = open_page("pages/tiers.py", tab=("tiers_tab", "tiers.tab_candidates"))
+    assert sorted(len(d.value) for d in at.dataframe)[-1] == 3  # the candidates, cut; the overrides are fewer
+    assert any(len(d.value) == 3 and T("dcol.measured_tier") in d.value.columns for d in at.dataframe)
+    assert any(c.value == T("dash.rows_capped", shown="3", total=f"{n:,}") for c in at.caption)

@@ -167,3 +167,15 @@ def test_labelled_translates_headers_and_codes():
     out = reports.labelled(df, ZH)
     assert list(out.columns) == ["等级", "客户类型", "状态", "判定规则", "价值类别", "逾期"]  # ids are not shown
     assert out.iloc[0].tolist() == ["地市级", "个人客户", "逾期报送", "汽油月需求达地市级标准(6.3.1.2.1)", "一类", "是"]
+
+
+@pytest.mark.parametrize("scope", ["/37/", "/37/3702/"])
+def test_page_counts_equal_the_built_pack(engine, scope):
+    """The report page counts rows in SQL before the pack is built; they equal the built sheets."""
+    overview = reports.pack_overview(engine, scope, MONTH)
+    tables = reports.appendix_tables(engine, scope, MONTH)
+    assert overview["rows"] == {no: len(tables[no][0]) for no in range(1, 8)}
+    assert overview["tracked"] == len(tables[6][0]) > 0
+    assert overview["volume_t"] == pytest.approx(tables[6][1]["volume_t"])
+    assert overview["lost"] == len(tables[3][0])
+    assert overview["plan"] == development.totals(engine, scope, MONTH)
