@@ -635,7 +635,7 @@ def create(engine: Engine, user: SessionUser, data: dict, *, allow_duplicates: b
 # fields the per-customer monthly summary depends on (lib.summary.refresh_customer_monthly)
 MONTHLY_KEYS = frozenset({"status", "developed_month", "lost_month", "kind", "org_path", "station_id", "agreement",
                           "province_procurement", "stable", "grid_id", "computed_tier", "tier_override", "size",
-                          "fuel", "payment", "value_class"})
+                          "fuel", "payment", "value_class", "lon", "lat"})
 
 
 def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *,

@@ -238,13 +238,13 @@ def volume_bins(engine: Engine, scope: str, month: str, cell_deg: float) -> pd.D
     """Return the month's customer volume summed in square cells of `cell_deg` degrees (for the
     heat layer without one point per customer): lon, lat (cell centre), volume_t."""
     k = 1.0 / cell_deg
+    # customers on the books, as the individual points at district level (customer_monthly, lib.summary)
     df = _df(
         engine,
-        f"SELECT CAST(ROUND(c.lon * :k) AS INTEGER) AS gx, CAST(ROUND(c.lat * :k) AS INTEGER) AS gy, "
-        f"SUM(m.gasoline_t + m.diesel_t) AS volume_t FROM monthly_consumption m "
-        f"JOIN customer c ON c.id = m.customer_id "
-        f"WHERE {in_scope('c.org_path')} AND m.month = :month AND c.lon IS NOT NULL AND c.lat IS NOT NULL "
-        f"GROUP BY 1, 2",
+        f"SELECT CAST(ROUND(lon * :k) AS INTEGER) AS gx, CAST(ROUND(lat * :k) AS INTEGER) AS gy, "
+        f"SUM(gasoline_t + diesel_t) AS volume_t FROM customer_monthly "
+        f"WHERE month = :month AND {in_scope('org_path')} AND lon IS NOT NULL AND lat IS NOT NULL "
+        f"GROUP BY 1, 2 HAVING SUM(gasoline_t + diesel_t) > 0",
         scope=scope_like(scope), month=month, k=k,
     )
     return pd.DataFrame({"lon": df["gx"] / k, "lat": df["gy"] / k, "volume_t": df["volume_t"].astype(float)})

@@ -73,7 +73,7 @@ class CustomerMonthly(Base):
     `last_year_t` the same month last year (None when not on the books then), `last_fuel_month`
     the latest month with fuel within the 24 months up to this one (lib.summary.LOOKBACK), from
     which lib.tracking tells a silent customer 沉默 under whatever config [churn] says.
-    `org_path`, `station_id`, `grid_id`, `kind`, `computed_tier`, `tier_override`, `size`, `fuel`,
+    `org_path`, `station_id`, `grid_id`, `lon`, `lat`, `kind`, `computed_tier`, `tier_override`, `size`, `fuel`,
     `payment` and `value_class` copy the customer's current values, so that a month's figures of a
     whole province are read from this table alone, without a join over a million customers.
     """
@@ -84,6 +84,8 @@ class CustomerMonthly(Base):
     org_path: Mapped[str] = mapped_column(String(200))
     station_id: Mapped[int] = mapped_column(Integer)
     grid_id: Mapped[int | None] = mapped_column(Integer)
+    lon: Mapped[float | None] = mapped_column(Float)  # the customer's location (heat layer 热力图)
+    lat: Mapped[float | None] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(15))
     computed_tier: Mapped[str] = mapped_column(String(10))
     tier_override: Mapped[str | None] = mapped_column(String(10))

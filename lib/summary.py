@@ -54,7 +54,7 @@ def refresh_station_monthly(conn: Connection, month: str | None = None,
 
 # --- customer_monthly 客户月度汇总 ------------------------------------------------------------------
 
-_COPIED = ("org_path", "station_id", "grid_id", "kind", "computed_tier", "tier_override", "size", "fuel", "payment",
+_COPIED = ("org_path", "station_id", "grid_id", "lon", "lat", "kind", "computed_tier", "tier_override", "size", "fuel", "payment",
            "value_class")  # customer columns copied into each month's row
 _CUSTOMER_COLS = ", ".join(("id", *_COPIED, "status", "developed_month", "lost_month", "agreement",
                             "province_procurement", "stable"))
@@ -114,6 +114,11 @@ def refresh_customer_monthly(conn: Connection, customer_ids: Iterable[int] | Non
     written = 0
     for cust in _customer_chunks(conn, ids):
         written += _refresh_chunk(conn, cust, w0, first_i, start_i, last_i)
+    if ids is None and start == first and conn.dialect.name == "postgresql":
+        # a full rebuild: order the table by month and path on disk, so a month's rows of a
+        # province are read from a few thousand adjacent pages (about 30 s for 17 million rows)
+        conn.exec_driver_sql("CLUSTER customer_monthly USING ix_customer_monthly_scope")
+        conn.exec_driver_sql("ANALYZE customer_monthly")
     return written
 
 
@@ -223,7 +228,7 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     cols = {
         "customer_id": ids[r].tolist(),
         "month": month_labels[k].tolist(),
-        **{c: _none_for_nan(cust[c].to_numpy()[r]) if c in ("grid_id", "tier_override", "size")
+        **{c: _none_for_nan(cust[c].to_numpy()[r]) if c in ("grid_id", "lon", "lat", "tier_override", "size")
            else cust[c].to_numpy()[r].tolist() for c in _COPIED},
         "gasoline_t": G[r, end[k]].tolist(),
         "diesel_t": D[r, end[k]].tolist(),

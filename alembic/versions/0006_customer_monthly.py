@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("org_path", sa.String(length=200), nullable=False),
         sa.Column("station_id", sa.Integer(), nullable=False),
         sa.Column("grid_id", sa.Integer(), nullable=True),
+        sa.Column("lon", sa.Float(), nullable=True),
+        sa.Column("lat", sa.Float(), nullable=True),
         sa.Column("kind", sa.String(length=15), nullable=False),
         sa.Column("computed_tier", sa.String(length=10), nullable=False),
         sa.Column("tier_override", sa.String(length=10), nullable=True),
