@@ -131,7 +131,7 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
         _rates_by_unit(four_rates.by_level(engine, scope, month, child if child != "province" else "city"), lang, t)))
 
     tr = tracking.summary(engine, scope, month)
-    warnings = tracking.churn_warnings(engine, scope, month)
+    warnings = tracking.warnings_by_station(engine, scope, month)
     out.append(Slide(
         "churn", f"{t('briefing.churn')} · {where}",
         t("briefing.churn_headline", lost=tr["lost"], warnings=tr["warnings"], without=tr["without_task"]),
@@ -160,13 +160,11 @@ def _rates_by_unit(df, lang: str, t: Callable[..., str]) -> go.Figure:
     return fig
 
 
-def _warnings_by_unit(warnings, t: Callable[..., str]) -> go.Figure | None:
-    if warnings is None or len(warnings) == 0:
+def _warnings_by_unit(per_station, t: Callable[..., str]) -> go.Figure | None:
+    """The 15 stations with the most churn warnings (counts per station, most first)."""
+    if per_station is None or len(per_station) == 0:
         return None
-    col = next((c for c in ("station", "station_name", "unit") if c in warnings.columns), None)
-    if col is None:
-        return None
-    counts = warnings.groupby(col).size().sort_values(ascending=False).head(15)
+    counts = per_station.head(15)
     return _bar(counts.index.tolist(), counts.tolist(), [str(v) for v in counts], "#c8102e")
 
 

@@ -708,9 +708,13 @@ RING_JS = """function (r, ctx) {
 }"""
 
 
-def ring_map(result: Mapping, *, background: str = "none", lang: str = "zh", asset_base: str | None = None) -> folium.Map:
+def ring_map(result: Mapping, *, background: str = "none", lang: str = "zh", asset_base: str | None = None,
+             max_points: int = MAX_POINTS) -> folium.Map:
     """Return the folium map of a `customer_rings` result: the rings as circles around the
-    station, customers coloured by status (existing, potential, competitor)."""
+    station, customers coloured by status (existing, potential, competitor). Existing customers
+    beyond the nearest `max_points` are left off the map (a city-centre station has tens of
+    thousands within 5 km); potential and competitor customers, the ones to win, are all drawn.
+    `m.gridcrm_notes["capped"]` = (shown, total) when existing customers were left off."""
     t = translator(lang)
     convert = _converter(background_datum(background))
     st = result["station"]
@@ -725,10 +729,14 @@ def ring_map(result: Mapping, *, background: str = "none", lang: str = "zh", ass
                       tooltip=f"{r:g} km").add_to(m)
     cust = result["customers"]
     statuses = list(RING_COLOURS)
+    m.gridcrm_notes = {"capped": None}
     for status in ("existing", "potential", "competitor"):
         sub = cust.loc[cust["status"] == status]
         if sub.empty:
             continue
+        if status == "existing" and len(sub) > max_points:  # rows come nearest first
+            m.gridcrm_notes["capped"] = (max_points, len(sub))
+            sub = sub.head(max_points)
         lat, lon = _points(sub, convert)
         rows = [[float(a), float(b), statuses.index(status),
                  f"{_esc(n)} · {_esc(c)}<br>{d:.2f} km"] for a, b, n, c, d in

@@ -125,6 +125,33 @@ def tracking_summary(detail: pd.DataFrame, warnings: pd.DataFrame, lost: pd.Data
               "warnings", "lost"]]
 
 
+def _warning_where(month: str) -> tuple[str, dict]:
+    """The churn warning condition on customer_monthly `cm` for `month` (config `[churn]`), with its
+    parameters: silent 沉默 = no fuel in the last n months and the last fuel in the 12 months before
+    them, i.e. the last month with fuel (kept per customer and month, lib.summary) lies in
+    [month-n-11, month-n]; drop 量降 = this month's volume below drop_share × the 3-month average."""
+    p = config()["churn"]
+    n = int(p["silent_months"])
+    if not 1 <= n <= LOOKBACK - 12:
+        raise ValueError(f"config [churn] silent_months must be between 1 and {LOOKBACK - 12}, got {n}")
+    return ("((cm.last_fuel_month >= :lo AND cm.last_fuel_month <= :hi) "
+            "OR (cm.prev3_avg_t > 0 AND cm.gasoline_t + cm.diesel_t < :share * cm.prev3_avg_t))",
+            {"lo": shift_month(month, -n - 11), "hi": shift_month(month, -n), "share": float(p["drop_share"])})
+
+
+def warnings_by_station(bind, scope: str, month: str, kind: str | None = None) -> pd.Series:
+    """Return the number of churn warnings per station name (same rule as `churn_warnings`, counted
+    in SQL), most first."""
+    month = _check_month(month)
+    where, params = _warning_where(month)
+    df = _df(bind, f"""SELECT s.name AS station, COUNT(*) AS n FROM customer_monthly cm JOIN station s ON s.id = cm.station_id
+                       WHERE cm.month = :month AND {in_scope('cm.org_path')} {"AND cm.kind = :kind" if kind else ""}
+                         AND {where}
+                       GROUP BY s.name ORDER BY COUNT(*) DESC, s.name""",
+             scope=scope_like(scope), month=month, kind=kind, **params)
+    return df.set_index("station")["n"].astype(int)
+
+
 def churn_warnings(bind, scope: str, month: str, kind: str | None = None) -> pd.DataFrame:
     """Return the churn warning list 流失预警 for `month` (thresholds: config `[churn]`).
 
@@ -135,17 +162,9 @@ def churn_warnings(bind, scope: str, month: str, kind: str | None = None) -> pd.
     biggest drop in tonnes.
     """
     month = _check_month(month)
-    p = config()["churn"]
-    n = int(p["silent_months"])
-    if not 1 <= n <= LOOKBACK - 12:
-        raise ValueError(f"config [churn] silent_months must be between 1 and {LOOKBACK - 12}, got {n}")
-    # silent 沉默: no fuel in the last n months, the last fuel in the 12 months before them, i.e. the
-    # last month with fuel (kept per customer and month, lib.summary) lies in [month-n-11, month-n]
-    lo, hi = shift_month(month, -n - 11), shift_month(month, -n)
-    silent = "(cm.last_fuel_month >= :lo AND cm.last_fuel_month <= :hi)"
-    df = _customer_volumes(bind, scope, month, kind, where=(
-        f"AND ({silent} OR (cm.prev3_avg_t > 0 AND cm.gasoline_t + cm.diesel_t < :share * cm.prev3_avg_t))"),
-        lo=lo, hi=hi, share=float(p["drop_share"]))
+    where, params = _warning_where(month)
+    df = _customer_volumes(bind, scope, month, kind, where="AND " + where, **params)
+    lo, hi = params["lo"], params["hi"]
     df["reason"] = ["silent" if isinstance(f, str) and lo <= f <= hi else "drop" for f in df["last_fuel_month"]]
     df["vs_avg3"] = [change(v, a) if a is not None and a == a else None for v, a in zip(df["volume_t"], df["avg3_t"])]
     df["last_visit"] = df["customer_id"].map(_last_visits(bind, scope, month))

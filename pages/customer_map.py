@@ -32,6 +32,9 @@ with left:
     m = maps.ring_map(result, background=background, lang=ctx.lang,
                       asset_base=map_assets.url_base(st.get_option("server.baseUrlPath")))
     st_folium(m, key="customer_map_map", height=600, use_container_width=True, returned_objects=[])
+    if m.gridcrm_notes["capped"]:
+        shown, total = m.gridcrm_notes["capped"]
+        st.caption(t("maps.rings.capped", shown=f"{shown:,}", total=f"{total:,}"))
 with right:
     st.subheader(t("maps.rings.counts"))
     st.dataframe(maps.labelled(result["rings"].drop(columns=["inner_km", "outer_km"]), t), hide_index=True,

@@ -380,3 +380,22 @@ def test_membership_check_runs_on_request_above_district_and_at_once_below(fixtu
             buttons[0].click().run()
             assert not at.exception, [e.value for e in at.exception]
             assert any(m.value == expected for m in at.markdown)
+
+
+def test_ring_map_draws_the_nearest_existing_customers_and_every_potential_one(engine):
+    scope = _scope(engine, "area")
+    station = map_queries.stations(engine, scope).iloc[0]
+    result = maps.customer_rings(engine, int(station["id"]), (1, 3, 5), scope=scope)
+    cust = result["customers"]
+    existing = cust.loc[cust["status"] == "existing"]
+    others = cust.loc[cust["status"].isin(["potential", "competitor"])]
+    assert len(existing) > 10 and len(others) > 0
+    full = maps.ring_map(result)
+    assert full.gridcrm_notes["capped"] is None
+    cut = maps.ring_map(result, max_points=10)
+    assert cut.gridcrm_notes["capped"] == (10, len(existing))
+    t = translator("zh")
+    drawn = {status: rows(cut, t(f"maps.status.{status}")) for status in ("existing", "potential", "competitor")}
+    assert len(drawn["existing"]) == 10
+    assert all(f"· {c}<br>" in r[3] for c, r in zip(existing.head(10)["code"], drawn["existing"]))  # the nearest ten
+    assert len(drawn["potential"]) + len(drawn["competitor"]) == len(others)  # the ones to win: all of them

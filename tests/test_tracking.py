@@ -206,3 +206,11 @@ def test_viewer_cannot_raise_tasks_and_nobody_outside_the_scope(small):
         tracking.create_task(small, station, outside, MONTH, "silent", dt.date(2026, 11, 30))
     with pytest.raises(ValueError, match="reason"):
         tracking.create_task(small, station, outside, MONTH, "bored", dt.date(2026, 11, 30))
+
+
+@pytest.mark.parametrize("kind", ["institutional", None])
+def test_warnings_counted_per_station_equal_the_list(engine, kind):
+    warn = tracking.churn_warnings(engine, "/37/", MONTH, kind)
+    per = tracking.warnings_by_station(engine, "/37/", MONTH, kind)
+    assert per.to_dict() == warn.groupby("station").size().to_dict()
+    assert list(per) == sorted(per, reverse=True) and per.sum() == len(warn) > 0
