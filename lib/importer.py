@@ -812,8 +812,9 @@ def _write_consumption(conn: Connection, out: pd.DataFrame, progress: Progress) 
                              ["customer_id", "month"], [r[:2] for r in part]), 0)
         _bulk(conn, _insert_sql("monthly_consumption", cols), cols, part)
         progress(0.6 + 0.3 * min(1.0, (i + step) / len(recs)), "write")
-    for month, part in out.groupby("month"):
-        refresh_station_monthly(conn, month=month, station_ids=sorted({int(s) for s in part["station_id"]}))
+    # one pass over the months and stations the file touched
+    refresh_station_monthly(conn, months=sorted(set(out["month"])),
+                            station_ids=sorted({int(s) for s in out["station_id"]}))
     # A month's volumes feed that month's and the next 12 months' measures (lib.summary). A month
     # before or after the data so far changes every customer on the books: the data's span moved.
     lo, hi = min(out["month"]), max(out["month"])

@@ -33,13 +33,18 @@ GROUP BY c.station_id, m.month, COALESCE(c.tier_override, c.computed_tier), c.ki
 
 
 def refresh_station_monthly(conn: Connection, month: str | None = None,
-                            station_ids: list[int] | None = None) -> None:
+                            station_ids: list[int] | None = None, months: list[str] | None = None) -> None:
     """Rebuild `station_monthly` inside the caller's transaction: all of it, or only the rows of
-    one month and/or of some stations (after an import, a tier override or a customer's move)."""
+    one month (or `months`) and/or of some stations (after an import, a tier override or a move)."""
     conds, params = [], {}
     if month is not None:
         conds.append("month = :m")
         params["m"] = month
+    if months is not None:
+        if not months:
+            return
+        conds.append(f"month IN ({', '.join(f':mo{i}' for i in range(len(months)))})")
+        params |= {f"mo{i}": m for i, m in enumerate(months)}
     if station_ids is not None:
         if not station_ids:
             return
