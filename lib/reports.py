@@ -151,6 +151,9 @@ def labelled(df: pd.DataFrame, t: Callable[..., str], columns: list[str] | None 
     for showing on a page or writing to a file. Unknown columns are left out."""
     cols = [c for c in (columns or list(df.columns)) if c in COLUMN_KEYS and c in df.columns]
     out = pd.DataFrame({t(f"dcol.{c}"): [_value(t, c, v) for v in df[c].tolist()] for c in cols})
+    for col in out.columns:  # a text column's blanks show empty, not "None"
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, str)).any():
+            out[col] = [v if isinstance(v, str) else "" if v is None or v != v else str(v) for v in out[col]]
     return out
 
 
