@@ -139,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--import-rows", type=int, default=100_000)
     ap.add_argument("--pages", nargs="*", default=None, metavar="NAME",
                     help="time only these pages (e.g. tiers churn); the other parts still run unless skipped")
-    ap.add_argument("--skip", nargs="*", default=(), choices=("naive", "map", "import"),
-                    help="leave parts out (the JSON then lacks them)")
+    ap.add_argument("--skip", nargs="*", default=(), choices=("naive", "naive-map", "map", "import"),
+                    help="leave parts out (the JSON then lacks them); naive-map: the one-marker-per-customer "
+                         "map only (at 1,000,000 customers it needs more than 16 GB: bench/map_payload.py "
+                         "--chunked measures its size in parts)")
     args = ap.parse_args(argv)
     if args.quick:
         args.customers, args.months, args.import_rows = 3000, 6, 5000
@@ -162,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     print("pages (province admin, whole province):", flush=True)
     pages = time_pages(only=args.pages)
     naive = time_naive(scope, month) if "naive" not in args.skip else None
-    payload = map_payload(engine, scope, month, naive="naive" not in args.skip) if "map" not in args.skip else None
+    payload = (map_payload(engine, scope, month, naive=not {"naive", "naive-map"} & set(args.skip))
+               if "map" not in args.skip else None)
     if naive is not None and payload is not None:
         naive["map_payload_mb"] = payload.pop("naive_payload_mb")
     imp = time_import(engine, args.import_rows) if "import" not in args.skip else None

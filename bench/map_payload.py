@@ -61,8 +61,9 @@ def asset_bytes(m: folium.Map) -> int:
     return total
 
 
-def naive_map(engine, scope: str, month: str) -> folium.Map:
-    """One folium Marker per customer with a tooltip, and the grids as GeoJSON: the obvious map."""
+def naive_map(engine, scope: str, month: str, rows: list | None = None) -> folium.Map:
+    """One folium Marker per customer with a tooltip, and the grids as GeoJSON: the obvious map.
+    `rows` (name, code, lat, lon) replaces the scope's customers (for `naive_bytes_chunked`)."""
     g = map_queries.grids(engine, scope)
     m = folium.Map(location=[36.5, 118.5], zoom_start=8, tiles=None)
     folium.GeoJson({"type": "FeatureCollection", "features": [
@@ -70,14 +71,32 @@ def naive_map(engine, scope: str, month: str) -> folium.Map:
         for c, n, geom in zip(g["code"], g["name"], g["geometry"])]},
         tooltip=folium.GeoJsonTooltip(["code", "name"]), name="grids").add_to(m)
     layer = folium.FeatureGroup(name="customers").add_to(m)
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT name, code, lat, lon FROM customer WHERE org_path LIKE :s "
-                                 "AND lon IS NOT NULL"), {"s": scope + "%"}).all()
+    if rows is None:
+        rows = _customer_rows(engine, scope)
     for name, code, lat, lon in rows:
         folium.Marker([lat, lon], tooltip=f"{name} {code}").add_to(layer)
     folium.LayerControl().add_to(m)
     map_assets.localize(m)
     return m
+
+
+def _customer_rows(engine, scope: str) -> list:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT name, code, lat, lon FROM customer WHERE org_path LIKE :s "
+                                 "AND lon IS NOT NULL ORDER BY id"), {"s": scope + "%"}).all()
+
+
+def naive_bytes_chunked(engine, scope: str, month: str, chunk: int = 100_000) -> int:
+    """Bytes the naive map would send, measured in parts: the map without customers, plus for each
+    `chunk` of customers what its markers add. Marker code does not depend on the other markers
+    (each has its own generated name of fixed length), so the sum equals the whole map's size,
+    which at 1,000,000 customers needs more than 16 GB of memory to build at once here."""
+    rows = _customer_rows(engine, scope)
+    empty = component_bytes(naive_map(engine, scope, month, rows=[]))
+    total = empty
+    for i in range(0, len(rows), chunk):
+        total += component_bytes(naive_map(engine, scope, month, rows=rows[i:i + chunk])) - empty
+    return total
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -275,7 +294,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=str(ROOT / "data" / "bench" / "maps"))
     ap.add_argument("--timeout", type=float, default=300, help="seconds a map may take to show in Chromium")
     ap.add_argument("--time-page", help=argparse.SUPPRESS)
+    ap.add_argument("--naive-chunked", metavar="DB_URL",
+                    help="only measure the naive map's size on this database, 100,000 customers at a time, "
+                         "and print it in MB (what `python -m bench --skip naive-map` leaves out)")
     args = ap.parse_args(argv)
+    if args.naive_chunked:
+        engine = make_engine(args.naive_chunked)
+        scope, month = default_scope_and_month(engine)
+        t0 = time.perf_counter()
+        size = naive_bytes_chunked(engine, scope, month)
+        print(json.dumps({"naive_map_payload_mb": round(size / 1e6, 3), "seconds": round(time.perf_counter() - t0, 1)}))
+        return 0
     if args.time_page:
         print(json.dumps(time_page(args.time_page, args.timeout)))
         return 0

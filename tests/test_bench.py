@@ -34,3 +34,16 @@ def test_quick_bench_runs_and_reports(tmp_path):
     assert set(result) >= {"scale", "pages", "naive", "map", "import"}
     assert "map_payload_mb" in result["naive"] and "payload_mb" in result["map"]
     assert set(result["import"]) >= {"rows", "rows_per_s"}
+
+
+def test_naive_map_size_measured_in_parts_equals_the_whole(engine):
+    """At 1,000,000 customers the naive map is measured chunk by chunk (bench/map_payload.py); on
+    the fixture the parts add up to the whole map's size within 1 %."""
+    from bench.map_payload import component_bytes, naive_bytes_chunked, naive_map
+    from lib.queries import default_scope_and_month
+
+    scope, month = default_scope_and_month(engine)
+    whole = component_bytes(naive_map(engine, scope, month))
+    parts = naive_bytes_chunked(engine, scope, month, chunk=500)
+    assert whole > 500_000
+    assert abs(whole - parts) / whole < 0.01
