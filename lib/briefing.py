@@ -7,8 +7,10 @@ completion and ranking, the four rates with red/amber/green, churn and win-back,
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine
 
@@ -41,10 +43,15 @@ def _bar(labels: list[str], values: list[float], text: list[str], colours: list[
     return fig
 
 
-def _grid_figure(engine: Engine, scope: str, month: str, lang: str, t: Callable[..., str]) -> tuple[go.Figure, dict]:
+def _grid_data(engine: Engine, scope: str, month: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return map_queries.grids(engine, scope), map_queries.grid_volume(engine, scope, month)
+
+
+def _grid_figure(engine: Engine, scope: str, month: str, lang: str, t: Callable[..., str],
+                 data: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> tuple[go.Figure, dict]:
     """Grids drawn as filled polygons, darker with more volume (offline: no map tiles)."""
-    grids = map_queries.grids(engine, scope)
-    vol = map_queries.grid_volume(engine, scope, month).set_index("grid_id")["total_t"]
+    grids, volume = data or _grid_data(engine, scope, month)
+    vol = volume.set_index("grid_id")["total_t"]
     grids["total_t"] = grids["id"].map(vol).fillna(0.0)
     top = float(grids["total_t"].max()) if len(grids) else 0.0
     # One trace per shade (rings joined with gaps), not one per grid: a province has a thousand grids.
@@ -82,8 +89,23 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
     where = f"{name_en if lang == 'en' else name_zh} · {fmt.month(month, lang)}"
     child = CHILD_LEVEL[level]
     out: list[Slide] = []
+    # The slides' reads are independent: run them side by side on pooled connections.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pre = {
+            "ov": pool.submit(queries.overview, engine, scope, month),
+            "trend": pool.submit(queries.volume_trend, engine, scope, month),
+            "grid": pool.submit(_grid_data, engine, scope, month),
+            "plan": pool.submit(development.rollup, engine, scope, month, child),
+            "rates_table": pool.submit(four_rates.station_table, engine, scope, month),
+            "rates_level": pool.submit(four_rates.by_level, engine, scope, month,
+                                       child if child != "province" else "city"),
+            "tracking": pool.submit(tracking.summary, engine, scope, month),
+            "warnings": pool.submit(tracking.warnings_by_station, engine, scope, month),
+            "matters": pool.submit(matters.counts, engine, scope),
+        }
+        got = {k: f.result() for k, f in pre.items()}
 
-    ov = queries.overview(engine, scope, month)
+    ov = got["ov"]
     vol, vol_ly = ov["volume"]["total_t"], ov["volume_last_year"]["total_t"]
     yoy = change(vol, vol_ly)
     out.append(Slide(
@@ -92,9 +114,9 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
         [(t("overview.customers"), fmt.count(ov["customers"], lang), None),
          (t("overview.plan_card"), fmt.pct(ov["plan"]["personal_card"]["completion"], lang), None),
          (t("overview.churned"), fmt.count(ov["churned"], lang), None)],
-        charts.volume_trend(queries.volume_trend(engine, scope, month), t)))
+        charts.volume_trend(got["trend"], t)))
 
-    fig, g = _grid_figure(engine, scope, month, lang, t)
+    fig, g = _grid_figure(engine, scope, month, lang, t, got["grid"])
     out.append(Slide("grid_map", f"{t('briefing.grid_map')} · {where}",
                      t("briefing.grid_headline", grids=g["grids"], best=g["best"], volume=fmt.tonnes(g["best_t"], lang)),
                      [(t("briefing.grids"), fmt.count(g["grids"], lang), None)], fig))
@@ -106,7 +128,7 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
         [(t(f"tier.{k}"), fmt.count(by_tier[k], lang), None) for k in reversed(TIERS)],
         charts.tier_kind_bar(ov["tier_kind"], t)))
 
-    plan = development.rollup(engine, scope, month, child)
+    plan = got["plan"]
     below = plan[plan["card_completion"].astype(float) < 1]
     out.append(Slide(
         "plan", f"{t('briefing.plan')} · {where}",
@@ -120,7 +142,7 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
              ["#2e7d32" if (x or 0) >= 1 else "#c8102e" for x in plan["card_completion"]], target=100)))
 
     rates = ov["four_rates"]
-    table = four_rates.station_table(engine, scope, month)
+    table = got["rates_table"]
     red = {r: int((table[f"{r}_status"] == "red").sum()) for r in RATE_NAMES} if len(table) else {}
     targets = {r: float(table[f"{r}_target"].mean()) if len(table) else None for r in RATE_NAMES}
     worst = max(RATE_NAMES, key=lambda r: red.get(r, 0))
@@ -128,10 +150,10 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
         "four_rates", f"{t('overview.four_rates')} · {where}",
         t("briefing.rates_headline", rate=t(f"rate.{worst}"), red=red.get(worst, 0), stations=len(table)),
         [(t(f"rate.{r}"), fmt.pct(rates[r], lang), four_rates.status(rates[r], targets[r])) for r in RATE_NAMES],
-        _rates_by_unit(four_rates.by_level(engine, scope, month, child if child != "province" else "city"), lang, t)))
+        _rates_by_unit(got["rates_level"], lang, t)))
 
-    tr = tracking.summary(engine, scope, month)
-    warnings = tracking.warnings_by_station(engine, scope, month)
+    tr = got["tracking"]
+    warnings = got["warnings"]
     out.append(Slide(
         "churn", f"{t('briefing.churn')} · {where}",
         t("briefing.churn_headline", lost=tr["lost"], warnings=tr["warnings"], without=tr["without_task"]),
@@ -140,7 +162,7 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
          (t("briefing.without_task"), fmt.count(tr["without_task"], lang), "red" if tr["without_task"] else "green")],
         _warnings_by_unit(warnings, t)))
 
-    mc = matters.counts(engine, scope)
+    mc = got["matters"]
     out.append(Slide(
         "matters", f"{t('briefing.matters')} · {where}",
         t("briefing.matters_headline", overdue=mc["overdue"], open=mc["open"]),

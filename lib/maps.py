@@ -27,6 +27,7 @@ import json
 import math
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Mapping
 
 import folium
@@ -379,19 +380,25 @@ def grid_map_data(engine: Engine, scope: str, month: str, max_points: int = MAX_
     page can cache it): level, grids, per-grid counts and volume, station plan and rates,
     stations, competitor stations, customer points per group (None when aggregated), heat cells."""
     level = map_queries.scope_level(engine, scope)
-    data = {
-        "scope": scope, "month": month, "level": level,
-        "grids": map_queries.grids(engine, scope),
-        "counts": map_queries.grid_customer_counts(engine, scope, month),
-        "volume": map_queries.grid_volume(engine, scope, month),
-        "plan": map_queries.station_plan(engine, scope, month),
-        "rates": map_queries.station_rates(engine, scope, month),
-        "stations": map_queries.stations(engine, scope),
-        "competitor_stations": map_queries.competitor_stations(engine, scope),
-        "points": {}, "aggregated": {},
+    # The independent reads run side by side on pooled connections (SQLite WAL readers and
+    # PostgreSQL backends both run concurrently): at a million customers, 1.9 s one after another.
+    jobs = {
+        "grids": (map_queries.grids, scope),
+        "counts": (map_queries.grid_customer_counts, scope, month),
+        "volume": (map_queries.grid_volume, scope, month),
+        "plan": (map_queries.station_plan, scope, month),
+        "rates": (map_queries.station_rates, scope, month),
+        "stations": (map_queries.stations, scope),
+        "competitor_stations": (map_queries.competitor_stations, scope),
+        **{f"n_{grp}": (map_queries.customer_count, scope, month, grp) for grp in map_queries.STATUS_GROUPS},
     }
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {k: pool.submit(f, engine, *args) for k, (f, *args) in jobs.items()}
+        got = {k: f.result() for k, f in futures.items()}
+    data = {"scope": scope, "month": month, "level": level, "points": {}, "aggregated": {},
+            **{k: v for k, v in got.items() if not k.startswith("n_")}}
     for grp in map_queries.STATUS_GROUPS:
-        n = map_queries.customer_count(engine, scope, month, grp)
+        n = got[f"n_{grp}"]
         if level in INDIVIDUAL_LEVELS and n <= max_points:
             data["points"][grp] = map_queries.customer_points(engine, scope, month, grp)
         else:
