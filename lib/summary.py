@@ -233,8 +233,10 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     cols = {
         "customer_id": ids[r].tolist(),
         "month": month_labels[k].tolist(),
-        **{c: _none_for_nan(cust[c].to_numpy()[r]) if c in ("grid_id", "lon", "lat", "tier_override", "size")
-           else cust[c].to_numpy()[r].tolist() for c in _COPIED},
+        **{c: _none_for_nan(cust[c].to_numpy()[r]) if c in ("lon", "lat", "tier_override", "size")
+           else cust[c].to_numpy()[r].tolist() for c in _COPIED if c != "grid_id"},
+        # a customer without a grid makes the column float (NaN): back to int or None for COPY
+        "grid_id": [None if g is None or g != g else int(g) for g in cust["grid_id"].to_numpy()[r].tolist()],
         "gasoline_t": G[r, end[k]].tolist(),
         "diesel_t": D[r, end[k]].tolist(),
         "visits": VIS[r, end[k]].tolist(),

@@ -196,3 +196,18 @@ def test_imports_and_edits_keep_customer_monthly_equal_to_a_full_rebuild(small):
                               "WHERE c.name LIKE '月度汇总测试%'")).scalar()
     assert n > 0
     _full_rebuild_equals(small)
+
+
+def test_customer_without_a_grid_is_summarised(small):
+    """grid_id NULL makes pandas read the column as float; the rows must still be written (COPY on
+    PostgreSQL refuses 12.0 for an integer)."""
+    with small.begin() as conn:
+        cid = conn.execute(text("SELECT id FROM customer WHERE status = 'existing' ORDER BY id LIMIT 1")).scalar()
+        conn.execute(text("UPDATE customer SET grid_id = NULL WHERE id = :c"), {"c": cid})
+        refresh_customer_monthly(conn)
+        rows = conn.execute(text("SELECT COUNT(*), COUNT(grid_id) FROM customer_monthly WHERE customer_id = :c"),
+                            {"c": cid}).one()
+        other = conn.execute(text("SELECT grid_id FROM customer_monthly WHERE customer_id <> :c AND grid_id IS NOT NULL "
+                                  "LIMIT 1"), {"c": cid}).scalar()
+    assert rows[0] > 0 and rows[1] == 0
+    assert isinstance(other, int)
