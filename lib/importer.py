@@ -36,7 +36,8 @@ from lib.auth import audit, manager_scope
 from lib.config import rules as config
 from lib.customers import (AGREEMENTS, FUELS, KINDS as CUSTOMER_KINDS, LOYALTIES, PAYMENTS, STATUSES,
                            credit_code_ok, max_code)
-from lib.db import write
+from lib.db import bulk_insert, write
+from lib.models import MonthlyConsumption
 from lib.summary import customer_ids, refresh_customer_monthly, refresh_station_monthly
 from lib.queries import shift_month
 
@@ -808,9 +809,16 @@ def _write_consumption(conn: Connection, out: pd.DataFrame, progress: Progress) 
     step = 50_000
     for i in range(0, len(recs), step):
         part = recs[i:i + step]
-        updated += max(_bulk(conn, "DELETE FROM monthly_consumption WHERE customer_id = {?} AND month = {?}",
-                             ["customer_id", "month"], [r[:2] for r in part]), 0)
-        _bulk(conn, _insert_sql("monthly_consumption", cols), cols, part)
+        if conn.dialect.name == "postgresql":  # one DELETE over arrays and a COPY, not 2 × 50,000 statements
+            updated += max(conn.execute(text(
+                "DELETE FROM monthly_consumption m USING unnest(CAST(:ids AS integer[]), CAST(:months AS varchar[])) "
+                "AS d(customer_id, month) WHERE m.customer_id = d.customer_id AND m.month = d.month"),
+                {"ids": [r[0] for r in part], "months": [r[1] for r in part]}).rowcount, 0)
+            bulk_insert(conn, MonthlyConsumption.__table__, {c: [r[k] for r in part] for k, c in enumerate(cols)})
+        else:
+            updated += max(_bulk(conn, "DELETE FROM monthly_consumption WHERE customer_id = {?} AND month = {?}",
+                                 ["customer_id", "month"], [r[:2] for r in part]), 0)
+            _bulk(conn, _insert_sql("monthly_consumption", cols), cols, part)
         progress(0.6 + 0.3 * min(1.0, (i + step) / len(recs)), "write")
     # one pass over the months and stations the file touched
     refresh_station_monthly(conn, months=sorted(set(out["month"])),
