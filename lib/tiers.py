@@ -357,16 +357,19 @@ def load_check(engine: Engine, scope: str, month: str) -> pd.DataFrame:
 def summary(engine: Engine, scope: str, month: str) -> dict:
     """Return the tiers page's key figures: customers on the books, by tier in force, promotion and
     demotion candidates, overrides in force, and units flagged by the load check."""
-    dist = distribution(engine, scope, month)
-    cand = candidate_counts(engine, scope, month)
-    load = load_check(engine, scope, month)
+    return headline(distribution(engine, scope, month), candidate_counts(engine, scope, month),
+                    load_check(engine, scope, month), overrides(engine, scope))
+
+
+def headline(dist: pd.DataFrame, cand: dict[str, int], load: pd.DataFrame, over: pd.DataFrame) -> dict:
+    """`summary` from its parts (the page passes its cached tables, so none is read twice)."""
     return {
         "customers": int(dist["customers"].sum()),
         "by_tier": {t: int(dist.loc[dist["tier"] == t, "customers"].sum()) for t in rules.TIERS},
         "institutional": int(dist.loc[dist["kind"] == "institutional", "customers"].sum()),
         "promote": cand["promote"],
         "demote": cand["demote"],
-        "overrides": int(len(overrides(engine, scope))),
+        "overrides": int(len(over)),
         "flagged_units": int((load["status"] != "ok").sum()),
     }
 

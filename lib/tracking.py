@@ -320,19 +320,29 @@ def summary(engine: Engine, scope: str, month: str, kind: str | None = "institut
     """Return the tracking page's key figures for customers of `kind` (None: all): warnings, of which
     without an open win-back task, lost this month (all kinds: the overview's figure), and the
     institutional customers' volume and its change on their 3-month average."""
+    return headline(institutional_totals(engine, scope, month), churn_warnings(engine, scope, month, kind),
+                    lost_customers(engine, scope, month, 1, kind))
+
+
+def institutional_totals(engine: Engine, scope: str, month: str) -> dict:
+    """Return {customers, volume_t, avg3_t}: the institutional customers on the books in `month`,
+    their volume and the sum of their 3-month averages (counted in SQL on the monthly summary)."""
     month = _check_month(month)
     with engine.connect() as conn:
         n, vol, avg = conn.execute(text(
             f"""SELECT COUNT(*), COALESCE(SUM(gasoline_t + diesel_t), 0), COALESCE(SUM(prev3_avg_t), 0)
                 FROM customer_monthly WHERE month = :month AND {in_scope('org_path')} AND kind = 'institutional'"""),
             {"month": month, "scope": scope_like(scope)}).first()
-    vol, avg = float(vol), float(avg)
-    warnings = churn_warnings(engine, scope, month, kind)
+    return {"customers": int(n), "volume_t": float(vol), "avg3_t": float(avg)}
+
+
+def headline(inst: dict, warnings: pd.DataFrame, lost: pd.DataFrame) -> dict:
+    """`summary` from its parts (the page passes its cached tables, so none is read twice)."""
     return {
         "warnings": int(len(warnings)),
         "without_task": int(warnings["task_state"].ne("open").sum()) if len(warnings) else 0,
-        "lost": int(len(lost_customers(engine, scope, month, 1, kind))),
-        "institutional": int(n),
-        "volume_t": vol,
-        "vs_avg3": change(vol, avg),
+        "lost": int(len(lost)),
+        "institutional": inst["customers"],
+        "volume_t": inst["volume_t"],
+        "vs_avg3": change(inst["volume_t"], inst["avg3_t"]),
     }

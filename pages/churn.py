@@ -15,7 +15,10 @@ if flash := st.session_state.pop("churn_flash", None):
 kind = st.segmented_control(t("churn.kind"), ["institutional", "personal", "all"], default="institutional",
                             key="churn_kind", format_func=lambda k: t(f"churn.kind_{k}")) or "institutional"
 kind_arg = None if kind == "all" else kind
-summary = ui.cached(tracking.summary)(ctx.engine, ctx.scope, ctx.month, kind_arg)
+warnings = ui.cached(tracking.churn_warnings)(ctx.engine, ctx.scope, ctx.month, kind_arg)
+# the headline from the same cached tables the tabs show (each read once)
+summary = tracking.headline(ui.cached(tracking.institutional_totals)(ctx.engine, ctx.scope, ctx.month), warnings,
+                            ui.cached(tracking.lost_customers)(ctx.engine, ctx.scope, ctx.month, 1, kind_arg))
 
 c1, c2, c3, c4 = st.columns(4, border=True)
 c1.metric(t("churn.warnings"), fmt.count(summary["warnings"], ctx.lang), help=t("churn.warnings_help"))
@@ -30,7 +33,6 @@ tab_warn, tab_track, tab_lost, tab_grade = st.tabs(
     key="churn_tab", on_change="rerun")
 with tab_warn:
     if tab_warn.open:
-        warnings = ui.cached(tracking.churn_warnings)(ctx.engine, ctx.scope, ctx.month, kind_arg)
         ui.table(warnings, t, "churn_warnings", "churn_warn",
                  ["code", "name", "kind", "tier", "station", "owner", "reason", "volume_t", "avg3_t", "vs_avg3",
                   "last_fuel_month", "last_visit", "task_state", "task_due"],

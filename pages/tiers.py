@@ -5,7 +5,11 @@ from lib import charts_dashboards as charts, fmt, rules, tiers, ui
 
 ctx = ui.guard("pages/tiers.py")
 t = ctx.t
-summary = ui.cached(tiers.summary)(ctx.engine, ctx.scope, ctx.month)
+# the headline from the same cached tables the tabs show (each read once)
+summary = tiers.headline(ui.cached(tiers.distribution)(ctx.engine, ctx.scope, ctx.month),
+                         ui.cached(tiers.candidate_counts)(ctx.engine, ctx.scope, ctx.month),
+                         ui.cached(tiers.load_check)(ctx.engine, ctx.scope, ctx.month),
+                         ui.cached(tiers.overrides)(ctx.engine, ctx.scope))
 
 st.title(t("page.tiers"))
 st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
