@@ -7,7 +7,6 @@ completion and ranking, the four rates with red/amber/green, churn and win-back,
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import pandas as pd
@@ -90,20 +89,17 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
     child = CHILD_LEVEL[level]
     out: list[Slide] = []
     # The slides' reads are independent: run them side by side on pooled connections.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        pre = {
-            "ov": pool.submit(queries.overview, engine, scope, month),
-            "trend": pool.submit(queries.volume_trend, engine, scope, month),
-            "grid": pool.submit(_grid_data, engine, scope, month),
-            "plan": pool.submit(development.rollup, engine, scope, month, child),
-            "rates_table": pool.submit(four_rates.station_table, engine, scope, month),
-            "rates_level": pool.submit(four_rates.by_level, engine, scope, month,
-                                       child if child != "province" else "city"),
-            "tracking": pool.submit(tracking.summary, engine, scope, month),
-            "warnings": pool.submit(tracking.warnings_by_station, engine, scope, month),
-            "matters": pool.submit(matters.counts, engine, scope),
-        }
-        got = {k: f.result() for k, f in pre.items()}
+    got = queries.side_by_side(engine, {
+        "ov": (queries.overview, scope, month),
+        "trend": (queries.volume_trend, scope, month),
+        "grid": (_grid_data, scope, month),
+        "plan": (development.rollup, scope, month, child),
+        "rates_table": (four_rates.station_table, scope, month),
+        "rates_level": (four_rates.by_level, scope, month, child if child != "province" else "city"),
+        "tracking": (tracking.summary, scope, month),
+        "warnings": (tracking.warnings_by_station, scope, month),
+        "matters": (matters.counts, scope),
+    })
 
     ov = got["ov"]
     vol, vol_ly = ov["volume"]["total_t"], ov["volume_last_year"]["total_t"]

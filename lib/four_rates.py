@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 
 from lib.config import rules as config
 from lib.kpis import FOUR_RATES, four_rates
-from lib.queries import in_scope, read_df, scope_like, shift_month
+from lib.queries import in_list, in_scope, read_df, scope_like, shift_month
 from lib.tiers import _check_month
 
 RATES = tuple(FOUR_RATES)
@@ -94,13 +94,10 @@ def targets(engine: Engine, station_ids: list[int]) -> pd.DataFrame:
     out = pd.DataFrame({r: float(defaults[r]) for r in RATES}, index=pd.Index(station_ids, name="station_id"))
     if not station_ids:
         return out
-    names = [f"s{i}" for i in range(len(station_ids))]
+    sql, bound = in_list("s", [int(s) for s in station_ids])
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(f"SELECT station_id, rate, target FROM four_rate_target "
-                 f"WHERE station_id IN ({', '.join(':' + n for n in names)})"),
-            dict(zip(names, (int(s) for s in station_ids))),
-        ).all()
+        rows = conn.execute(text(f"SELECT station_id, rate, target FROM four_rate_target WHERE station_id IN {sql}"),
+                            bound).all()
     for sid, rate, target in rows:
         if rate in out.columns:
             out.loc[sid, rate] = float(target)

@@ -27,7 +27,6 @@ import json
 import math
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Mapping
 
 import folium
@@ -40,7 +39,7 @@ from jinja2 import Template
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import Engine, text
 
-from lib import map_assets, map_queries
+from lib import map_assets, map_queries, queries
 from lib.charts import FONT, TIER_COLOURS
 from lib.geo import gcj02_to_wgs84_array, haversine_m, wgs84_to_gcj02_array
 from lib.grids import SNAP_DEG, from_geojson
@@ -392,9 +391,7 @@ def grid_map_data(engine: Engine, scope: str, month: str, max_points: int = MAX_
         "competitor_stations": (map_queries.competitor_stations, scope),
         **{f"n_{grp}": (map_queries.customer_count, scope, month, grp) for grp in map_queries.STATUS_GROUPS},
     }
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {k: pool.submit(f, engine, *args) for k, (f, *args) in jobs.items()}
-        got = {k: f.result() for k, f in futures.items()}
+    got = queries.side_by_side(engine, jobs)
     data = {"scope": scope, "month": month, "level": level, "points": {}, "aggregated": {},
             **{k: v for k, v in got.items() if not k.startswith("n_")}}
     for grp in map_queries.STATUS_GROUPS:

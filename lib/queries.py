@@ -32,6 +32,24 @@ def in_scope(col: str) -> str:
 _in = in_scope
 
 
+def side_by_side(engine: Engine, jobs: dict) -> dict:
+    """Run independent reads at once on pooled connections and return {key: result}: `jobs` maps a
+    key to (function, *args), called as function(engine, *args). SQLite WAL readers and PostgreSQL
+    backends both serve them concurrently (the grid map and the slides read eight to ten tables)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {k: pool.submit(f, engine, *args) for k, (f, *args) in jobs.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
+def in_list(name: str, values) -> tuple[str, dict]:
+    """Return ("(:name0, :name1, …)", {"name0": v0, …}): a bound `col IN` list, the values never in
+    the SQL text. Callers keep lists to a few thousand values (drivers limit parameters)."""
+    keys = [f"{name}{i}" for i in range(len(values))]
+    return "(" + ", ".join(":" + k for k in keys) + ")", dict(zip(keys, values))
+
+
 def read_df(bind: Engine | Connection, sql, **params) -> pd.DataFrame:
     """Run `sql` (text or a statement) with bound `params` on an engine or an open connection and
     return the rows as a DataFrame: the one way every lib module reads query results."""

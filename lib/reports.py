@@ -300,13 +300,9 @@ def _sums(df: pd.DataFrame, cols: list[str]) -> dict:
     return {c: float(df[c].fillna(0).sum()) for c in cols if c in df.columns}
 
 
-def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[pd.DataFrame, dict]]:
-    """Return {appendix: (rows, totals)} for the pack, each built with the pages' own functions."""
-    month = tiers._check_month(month)
-    nxt = queries.shift_month(month, 1)
-    out: dict[int, tuple[pd.DataFrame, dict]] = {}
-
-    # 1 — next month's plan per district (002 §6.5.3: compiled on the 25th)
+def _plan_sheet(engine: Engine, scope: str, nxt: str) -> tuple[pd.DataFrame, str]:
+    """Appendix 1 rows (next month's plan per district with stations in scope), and the level the
+    completion sheet (appendix 7) rolls up to: districts, or stations for a station or below."""
     st = development.unit_plan(engine, scope, nxt)
     ds = development.district_plan(engine, scope, nxt)
     per = st.groupby("district_path").agg(stations=("station_unit_id", "count"), card_target=("card_target", "sum"))
@@ -316,6 +312,17 @@ def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[p
     a1 = a1[a1["stations"].notna()].copy()
     a1["stations"] = a1["stations"].astype(int)
     a1["card_target"] = a1["card_target"].astype(int)
+    return a1, "district" if len(ds) else "station"
+
+
+def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[pd.DataFrame, dict]]:
+    """Return {appendix: (rows, totals)} for the pack, each built with the pages' own functions."""
+    month = tiers._check_month(month)
+    nxt = queries.shift_month(month, 1)
+    out: dict[int, tuple[pd.DataFrame, dict]] = {}
+
+    # 1 — next month's plan per district (002 §6.5.3: compiled on the 25th)
+    a1, level = _plan_sheet(engine, scope, nxt)
     out[1] = (a1, {"stations": int(a1["stations"].sum()), "inst_target": int(a1["inst_target"].sum()),
                    "card_target": int(a1["card_target"].sum())})
 
@@ -353,7 +360,6 @@ def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[p
     out[5] = (a5, {"_count": len(a5), **_sums(a5, ["gasoline_t", "diesel_t", "card_cny"])})
 
     # 7 — plan completion 开发计划完成统计 (districts; stations when the scope is a station or below)
-    level = "district" if len(ds) else "station"
     a7 = development.rollup(engine, scope, month, level).sort_values("path")
     tot = development.totals(engine, scope, month)
     out[7] = (a7, {
@@ -419,23 +425,16 @@ def pack_overview(engine: Engine, scope: str, month: str) -> dict:
     hundred thousand institutional customers. tests/test_reports.py checks the counts equal the
     built pack's."""
     month = tiers._check_month(month)
-    nxt = queries.shift_month(month, 1)
+    inst = tracking.institutional_totals(engine, scope, month)
     with engine.connect() as conn:
-        tracked, stations, volume = conn.execute(text(
-            f"""SELECT COUNT(*), COUNT(DISTINCT station_id), COALESCE(SUM(gasoline_t + diesel_t), 0)
-                FROM customer_monthly WHERE month = :m AND {queries.in_scope('org_path')} AND kind = 'institutional'"""),
-            {"m": month, "scope": queries.scope_like(scope)}).one()
         potential = conn.execute(text(
             f"SELECT COUNT(*) FROM customer WHERE {queries.in_scope('org_path')} AND status IN ('potential', 'competitor')"),
             {"scope": queries.scope_like(scope)}).scalar_one()
     lost = tracking.lost_customers(engine, scope, month, months=1, kind="institutional")
-    ds = development.district_plan(engine, scope, nxt)
-    st_ = development.unit_plan(engine, scope, nxt)
-    a1 = int(ds["district_path"].isin(set(st_["district_path"])).sum()) if len(ds) else 0
-    level = "district" if len(ds) else "station"
+    a1, level = _plan_sheet(engine, scope, queries.shift_month(month, 1))
     return {
-        "rows": {1: a1, 2: int(potential), 3: len(lost), 4: int(stations), 5: int(tracked), 6: int(tracked),
-                 7: len(development.rollup(engine, scope, month, level))},
-        "tracked": int(tracked), "volume_t": float(volume), "lost": len(lost),
+        "rows": {1: len(a1), 2: int(potential), 3: len(lost), 4: inst["stations"], 5: inst["customers"],
+                 6: inst["customers"], 7: len(development.rollup(engine, scope, month, level))},
+        "tracked": inst["customers"], "volume_t": inst["volume_t"], "lost": len(lost),
         "plan": development.totals(engine, scope, month),
     }

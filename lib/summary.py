@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 
 from lib import rules
 from lib.db import bulk_insert
+from lib.queries import in_list
 
 _INSERT = """
 INSERT INTO station_monthly (station_id, month, tier, kind, org_path, customers,
@@ -43,14 +44,15 @@ def refresh_station_monthly(conn: Connection, month: str | None = None,
     if months is not None:
         if not months:
             return
-        conds.append(f"month IN ({', '.join(f':mo{i}' for i in range(len(months)))})")
-        params |= {f"mo{i}": m for i, m in enumerate(months)}
+        sql, bound = in_list("mo", list(months))
+        conds.append(f"month IN {sql}")
+        params |= bound
     if station_ids is not None:
         if not station_ids:
             return
-        names = [f"s{i}" for i in range(len(station_ids))]
-        conds.append(f"station_id IN ({', '.join(':' + n for n in names)})")
-        params |= dict(zip(names, (int(s) for s in station_ids)))
+        sql, bound = in_list("s", [int(s) for s in station_ids])
+        conds.append(f"station_id IN {sql}")
+        params |= bound
     where = " AND ".join(conds)
     conn.execute(text("DELETE FROM station_monthly" + (f" WHERE {where}" if where else "")), params)
     detail_where = where.replace("month", "m.month").replace("station_id", "c.station_id")
@@ -110,8 +112,9 @@ def refresh_customer_monthly(conn: Connection, customer_ids: Iterable[int] | Non
         conn.execute(text("DELETE FROM customer_monthly" + (" WHERE month >= :s" if start else "")), {"s": start})
     else:
         for part in _batches(ids, 10_000):
-            conn.execute(text(f"DELETE FROM customer_monthly WHERE customer_id IN ({_in(part)})"
-                              + (" AND month >= :s" if start else "")), _params(part) | {"s": start})
+            sql, bound = in_list("i", part)
+            conn.execute(text(f"DELETE FROM customer_monthly WHERE customer_id IN {sql}"
+                              + (" AND month >= :s" if start else "")), bound | {"s": start})
     if first is None:
         return 0
     first_i, start_i, last_i = (int(_month_index([m])[0]) for m in (first, start, last))
@@ -131,22 +134,14 @@ def customer_ids(conn: Connection, codes: list[str]) -> list[int]:
     """Return the ids of the customers with these codes (after a bulk insert or update by code)."""
     out: list[int] = []
     for part in _batches(list(codes), 10_000):
-        out += [r[0] for r in conn.execute(text(f"SELECT id FROM customer WHERE code IN ({_in(part)})"),
-                                           _params(part))]
+        sql, bound = in_list("i", part)
+        out += [r[0] for r in conn.execute(text(f"SELECT id FROM customer WHERE code IN {sql}"), bound)]
     return out
 
 
 def _batches(seq: list, n: int):
     for i in range(0, len(seq), n):
         yield seq[i:i + n]
-
-
-def _in(part: list) -> str:
-    return ", ".join(f":i{k}" for k in range(len(part)))
-
-
-def _params(part: list) -> dict:
-    return {f"i{k}": v for k, v in enumerate(part)}
 
 
 def _customer_chunks(conn: Connection, ids: list[int] | None):
@@ -163,8 +158,9 @@ def _customer_chunks(conn: Connection, ids: list[int] | None):
             after = int(df["id"].iloc[-1])
     else:
         for part in _batches(ids, min(CHUNK, 10_000)):
-            df = pd.read_sql_query(text(f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} AND id IN ({_in(part)}) "
-                                        "ORDER BY id"), conn, params=_params(part))
+            sql, bound = in_list("i", part)
+            df = pd.read_sql_query(text(f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} AND id IN {sql} "
+                                        "ORDER BY id"), conn, params=bound)
             if len(df):
                 yield df
 

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, text
 from lib import auth, rules
 from lib.config import rules as config
 from lib.db import write
-from lib.queries import check_month, in_scope, read_df, scope_like
+from lib.queries import check_month, in_list, in_scope, read_df, scope_like
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 # Roles above station level may move a customer's tier (002 §6.1.1; the decision is the superior's, §6.1.2).
@@ -232,10 +232,9 @@ def candidates(engine: Engine, scope: str, month: str, limit: int | None = None)
 def _station_names(engine: Engine, station_ids: list[int]) -> dict[int, str]:
     if not station_ids:
         return {}
-    names = [f"s{i}" for i in range(len(station_ids))]
+    sql, bound = in_list("s", [int(s) for s in station_ids])
     with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT id, name FROM station WHERE id IN ({', '.join(':' + n for n in names)})"),
-                            dict(zip(names, (int(s) for s in station_ids)))).all()
+        rows = conn.execute(text(f"SELECT id, name FROM station WHERE id IN {sql}"), bound).all()
     return {r[0]: r[1] for r in rows}
 
 

@@ -325,15 +325,17 @@ def summary(engine: Engine, scope: str, month: str, kind: str | None = "institut
 
 
 def institutional_totals(engine: Engine, scope: str, month: str) -> dict:
-    """Return {customers, volume_t, avg3_t}: the institutional customers on the books in `month`,
-    their volume and the sum of their 3-month averages (counted in SQL on the monthly summary)."""
+    """Return {customers, stations, volume_t, avg3_t}: the institutional customers on the books in
+    `month`, the stations they belong to, their volume and the sum of their 3-month averages
+    (counted in SQL on the monthly summary)."""
     month = _check_month(month)
     with engine.connect() as conn:
-        n, vol, avg = conn.execute(text(
-            f"""SELECT COUNT(*), COALESCE(SUM(gasoline_t + diesel_t), 0), COALESCE(SUM(prev3_avg_t), 0)
+        n, stations, vol, avg = conn.execute(text(
+            f"""SELECT COUNT(*), COUNT(DISTINCT station_id), COALESCE(SUM(gasoline_t + diesel_t), 0),
+                       COALESCE(SUM(prev3_avg_t), 0)
                 FROM customer_monthly WHERE month = :month AND {in_scope('org_path')} AND kind = 'institutional'"""),
             {"month": month, "scope": scope_like(scope)}).first()
-    return {"customers": int(n), "volume_t": float(vol), "avg3_t": float(avg)}
+    return {"customers": int(n), "stations": int(stations), "volume_t": float(vol), "avg3_t": float(avg)}
 
 
 def headline(inst: dict, warnings: pd.DataFrame, lost: pd.DataFrame) -> dict:
