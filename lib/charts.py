@@ -12,7 +12,8 @@ TIER_COLOURS = {"province": "#7a0019", "city": "#c8102e", "district": "#f28c28",
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
-def _layout(fig: go.Figure, title: str) -> go.Figure:
+def layout(fig: go.Figure, title: str) -> go.Figure:
+    """Return `fig` with the app's common chart frame: title, CJK font, margins, legend on top."""
     fig.update_layout(
         title=title, font_family=FONT, margin=dict(l=10, r=10, t=50, b=10), height=360,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
@@ -36,7 +37,7 @@ def tier_kind_bar(tier_kind: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
                     text=[f"{c:,}" for c in counts], textposition="outside", cliponaxis=False)
     fig.update_layout(barmode="group", bargap=0.25)
     fig.update_xaxes(title=t("overview.customers_axis"), showgrid=True, gridcolor="#eee")
-    return _layout(fig, t("overview.by_tier"))
+    return layout(fig, t("overview.by_tier"))
 
 
 def volume_trend(trend: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
@@ -46,4 +47,4 @@ def volume_trend(trend: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
     fig.add_bar(x=trend["month"], y=trend["diesel_t"], name=t("fuel.diesel"), marker_color="#2f4f6f")
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title=t("unit.tonnes"))
-    return _layout(fig, t("overview.volume_trend"))
+    return layout(fig, t("overview.volume_trend"))

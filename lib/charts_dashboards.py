@@ -7,7 +7,7 @@ from typing import Callable
 import pandas as pd
 import plotly.graph_objects as go
 
-from lib.charts import FONT, TIER_COLOURS, _layout
+from lib.charts import FONT, TIER_COLOURS, layout
 from lib.reports import _value
 from lib.rules import TIERS
 
@@ -28,7 +28,7 @@ def dimension_bar(df: pd.DataFrame, dimension: str, t: Callable[..., str]) -> go
     fig.update_yaxes(autorange="reversed")
     top = float(df["customers"].max()) if len(df) else 1.0
     fig.update_xaxes(title=t("overview.customers_axis"), showgrid=True, gridcolor="#eee", range=[0, top * 1.18])
-    return _layout(fig, t("tiers.by_dimension", dimension=t(f"dcol.{dimension}")))
+    return layout(fig, t("tiers.by_dimension", dimension=t(f"dcol.{dimension}")))
 
 
 def migration_sankey(flows: pd.DataFrame, t: Callable[..., str], month_from: str, month_to: str) -> go.Figure:
@@ -57,7 +57,7 @@ def pipeline_funnel(pipe: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
     rows = pipe[pipe["stage"] != "lost"]
     fig = go.Figure(go.Funnel(y=[t(f"dval.stage.{s}") for s in rows["stage"]], x=rows["reached"],
                               textinfo="value+percent initial", marker_color="#c8102e"))
-    return _layout(fig, t("plan.funnel_title"))
+    return layout(fig, t("plan.funnel_title"))
 
 
 def completion_bars(roll: pd.DataFrame, t: Callable[..., str], kind: str) -> go.Figure:
@@ -71,7 +71,7 @@ def completion_bars(roll: pd.DataFrame, t: Callable[..., str], kind: str) -> go.
     top = float(values.max()) if len(values) else 1.0
     fig.update_xaxes(tickformat=".0%", showgrid=True, gridcolor="#eee", range=[0, max(1.2, top * 1.15)])
     fig.update_layout(height=max(300, 22 * len(df) + 90))
-    return _layout(fig, t(f"plan.completion_{kind}"))
+    return layout(fig, t(f"plan.completion_{kind}"))
 
 
 def rate_trend(trend: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
@@ -83,7 +83,7 @@ def rate_trend(trend: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
         fig.add_scatter(x=trend["month"], y=trend[f"{rate}_target"], name=t("fr.target_of", rate=t(f"rate.{rate}")),
                         mode="lines", line=dict(color=colour, dash="dot", width=1), showlegend=False)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", showgrid=True, gridcolor="#eee")
-    return _layout(fig, t("fr.trend_title"))
+    return layout(fig, t("fr.trend_title"))
 
 
 def station_rate_bars(table: pd.DataFrame, rate: str, t: Callable[..., str]) -> go.Figure:
@@ -98,7 +98,7 @@ def station_rate_bars(table: pd.DataFrame, rate: str, t: Callable[..., str]) -> 
                     marker=dict(symbol="diamond", color="#333", size=7))
     fig.update_yaxes(tickformat=".0%", showgrid=True, gridcolor="#eee")
     fig.update_xaxes(showticklabels=len(df) <= 40)
-    return _layout(fig, t("fr.by_station_title", rate=t(f"rate.{rate}")))
+    return layout(fig, t("fr.by_station_title", rate=t(f"rate.{rate}")))
 
 
 def vehicle_mix(mix: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
@@ -106,7 +106,7 @@ def vehicle_mix(mix: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
     fig = go.Figure(go.Pie(labels=[t(f"dval.vehicle_class.{c}") for c in mix["vehicle_class"]],
                            values=mix["passing"], hole=0.5, sort=False,
                            marker_colors=["#4a90c2", "#f28c28", "#2f4f6f", "#2e8b57"]))
-    return _layout(fig, t("fr.mix_title"))
+    return layout(fig, t("fr.mix_title"))
 
 
 def count_bar(series: pd.Series, title: str, colour: str = "#c8102e") -> go.Figure:
@@ -115,4 +115,4 @@ def count_bar(series: pd.Series, title: str, colour: str = "#c8102e") -> go.Figu
     fig = go.Figure(go.Bar(x=[str(i) for i in s.index], y=s.values, marker_color=colour,
                            text=[f"{int(v):,}" for v in s.values], textposition="outside", cliponaxis=False))
     fig.update_yaxes(showgrid=True, gridcolor="#eee")
-    return _layout(fig, title)
+    return layout(fig, title)

@@ -14,7 +14,6 @@ potential customer survey.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 import pandas as pd
@@ -26,7 +25,8 @@ from lib.db import write
 from lib.kpis import completion
 from lib.models import DEV_STAGES
 from lib.queries import in_scope, read_df, scope_like, shift_month
-from lib.tiers import NotAllowed, _check_month, can_override
+from lib.months import check as _check_month, last_day as _month_end
+from lib.tiers import NotAllowed, can_override
 
 KINDS = ("institutional", "personal_card")
 KIND_LEVEL = {"institutional": "district", "personal_card": "station"}  # who a target belongs to
@@ -36,11 +36,6 @@ SURVEY_ROLES = frozenset({"province_admin", "city_manager", "district_manager", 
 
 
 _df = read_df
-
-
-def _month_end(month: str) -> dt.date:
-    y, m = int(month[:4]), int(month[5:7])
-    return dt.date(y, m, calendar.monthrange(y, m)[1])
 
 
 def plan_due(month: str) -> dt.date:

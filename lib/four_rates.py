@@ -24,8 +24,8 @@ from sqlalchemy import Engine, text
 
 from lib.config import rules as config
 from lib.kpis import FOUR_RATES, four_rates
+from lib.months import check as _check_month
 from lib.queries import in_list, in_scope, read_df, scope_like, shift_month
-from lib.tiers import _check_month
 
 RATES = tuple(FOUR_RATES)
 COUNT_KEYS = ("passing", "entering", "fuelled", "transactions", "full_tank", "identified", "returning")

@@ -6,13 +6,13 @@ cache these functions keyed on (database, scope, month).
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from lib.config import rules
 from lib.kpis import completion, four_rates
+# Month checks and arithmetic live in lib.months; these two names stay here because many callers use them.
+from lib.months import check as check_month, shift as shift_month  # noqa: F401
 from lib.rules import TIERS
 
 
@@ -66,24 +66,6 @@ _df = read_df
 def _scalar(engine: Engine, sql: str, **params):
     with engine.connect() as conn:
         return conn.execute(text(sql), params).scalar()
-
-
-def check_month(month: str) -> str:
-    """Return `month` if it is a `YYYY-MM` month, else raise ValueError saying so."""
-    try:
-        dt.datetime.strptime(month, "%Y-%m")
-    except (TypeError, ValueError):
-        raise ValueError(f"month must be YYYY-MM, got {month!r}") from None
-    if len(month) != 7:
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
-    return month
-
-
-def shift_month(month: str, delta: int) -> str:
-    """Return `YYYY-MM` shifted by `delta` months."""
-    y, m = int(month[:4]), int(month[5:7])
-    idx = y * 12 + (m - 1) + delta
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
 
 
 # --- Organisation ------------------------------------------------------------------------------

@@ -317,7 +317,7 @@ def _plan_sheet(engine: Engine, scope: str, nxt: str) -> tuple[pd.DataFrame, str
 
 def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[pd.DataFrame, dict]]:
     """Return {appendix: (rows, totals)} for the pack, each built with the pages' own functions."""
-    month = tiers._check_month(month)
+    month = queries.check_month(month)
     nxt = queries.shift_month(month, 1)
     out: dict[int, tuple[pd.DataFrame, dict]] = {}
 
@@ -356,7 +356,7 @@ def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[p
                        for n, o, ov in zip(a5["tier"], a5["tier_in_force"], a5["override"])]  # as tiers.candidates
     a5["owner_body"] = a5["tier_in_force"].map(rules.TIER_OWNER)
     a5 = a5.rename(columns={"tier": "measured_tier"})
-    a5["station"] = a5["station_id"].map(tiers._station_names(engine, a5["station_id"].unique().tolist()))
+    a5["station"] = a5["station_id"].map(tiers.station_names(engine, a5["station_id"].unique().tolist()))
     out[5] = (a5, {"_count": len(a5), **_sums(a5, ["gasoline_t", "diesel_t", "card_cny"])})
 
     # 7 — plan completion 开发计划完成统计 (districts; stations when the scope is a station or below)
@@ -400,13 +400,13 @@ def pack_due(month: str) -> dt.date:
     """Return the day the pack for `month` is due: the 5th of the next month (002 §6.6.3 每月5日完成)."""
     from lib.config import rules as config
 
-    nxt = queries.shift_month(tiers._check_month(month), 1)
+    nxt = queries.shift_month(queries.check_month(month), 1)
     return dt.date(int(nxt[:4]), int(nxt[5:7]), int(config()["development"]["report_due_day"]))
 
 
 def pack_name(month: str) -> str:
     """Return the pack's file name, e.g. "月度报表_2026-10.xlsx"."""
-    return f"月度报表_{tiers._check_month(month)}.xlsx"
+    return f"月度报表_{queries.check_month(month)}.xlsx"
 
 
 def contents(rows: dict[int, int], t: Callable[..., str]) -> pd.DataFrame:
@@ -424,7 +424,7 @@ def pack_overview(engine: Engine, scope: str, month: str) -> dict:
     are counted in SQL on the monthly summary instead of being built: a province has about a
     hundred thousand institutional customers. tests/test_reports.py checks the counts equal the
     built pack's."""
-    month = tiers._check_month(month)
+    month = queries.check_month(month)
     inst = tracking.institutional_totals(engine, scope, month)
     with engine.connect() as conn:
         potential = conn.execute(text(

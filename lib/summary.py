@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from lib import rules
+from lib import months, rules
 from lib.db import bulk_insert
 from lib.queries import in_list
 
@@ -70,16 +70,13 @@ CHUNK = 50_000  # customers computed at once (about 100 MB of arrays at 36 month
 
 
 def _month_index(months) -> np.ndarray:
-    """'YYYY-MM' strings → months since year 0 (int); parsed once per distinct month."""
+    """'YYYY-MM' strings → months since year 0 (int, as lib.months.index); parsed once per distinct
+    month, unchecked so that the sentinel "0000-01" for a missing month passes."""
     codes, uniq = pd.factorize(pd.Series(months, dtype=object), use_na_sentinel=False)
     if not len(uniq):
         return np.zeros(0, dtype=np.int64)
     idx = np.array([int(m[:4]) * 12 + int(m[5:7]) - 1 for m in uniq.astype(str)], dtype=np.int64)
     return idx[codes]
-
-
-def _month_label(idx: int) -> str:
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
 
 
 def _window_sum(a: np.ndarray, width: int, end: np.ndarray) -> np.ndarray:
@@ -166,7 +163,7 @@ def _customer_chunks(conn: Connection, ids: list[int] | None):
 
 
 def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, start_i: int, last_i: int) -> int:
-    from lib.models_dashboards import CustomerMonthly
+    from lib.models import CustomerMonthly
 
     n, width = len(cust), last_i - w0 + 1
     ids = cust["id"].to_numpy()
@@ -174,7 +171,7 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     cons = pd.read_sql_query(
         text("SELECT customer_id, month, gasoline_t, diesel_t, card_cny, visits FROM monthly_consumption "
              "WHERE customer_id >= :lo AND customer_id <= :hi AND month >= :w0"),
-        conn, params={"lo": lo, "hi": hi, "w0": _month_label(max(w0, 0))})
+        conn, params={"lo": lo, "hi": hi, "w0": months.from_index(max(w0, 0))})
     pos = pd.Series(np.arange(n), index=ids)
     cons = cons[cons["customer_id"].isin(pos.index)]
     ci = pos.loc[cons["customer_id"]].to_numpy()
@@ -223,7 +220,7 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     rule = rules.tier_decisions(g_avg[r, k], d_avg[r, k], card[r, k], institutional=inst, agreement=agreement,
                                 province_procurement=cust["province_procurement"].fillna(False).astype(bool).to_numpy()[r],
                                 stable=cust["stable"].fillna(False).astype(bool).to_numpy()[r])
-    labels = np.array([_month_label(int(i)) for i in range(w0, last_i + 1)], dtype=object)
+    labels = np.array([months.from_index(int(i)) for i in range(w0, last_i + 1)], dtype=object)
     month_labels = labels[end]
     lf = last_fuel[r, k]
     cols = {

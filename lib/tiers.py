@@ -29,7 +29,8 @@ from sqlalchemy import Engine, text
 from lib import auth, rules
 from lib.config import rules as config
 from lib.db import write
-from lib.queries import check_month, in_list, in_scope, read_df, scope_like
+from lib.months import check as _check_month
+from lib.queries import in_list, in_scope, read_df, scope_like
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 # Roles above station level may move a customer's tier (002 §6.1.1; the decision is the superior's, §6.1.2).
@@ -45,8 +46,6 @@ class NotAllowed(ValueError):
 
 _df = read_df
 
-
-_check_month = check_month  # one month check for the whole app (lib.queries)
 
 
 # --- distribution 分布 -------------------------------------------------------------------------
@@ -229,7 +228,8 @@ def candidates(engine: Engine, scope: str, month: str, limit: int | None = None)
     return df
 
 
-def _station_names(engine: Engine, station_ids: list[int]) -> dict[int, str]:
+def station_names(engine: Engine, station_ids: list[int]) -> dict[int, str]:
+    """Return {station id: name 站名} for the given stations (for tables that carry only the id)."""
     if not station_ids:
         return {}
     sql, bound = in_list("s", [int(s) for s in station_ids])

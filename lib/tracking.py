@@ -14,7 +14,6 @@ Functions take an engine or a connection (the demo generator calls them inside i
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 import pandas as pd
@@ -26,7 +25,8 @@ from lib.db import write
 from lib.kpis import change
 from lib.queries import in_scope, read_df, scope_like, shift_month
 from lib.summary import LOOKBACK
-from lib.tiers import NotAllowed, _check_month
+from lib.months import check as _check_month, days_in as _days, last_day as _month_end
+from lib.tiers import NotAllowed
 
 # Everyone who works customers may raise or close a win-back task; the read-only viewer may not.
 TASK_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "station_manager", "customer_manager"})
@@ -34,14 +34,6 @@ GRADES = ("large", "graded", "regular", "reform")
 
 
 _df = read_df
-
-
-def _days(month: str) -> int:
-    return calendar.monthrange(int(month[:4]), int(month[5:7]))[1]
-
-
-def _month_end(month: str) -> dt.date:
-    return dt.date(int(month[:4]), int(month[5:7]), _days(month))
 
 
 _OWNER = """

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from lib.auth import SessionUser, audit
 from lib.config import rules
 from lib.db import write
+from lib import months
 from lib.queries import in_scope, scope_like
 from lib.rules import TIERS
 
@@ -305,12 +306,6 @@ def weekly_bulletin(engine: Engine, scope: str, week_start: dt.date, by: str = "
 # --- monthly assessment 月考核 -----------------------------------------------------------------------
 
 
-def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
-    y, m = int(month[:4]), int(month[5:7])
-    start = dt.date(y, m, 1)
-    return start, dt.date(y + (m == 12), m % 12 + 1, 1)
-
-
 def monthly_assessment(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     """Return the monthly assessment 月考核 per owner (customer manager) inside `scope` for `month`.
 
@@ -322,7 +317,7 @@ def monthly_assessment(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     Columns: manager_id, owner, station, plans, plans_done, visits_done, scheduled, overdue_customers,
     matters_closed, matters_on_time_n, plan_done, coverage, matters_on_time, score, rank.
     """
-    start, end = _month_bounds(month)
+    start, end = months.first_day(month), months.first_day(months.shift(month, 1))
     last_day = end - dt.timedelta(days=1)
     where, cuts = _due_where(last_day)
     station_scope = scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
