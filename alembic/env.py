@@ -2,7 +2,7 @@
 from alembic import context
 
 from lib.db import make_engine
-from lib.models import Base
+from lib.models import Base  # importing the package registers every area's tables on Base.metadata
 
 config = context.config
 target_metadata = Base.metadata

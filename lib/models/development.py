@@ -1,0 +1,68 @@
+"""Development 客户开发 (002 §6.5): monthly plans 开发计划, development cases and the potential customer
+survey 潜在客户调查表 (§6.5.1, appendix 2).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lib.models.base import Base, Month, OrgPath
+
+
+DEV_STAGES = ("collect", "plan", "assign", "control", "signed")
+SURVEY_STATES = ("on_time", "late", "missing", "pending")
+
+
+class DevelopmentPlan(Base):
+    """Monthly development target 零售客户月度开发计划 (002 §6.5.3, appendix 1) of one unit.
+
+    A missing row means the rule book's default target applies.
+    """
+
+    __tablename__ = "development_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    org_path: Mapped[str] = mapped_column(OrgPath, index=True)
+    month: Mapped[str] = mapped_column(Month)
+    kind: Mapped[str] = mapped_column(String(15))  # institutional / personal_card
+    target: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(50), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
+
+    __table_args__ = (UniqueConstraint("org_unit_id", "month", "kind"),)
+
+
+class Development(Base):
+    """A development case 客户开发 moving through the stages of 002 §6.5.4 (摘牌制 team)."""
+
+    __tablename__ = "development"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    org_path: Mapped[str] = mapped_column(OrgPath, index=True)
+    stage: Mapped[str] = mapped_column(String(10))  # DEV_STAGES, or "lost"
+    team: Mapped[str] = mapped_column(String(100), default="")
+    developer_id: Mapped[int | None] = mapped_column(ForeignKey("customer_manager.id"))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    stage_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class SurveySubmission(Base):
+    """A station's potential customer survey 潜在客户调查表 for one period (002 §6.5.1, appendix 2).
+
+    `period` is the due month (`YYYY-07` or `YYYY-12`, config `development.survey_months`); the
+    survey is due by the last day of that month.
+    """
+
+    __tablename__ = "survey_submission"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    org_path: Mapped[str] = mapped_column(OrgPath, index=True)  # the station's path
+    period: Mapped[str] = mapped_column(Month)
+    submitted_on: Mapped[dt.date] = mapped_column(Date)
+    submitted_by: Mapped[str] = mapped_column(String(50), default="")
+    potential_customers: Mapped[int] = mapped_column(Integer, default=0)  # 潜在客户数 found
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("org_unit_id", "period"),)

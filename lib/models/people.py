@@ -1,0 +1,63 @@
+"""People 人员: customer managers 客户经理, login users 用户 and the audit log 审计日志.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lib.models.base import Base, OrgPath
+
+
+class CustomerManager(Base):
+    """Customer manager 客户经理 (003): level graded yearly, pay = base + commission."""
+
+    __tablename__ = "customer_manager"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    org_path: Mapped[str] = mapped_column(OrgPath, index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    hired_on: Mapped[dt.date] = mapped_column(Date)
+    level: Mapped[str] = mapped_column(String(10), default="trainee")
+    misses: Mapped[int] = mapped_column(Integer, default=0)  # consecutive ratings below junior
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    """Login user 用户: role and org unit decide what they see (scope = the unit's org path)."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    org_path: Mapped[str] = mapped_column(OrgPath)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("customer_manager.id"))
+    password_hash: Mapped[str] = mapped_column(OrgPath)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
+
+
+class AuditLog(Base):
+    """Audit log 审计日志: who changed what, before and after, when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[str] = mapped_column(String(50))
+    before: Mapped[str | None] = mapped_column(Text)  # JSON
+    after: Mapped[str | None] = mapped_column(Text)  # JSON
+    org_path: Mapped[str] = mapped_column(OrgPath, default="/")
+
+
+# Created in alembic 0003 (daily work): the audit log page looks rows up by entity.
+Index("ix_audit_log_entity", AuditLog.__table__.c.entity, AuditLog.__table__.c.entity_id)
