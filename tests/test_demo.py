@@ -70,6 +70,95 @@ def test_same_seed_same_data_other_seed_other_data(built, tmp_path):
         other.dispose()
 
 
+# Table hashes (scripts/db_hash.py) of a tiny province written by the generator before it became the
+# lib/demo package of stages (lib/demo.py at 4fed690): the refactoring changed no row. A deliberate
+# change of the generator's output updates these with `python scripts/db_hash.py URL`.
+PINNED_ARGS = dict(seed=1, customers=400, months=3, end_month="2025-06")
+PINNED = {
+    "competitor_station": (12, "d934b4ec19a6f03c"), "customer": (400, "32f3babf3e514652"),
+    "customer_manager": (74, "f2af9ca230688e9b"), "customer_monthly": (655, "dc5faa165194a60a"),
+    "development": (45, "c1a6d44b077d427b"), "development_plan": (8, "0d8132b129cc2ce6"),
+    "four_rate_target": (12, "8fc446c5fedc9879"), "grid": (37, "152a8c97dd8b26f4"),
+    "matter": (74, "320ce0476c78856c"), "matter_event": (172, "e30f6fa0ab1dda59"),
+    "matter_flow": (74, "20cb7b3c6003101d"), "monthly_consumption": (632, "6df51d1099f24c14"),
+    "org_unit": (59, "f6cb24477e96798b"), "patch": (74, "0c760628d2dd81ae"), "station": (37, "87364b5bae4a3e2e"),
+    "station_monthly": (200, "ee530f92e2915d68"), "station_traffic": (3367, "bbbae7986b81661d"),
+    "visit": (327, "d9c880a48badd4f5"), "work_log": (233, "ac7f1835c4ed5e10"),
+}
+
+
+def test_output_equals_the_pinned_province(tmp_path):
+    from scripts.db_hash import table_hashes
+
+    url = f"sqlite:///{tmp_path / 'pinned.db'}"
+    engine = make_engine(url)
+    demo.generate(engine, **PINNED_ARGS)
+    engine.dispose()
+    got = table_hashes(url)
+    assert {t: got[t] for t in PINNED} == PINNED
+
+
+def test_hashes_see_a_changed_value(tmp_path):
+    """The pin above can fail: one changed customer name changes that table's hash and only it."""
+    from scripts.db_hash import table_hashes
+
+    url = f"sqlite:///{tmp_path / 'changed.db'}"
+    engine = make_engine(url)
+    demo.generate(engine, **PINNED_ARGS)
+    before = table_hashes(url)
+    with engine.begin() as c:
+        c.execute(text("UPDATE customer SET name = name || 'x' WHERE id = (SELECT MIN(id) FROM customer)"))
+    engine.dispose()
+    after = table_hashes(url)
+    assert {t for t in before if before[t] != after[t]} == {"customer"}
+
+
+# --- stages ---------------------------------------------------------------------------------------
+
+
+def test_stages_return_frames_with_their_tables_columns():
+    """Each stage's frame has exactly the columns of its table (no stray or missing column)."""
+    import datetime as dt
+
+    from lib import models
+    from lib.demo import common, customers, geography, stations
+
+    rng = np.random.default_rng(3)
+    ids = common.Ids({t: 0 for t in common.ID_TABLES})
+    period = common.Period.ending("2026-10", 3, dt.date(2026, 12, 1))
+    org = stations.build_org(rng, ids, geography.build(rng, 30))
+    frames = {models.OrgUnit: org.units, models.Station: stations.station_rows(rng, ids, org),
+              models.Grid: stations.grid_rows(ids, org)}
+    managers = stations.managers(rng, ids, org, period.as_of)
+    frames[models.Patch] = stations.patch_rows(rng, ids, org)
+    cust = customers.build(rng, ids, org, period, 500, common.Reporter(None))
+    frames[models.Customer] = cust.rows
+    frames[models.CustomerManager] = customers.manager_rows(rng, managers, cust.attrs, period.as_of)
+    for model, df in frames.items():
+        optional = {c.name for c in model.__table__.columns if c.nullable or c.default is not None}
+        assert set(df.columns) <= {c.name for c in model.__table__.columns}, model.__tablename__
+        assert {c.name for c in model.__table__.columns} - set(df.columns) <= optional, model.__tablename__
+    assert len(cust.rows) == 500 and cust.rows["id"].tolist() == list(range(1, 501))
+    assert period.month_list == ["2026-08", "2026-09", "2026-10"] and period.as_of == dt.date(2026, 11, 15)
+
+
+def test_geography_depends_only_on_the_seed():
+    from lib.demo import geography
+
+    a, b, c = (geography.build(np.random.default_rng(s), 40) for s in (5, 5, 6))
+    assert [x["poly"].wkt for x in a] == [x["poly"].wkt for x in b]
+    assert [x["poly"].wkt for x in a] != [x["poly"].wkt for x in c]
+    assert sum(len(xy) for x in a for xy in x["stations_xy"]) >= 40
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--end-month", "2026-13"], ["--months", "x"]],
+                         ids=["help", "bad-month", "bad-number"])
+def test_cli_arguments(argv):
+    with pytest.raises(SystemExit) as exc:
+        demo.main(argv)
+    assert exc.value.code == (0 if argv == ["--help"] else 2)
+
+
 # --- progress, counts, refusal --------------------------------------------------------------------
 
 
