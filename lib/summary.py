@@ -4,7 +4,7 @@
   that station's customers. Call `refresh_station_monthly` in the same transaction as any change to
   `monthly_consumption` or to customers' tiers, stations or kinds.
 - `customer_monthly` holds, per customer on the books and month, the tier measured that month and
-  the volumes tracking and churn compare against (lib.models_dashboards.CustomerMonthly). Call
+  the volumes tracking and churn compare against (lib.models.CustomerMonthly). Call
   `refresh_customer_monthly` in the same transaction as any change to a customer's consumption,
   status, months, kind, flags, tier, path, grid or the attributes the dashboards group by
   (lib.customers.MONTHLY_KEYS).
