@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, text
 from lib import rules
 from lib.auth import SessionUser, audit, manager_scope
 from lib.db import write
-from lib.queries import in_scope, scope_like
+from lib.queries import in_scope, read_df, scope_like, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 KINDS = ("institutional", "personal")
@@ -222,7 +222,7 @@ def search(engine: Engine, scope: str, filters: Filters = Filters(), after: str 
             LEFT JOIN grid g ON g.id = c.grid_id
             LEFT JOIN customer_manager cm ON cm.id = c.manager_id
             ORDER BY c.org_path, c.code"""
-        rows = pd.read_sql_query(text(sql), conn, params=params | keyset | {"lim": limit + 1})
+        rows = read_df(conn, sql, **params | keyset | {"lim": limit + 1})
         total = -1
         if count:
             total = conn.execute(text(f"SELECT COUNT(*) FROM (SELECT 1 FROM customer c WHERE {where} LIMIT :cap) x"),
@@ -239,20 +239,20 @@ def choices(engine: Engine, scope: str) -> dict[str, pd.DataFrame]:
 
     A customer manager's scope lies below their station: they get their own station, grid and record.
     """
-    station_scope = scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
-    params = {"scope": scope_like(station_scope)}
+    params = {"scope": scope_like(station_scope(scope))}
     with engine.connect() as conn:
-        stations = pd.read_sql_query(text(
-            f"SELECT s.id, s.code, s.name, s.org_path FROM station s WHERE {in_scope('s.org_path')} ORDER BY s.code"),
-            conn, params=params)
-        grids = pd.read_sql_query(text(
-            f"SELECT g.id, g.code, g.name, g.station_id FROM grid g WHERE {in_scope('g.org_path')} ORDER BY g.code"),
-            conn, params=params)
-        managers = pd.read_sql_query(text(
+        stations = read_df(
+            conn, f"SELECT s.id, s.code, s.name, s.org_path FROM station s WHERE {in_scope('s.org_path')} ORDER BY s.code",
+            **params)
+        grids = read_df(
+            conn, f"SELECT g.id, g.code, g.name, g.station_id FROM grid g WHERE {in_scope('g.org_path')} ORDER BY g.code",
+            **params)
+        managers = read_df(
+            conn,
             f"SELECT m.id, m.name, m.org_path, s.id AS station_id FROM customer_manager m "
             f"JOIN station s ON s.org_unit_id = m.org_unit_id WHERE {in_scope('m.org_path')} "
-            f"ORDER BY m.org_path, m.name"), conn, params=params)
-    if station_scope != scope:  # customer manager: only their own record
+            f"ORDER BY m.org_path, m.name", **params)
+    if station_scope(scope) != scope:  # customer manager: only their own record
         mid = int(scope.rstrip("/").rsplit("/m", 1)[1])
         managers = managers[managers["id"] == mid].reset_index(drop=True)
     return {"stations": stations, "grids": grids, "managers": managers}
@@ -300,17 +300,17 @@ def profile(engine: Engine, scope: str, customer_id: int, months: int = 24) -> d
         c = _get(conn, scope, customer_id)
         if c is None:
             return None
-        consumption = pd.read_sql_query(text(
-            "SELECT month, gasoline_t, diesel_t, card_cny, visits FROM monthly_consumption "
-            "WHERE customer_id = :id ORDER BY month DESC LIMIT :n"), conn, params={"id": c["id"], "n": months})
-        visits = pd.read_sql_query(text(
-            "SELECT v.id, v.mode, v.planned_on, v.done_on, v.note, m.name AS manager, v.created_by FROM visit v "
+        consumption = read_df(
+            conn, "SELECT month, gasoline_t, diesel_t, card_cny, visits FROM monthly_consumption "
+            "WHERE customer_id = :id ORDER BY month DESC LIMIT :n", id=c["id"], n=months)
+        visits = read_df(
+            conn, "SELECT v.id, v.mode, v.planned_on, v.done_on, v.note, m.name AS manager, v.created_by FROM visit v "
             "LEFT JOIN customer_manager m ON m.id = v.manager_id WHERE v.customer_id = :id "
-            "ORDER BY COALESCE(v.done_on, v.planned_on) DESC"), conn, params={"id": c["id"]})
-        matters = pd.read_sql_query(text(
-            "SELECT m.id, m.kind, m.title, m.state, f.step, m.raised_at, m.due_at, m.closed_at FROM matter m "
-            "LEFT JOIN matter_flow f ON f.matter_id = m.id WHERE m.customer_id = :id ORDER BY m.raised_at DESC"),
-            conn, params={"id": c["id"]})
+            "ORDER BY COALESCE(v.done_on, v.planned_on) DESC", id=c["id"])
+        matters = read_df(
+            conn, "SELECT m.id, m.kind, m.title, m.state, f.step, m.raised_at, m.due_at, m.closed_at FROM matter m "
+            "LEFT JOIN matter_flow f ON f.matter_id = m.id WHERE m.customer_id = :id ORDER BY m.raised_at DESC",
+            id=c["id"])
         owner = conn.execute(text("SELECT id, name, phone, level FROM customer_manager WHERE id = :m"),
                              {"m": c["manager_id"]}).mappings().first() if c["manager_id"] else None
         grid = conn.execute(text("SELECT id, code, name, owner_name, owner_phone FROM grid WHERE id = :g"),
@@ -541,11 +541,7 @@ def duplicates(engine_or_conn, scope: str, name: str = "", phone: str = "", cred
         return empty
     sql = (f"SELECT c.id, c.code, c.name, c.phone, c.credit_code, c.org_path, s.name AS station FROM customer c "
            f"JOIN station s ON s.id = c.station_id WHERE ({' OR '.join(conds)}) AND c.id <> :ex ORDER BY c.code LIMIT 200")
-    if isinstance(engine_or_conn, Engine):
-        with engine_or_conn.connect() as conn:
-            found = pd.read_sql_query(text(sql), conn, params=params)
-    else:
-        found = pd.read_sql_query(text(sql), engine_or_conn, params=params)
+    found = read_df(engine_or_conn, sql, **params)
     if found.empty:
         return empty
     reasons = []

@@ -5,7 +5,7 @@ potential customer survey.
   new personal card customers a month (config `[development]`); a unit's row in `development_plan`
   (the appendix 1 plan 零售客户月度开发计划, compiled on the 25th for the next month) replaces the
   default. Actuals are the customers whose `developed_month` is the month: institutional customers,
-  and personal customers paying by fuel card (the same definition as lib.queries.new_customers).
+  and personal customers paying by fuel card (one definition: lib.queries.new_card_customer).
 - Completion 完成率 rolls up station → district → city → province as ratios of sums.
 - Pipeline 开发漏斗 (002 §6.5.4): development cases by stage; "reached" counts cases at that stage
   or a later one.
@@ -25,7 +25,7 @@ from lib.config import rules as config
 from lib.db import write
 from lib.kpis import completion
 from lib.models import DEV_STAGES
-from lib.queries import in_scope, read_df, scope_like, shift_month
+from lib.queries import in_scope, new_card_customer, read_df, scope_like, shift_month
 from lib.tiers import NotAllowed, _check_month, can_override
 
 KINDS = ("institutional", "personal_card")
@@ -75,7 +75,7 @@ def unit_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
             LEFT JOIN development_plan dp ON dp.org_unit_id = su.id AND dp.month = :month AND dp.kind = 'personal_card'
             LEFT JOIN (
                 SELECT s.org_unit_id,
-                       SUM(CASE WHEN c.kind = 'personal' AND c.payment = 'fuel_card' THEN 1 ELSE 0 END) AS card,
+                       SUM(CASE WHEN {new_card_customer('c')} THEN 1 ELSE 0 END) AS card,
                        SUM(CASE WHEN c.kind = 'institutional' THEN 1 ELSE 0 END) AS inst
                 FROM customer c JOIN station s ON s.id = c.station_id
                 WHERE {in_scope('c.org_path')} AND c.developed_month = :month

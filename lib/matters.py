@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, text
 from lib.auth import ROLE_LEVEL, SessionUser, audit
 from lib.config import rules
 from lib.db import write
-from lib.queries import in_scope, scope_like
+from lib.queries import in_scope, read_df, scope_like
 
 KINDS = ("routine", "assisted", "emergency", "approval")  # 常规性 协助性 突发性 审批
 LEVELS = ("station", "district", "city", "province")
@@ -303,9 +303,7 @@ LIMIT :lim
 
 
 def _list(engine: Engine, where: str, params: dict, limit: int = 500) -> pd.DataFrame:
-    with engine.connect() as conn:
-        df = pd.read_sql_query(text(_LIST.format(level=_level_sql(), where=where)), conn,
-                               params=params | {"lim": limit})
+    df = read_df(engine, _LIST.format(level=_level_sql(), where=where), **params, lim=limit)
     df["acting_level"] = [None if s == CLOSED else LEVELS[int(i)] for s, i in zip(df["step"], df["level_idx"])]
     return df.drop(columns="level_idx")
 
@@ -350,11 +348,11 @@ def overdue(engine: Engine, scope: str, now: dt.datetime | None = None, level: s
 
 def history(engine: Engine, scope: str, matter_id: int) -> pd.DataFrame:
     """Return a matter's history 处理记录 (at, actor, action, state, note), oldest first; empty if outside scope."""
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(
-            f"SELECT e.at, e.actor, e.action, e.state, e.note FROM matter_event e JOIN matter m ON m.id = e.matter_id "
-            f"WHERE e.matter_id = :id AND {in_scope('m.org_path')} ORDER BY e.at, e.id"),
-            conn, params={"id": int(matter_id), "scope": scope_like(scope)})
+    return read_df(
+        engine,
+        f"SELECT e.at, e.actor, e.action, e.state, e.note FROM matter_event e JOIN matter m ON m.id = e.matter_id "
+        f"WHERE e.matter_id = :id AND {in_scope('m.org_path')} ORDER BY e.at, e.id",
+        id=int(matter_id), scope=scope_like(scope))
 
 
 def get(engine: Engine, scope: str, matter_id: int) -> dict | None:
