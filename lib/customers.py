@@ -19,6 +19,7 @@ station summary is refreshed in the same transaction when tier, kind, station or
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import rules
 from lib.auth import SessionUser, audit, manager_scope
-from lib.db import write
+from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
@@ -564,10 +565,25 @@ def _has_duplicates(d: dict) -> bool:
 # --- create and edit -----------------------------------------------------------------------------
 
 
+def _lock_prefix(conn: Connection, prefix: str) -> None:
+    """Serialise code assignment for one code prefix until the caller's transaction ends.
+
+    SQLite needs nothing (`lib.db.write` takes the database write lock with BEGIN IMMEDIATE). On
+    PostgreSQL a transaction-scoped advisory lock keyed on the prefix makes a second writer (a form
+    or an import) wait for the first to commit, so its MAX(code) read sees the first one's code.
+    """
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(f"customer_code:{prefix}".encode(), digest_size=8).digest(), "big",
+                             signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def max_code(conn: Connection, prefix: str) -> str | None:
     """Return the highest customer code starting with `prefix` (an index range on SQLite, whose
     byte order makes it exact; LIKE on PostgreSQL, served by the text_pattern_ops index, because a
-    locale collation does not order "~" after the digits)."""
+    locale collation does not order "~" after the digits). Inside a write transaction the prefix
+    stays locked until it ends (`_lock_prefix`), so concurrent writers never read the same maximum."""
+    _lock_prefix(conn, prefix)
     params: dict = {}
     cond, _ = _prefix("code", "p", prefix, conn.dialect.name, params)
     return conn.execute(text(f"SELECT MAX(code) FROM customer WHERE {cond}"), params).scalar()
@@ -588,6 +604,24 @@ def next_code(conn: Connection, station_code: str, kind: str, sub_type: str) -> 
         except ValueError:
             seq = int(top[len(prefix):len(prefix) + 6]) + 1
     return rules.customer_code(station_code, kind, cls, seq)
+
+
+CODE_TRIES = 20
+
+
+def insert_with_code(conn: Connection, values: dict, station_code: str, kind: str, sub_type: str) -> tuple[int, str]:
+    """Insert customer row `values` under the next free code 客户代码 and return (id, code).
+
+    The insert is `ON CONFLICT (code) DO NOTHING`: should the code have been taken after it was
+    chosen (a writer that bypassed the prefix lock, e.g. a code given in an import file), nothing is
+    written and the next number is tried, so concurrent creates never fail on the unique code.
+    """
+    for _ in range(CODE_TRIES):
+        code = next_code(conn, station_code, kind, sub_type)
+        cid = upsert(conn, "customer", values | {"code": code}, key=("code",), update=(), returning="id")
+        if cid is not None:
+            return int(cid), code
+    raise RuntimeError(f"no free customer code for {station_code}/{kind}/{sub_type} after {CODE_TRIES} tries")
 
 
 _DB_FIELDS = ("name", "kind", "size", "sub_type", "fuel", "fuel_segment", "payment", "industry", "phone",
@@ -615,14 +649,11 @@ def create(engine: Engine, user: SessionUser, data: dict, *, allow_duplicates: b
         dup = duplicates(conn, user.scope, out["name"], out["phone"], out["credit_code"])
         if _has_duplicates(dup) and not allow_duplicates:
             raise DuplicateError(dup)
-        code = next_code(conn, out["_station_code"], out["kind"], out["sub_type"])
-        values = {k: out[k] for k in _DB_FIELDS} | {"code": code, "created_at": _now()}
+        values = {k: out[k] for k in _DB_FIELDS} | {"code": None, "created_at": _now()}
         if out["tier_override"]:
             values |= {"tier_override_by": user.login, "tier_override_at": _now()}
-        cols = list(values)
-        conn.execute(text(f"INSERT INTO customer ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
-                     values)
-        cid = conn.execute(text("SELECT id FROM customer WHERE code = :c"), {"c": code}).scalar_one()
+        cid, code = insert_with_code(conn, values, out["_station_code"], out["kind"], out["sub_type"])
+        values["code"] = code
         audit(conn, user.login, "create", "customer", cid, None, values, org_path=values["org_path"])
         refresh_customer_monthly(conn, [cid])  # on the books from its developed month (lib.summary)
     return cid, code

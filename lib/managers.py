@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from lib import rules
 from lib.auth import SessionUser, audit
 from lib.config import rules as config
-from lib.db import write
+from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scoped, shift_month, station_scope
 
 
@@ -104,11 +104,9 @@ def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = N
             else:
                 prior = max(0, m["misses"] - (1 if hist.get(year) else 0))
             misses = prior + 1 if below else (prior if level == "trainee" else 0)
-            conn.execute(text("DELETE FROM manager_rating WHERE manager_id = :m AND year = :y"), {"m": m["id"], "y": year})
-            conn.execute(text(
-                "INSERT INTO manager_rating (manager_id, year, last_year_t, level, below_standard, rated_at, rated_by) "
-                "VALUES (:m, :y, :t, :l, :b, :now, :by)"),
-                {"m": m["id"], "y": year, "t": volume, "l": level, "b": below, "now": now, "by": user.login})
+            upsert(conn, "manager_rating", {"manager_id": m["id"], "year": year, "last_year_t": volume, "level": level,
+                                            "below_standard": below, "rated_at": now, "rated_by": user.login},
+                   key=("manager_id", "year"))
             if (level, misses) != (m["level"], m["misses"]):
                 conn.execute(text("UPDATE customer_manager SET level = :l, misses = :x WHERE id = :m"),
                              {"l": level, "x": misses, "m": m["id"]})
@@ -142,11 +140,8 @@ def set_plan(engine: Engine, user: SessionUser, manager_id: int, month: str, tar
             raise ValueError("manager: not found in your scope")
         before = conn.execute(text("SELECT target_t FROM manager_plan WHERE manager_id = :m AND month = :mo"),
                               {"m": int(manager_id), "mo": month}).scalar()
-        conn.execute(text("DELETE FROM manager_plan WHERE manager_id = :m AND month = :mo"),
-                     {"m": int(manager_id), "mo": month})
-        conn.execute(text("INSERT INTO manager_plan (manager_id, month, target_t, updated_by, updated_at) "
-                          "VALUES (:m, :mo, :t, :by, :now)"),
-                     {"m": int(manager_id), "mo": month, "t": target, "by": user.login, "now": now})
+        upsert(conn, "manager_plan", {"manager_id": int(manager_id), "month": month, "target_t": target,
+                                      "updated_by": user.login, "updated_at": now}, key=("manager_id", "month"))
         audit(conn, user.login, "set_plan", "customer_manager", manager_id,
               None if before is None else {"month": month, "target_t": before}, {"month": month, "target_t": target},
               org_path=path)

@@ -169,13 +169,11 @@ def register(engine: Engine, user: SessionUser, kind: str, title: str, descripti
         else:
             raise ValueError("customer: give the customer or the grid the matter belongs to")
         first = ROUTES[kind][0]
-        conn.execute(text(
+        mid = conn.execute(text(
             "INSERT INTO matter (kind, title, description, customer_id, grid_id, org_path, state, raised_at, due_at, "
-            "closed_at, raised_by) VALUES (:k, :t, :d, :c, :g, :p, 'open', :r, :due, NULL, :by)"),
+            "closed_at, raised_by) VALUES (:k, :t, :d, :c, :g, :p, 'open', :r, :due, NULL, :by) RETURNING id"),
             {"k": kind, "t": title, "d": description or "", "c": customer_id, "g": grid_id, "p": path, "r": now,
-             "due": due_at(kind, now), "by": user.login})
-        mid = conn.execute(text("SELECT MAX(id) FROM matter WHERE raised_by = :by AND raised_at = :r"),
-                           {"by": user.login, "r": now}).scalar_one()
+             "due": due_at(kind, now), "by": user.login}).scalar_one()
         conn.execute(text("INSERT INTO matter_flow (matter_id, step, escalation, step_since, outcome) "
                           "VALUES (:m, :s, 0, :now, NULL)"), {"m": mid, "s": first.step, "now": now})
         _event(conn, mid, now, user.login, "raise", "open", description or title)

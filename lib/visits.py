@@ -106,10 +106,8 @@ def record(engine: Engine, user: SessionUser, customer_id: int, mode: str, done_
 def _insert(conn: Connection, user: SessionUser, c, mode: str, planned_on, done_on, note: str) -> int:
     values = {"c": c.id, "p": c.org_path, "m": c.manager_id, "mode": mode, "pl": planned_on, "d": done_on,
               "n": (note or "").strip(), "by": user.login}
-    conn.execute(text("INSERT INTO visit (customer_id, org_path, manager_id, mode, planned_on, done_on, note, created_by) "
-                      "VALUES (:c, :p, :m, :mode, :pl, :d, :n, :by)"), values)
-    vid = conn.execute(text("SELECT MAX(id) FROM visit WHERE customer_id = :c AND created_by = :by"),
-                       {"c": c.id, "by": user.login}).scalar_one()
+    vid = conn.execute(text("INSERT INTO visit (customer_id, org_path, manager_id, mode, planned_on, done_on, note, "
+                            "created_by) VALUES (:c, :p, :m, :mode, :pl, :d, :n, :by) RETURNING id"), values).scalar_one()
     audit(conn, user.login, "create", "visit", vid, None,
           {"customer_id": c.id, "mode": mode, "planned_on": planned_on, "done_on": done_on}, org_path=c.org_path)
     return int(vid)
@@ -209,10 +207,10 @@ def add_log(engine: Engine, user: SessionUser, day: dt.date, content: str, manag
         manager_id = int(user.scope.rstrip("/").rsplit("/m", 1)[1])
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     with write(engine) as conn:
-        conn.execute(text("INSERT INTO work_log (org_path, manager_id, author, day, content, created_at) "
-                          "VALUES (:p, :m, :a, :d, :c, :now)"),
-                     {"p": user.scope, "m": manager_id, "a": user.login, "d": day, "c": content, "now": now})
-        lid = conn.execute(text("SELECT MAX(id) FROM work_log WHERE author = :a"), {"a": user.login}).scalar_one()
+        lid = conn.execute(text("INSERT INTO work_log (org_path, manager_id, author, day, content, created_at) "
+                                "VALUES (:p, :m, :a, :d, :c, :now) RETURNING id"),
+                           {"p": user.scope, "m": manager_id, "a": user.login, "d": day, "c": content,
+                            "now": now}).scalar_one()
         audit(conn, user.login, "create", "work_log", lid, None, {"day": day, "content": content}, org_path=user.scope)
     return int(lid)
 
