@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, text
 from lib import rules
 from lib.auth import SessionUser, audit, manager_scope
 from lib.db import upsert, write
-from lib.queries import in_scope, read_df, scope_like, station_scope
+from lib.queries import in_scope, read_df, scope_like, scope_manager_id, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 KINDS = ("institutional", "personal")
@@ -254,7 +254,7 @@ def choices(engine: Engine, scope: str) -> dict[str, pd.DataFrame]:
             f"JOIN station s ON s.org_unit_id = m.org_unit_id WHERE {in_scope('m.org_path')} "
             f"ORDER BY m.org_path, m.name", **params)
     if station_scope(scope) != scope:  # customer manager: only their own record
-        mid = int(scope.rstrip("/").rsplit("/m", 1)[1])
+        mid = scope_manager_id(scope)
         managers = managers[managers["id"] == mid].reset_index(drop=True)
     return {"stations": stations, "grids": grids, "managers": managers}
 

@@ -75,7 +75,7 @@ def unit_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
             LEFT JOIN development_plan dp ON dp.org_unit_id = su.id AND dp.month = :month AND dp.kind = 'personal_card'
             LEFT JOIN (
                 SELECT s.org_unit_id,
-                       SUM(CASE WHEN {new_card_customer('c')} THEN 1 ELSE 0 END) AS card,
+                       SUM(CASE WHEN {new_card_customer('c').sql} THEN 1 ELSE 0 END) AS card,
                        SUM(CASE WHEN c.kind = 'institutional' THEN 1 ELSE 0 END) AS inst
                 FROM customer c JOIN station s ON s.id = c.station_id
                 WHERE {in_scope('c.org_path')} AND c.developed_month = :month

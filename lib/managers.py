@@ -21,11 +21,7 @@ from lib import rules
 from lib.auth import SessionUser, audit
 from lib.config import rules as config
 from lib.db import upsert, write
-from lib.queries import in_scope, read_df, scope_like, scoped, shift_month, station_scope
-
-
-def _own_id(scope: str) -> int | None:
-    return int(scope.rstrip("/").rsplit("/m", 1)[1]) if "/m" in scope else None
+from lib.queries import in_scope, read_df, scope_like, scope_manager_id, scoped, shift_month, station_scope
 
 
 def months_employed(hired_on: dt.date, as_of: dt.date) -> float:
@@ -46,8 +42,8 @@ def roster(engine: Engine, scope: str, as_of: dt.date) -> pd.DataFrame:
         f"(SELECT COUNT(*) FROM customer c WHERE c.manager_id = m.id) AS customers FROM customer_manager m "
         f"JOIN org_unit u ON u.id = m.org_unit_id WHERE {where.sql} AND m.active = :a "
         f"ORDER BY m.org_path, m.name", **where.params, a=True)
-    if _own_id(scope) is not None:
-        df = df[df["id"] == _own_id(scope)].reset_index(drop=True)
+    if scope_manager_id(scope) is not None:
+        df = df[df["id"] == scope_manager_id(scope)].reset_index(drop=True)
     df["hired_on"] = pd.to_datetime(df["hired_on"]).dt.date
     df["months"] = [round(months_employed(h, as_of), 1) for h in df["hired_on"]]
     df["transfer_due"] = [rules.manager_transfer_due(int(x)) for x in df["misses"]]

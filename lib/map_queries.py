@@ -149,7 +149,7 @@ def station_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     return _df(engine, _with_anc(
         f"SELECT s.id AS station_id, COALESCE(dp.target, :default) AS target, "
         f"(SELECT COUNT(*) FROM customer c WHERE c.station_id = s.id AND {in_scope('c.org_path')} "
-        f" AND c.developed_month = :month AND {new_card_customer('c')}) AS actual "
+        f" AND c.developed_month = :month AND {new_card_customer('c').sql}) AS actual "
         f"FROM station s LEFT JOIN development_plan dp ON dp.org_unit_id = s.org_unit_id "
         f" AND dp.month = :month AND dp.kind = 'personal_card' "
         f"WHERE {_station_rows('s.org_path')}"),

@@ -43,7 +43,8 @@ class Cond(NamedTuple):
 
 def in_scope(col: str, param: str = "scope") -> str:
     """Return the SQL condition "`col` lies inside the scope" using the bound parameter `:param`
-    (pass `param=scope_like(scope)`). `col` is a column name from code, never from user input."""
+    (bind it to `scope_like(scope)`; `scoped()` returns both). `col` is a column name from code,
+    never from user input."""
     return f"{col} LIKE :{param} ESCAPE '\\'"
 
 
@@ -58,6 +59,11 @@ def station_scope(scope: str) -> str:
     """Return the station path of a customer manager's scope ("/37/…/370102001/m7/" → its station's
     path); any other scope unchanged. Station-level rows (managers, stations) carry the station path."""
     return scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
+
+
+def scope_manager_id(scope: str) -> int | None:
+    """Return the customer manager id of a customer manager's scope ("…/m7/" → 7), else None."""
+    return int(scope.rstrip("/").rsplit("/m", 1)[1]) if "/m" in scope else None
 
 
 _in = in_scope
@@ -180,7 +186,7 @@ def on_books(month: str, alias: str = "c", param: str = "month") -> Cond:
 
 
 # the on-the-books condition of customer `c` with `:month` bound by the caller (kept for old callers)
-ON_BOOKS = on_books("", "c").sql
+ON_BOOKS = on_books(month="", alias="c").sql
 _ON_BOOKS = ON_BOOKS
 
 
@@ -197,11 +203,11 @@ def scheduled(alias: str = "c") -> Cond:
                 f"OR {tier_in_force(alias)} <> 'station')", {})
 
 
-def new_card_customer(alias: str = "c") -> str:
+def new_card_customer(alias: str = "c") -> Cond:
     """Return "customer `alias` counts as a personal fuel-card customer" 个人加油卡客户 for the
     development plan (002 §6.5.3): personal, paying by fuel card. Combine it with the developed
     month (`developed_month = :month`) to count the month's new ones 新开发."""
-    return f"{_col(alias, 'kind')} = 'personal' AND {_col(alias, 'payment')} = 'fuel_card'"
+    return Cond(f"{_col(alias, 'kind')} = 'personal' AND {_col(alias, 'payment')} = 'fuel_card'", {})
 
 
 def customers_by_tier_kind(engine: Engine, scope: str, month: str) -> pd.DataFrame:
@@ -264,7 +270,7 @@ def new_customers(engine: Engine, scope: str, month: str) -> dict[str, int]:
         row = conn.execute(
             text(
                 f"SELECT COALESCE(SUM(CASE WHEN c.kind = 'institutional' THEN 1 ELSE 0 END), 0), "
-                f"COALESCE(SUM(CASE WHEN {new_card_customer()} THEN 1 ELSE 0 END), 0) "
+                f"COALESCE(SUM(CASE WHEN {new_card_customer().sql} THEN 1 ELSE 0 END), 0) "
                 f"FROM customer c WHERE {_in('c.org_path')} AND c.developed_month = :month"
             ),
             {"scope": scope_like(scope), "month": month},

@@ -194,7 +194,7 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     dev = cust["developed_month"]
     dev_i = np.where(dev.notna(), _month_index(dev.fillna("0000-01")), first_i)
     since = np.maximum(dev_i, first_i)[:, None]  # absolute month index
-    # lib.queries.ON_BOOKS: existing, or lost after the month (a lost customer without a month never is)
+    # lib.queries.on_books: existing, or lost after the month (a lost customer without a month never is)
     lost_i = np.where(cust["lost_month"].notna(), _month_index(cust["lost_month"].fillna("0000-01")), -1)
     lost_i = np.where(cust["status"].to_numpy() == "lost", lost_i, 10 ** 9)[:, None]
     months_abs = np.arange(start_i, last_i + 1)  # output months

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, Engine, text
 from lib.auth import SessionUser, audit
 from lib.config import rules
 from lib.db import write
-from lib.queries import Cond, in_scope, read_df, scheduled, scope_like, scoped, station_scope, tier_in_force
+from lib.queries import (Cond, in_scope, read_df, scheduled, scope_like, scope_manager_id, scoped, station_scope,
+                         tier_in_force)
 from lib.rules import TIERS
 
 MODES = ("onsite", "sms", "phone", "visit", "event")  # 现场维护 短信 电话 客户拜访 客户联谊
@@ -204,7 +205,7 @@ def add_log(engine: Engine, user: SessionUser, day: dt.date, content: str, manag
     if len(content) > 4000:
         raise ValueError("content: at most 4000 characters")
     if "/m" in user.scope:
-        manager_id = int(user.scope.rstrip("/").rsplit("/m", 1)[1])
+        manager_id = scope_manager_id(user.scope)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     with write(engine) as conn:
         lid = conn.execute(text("INSERT INTO work_log (org_path, manager_id, author, day, content, created_at) "
@@ -368,7 +369,7 @@ def monthly_assessment(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     for col in counts:
         df[col] = df[col].fillna(0).astype(int)
     if "/m" in scope:
-        df = df[df["manager_id"] == int(scope.rstrip("/").rsplit("/m", 1)[1])]
+        df = df[df["manager_id"] == scope_manager_id(scope)]
     ratio = lambda a, b: [x / y if y else None for x, y in zip(df[a], df[b])]  # noqa: E731
     df["plan_done"] = pd.Series(ratio("plans_done", "plans"), index=df.index, dtype=float)
     df["coverage"] = pd.Series([1 - o / s if s else None for o, s in zip(df["overdue_customers"], df["scheduled"])],

@@ -221,8 +221,8 @@ def test_builders_count_what_the_rule_book_says(engine, login):
     }
     scope = queries.scoped("c.org_path", user.scope)
     conds = {"on_books": scope & queries.on_books(month), "scheduled": scope & queries.scheduled("c"),
-             "new_card": scope & queries.Cond(f"{queries.new_card_customer('c')} AND c.developed_month = :month",
-                                              {"month": month})}
+             "new_card": scope & queries.new_card_customer("c") & queries.Cond("c.developed_month = :month",
+                                                                               {"month": month})}
     with engine.connect() as conn:
         got = {k: conn.execute(text(f"SELECT COUNT(*) FROM customer c WHERE {c.sql}"), c.params).scalar_one()
                for k, c in conds.items()}
