@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from lib.queries import in_scope, scope_like
+from lib.queries import in_scope, read_df, scope_like
 
 LIMIT = 2000
 
@@ -40,7 +40,7 @@ def search(engine: Engine, scope: str, actor: str | None = None, entity: str | N
     if end:
         where.append("at < :end")
         params["end"] = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(
-            f"SELECT at, actor, action, entity, entity_id, before, after, org_path FROM audit_log "
-            f"WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT :lim"), conn, params=params)
+    return read_df(
+        engine,
+        f"SELECT at, actor, action, entity, entity_id, before, after, org_path FROM audit_log "
+        f"WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT :lim", **params)

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, select, text
 
-from lib.db import write
+from lib.db import upsert, write
 from lib.models import User
 
 USERS = User.__table__  # typed columns (datetimes come back as datetimes on SQLite too)
@@ -180,16 +180,13 @@ def create_user(engine: Engine, actor: str, login: str, display_name: str, role:
                 {"m": manager_id, "u": org_unit_id}).first()
             if not ok:
                 raise ValueError("customer manager: choose the manager record of this station")
-        if conn.execute(text("SELECT 1 FROM app_user WHERE login = :l"), {"l": login}).first():
+        uid = upsert(conn, "app_user", {
+            "login": login, "display_name": display_name.strip(), "role": role, "org_unit_id": org_unit_id,
+            "org_path": unit.path, "manager_id": manager_id if role == "customer_manager" else None,
+            "password_hash": pw_hash, "active": True, "failed_attempts": 0, "created_at": _now()},
+            key=("login",), update=(), returning="id")
+        if uid is None:  # ON CONFLICT DO NOTHING: two admins creating one login at once both get a clear answer
             raise ValueError(f"login: {login!r} is taken")
-        conn.execute(
-            text("INSERT INTO app_user (login, display_name, role, org_unit_id, org_path, manager_id, "
-                 "password_hash, active, failed_attempts, created_at) VALUES (:l, :d, :r, :u, :p, :m, :h, "
-                 ":a, 0, :now)"),
-            {"l": login, "d": display_name.strip(), "r": role, "u": org_unit_id, "p": unit.path,
-             "m": manager_id if role == "customer_manager" else None, "h": pw_hash, "a": True, "now": _now()},
-        )
-        uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
         audit(conn, actor, "create", "app_user", uid, None,
               {"login": login, "display_name": display_name, "role": role, "org_path": unit.path},
               org_path=unit.path)

@@ -19,6 +19,7 @@ station summary is refreshed in the same transaction when tier, kind, station or
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -28,8 +29,8 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import rules
 from lib.auth import SessionUser, audit, manager_scope
-from lib.db import write
-from lib.queries import in_scope, scope_like
+from lib.db import upsert, write
+from lib.queries import in_scope, read_df, scope_like, scope_manager_id, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 KINDS = ("institutional", "personal")
@@ -222,7 +223,7 @@ def search(engine: Engine, scope: str, filters: Filters = Filters(), after: str 
             LEFT JOIN grid g ON g.id = c.grid_id
             LEFT JOIN customer_manager cm ON cm.id = c.manager_id
             ORDER BY c.org_path, c.code"""
-        rows = pd.read_sql_query(text(sql), conn, params=params | keyset | {"lim": limit + 1})
+        rows = read_df(conn, sql, **params | keyset | {"lim": limit + 1})
         total = -1
         if count:
             total = conn.execute(text(f"SELECT COUNT(*) FROM (SELECT 1 FROM customer c WHERE {where} LIMIT :cap) x"),
@@ -239,21 +240,21 @@ def choices(engine: Engine, scope: str) -> dict[str, pd.DataFrame]:
 
     A customer manager's scope lies below their station: they get their own station, grid and record.
     """
-    station_scope = scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
-    params = {"scope": scope_like(station_scope)}
+    params = {"scope": scope_like(station_scope(scope))}
     with engine.connect() as conn:
-        stations = pd.read_sql_query(text(
-            f"SELECT s.id, s.code, s.name, s.org_path FROM station s WHERE {in_scope('s.org_path')} ORDER BY s.code"),
-            conn, params=params)
-        grids = pd.read_sql_query(text(
-            f"SELECT g.id, g.code, g.name, g.station_id FROM grid g WHERE {in_scope('g.org_path')} ORDER BY g.code"),
-            conn, params=params)
-        managers = pd.read_sql_query(text(
+        stations = read_df(
+            conn, f"SELECT s.id, s.code, s.name, s.org_path FROM station s WHERE {in_scope('s.org_path')} ORDER BY s.code",
+            **params)
+        grids = read_df(
+            conn, f"SELECT g.id, g.code, g.name, g.station_id FROM grid g WHERE {in_scope('g.org_path')} ORDER BY g.code",
+            **params)
+        managers = read_df(
+            conn,
             f"SELECT m.id, m.name, m.org_path, s.id AS station_id FROM customer_manager m "
             f"JOIN station s ON s.org_unit_id = m.org_unit_id WHERE {in_scope('m.org_path')} "
-            f"ORDER BY m.org_path, m.name"), conn, params=params)
-    if station_scope != scope:  # customer manager: only their own record
-        mid = int(scope.rstrip("/").rsplit("/m", 1)[1])
+            f"ORDER BY m.org_path, m.name", **params)
+    if station_scope(scope) != scope:  # customer manager: only their own record
+        mid = scope_manager_id(scope)
         managers = managers[managers["id"] == mid].reset_index(drop=True)
     return {"stations": stations, "grids": grids, "managers": managers}
 
@@ -300,17 +301,17 @@ def profile(engine: Engine, scope: str, customer_id: int, months: int = 24) -> d
         c = _get(conn, scope, customer_id)
         if c is None:
             return None
-        consumption = pd.read_sql_query(text(
-            "SELECT month, gasoline_t, diesel_t, card_cny, visits FROM monthly_consumption "
-            "WHERE customer_id = :id ORDER BY month DESC LIMIT :n"), conn, params={"id": c["id"], "n": months})
-        visits = pd.read_sql_query(text(
-            "SELECT v.id, v.mode, v.planned_on, v.done_on, v.note, m.name AS manager, v.created_by FROM visit v "
+        consumption = read_df(
+            conn, "SELECT month, gasoline_t, diesel_t, card_cny, visits FROM monthly_consumption "
+            "WHERE customer_id = :id ORDER BY month DESC LIMIT :n", id=c["id"], n=months)
+        visits = read_df(
+            conn, "SELECT v.id, v.mode, v.planned_on, v.done_on, v.note, m.name AS manager, v.created_by FROM visit v "
             "LEFT JOIN customer_manager m ON m.id = v.manager_id WHERE v.customer_id = :id "
-            "ORDER BY COALESCE(v.done_on, v.planned_on) DESC"), conn, params={"id": c["id"]})
-        matters = pd.read_sql_query(text(
-            "SELECT m.id, m.kind, m.title, m.state, f.step, m.raised_at, m.due_at, m.closed_at FROM matter m "
-            "LEFT JOIN matter_flow f ON f.matter_id = m.id WHERE m.customer_id = :id ORDER BY m.raised_at DESC"),
-            conn, params={"id": c["id"]})
+            "ORDER BY COALESCE(v.done_on, v.planned_on) DESC", id=c["id"])
+        matters = read_df(
+            conn, "SELECT m.id, m.kind, m.title, m.state, f.step, m.raised_at, m.due_at, m.closed_at FROM matter m "
+            "LEFT JOIN matter_flow f ON f.matter_id = m.id WHERE m.customer_id = :id ORDER BY m.raised_at DESC",
+            id=c["id"])
         owner = conn.execute(text("SELECT id, name, phone, level FROM customer_manager WHERE id = :m"),
                              {"m": c["manager_id"]}).mappings().first() if c["manager_id"] else None
         grid = conn.execute(text("SELECT id, code, name, owner_name, owner_phone FROM grid WHERE id = :g"),
@@ -541,11 +542,7 @@ def duplicates(engine_or_conn, scope: str, name: str = "", phone: str = "", cred
         return empty
     sql = (f"SELECT c.id, c.code, c.name, c.phone, c.credit_code, c.org_path, s.name AS station FROM customer c "
            f"JOIN station s ON s.id = c.station_id WHERE ({' OR '.join(conds)}) AND c.id <> :ex ORDER BY c.code LIMIT 200")
-    if isinstance(engine_or_conn, Engine):
-        with engine_or_conn.connect() as conn:
-            found = pd.read_sql_query(text(sql), conn, params=params)
-    else:
-        found = pd.read_sql_query(text(sql), engine_or_conn, params=params)
+    found = read_df(engine_or_conn, sql, **params)
     if found.empty:
         return empty
     reasons = []
@@ -568,10 +565,25 @@ def _has_duplicates(d: dict) -> bool:
 # --- create and edit -----------------------------------------------------------------------------
 
 
+def _lock_prefix(conn: Connection, prefix: str) -> None:
+    """Serialise code assignment for one code prefix until the caller's transaction ends.
+
+    SQLite needs nothing (`lib.db.write` takes the database write lock with BEGIN IMMEDIATE). On
+    PostgreSQL a transaction-scoped advisory lock keyed on the prefix makes a second writer (a form
+    or an import) wait for the first to commit, so its MAX(code) read sees the first one's code.
+    """
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(f"customer_code:{prefix}".encode(), digest_size=8).digest(), "big",
+                             signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def max_code(conn: Connection, prefix: str) -> str | None:
     """Return the highest customer code starting with `prefix` (an index range on SQLite, whose
     byte order makes it exact; LIKE on PostgreSQL, served by the text_pattern_ops index, because a
-    locale collation does not order "~" after the digits)."""
+    locale collation does not order "~" after the digits). Inside a write transaction the prefix
+    stays locked until it ends (`_lock_prefix`), so concurrent writers never read the same maximum."""
+    _lock_prefix(conn, prefix)
     params: dict = {}
     cond, _ = _prefix("code", "p", prefix, conn.dialect.name, params)
     return conn.execute(text(f"SELECT MAX(code) FROM customer WHERE {cond}"), params).scalar()
@@ -592,6 +604,24 @@ def next_code(conn: Connection, station_code: str, kind: str, sub_type: str) -> 
         except ValueError:
             seq = int(top[len(prefix):len(prefix) + 6]) + 1
     return rules.customer_code(station_code, kind, cls, seq)
+
+
+CODE_TRIES = 20
+
+
+def insert_with_code(conn: Connection, values: dict, station_code: str, kind: str, sub_type: str) -> tuple[int, str]:
+    """Insert customer row `values` under the next free code 客户代码 and return (id, code).
+
+    The insert is `ON CONFLICT (code) DO NOTHING`: should the code have been taken after it was
+    chosen (a writer that bypassed the prefix lock, e.g. a code given in an import file), nothing is
+    written and the next number is tried, so concurrent creates never fail on the unique code.
+    """
+    for _ in range(CODE_TRIES):
+        code = next_code(conn, station_code, kind, sub_type)
+        cid = upsert(conn, "customer", values | {"code": code}, key=("code",), update=(), returning="id")
+        if cid is not None:
+            return int(cid), code
+    raise RuntimeError(f"no free customer code for {station_code}/{kind}/{sub_type} after {CODE_TRIES} tries")
 
 
 _DB_FIELDS = ("name", "kind", "size", "sub_type", "fuel", "fuel_segment", "payment", "industry", "phone",
@@ -619,14 +649,11 @@ def create(engine: Engine, user: SessionUser, data: dict, *, allow_duplicates: b
         dup = duplicates(conn, user.scope, out["name"], out["phone"], out["credit_code"])
         if _has_duplicates(dup) and not allow_duplicates:
             raise DuplicateError(dup)
-        code = next_code(conn, out["_station_code"], out["kind"], out["sub_type"])
-        values = {k: out[k] for k in _DB_FIELDS} | {"code": code, "created_at": _now()}
+        values = {k: out[k] for k in _DB_FIELDS} | {"code": None, "created_at": _now()}
         if out["tier_override"]:
             values |= {"tier_override_by": user.login, "tier_override_at": _now()}
-        cols = list(values)
-        conn.execute(text(f"INSERT INTO customer ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
-                     values)
-        cid = conn.execute(text("SELECT id FROM customer WHERE code = :c"), {"c": code}).scalar_one()
+        cid, code = insert_with_code(conn, values, out["_station_code"], out["kind"], out["sub_type"])
+        values["code"] = code
         audit(conn, user.login, "create", "customer", cid, None, values, org_path=values["org_path"])
         refresh_customer_monthly(conn, [cid])  # on the books from its developed month (lib.summary)
     return cid, code

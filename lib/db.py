@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from sqlalchemy import Connection, Date, DateTime, Engine, Table, create_engine, event, inspect
+from sqlalchemy import Connection, Date, DateTime, Engine, Table, column, create_engine, event, inspect, table
 
 from lib.config import ROOT, database_url
 
@@ -68,6 +68,35 @@ def write(engine: Engine) -> Iterator[Connection]:
     else:
         with engine.begin() as conn:
             yield conn
+
+
+def upsert(conn: Connection, table_name: str, values: dict, key: Sequence[str], *,
+           update: Sequence[str] | None = None, returning: str | None = None):
+    """Insert one row into `table_name`, or when a row with the same unique `key` columns exists,
+    update its `update` columns (default: every non-key column of `values`); `update=()` leaves
+    the existing row alone (ON CONFLICT DO NOTHING). One atomic statement on SQLite and PostgreSQL
+    (`INSERT … ON CONFLICT (key) DO UPDATE`), so two writers never both see "no row" and insert.
+
+    Returns the `returning` column of the row written, or None when nothing was written
+    (DO NOTHING on an existing row) or `returning` is not given. Names come from code, never from input.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    names = list(values) + ([returning] if returning and returning not in values else [])
+    t = table(table_name, *(column(n) for n in names))
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
+    if dialect is None:
+        raise NotImplementedError(f"upsert: no ON CONFLICT support for {conn.dialect.name}")
+    ins = dialect.insert(t).values(values)
+    cols = [c for c in values if c not in key] if update is None else list(update)
+    if cols:
+        stmt = ins.on_conflict_do_update(index_elements=list(key), set_={c: ins.excluded[c] for c in cols})
+    else:
+        stmt = ins.on_conflict_do_nothing(index_elements=list(key))
+    if returning:
+        return conn.execute(stmt.returning(t.c[returning])).scalar()
+    conn.execute(stmt)
+    return None
 
 
 def alembic_config(engine: Engine):

@@ -5,7 +5,7 @@ potential customer survey.
   new personal card customers a month (config `[development]`); a unit's row in `development_plan`
   (the appendix 1 plan 零售客户月度开发计划, compiled on the 25th for the next month) replaces the
   default. Actuals are the customers whose `developed_month` is the month: institutional customers,
-  and personal customers paying by fuel card (the same definition as lib.queries.new_customers).
+  and personal customers paying by fuel card (one definition: lib.queries.new_card_customer).
 - Completion 完成率 rolls up station → district → city → province as ratios of sums.
 - Pipeline 开发漏斗 (002 §6.5.4): development cases by stage; "reached" counts cases at that stage
   or a later one.
@@ -21,10 +21,10 @@ from sqlalchemy import Engine, text
 
 from lib import auth
 from lib.config import rules as config
-from lib.db import write
+from lib.db import upsert, write
 from lib.kpis import completion
 from lib.models import DEV_STAGES
-from lib.queries import in_scope, read_df, scope_like, shift_month
+from lib.queries import in_scope, new_card_customer, read_df, scope_like, shift_month
 from lib.months import check as _check_month, last_day as _month_end
 from lib.tiers import NotAllowed, can_override
 
@@ -70,7 +70,7 @@ def unit_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
             LEFT JOIN development_plan dp ON dp.org_unit_id = su.id AND dp.month = :month AND dp.kind = 'personal_card'
             LEFT JOIN (
                 SELECT s.org_unit_id,
-                       SUM(CASE WHEN c.kind = 'personal' AND c.payment = 'fuel_card' THEN 1 ELSE 0 END) AS card,
+                       SUM(CASE WHEN {new_card_customer('c').sql} THEN 1 ELSE 0 END) AS card,
                        SUM(CASE WHEN c.kind = 'institutional' THEN 1 ELSE 0 END) AS inst
                 FROM customer c JOIN station s ON s.id = c.station_id
                 WHERE {in_scope('c.org_path')} AND c.developed_month = :month
@@ -196,13 +196,9 @@ def set_target(engine: Engine, actor: auth.SessionUser, org_unit_id: int, month:
             {"u": unit["id"], "m": month, "k": kind},
         ).first()
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        params = {"u": unit["id"], "p": unit["path"], "m": month, "k": kind, "t": target, "by": actor.login, "at": now}
-        if before is None:
-            conn.execute(text("INSERT INTO development_plan (org_unit_id, org_path, month, kind, target, updated_by, "
-                              "updated_at) VALUES (:u, :p, :m, :k, :t, :by, :at)"), params)
-        else:
-            conn.execute(text("UPDATE development_plan SET target = :t, updated_by = :by, updated_at = :at "
-                              "WHERE org_unit_id = :u AND month = :m AND kind = :k"), params)
+        upsert(conn, "development_plan", {"org_unit_id": unit["id"], "org_path": unit["path"], "month": month,
+                                          "kind": kind, "target": target, "updated_by": actor.login, "updated_at": now},
+               key=("org_unit_id", "month", "kind"), update=("target", "updated_by", "updated_at"))
         auth.audit(conn, actor.login, "plan_target", "development_plan", f"{unit['id']}/{month}/{kind}",
                    before={"target": before[1] if before else None}, after={"target": target},
                    org_path=unit["path"])
@@ -321,16 +317,12 @@ def record_survey(engine: Engine, actor: auth.SessionUser, org_unit_id: int, per
         unit = _unit_in_scope(conn, actor, org_unit_id)
         if unit["level"] != "station":
             raise ValueError("surveys are reported by stations")
-        old = conn.execute(text("SELECT id FROM survey_submission WHERE org_unit_id = :u AND period = :p"),
-                           {"u": unit["id"], "p": period}).scalar()
-        if old is not None:
+        new_id = upsert(conn, "survey_submission",
+                        {"org_unit_id": unit["id"], "org_path": unit["path"], "period": period, "submitted_on": day,
+                         "submitted_by": actor.login, "potential_customers": potential_customers, "note": note or ""},
+                        key=("org_unit_id", "period"), update=(), returning="id")
+        if new_id is None:  # one survey per station and period: the first one stands
             raise ValueError(f"the survey for {period} is already recorded")
-        conn.execute(
-            text("INSERT INTO survey_submission (org_unit_id, org_path, period, submitted_on, submitted_by, "
-                 "potential_customers, note) VALUES (:u, :p, :per, :d, :by, :n, :note)"),
-            {"u": unit["id"], "p": unit["path"], "per": period, "d": day, "by": actor.login,
-             "n": potential_customers, "note": note or ""},
-        )
         auth.audit(conn, actor.login, "survey_recorded", "survey_submission", f"{unit['id']}/{period}",
                    after={"potential_customers": potential_customers, "submitted_on": day}, org_path=unit["path"])
 

@@ -20,16 +20,8 @@ from sqlalchemy import Engine, text
 from lib import rules
 from lib.auth import SessionUser, audit
 from lib.config import rules as config
-from lib.db import write
-from lib.queries import in_scope, scope_like, shift_month
-
-
-def _station_scope(scope: str) -> str:
-    return scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
-
-
-def _own_id(scope: str) -> int | None:
-    return int(scope.rstrip("/").rsplit("/m", 1)[1]) if "/m" in scope else None
+from lib.db import upsert, write
+from lib.queries import in_scope, read_df, scope_like, scope_manager_id, scoped, shift_month, station_scope
 
 
 def months_employed(hired_on: dt.date, as_of: dt.date) -> float:
@@ -43,14 +35,15 @@ def roster(engine: Engine, scope: str, as_of: dt.date) -> pd.DataFrame:
 
     Columns: id, name, phone, station, hired_on, months, level, misses, transfer_due, customers.
     """
-    with engine.connect() as conn:
-        df = pd.read_sql_query(text(
-            f"SELECT m.id, m.name, m.phone, u.name AS station, m.hired_on, m.level, m.misses, "
-            f"(SELECT COUNT(*) FROM customer c WHERE c.manager_id = m.id) AS customers FROM customer_manager m "
-            f"JOIN org_unit u ON u.id = m.org_unit_id WHERE {in_scope('m.org_path')} AND m.active = :a "
-            f"ORDER BY m.org_path, m.name"), conn, params={"scope": scope_like(_station_scope(scope)), "a": True})
-    if _own_id(scope) is not None:
-        df = df[df["id"] == _own_id(scope)].reset_index(drop=True)
+    where = scoped("m.org_path", station_scope(scope))
+    df = read_df(
+        engine,
+        f"SELECT m.id, m.name, m.phone, u.name AS station, m.hired_on, m.level, m.misses, "
+        f"(SELECT COUNT(*) FROM customer c WHERE c.manager_id = m.id) AS customers FROM customer_manager m "
+        f"JOIN org_unit u ON u.id = m.org_unit_id WHERE {where.sql} AND m.active = :a "
+        f"ORDER BY m.org_path, m.name", **where.params, a=True)
+    if scope_manager_id(scope) is not None:
+        df = df[df["id"] == scope_manager_id(scope)].reset_index(drop=True)
     df["hired_on"] = pd.to_datetime(df["hired_on"]).dt.date
     df["months"] = [round(months_employed(h, as_of), 1) for h in df["hired_on"]]
     df["transfer_due"] = [rules.manager_transfer_due(int(x)) for x in df["misses"]]
@@ -63,11 +56,11 @@ def yearly_volume(engine: Engine, scope: str, year: int) -> pd.DataFrame:
     Read from the station summary, whose org path carries the manager segment "m<id>/".
     Columns: manager_id, volume_t.
     """
-    with engine.connect() as conn:
-        df = pd.read_sql_query(text(
-            f"SELECT org_path, SUM(gasoline_t + diesel_t) AS volume_t FROM station_monthly "
-            f"WHERE {in_scope('org_path')} AND month >= :a AND month <= :b GROUP BY org_path"),
-            conn, params={"scope": scope_like(scope), "a": f"{year}-01", "b": f"{year}-12"})
+    df = read_df(
+        engine,
+        f"SELECT org_path, SUM(gasoline_t + diesel_t) AS volume_t FROM station_monthly "
+        f"WHERE {in_scope('org_path')} AND month >= :a AND month <= :b GROUP BY org_path",
+        scope=scope_like(scope), a=f"{year}-01", b=f"{year}-12")
     df = df[df["org_path"].str.contains("/m", regex=False)]
     df["manager_id"] = df["org_path"].str.rstrip("/").str.rsplit("/m", n=1).str[1].astype(int)
     return df.groupby("manager_id", as_index=False)["volume_t"].sum()
@@ -83,7 +76,7 @@ def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = N
     if user.role not in ("province_admin", "city_manager", "district_manager"):
         raise ValueError("role: managers are rated by the district, city or province")
     as_of = as_of or dt.date(year, 1, 1)
-    vols = yearly_volume(engine, _station_scope(user.scope), year - 1).set_index("manager_id")["volume_t"]
+    vols = yearly_volume(engine, station_scope(user.scope), year - 1).set_index("manager_id")["volume_t"]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     out = []
     with write(engine) as conn:
@@ -107,11 +100,9 @@ def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = N
             else:
                 prior = max(0, m["misses"] - (1 if hist.get(year) else 0))
             misses = prior + 1 if below else (prior if level == "trainee" else 0)
-            conn.execute(text("DELETE FROM manager_rating WHERE manager_id = :m AND year = :y"), {"m": m["id"], "y": year})
-            conn.execute(text(
-                "INSERT INTO manager_rating (manager_id, year, last_year_t, level, below_standard, rated_at, rated_by) "
-                "VALUES (:m, :y, :t, :l, :b, :now, :by)"),
-                {"m": m["id"], "y": year, "t": volume, "l": level, "b": below, "now": now, "by": user.login})
+            upsert(conn, "manager_rating", {"manager_id": m["id"], "year": year, "last_year_t": volume, "level": level,
+                                            "below_standard": below, "rated_at": now, "rated_by": user.login},
+                   key=("manager_id", "year"))
             if (level, misses) != (m["level"], m["misses"]):
                 conn.execute(text("UPDATE customer_manager SET level = :l, misses = :x WHERE id = :m"),
                              {"l": level, "x": misses, "m": m["id"]})
@@ -145,11 +136,8 @@ def set_plan(engine: Engine, user: SessionUser, manager_id: int, month: str, tar
             raise ValueError("manager: not found in your scope")
         before = conn.execute(text("SELECT target_t FROM manager_plan WHERE manager_id = :m AND month = :mo"),
                               {"m": int(manager_id), "mo": month}).scalar()
-        conn.execute(text("DELETE FROM manager_plan WHERE manager_id = :m AND month = :mo"),
-                     {"m": int(manager_id), "mo": month})
-        conn.execute(text("INSERT INTO manager_plan (manager_id, month, target_t, updated_by, updated_at) "
-                          "VALUES (:m, :mo, :t, :by, :now)"),
-                     {"m": int(manager_id), "mo": month, "t": target, "by": user.login, "now": now})
+        upsert(conn, "manager_plan", {"manager_id": int(manager_id), "month": month, "target_t": target,
+                                      "updated_by": user.login, "updated_at": now}, key=("manager_id", "month"))
         audit(conn, user.login, "set_plan", "customer_manager", manager_id,
               None if before is None else {"month": month, "target_t": before}, {"month": month, "target_t": target},
               org_path=path)
@@ -157,11 +145,11 @@ def set_plan(engine: Engine, user: SessionUser, manager_id: int, month: str, tar
 
 def _monthly(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     """manager_id, kind, volume_t for `month` from the summary (manager segment of the org path)."""
-    with engine.connect() as conn:
-        df = pd.read_sql_query(text(
-            f"SELECT org_path, kind, SUM(gasoline_t + diesel_t) AS volume_t FROM station_monthly "
-            f"WHERE {in_scope('org_path')} AND month = :m GROUP BY org_path, kind"),
-            conn, params={"scope": scope_like(scope), "m": month})
+    df = read_df(
+        engine,
+        f"SELECT org_path, kind, SUM(gasoline_t + diesel_t) AS volume_t FROM station_monthly "
+        f"WHERE {in_scope('org_path')} AND month = :m GROUP BY org_path, kind",
+        scope=scope_like(scope), m=month)
     df = df[df["org_path"].str.contains("/m", regex=False)].copy()
     df["manager_id"] = df["org_path"].str.rstrip("/").str.rsplit("/m", n=1).str[1].astype(int)
     return df.groupby(["manager_id", "kind"], as_index=False)["volume_t"].sum()
@@ -179,11 +167,11 @@ def ranking(engine: Engine, scope: str, month: str, as_of: dt.date | None = None
     vol = _monthly(engine, scope, month).pivot_table(index="manager_id", columns="kind", values="volume_t",
                                                      aggfunc="sum", fill_value=0.0)
     last = _monthly(engine, scope, shift_month(month, -12)).groupby("manager_id")["volume_t"].sum()
-    with engine.connect() as conn:
-        plans = pd.read_sql_query(text(
-            f"SELECT p.manager_id, p.target_t FROM manager_plan p JOIN customer_manager m ON m.id = p.manager_id "
-            f"WHERE {in_scope('m.org_path')} AND p.month = :m"), conn,
-            params={"scope": scope_like(_station_scope(scope)), "m": month}).set_index("manager_id")["target_t"]
+    where = scoped("m.org_path", station_scope(scope))
+    plans = read_df(
+        engine,
+        f"SELECT p.manager_id, p.target_t FROM manager_plan p JOIN customer_manager m ON m.id = p.manager_id "
+        f"WHERE {where.sql} AND p.month = :m", **where.params, m=month).set_index("manager_id")["target_t"]
     growth = float(config()["manager_plan"]["growth"])
     rows = []
     for p in people.itertuples():
@@ -208,11 +196,11 @@ def customers_of(engine: Engine, scope: str, manager_id: int) -> pd.DataFrame:
 
     Columns: id, code, name, tier, kind, status, lon, lat.
     """
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(
-            f"SELECT c.id, c.code, c.name, COALESCE(c.tier_override, c.computed_tier) AS tier, c.kind, c.status, "
-            f"c.lon, c.lat FROM customer c WHERE c.manager_id = :m AND {in_scope('c.org_path')} ORDER BY c.code"),
-            conn, params={"m": int(manager_id), "scope": scope_like(scope)})
+    return read_df(
+        engine,
+        f"SELECT c.id, c.code, c.name, COALESCE(c.tier_override, c.computed_tier) AS tier, c.kind, c.status, "
+        f"c.lon, c.lat FROM customer c WHERE c.manager_id = :m AND {in_scope('c.org_path')} ORDER BY c.code",
+        m=int(manager_id), scope=scope_like(scope))
 
 
 TIER_COLOURS = {"province": "#b2182b", "city": "#ef8a62", "district": "#67a9cf", "station": "#2166ac"}

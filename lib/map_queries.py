@@ -23,7 +23,7 @@ from lib import auth, db
 from lib.config import rules
 from lib.grids import PartitionReport, area_m2, check_partition, from_geojson, to_geojson
 from lib.kpis import four_rates
-from lib.queries import ON_BOOKS, in_scope, read_df, scope_like, shift_month
+from lib.queries import in_scope, new_card_customer, on_books, read_df, scope_like, shift_month
 
 STATUS_GROUPS = ("own", "potential", "competitor")
 
@@ -149,7 +149,7 @@ def station_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     return _df(engine, _with_anc(
         f"SELECT s.id AS station_id, COALESCE(dp.target, :default) AS target, "
         f"(SELECT COUNT(*) FROM customer c WHERE c.station_id = s.id AND {in_scope('c.org_path')} "
-        f" AND c.developed_month = :month AND c.kind = 'personal' AND c.payment = 'fuel_card') AS actual "
+        f" AND c.developed_month = :month AND {new_card_customer('c').sql}) AS actual "
         f"FROM station s LEFT JOIN development_plan dp ON dp.org_unit_id = s.org_unit_id "
         f" AND dp.month = :month AND dp.kind = 'personal_card' "
         f"WHERE {_station_rows('s.org_path')}"),
@@ -212,7 +212,7 @@ def customer_points(engine: Engine, scope: str, month: str, group: str, limit: i
     with a location: id, code, name, lon, lat, tier, grid_id, station_id, volume_t of `month`."""
     if group not in STATUS_GROUPS:
         raise ValueError(f"group must be one of {STATUS_GROUPS}, got {group!r}")
-    cond = ON_BOOKS if group == "own" else "c.status = :status"
+    cond = on_books(month).sql if group == "own" else "c.status = :status"
     sql = (
         f"SELECT c.id, c.code, c.name, c.lon, c.lat, COALESCE(c.tier_override, c.computed_tier) AS tier, "
         f"c.grid_id, c.station_id, COALESCE(m.gasoline_t + m.diesel_t, 0) AS volume_t FROM customer c "
@@ -226,7 +226,7 @@ def customer_points(engine: Engine, scope: str, month: str, group: str, limit: i
 
 def customer_count(engine: Engine, scope: str, month: str, group: str) -> int:
     """Return how many customers of `group` with a location `customer_points` would return."""
-    cond = ON_BOOKS if group == "own" else "c.status = :status"
+    cond = on_books(month).sql if group == "own" else "c.status = :status"
     with engine.connect() as conn:
         return int(conn.execute(text(
             f"SELECT COUNT(*) FROM customer c WHERE {in_scope('c.org_path')} AND {cond} "

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, text
 from lib.auth import ROLE_LEVEL, SessionUser, audit
 from lib.config import rules
 from lib.db import write
-from lib.queries import in_scope, scope_like
+from lib.queries import in_scope, read_df, scope_like
 
 KINDS = ("routine", "assisted", "emergency", "approval")  # 常规性 协助性 突发性 审批
 LEVELS = ("station", "district", "city", "province")
@@ -169,13 +169,11 @@ def register(engine: Engine, user: SessionUser, kind: str, title: str, descripti
         else:
             raise ValueError("customer: give the customer or the grid the matter belongs to")
         first = ROUTES[kind][0]
-        conn.execute(text(
+        mid = conn.execute(text(
             "INSERT INTO matter (kind, title, description, customer_id, grid_id, org_path, state, raised_at, due_at, "
-            "closed_at, raised_by) VALUES (:k, :t, :d, :c, :g, :p, 'open', :r, :due, NULL, :by)"),
+            "closed_at, raised_by) VALUES (:k, :t, :d, :c, :g, :p, 'open', :r, :due, NULL, :by) RETURNING id"),
             {"k": kind, "t": title, "d": description or "", "c": customer_id, "g": grid_id, "p": path, "r": now,
-             "due": due_at(kind, now), "by": user.login})
-        mid = conn.execute(text("SELECT MAX(id) FROM matter WHERE raised_by = :by AND raised_at = :r"),
-                           {"by": user.login, "r": now}).scalar_one()
+             "due": due_at(kind, now), "by": user.login}).scalar_one()
         conn.execute(text("INSERT INTO matter_flow (matter_id, step, escalation, step_since, outcome) "
                           "VALUES (:m, :s, 0, :now, NULL)"), {"m": mid, "s": first.step, "now": now})
         _event(conn, mid, now, user.login, "raise", "open", description or title)
@@ -303,9 +301,7 @@ LIMIT :lim
 
 
 def _list(engine: Engine, where: str, params: dict, limit: int = 500) -> pd.DataFrame:
-    with engine.connect() as conn:
-        df = pd.read_sql_query(text(_LIST.format(level=_level_sql(), where=where)), conn,
-                               params=params | {"lim": limit})
+    df = read_df(engine, _LIST.format(level=_level_sql(), where=where), **params, lim=limit)
     df["acting_level"] = [None if s == CLOSED else LEVELS[int(i)] for s, i in zip(df["step"], df["level_idx"])]
     return df.drop(columns="level_idx")
 
@@ -350,11 +346,11 @@ def overdue(engine: Engine, scope: str, now: dt.datetime | None = None, level: s
 
 def history(engine: Engine, scope: str, matter_id: int) -> pd.DataFrame:
     """Return a matter's history 处理记录 (at, actor, action, state, note), oldest first; empty if outside scope."""
-    with engine.connect() as conn:
-        return pd.read_sql_query(text(
-            f"SELECT e.at, e.actor, e.action, e.state, e.note FROM matter_event e JOIN matter m ON m.id = e.matter_id "
-            f"WHERE e.matter_id = :id AND {in_scope('m.org_path')} ORDER BY e.at, e.id"),
-            conn, params={"id": int(matter_id), "scope": scope_like(scope)})
+    return read_df(
+        engine,
+        f"SELECT e.at, e.actor, e.action, e.state, e.note FROM matter_event e JOIN matter m ON m.id = e.matter_id "
+        f"WHERE e.matter_id = :id AND {in_scope('m.org_path')} ORDER BY e.at, e.id",
+        id=int(matter_id), scope=scope_like(scope))
 
 
 def get(engine: Engine, scope: str, matter_id: int) -> dict | None:

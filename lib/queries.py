@@ -6,6 +6,9 @@ cache these functions keyed on (database, scope, month).
 """
 from __future__ import annotations
 
+import datetime as dt
+from typing import NamedTuple
+
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
@@ -23,10 +26,46 @@ def scope_like(scope: str) -> str:
     return scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def in_scope(col: str) -> str:
-    """Return the SQL condition "`col` lies inside the scope" using the bound parameter `:scope`
-    (pass `scope=scope_like(scope)`). `col` is a column name from code, never from user input."""
-    return f"{col} LIKE :scope ESCAPE '\\'"
+class Cond(NamedTuple):
+    """A SQL condition and the bound parameters it needs: the unit the builders below return.
+
+    `a & b` joins two conditions with AND and merges their parameters (a parameter bound to two
+    different values is an error, never a silent overwrite); `sql, params = cond` unpacks one.
+    """
+
+    sql: str
+    params: dict
+
+    def __and__(self, other: "Cond") -> "Cond":
+        clash = {k for k in self.params.keys() & other.params.keys() if self.params[k] != other.params[k]}
+        if clash:
+            raise ValueError(f"parameter(s) {sorted(clash)} bound to two different values")
+        return Cond(f"{self.sql} AND {other.sql}", self.params | other.params)
+
+
+def in_scope(col: str, param: str = "scope") -> str:
+    """Return the SQL condition "`col` lies inside the scope" using the bound parameter `:param`
+    (bind it to `scope_like(scope)`; `scoped()` returns both). `col` is a column name from code,
+    never from user input."""
+    return f"{col} LIKE :{param} ESCAPE '\\'"
+
+
+def scoped(col: str, scope: str, param: str = "scope") -> Cond:
+    """Return the condition "`col` lies inside `scope`" 权限范围 with its bound parameter named
+    `param`: two scopes in one query (a customer manager's customers and their station's
+    managers) are two parameter names, not an edited string."""
+    return Cond(in_scope(col, param), {param: scope_like(scope)})
+
+
+def station_scope(scope: str) -> str:
+    """Return the station path of a customer manager's scope ("/37/…/370102001/m7/" → its station's
+    path); any other scope unchanged. Station-level rows (managers, stations) carry the station path."""
+    return scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
+
+
+def scope_manager_id(scope: str) -> int | None:
+    """Return the customer manager id of a customer manager's scope ("…/m7/" → 7), else None."""
+    return int(scope.rstrip("/").rsplit("/m", 1)[1]) if "/m" in scope else None
 
 
 _in = in_scope
@@ -118,13 +157,41 @@ def months(engine: Engine, scope: str) -> list[str]:
 
 # --- Overview figures (总览) ---------------------------------------------------------------------
 
-# A customer is on the books at the end of `month` if existing (存量), or lost only after it, and
-# not developed after it.
-ON_BOOKS = (
-    "(c.status = 'existing' OR (c.status = 'lost' AND c.lost_month > :month)) "
-    "AND (c.developed_month IS NULL OR c.developed_month <= :month)"
-)
+def _col(alias: str, name: str) -> str:
+    return f"{alias}.{name}" if alias else name
+
+
+def on_books(month: str, alias: str = "c", param: str = "month") -> Cond:
+    """Return "customer `alias` is on the books 在册 at the end of `month`": existing 存量, or lost
+    only after it, and not developed after it (the same rule as lib.summary's customer_monthly)."""
+    c = lambda n: _col(alias, n)  # noqa: E731
+    return Cond(f"({c('status')} = 'existing' OR ({c('status')} = 'lost' AND {c('lost_month')} > :{param})) "
+                f"AND ({c('developed_month')} IS NULL OR {c('developed_month')} <= :{param})", {param: month})
+
+
+# the on-the-books condition of customer `c` with `:month` bound by the caller (kept for old callers)
+ON_BOOKS = on_books(month="", alias="c").sql
 _ON_BOOKS = ON_BOOKS
+
+
+def tier_in_force(alias: str = "c") -> str:
+    """Return the SQL of the tier in force 执行分级: the manual override, else the computed tier (002 §6.1.1)."""
+    return f"COALESCE({_col(alias, 'tier_override')}, {_col(alias, 'computed_tier')})"
+
+
+def scheduled(alias: str = "c") -> Cond:
+    """Return "customer `alias` is under scheduled maintenance visits" 定期回访 (002 §6.7.1.1): existing,
+    and institutional or of a tier in force above station level (personal station-level customers
+    are kept on site when they fuel)."""
+    return Cond(f"{_col(alias, 'status')} = 'existing' AND ({_col(alias, 'kind')} = 'institutional' "
+                f"OR {tier_in_force(alias)} <> 'station')", {})
+
+
+def new_card_customer(alias: str = "c") -> Cond:
+    """Return "customer `alias` counts as a personal fuel-card customer" 个人加油卡客户 for the
+    development plan (002 §6.5.3): personal, paying by fuel card. Combine it with the developed
+    month (`developed_month = :month`) to count the month's new ones 新开发."""
+    return Cond(f"{_col(alias, 'kind')} = 'personal' AND {_col(alias, 'payment')} = 'fuel_card'", {})
 
 
 def customers_by_tier_kind(engine: Engine, scope: str, month: str) -> pd.DataFrame:
@@ -132,12 +199,12 @@ def customers_by_tier_kind(engine: Engine, scope: str, month: str) -> pd.DataFra
 
     Columns: tier, kind, customers. Tier in force = manual override, else computed (002 §6.1.1).
     """
+    where = scoped("c.org_path", scope) & on_books(month)
     return _df(
         engine,
-        f"SELECT COALESCE(c.tier_override, c.computed_tier) AS tier, c.kind, COUNT(*) AS customers "
-        f"FROM customer c WHERE {_in('c.org_path')} AND {_ON_BOOKS} GROUP BY 1, 2",
-        scope=scope_like(scope),
-        month=month,
+        f"SELECT {tier_in_force()} AS tier, c.kind, COUNT(*) AS customers "
+        f"FROM customer c WHERE {where.sql} GROUP BY 1, 2",
+        **where.params,
     )
 
 
@@ -186,9 +253,9 @@ def new_customers(engine: Engine, scope: str, month: str) -> dict[str, int]:
     with engine.connect() as conn:
         row = conn.execute(
             text(
-                f"SELECT COALESCE(SUM(CASE WHEN kind = 'institutional' THEN 1 ELSE 0 END), 0), "
-                f"COALESCE(SUM(CASE WHEN kind = 'personal' AND payment = 'fuel_card' THEN 1 ELSE 0 END), 0) "
-                f"FROM customer WHERE {_in('org_path')} AND developed_month = :month"
+                f"SELECT COALESCE(SUM(CASE WHEN c.kind = 'institutional' THEN 1 ELSE 0 END), 0), "
+                f"COALESCE(SUM(CASE WHEN {new_card_customer().sql} THEN 1 ELSE 0 END), 0) "
+                f"FROM customer c WHERE {_in('c.org_path')} AND c.developed_month = :month"
             ),
             {"scope": scope_like(scope), "month": month},
         ).one()

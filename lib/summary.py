@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 from lib import months, rules
 from lib.db import bulk_insert
-from lib.queries import in_list
+from lib.queries import in_list, read_df
 
 _INSERT = """
 INSERT INTO station_monthly (station_id, month, tier, kind, org_path, customers,
@@ -37,26 +37,28 @@ def refresh_station_monthly(conn: Connection, month: str | None = None,
                             station_ids: list[int] | None = None, months: list[str] | None = None) -> None:
     """Rebuild `station_monthly` inside the caller's transaction: all of it, or only the rows of
     one month (or `months`) and/or of some stations (after an import, a tier override or a move)."""
-    conds, params = [], {}
+    conds, params = [], {}  # conditions as (column, SQL after the column): the detail query prefixes the column
     if month is not None:
-        conds.append("month = :m")
+        conds.append(("month", "= :m"))
         params["m"] = month
     if months is not None:
         if not months:
             return
         sql, bound = in_list("mo", list(months))
-        conds.append(f"month IN {sql}")
+        conds.append(("month", f"IN {sql}"))
         params |= bound
     if station_ids is not None:
         if not station_ids:
             return
         sql, bound = in_list("s", [int(s) for s in station_ids])
-        conds.append(f"station_id IN {sql}")
+        conds.append(("station_id", f"IN {sql}"))
         params |= bound
-    where = " AND ".join(conds)
-    conn.execute(text("DELETE FROM station_monthly" + (f" WHERE {where}" if where else "")), params)
-    detail_where = where.replace("month", "m.month").replace("station_id", "c.station_id")
-    conn.execute(text(_INSERT.format(where=f"WHERE {detail_where}" if where else "")), params)
+
+    def where(alias: dict[str, str]) -> str:
+        return ("WHERE " + " AND ".join(f"{alias.get(col, col)} {rest}" for col, rest in conds)) if conds else ""
+
+    conn.execute(text(f"DELETE FROM station_monthly {where({})}"), params)
+    conn.execute(text(_INSERT.format(where=where({"month": "m.month", "station_id": "c.station_id"}))), params)
 
 
 # --- customer_monthly 客户月度汇总 ------------------------------------------------------------------
@@ -147,8 +149,8 @@ def _customer_chunks(conn: Connection, ids: list[int] | None):
     if ids is None:
         after = -1
         while True:
-            df = pd.read_sql_query(text(f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} AND id > :a "
-                                        f"ORDER BY id LIMIT {CHUNK}"), conn, params={"a": after})
+            df = read_df(conn, f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} AND id > :a "
+                               f"ORDER BY id LIMIT {CHUNK}", a=after)
             if df.empty:
                 return
             yield df
@@ -156,8 +158,8 @@ def _customer_chunks(conn: Connection, ids: list[int] | None):
     else:
         for part in _batches(ids, min(CHUNK, 10_000)):
             sql, bound = in_list("i", part)
-            df = pd.read_sql_query(text(f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} AND id IN {sql} "
-                                        "ORDER BY id"), conn, params=bound)
+            df = read_df(conn, f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} AND id IN {sql} ORDER BY id",
+                         **bound)
             if len(df):
                 yield df
 
@@ -168,10 +170,11 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     n, width = len(cust), last_i - w0 + 1
     ids = cust["id"].to_numpy()
     lo, hi = int(ids.min()), int(ids.max())
-    cons = pd.read_sql_query(
-        text("SELECT customer_id, month, gasoline_t, diesel_t, card_cny, visits FROM monthly_consumption "
-             "WHERE customer_id >= :lo AND customer_id <= :hi AND month >= :w0"),
-        conn, params={"lo": lo, "hi": hi, "w0": months.from_index(max(w0, 0))})
+    cons = read_df(
+        conn,
+        "SELECT customer_id, month, gasoline_t, diesel_t, card_cny, visits FROM monthly_consumption "
+        "WHERE customer_id >= :lo AND customer_id <= :hi AND month >= :w0",
+        lo=lo, hi=hi, w0=months.from_index(max(w0, 0)))
     pos = pd.Series(np.arange(n), index=ids)
     cons = cons[cons["customer_id"].isin(pos.index)]
     ci = pos.loc[cons["customer_id"]].to_numpy()
@@ -188,7 +191,7 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     dev = cust["developed_month"]
     dev_i = np.where(dev.notna(), _month_index(dev.fillna("0000-01")), first_i)
     since = np.maximum(dev_i, first_i)[:, None]  # absolute month index
-    # lib.queries.ON_BOOKS: existing, or lost after the month (a lost customer without a month never is)
+    # lib.queries.on_books: existing, or lost after the month (a lost customer without a month never is)
     lost_i = np.where(cust["lost_month"].notna(), _month_index(cust["lost_month"].fillna("0000-01")), -1)
     lost_i = np.where(cust["status"].to_numpy() == "lost", lost_i, 10 ** 9)[:, None]
     months_abs = np.arange(start_i, last_i + 1)  # output months

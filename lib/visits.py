@@ -22,12 +22,13 @@ from lib.auth import SessionUser, audit
 from lib.config import rules
 from lib.db import write
 from lib import months
-from lib.queries import in_scope, scope_like
+from lib.queries import (Cond, in_scope, read_df, scheduled, scope_like, scope_manager_id, scoped, station_scope,
+                         tier_in_force)
 from lib.rules import TIERS
 
 MODES = ("onsite", "sms", "phone", "visit", "event")  # 现场维护 短信 电话 客户拜访 客户联谊
-_TIER = "COALESCE(c.tier_override, c.computed_tier)"
-SCHEDULED = f"c.status = 'existing' AND (c.kind = 'institutional' OR {_TIER} <> 'station')"
+_TIER = tier_in_force("c")
+SCHEDULED = scheduled("c").sql  # customers under scheduled maintenance (lib.queries.scheduled)
 
 
 def interval_days(tier: str) -> int:
@@ -107,10 +108,8 @@ def record(engine: Engine, user: SessionUser, customer_id: int, mode: str, done_
 def _insert(conn: Connection, user: SessionUser, c, mode: str, planned_on, done_on, note: str) -> int:
     values = {"c": c.id, "p": c.org_path, "m": c.manager_id, "mode": mode, "pl": planned_on, "d": done_on,
               "n": (note or "").strip(), "by": user.login}
-    conn.execute(text("INSERT INTO visit (customer_id, org_path, manager_id, mode, planned_on, done_on, note, created_by) "
-                      "VALUES (:c, :p, :m, :mode, :pl, :d, :n, :by)"), values)
-    vid = conn.execute(text("SELECT MAX(id) FROM visit WHERE customer_id = :c AND created_by = :by"),
-                       {"c": c.id, "by": user.login}).scalar_one()
+    vid = conn.execute(text("INSERT INTO visit (customer_id, org_path, manager_id, mode, planned_on, done_on, note, "
+                            "created_by) VALUES (:c, :p, :m, :mode, :pl, :d, :n, :by) RETURNING id"), values).scalar_one()
     audit(conn, user.login, "create", "visit", vid, None,
           {"customer_id": c.id, "mode": mode, "planned_on": planned_on, "done_on": done_on}, org_path=c.org_path)
     return int(vid)
@@ -123,27 +122,29 @@ def planned(engine: Engine, scope: str, today: dt.date, horizon_days: int = 7, l
     """Return visit plans not yet done inside `scope` up to `horizon_days` ahead, with `overdue` set for
     plans whose day has passed (逾期), oldest first. Columns: id, customer_id, code, customer, mode,
     planned_on, manager_id, owner, overdue, days_late."""
-    with engine.connect() as conn:
-        df = pd.read_sql_query(text(
-            f"SELECT v.id, v.customer_id, c.code, c.name AS customer, v.mode, v.planned_on, v.manager_id, "
-            f"cm.name AS owner FROM visit v JOIN customer c ON c.id = v.customer_id "
-            f"LEFT JOIN customer_manager cm ON cm.id = v.manager_id "
-            f"WHERE {in_scope('v.org_path')} AND v.done_on IS NULL AND v.planned_on <= :until "
-            f"ORDER BY v.planned_on, v.id LIMIT :lim"), conn,
-            params={"scope": scope_like(scope), "until": today + dt.timedelta(days=horizon_days), "lim": limit})
+    where = scoped("v.org_path", scope)
+    df = read_df(
+        engine,
+        f"SELECT v.id, v.customer_id, c.code, c.name AS customer, v.mode, v.planned_on, v.manager_id, "
+        f"cm.name AS owner FROM visit v JOIN customer c ON c.id = v.customer_id "
+        f"LEFT JOIN customer_manager cm ON cm.id = v.manager_id "
+        f"WHERE {where.sql} AND v.done_on IS NULL AND v.planned_on <= :until "
+        f"ORDER BY v.planned_on, v.id LIMIT :lim",
+        **where.params, until=today + dt.timedelta(days=horizon_days), lim=limit)
     df["planned_on"] = pd.to_datetime(df["planned_on"]).dt.date
     df["overdue"] = df["planned_on"] < today
     df["days_late"] = [(today - d).days if late else 0 for d, late in zip(df["planned_on"], df["overdue"])]
     return df
 
 
-def _due_where(today: dt.date) -> tuple[str, dict]:
-    """Condition "scheduled customer c, last visit lv.last_done, is due by `today`" with its parameters."""
+def _visit_due(today: dt.date) -> Cond:
+    """Condition "customer c, last visit lv.last_done, is due for a visit by `today`" (its tier's
+    interval has passed, or it was never visited); combine with `scheduled()` for the due list."""
     conds, params = [], {}
     for tier in TIERS:
         params[f"cut_{tier}"] = today - dt.timedelta(days=interval_days(tier))
         conds.append(f"({_TIER} = '{tier}' AND lv.last_done <= :cut_{tier})")
-    return f"{SCHEDULED} AND (lv.last_done IS NULL OR {' OR '.join(conds)})", params
+    return Cond(f"(lv.last_done IS NULL OR {' OR '.join(conds)})", params)
 
 
 _LAST = "LEFT JOIN (SELECT customer_id, MAX(done_on) AS last_done FROM visit WHERE done_on IS NOT NULL {extra} " \
@@ -153,14 +154,14 @@ _LAST = "LEFT JOIN (SELECT customer_id, MAX(done_on) AS last_done FROM visit WHE
 def due_customers(engine: Engine, scope: str, today: dt.date, limit: int = 500) -> pd.DataFrame:
     """Return scheduled customers inside `scope` due for a maintenance visit by `today` (到期未回访), longest
     waiting first. Columns: id, code, name, tier, last_done, manager_id, owner, due_on."""
-    where, params = _due_where(today)
-    with engine.connect() as conn:
-        df = pd.read_sql_query(text(
-            f"SELECT c.id, c.code, c.name, {_TIER} AS tier, lv.last_done, c.manager_id, cm.name AS owner "
-            f"FROM customer c {_LAST.format(extra='')} LEFT JOIN customer_manager cm ON cm.id = c.manager_id "
-            f"WHERE {in_scope('c.org_path')} AND {where} "
-            f"ORDER BY CASE WHEN lv.last_done IS NULL THEN 0 ELSE 1 END, lv.last_done, c.code LIMIT :lim"),
-            conn, params=params | {"scope": scope_like(scope), "lim": limit})
+    where = scoped("c.org_path", scope) & scheduled("c") & _visit_due(today)
+    df = read_df(
+        engine,
+        f"SELECT c.id, c.code, c.name, {_TIER} AS tier, lv.last_done, c.manager_id, cm.name AS owner "
+        f"FROM customer c {_LAST.format(extra='')} LEFT JOIN customer_manager cm ON cm.id = c.manager_id "
+        f"WHERE {where.sql} "
+        f"ORDER BY CASE WHEN lv.last_done IS NULL THEN 0 ELSE 1 END, lv.last_done, c.code LIMIT :lim",
+        **where.params, lim=limit)
     df["last_done"] = pd.to_datetime(df["last_done"]).dt.date
     df["due_on"] = [next_due(None if pd.isna(d) else d, t, today) for d, t in zip(df["last_done"], df["tier"])]
     return df
@@ -170,20 +171,21 @@ def by_owner(engine: Engine, scope: str, today: dt.date) -> pd.DataFrame:
     """Return per owner 责任人 (customer manager; none = the station) the counts of visits planned in the
     next 7 days, plans overdue, and scheduled customers due. Columns: manager_id, owner, planned,
     overdue_plans, due_customers."""
-    where, params = _due_where(today)
-    params |= {"scope": scope_like(scope), "today": today, "until": today + dt.timedelta(days=7)}
+    visits, due = scoped("v.org_path", scope), scoped("c.org_path", scope) & scheduled("c") & _visit_due(today)
+    in_station = scoped("m.org_path", station_scope(scope))
     with engine.connect() as conn:
-        plans = pd.read_sql_query(text(
+        plans = read_df(
+            conn,
             f"SELECT v.manager_id, SUM(CASE WHEN v.planned_on >= :today THEN 1 ELSE 0 END) AS planned, "
             f"SUM(CASE WHEN v.planned_on < :today THEN 1 ELSE 0 END) AS overdue_plans FROM visit v "
-            f"WHERE {in_scope('v.org_path')} AND v.done_on IS NULL AND v.planned_on <= :until GROUP BY v.manager_id"),
-            conn, params=params)
-        due = pd.read_sql_query(text(
+            f"WHERE {visits.sql} AND v.done_on IS NULL AND v.planned_on <= :until GROUP BY v.manager_id",
+            **visits.params, today=today, until=today + dt.timedelta(days=7))
+        due = read_df(
+            conn,
             f"SELECT c.manager_id, COUNT(*) AS due_customers FROM customer c {_LAST.format(extra='')} "
-            f"WHERE {in_scope('c.org_path')} AND {where} GROUP BY c.manager_id"), conn, params=params)
-        names = pd.read_sql_query(text(
-            f"SELECT id AS manager_id, name AS owner FROM customer_manager m WHERE {in_scope('m.org_path')}"),
-            conn, params={"scope": scope_like(scope if "/m" not in scope else scope[: scope.rindex("/m") + 1])})
+            f"WHERE {due.sql} GROUP BY c.manager_id", **due.params)
+        names = read_df(conn, f"SELECT id AS manager_id, name AS owner FROM customer_manager m WHERE {in_station.sql}",
+                        **in_station.params)
     df = plans.merge(due, on="manager_id", how="outer")
     df = df.merge(names, on="manager_id", how="left")
     for col in ("planned", "overdue_plans", "due_customers"):
@@ -204,13 +206,13 @@ def add_log(engine: Engine, user: SessionUser, day: dt.date, content: str, manag
     if len(content) > 4000:
         raise ValueError("content: at most 4000 characters")
     if "/m" in user.scope:
-        manager_id = int(user.scope.rstrip("/").rsplit("/m", 1)[1])
+        manager_id = scope_manager_id(user.scope)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     with write(engine) as conn:
-        conn.execute(text("INSERT INTO work_log (org_path, manager_id, author, day, content, created_at) "
-                          "VALUES (:p, :m, :a, :d, :c, :now)"),
-                     {"p": user.scope, "m": manager_id, "a": user.login, "d": day, "c": content, "now": now})
-        lid = conn.execute(text("SELECT MAX(id) FROM work_log WHERE author = :a"), {"a": user.login}).scalar_one()
+        lid = conn.execute(text("INSERT INTO work_log (org_path, manager_id, author, day, content, created_at) "
+                                "VALUES (:p, :m, :a, :d, :c, :now) RETURNING id"),
+                           {"p": user.scope, "m": manager_id, "a": user.login, "d": day, "c": content,
+                            "now": now}).scalar_one()
         audit(conn, user.login, "create", "work_log", lid, None, {"day": day, "content": content}, org_path=user.scope)
     return int(lid)
 
@@ -223,19 +225,22 @@ def daily_log(engine: Engine, scope: str, day: dt.date) -> pd.DataFrame:
     params = {"scope": scope_like(scope), "d": day, "d0": dt.datetime.combine(day, dt.time()),
               "d1": dt.datetime.combine(day + dt.timedelta(days=1), dt.time())}
     with engine.connect() as conn:
-        v = pd.read_sql_query(text(
+        v = read_df(
+            conn,
             f"SELECT 'visit' AS kind, COALESCE(cm.name, v.created_by) AS who, c.name AS customer, "
             f"v.mode AS what, v.note AS detail FROM visit v JOIN customer c ON c.id = v.customer_id "
             f"LEFT JOIN customer_manager cm ON cm.id = v.manager_id "
-            f"WHERE {in_scope('v.org_path')} AND v.done_on = :d ORDER BY v.id"), conn, params=params)
-        m = pd.read_sql_query(text(
+            f"WHERE {in_scope('v.org_path')} AND v.done_on = :d ORDER BY v.id", **params)
+        m = read_df(
+            conn,
             f"SELECT 'matter' AS kind, e.actor AS who, COALESCE(c.name, '') AS customer, e.action AS what, "
             f"m.title || ': ' || e.note AS detail FROM matter_event e JOIN matter m ON m.id = e.matter_id "
             f"LEFT JOIN customer c ON c.id = m.customer_id "
-            f"WHERE {in_scope('m.org_path')} AND e.at >= :d0 AND e.at < :d1 ORDER BY e.at"), conn, params=params)
-        lg = pd.read_sql_query(text(
+            f"WHERE {in_scope('m.org_path')} AND e.at >= :d0 AND e.at < :d1 ORDER BY e.at", **params)
+        lg = read_df(
+            conn,
             f"SELECT 'log' AS kind, w.author AS who, '' AS customer, 'log' AS what, w.content AS detail "
-            f"FROM work_log w WHERE {in_scope('w.org_path')} AND w.day = :d ORDER BY w.id"), conn, params=params)
+            f"FROM work_log w WHERE {in_scope('w.org_path')} AND w.day = :d ORDER BY w.id", **params)
     return pd.concat([x for x in (v, m, lg) if len(x)] or [v], ignore_index=True)
 
 
@@ -266,31 +271,33 @@ def weekly_bulletin(engine: Engine, scope: str, week_start: dt.date, by: str = "
         raise ValueError("week_start: a Monday")
     end = week_start + dt.timedelta(days=7)
     t0, t1 = dt.datetime.combine(week_start, dt.time()), dt.datetime.combine(end, dt.time())
-    station_scope = scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
-    p = {"scope": scope_like(scope), "sscope": scope_like(station_scope), "w0": week_start, "w1": end,
-         "t0": t0, "t1": t1}
+    in_stations = scoped("s.org_path", station_scope(scope))
+    p = {"scope": scope_like(scope), "w0": week_start, "w1": end, "t0": t0, "t1": t1}
     with engine.connect() as conn:
-        stations = pd.read_sql_query(text(
+        stations = read_df(
+            conn,
             f"SELECT s.id AS station_id, s.name AS station, d.id AS district_id, d.name AS district "
             f"FROM station s JOIN org_unit u ON u.id = s.org_unit_id JOIN org_unit d ON d.id = u.parent_id "
-            f"WHERE {in_scope('s.org_path').replace(':scope', ':sscope')} ORDER BY s.code"), conn, params=p)
+            f"WHERE {in_stations.sql} ORDER BY s.code", **in_stations.params)
         parts = [
-            pd.read_sql_query(text(
+            read_df(
+                conn,
                 f"SELECT c.station_id, SUM(CASE WHEN v.done_on >= :w0 AND v.done_on < :w1 THEN 1 ELSE 0 END) AS visits_done, "
                 f"SUM(CASE WHEN v.planned_on >= :w0 AND v.planned_on < :w1 THEN 1 ELSE 0 END) AS visits_planned, "
                 f"SUM(CASE WHEN v.planned_on < :w1 AND (v.done_on IS NULL OR v.done_on >= :w1) THEN 1 ELSE 0 END) "
                 f"AS visits_overdue FROM visit v JOIN customer c ON c.id = v.customer_id "
-                f"WHERE {in_scope('v.org_path')} GROUP BY c.station_id"), conn, params=p),
-            pd.read_sql_query(text(
+                f"WHERE {in_scope('v.org_path')} GROUP BY c.station_id", **p),
+            read_df(
+                conn,
                 f"SELECT c.station_id, COUNT(*) AS new_customers FROM customer c WHERE {in_scope('c.org_path')} "
-                f"AND c.created_at >= :t0 AND c.created_at < :t1 GROUP BY c.station_id"), conn, params=p),
-            pd.read_sql_query(text(
+                f"AND c.created_at >= :t0 AND c.created_at < :t1 GROUP BY c.station_id", **p),
+            read_df(
+                conn,
                 f"SELECT g.station_id, SUM(CASE WHEN m.raised_at >= :t0 AND m.raised_at < :t1 THEN 1 ELSE 0 END) "
                 f"AS matters_raised, SUM(CASE WHEN m.closed_at >= :t0 AND m.closed_at < :t1 THEN 1 ELSE 0 END) "
                 f"AS matters_closed, SUM(CASE WHEN m.raised_at < :t1 AND (m.closed_at IS NULL OR m.closed_at >= :t1) "
                 f"AND m.due_at < :t1 THEN 1 ELSE 0 END) AS matters_overdue FROM matter m "
-                f"JOIN grid g ON g.id = m.grid_id WHERE {in_scope('m.org_path')} GROUP BY g.station_id"),
-                conn, params=p),
+                f"JOIN grid g ON g.id = m.grid_id WHERE {in_scope('m.org_path')} GROUP BY g.station_id", **p),
         ]
     df = stations
     for part in parts:
@@ -319,32 +326,36 @@ def monthly_assessment(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     """
     start, end = months.first_day(month), months.first_day(months.shift(month, 1))
     last_day = end - dt.timedelta(days=1)
-    where, cuts = _due_where(last_day)
-    station_scope = scope if "/m" not in scope else scope[: scope.rindex("/m") + 1]
-    p = cuts | {"scope": scope_like(scope), "sscope": scope_like(station_scope), "m0": start, "m1": end,
-                "t0": dt.datetime.combine(start, dt.time()), "t1": dt.datetime.combine(end, dt.time())}
+    overdue = _visit_due(last_day)
+    in_station = scoped("m.org_path", station_scope(scope))
+    mine = scoped("c.org_path", scope) & scheduled("c")
+    p = {"scope": scope_like(scope), "m0": start, "m1": end,
+         "t0": dt.datetime.combine(start, dt.time()), "t1": dt.datetime.combine(end, dt.time())}
     with engine.connect() as conn:
-        managers = pd.read_sql_query(text(
+        managers = read_df(
+            conn,
             f"SELECT m.id AS manager_id, m.name AS owner, u.name AS station FROM customer_manager m "
-            f"JOIN org_unit u ON u.id = m.org_unit_id WHERE {in_scope('m.org_path').replace(':scope', ':sscope')} "
-            f"AND m.active = :active ORDER BY m.org_path, m.name"), conn, params=p | {"active": True})
-        visits = pd.read_sql_query(text(
+            f"JOIN org_unit u ON u.id = m.org_unit_id WHERE {in_station.sql} "
+            f"AND m.active = :active ORDER BY m.org_path, m.name", **in_station.params, active=True)
+        visits = read_df(
+            conn,
             f"SELECT v.manager_id, SUM(CASE WHEN v.planned_on >= :m0 AND v.planned_on < :m1 THEN 1 ELSE 0 END) AS plans, "
             f"SUM(CASE WHEN v.planned_on >= :m0 AND v.planned_on < :m1 AND v.done_on IS NOT NULL AND v.done_on < :m1 "
             f"THEN 1 ELSE 0 END) AS plans_done, "
             f"SUM(CASE WHEN v.done_on >= :m0 AND v.done_on < :m1 THEN 1 ELSE 0 END) AS visits_done "
-            f"FROM visit v WHERE {in_scope('v.org_path')} AND v.manager_id IS NOT NULL GROUP BY v.manager_id"),
-            conn, params=p)
-        sched = pd.read_sql_query(text(
-            f"SELECT c.manager_id, COUNT(*) AS scheduled, SUM(CASE WHEN {where.replace(SCHEDULED + ' AND ', '')} "
+            f"FROM visit v WHERE {in_scope('v.org_path')} AND v.manager_id IS NOT NULL GROUP BY v.manager_id", **p)
+        sched = read_df(
+            conn,
+            f"SELECT c.manager_id, COUNT(*) AS scheduled, SUM(CASE WHEN {overdue.sql} "
             f"THEN 1 ELSE 0 END) AS overdue_customers FROM customer c "
-            f"{_LAST.format(extra='AND done_on < :m1')} WHERE {in_scope('c.org_path')} AND {SCHEDULED} "
-            f"AND c.manager_id IS NOT NULL GROUP BY c.manager_id"), conn, params=p)
-        mat = pd.read_sql_query(text(
+            f"{_LAST.format(extra='AND done_on < :m1')} WHERE {mine.sql} "
+            f"AND c.manager_id IS NOT NULL GROUP BY c.manager_id", **(mine & overdue).params, m1=end)
+        mat = read_df(
+            conn,
             f"SELECT c.manager_id, COUNT(*) AS matters_closed, "
             f"SUM(CASE WHEN m.closed_at <= m.due_at THEN 1 ELSE 0 END) AS matters_on_time_n FROM matter m "
             f"JOIN customer c ON c.id = m.customer_id WHERE {in_scope('m.org_path')} AND m.closed_at >= :t0 "
-            f"AND m.closed_at < :t1 AND c.manager_id IS NOT NULL GROUP BY c.manager_id"), conn, params=p)
+            f"AND m.closed_at < :t1 AND c.manager_id IS NOT NULL GROUP BY c.manager_id", **p)
     df = managers
     for part in (visits, sched, mat):
         df = df.merge(part, on="manager_id", how="left")
@@ -353,7 +364,7 @@ def monthly_assessment(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     for col in counts:
         df[col] = df[col].fillna(0).astype(int)
     if "/m" in scope:
-        df = df[df["manager_id"] == int(scope.rstrip("/").rsplit("/m", 1)[1])]
+        df = df[df["manager_id"] == scope_manager_id(scope)]
     ratio = lambda a, b: [x / y if y else None for x, y in zip(df[a], df[b])]  # noqa: E731
     df["plan_done"] = pd.Series(ratio("plans_done", "plans"), index=df.index, dtype=float)
     df["coverage"] = pd.Series([1 - o / s if s else None for o, s in zip(df["overdue_customers"], df["scheduled"])],
