@@ -20,7 +20,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from lib import auth
+from lib import auth, vocab
 from lib.config import rules as config
 from lib.db import write
 from lib.kpis import completion
@@ -28,7 +28,7 @@ from lib.models import DEV_STAGES
 from lib.queries import in_scope, read_df, scope_like, shift_month
 from lib.tiers import NotAllowed, _check_month, can_override
 
-KINDS = ("institutional", "personal_card")
+KINDS = vocab.PLAN_KINDS
 KIND_LEVEL = {"institutional": "district", "personal_card": "station"}  # who a target belongs to
 LEVELS = ("station", "district", "city", "province")
 MAX_TARGET = 1000

@@ -18,13 +18,14 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from lib import vocab
 from lib.auth import SessionUser, audit
 from lib.config import rules
 from lib.db import write
 from lib.queries import in_scope, scope_like
 from lib.rules import TIERS
 
-MODES = ("onsite", "sms", "phone", "visit", "event")  # 现场维护 短信 电话 客户拜访 客户联谊
+MODES = vocab.VISIT_MODES  # 现场维护 短信 电话 客户拜访 客户联谊
 _TIER = "COALESCE(c.tier_override, c.computed_tier)"
 SCHEDULED = f"c.status = 'existing' AND (c.kind = 'institutional' OR {_TIER} <> 'station')"
 

@@ -4,7 +4,7 @@ import datetime as dt
 import streamlit as st
 
 from lib import customers, fmt, ui, visits
-from lib.work_labels import labelled
+from lib.vocab import labelled
 
 ctx = ui.guard("pages/visits.py")
 t = ctx.t
@@ -60,20 +60,20 @@ with tab_rec:
         with st.form("visit_done_form", clear_on_submit=True):
             st.markdown(f"**{t('visit.complete_plan')}**")
             plan_id = st.selectbox(t("visit.plan"), list(open_plans), format_func=open_plans.get, key="visit_done_plan")
-            mode = st.selectbox(t("wcol.mode"), visits.MODES, format_func=lambda x: t(f"wval.mode.{x}"), key="visit_done_mode")
-            done_on = st.date_input(t("wcol.done_on"), today, max_value=today, key="visit_done_on")
-            note = st.text_area(t("wcol.note"), key="visit_done_note")
+            mode = st.selectbox(t("col.mode"), visits.MODES, format_func=lambda x: t(f"val.mode.{x}"), key="visit_done_mode")
+            done_on = st.date_input(t("col.done_on"), today, max_value=today, key="visit_done_on")
+            note = st.text_area(t("col.note"), key="visit_done_note")
             if st.form_submit_button(t("visit.save"), type="primary") and plan_id is not None:
                 cid = int(plans.set_index("id").at[plan_id, "customer_id"])
                 attempt(visits.record, cid, mode, done_on, note, visit_id=int(plan_id))
         with st.form("visit_new_form", clear_on_submit=True):
             st.markdown(f"**{t('visit.new')}**")
-            code = st.text_input(t("wcol.code"), key="visit_new_code")
+            code = st.text_input(t("col.code"), key="visit_new_code")
             what = st.radio(t("visit.what"), ["record", "plan"], horizontal=True, key="visit_new_what",
                             format_func=lambda x: t(f"visit.what_{x}"))
-            mode = st.selectbox(t("wcol.mode"), visits.MODES, format_func=lambda x: t(f"wval.mode.{x}"), key="visit_new_mode")
+            mode = st.selectbox(t("col.mode"), visits.MODES, format_func=lambda x: t(f"val.mode.{x}"), key="visit_new_mode")
             day = st.date_input(t("visit.day"), today, key="visit_new_day")
-            note = st.text_area(t("wcol.note"), key="visit_new_note")
+            note = st.text_area(t("col.note"), key="visit_new_note")
             if st.form_submit_button(t("visit.save"), type="primary"):
                 customer = customers.by_code(ctx.engine, ctx.scope, code)
                 if customer is None:
@@ -104,7 +104,7 @@ with tab_week:
     shown = labelled(bulletin.drop(columns="unit_id"), t)
     st.dataframe(shown, hide_index=True, key="visit_week_table")
     totals = bulletin[list(visits.BULLETIN_COLUMNS)].sum()
-    st.caption(" · ".join(f"{t(f'wcol.{k}')} {int(v):,}" for k, v in totals.items()))
+    st.caption(" · ".join(f"{t(f'col.{k}')} {int(v):,}" for k, v in totals.items()))
     ui.download_buttons(shown, f"weekly_bulletin_{start}", t, "visit_week_dl")
 with tab_month:
     st.caption(t("visit.assessment_help", month=ctx.month))
@@ -113,6 +113,6 @@ with tab_month:
                                  "overdue_customers", "matters_closed", "matters_on_time_n", "plan_done", "coverage",
                                  "matters_on_time"])
     st.dataframe(shown, hide_index=True, key="visit_month_table", column_config={
-        t(f"wcol.{c}"): st.column_config.NumberColumn(format="percent") for c in ("plan_done", "coverage",
+        t(f"col.{c}"): st.column_config.NumberColumn(format="percent") for c in ("plan_done", "coverage",
                                                                                    "matters_on_time")})
     ui.download_buttons(shown, f"assessment_{ctx.month}", t, "visit_month_dl")
