@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lib.charts import FONT, TIER_COLOURS, _layout
-from lib.reports import _value
 from lib.rules import TIERS
+from lib.vocab import display
 
 STATUS_COLOURS = {"green": "#2e8b57", "amber": "#f2a900", "red": "#c8102e", None: "#bbbbbb"}
 RATE_COLOURS = {"entry_rate": "#4a90c2", "fill_up_rate": "#f28c28", "return_rate": "#2e8b57",
@@ -19,7 +19,7 @@ NONE_COLOUR = "#999999"
 
 def dimension_bar(df: pd.DataFrame, dimension: str, t: Callable[..., str]) -> go.Figure:
     """Horizontal bars: customers per value of one dimension (tier, size, kind, …), counts printed."""
-    labels = [str(_value(t, dimension, v)) for v in df[dimension]]
+    labels = [str(display(t, dimension, v)) for v in df[dimension]]
     colours = [TIER_COLOURS.get(v, "#4a90c2") for v in df[dimension]] if dimension == "tier" else "#4a90c2"
     fig = go.Figure(go.Bar(
         y=labels, x=df["customers"], orientation="h", marker_color=colours,
