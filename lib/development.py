@@ -30,7 +30,7 @@ from lib.tiers import NotAllowed, _check_month, can_override
 
 KINDS = vocab.PLAN_KINDS
 KIND_LEVEL = {"institutional": "district", "personal_card": "station"}  # who a target belongs to
-LEVELS = ("station", "district", "city", "province")
+LEVELS = vocab.ORG_LEVELS
 MAX_TARGET = 1000
 SURVEY_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "station_manager"})
 

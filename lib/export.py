@@ -6,8 +6,10 @@
   `table_xlsx` and by the monthly report pack (lib.reports).
 
 CSV is UTF-8 with a byte-order mark (Excel on Chinese Windows otherwise reads it as GBK and garbles
-Chinese) and CRLF rows, so a cell holding a carriage return is quoted rather than split. Formula injection (CSV/公式注入, OWASP "CSV injection"): text starting with = + - @, a tab
-or a carriage return is neutralised: in a CSV it gets a leading apostrophe, in a workbook it is
+Chinese) and CRLF rows, so a cell holding a carriage return is quoted rather than split.
+
+Formula injection (CSV/公式注入, OWASP "CSV injection"): text starting with = + - @, a tab or a
+carriage return is neutralised: in a CSV it gets a leading apostrophe, in a workbook it is
 stored as a text cell with Excel's quote prefix, never as a formula. Numbers stay numbers: numeric
 values are written as numbers, and text that is a plain number such as "-5" or "+86" is left as it
 is (`formula_like` is the one policy).

@@ -30,7 +30,7 @@ from lib.tiers import _check_month
 
 RATES = tuple(FOUR_RATES)
 COUNT_KEYS = ("passing", "entering", "fuelled", "transactions", "full_tank", "identified", "returning")
-CLASSES = ("car", "medium", "truck", "bus")  # 小车 中型车 大货车 客车
+CLASSES = vocab.VEHICLE_CLASSES  # 小车 中型车 大货车 客车
 LEVELS = ("station", "district", "city")
 STATUSES = vocab.RATE_STATUSES
 

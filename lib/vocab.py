@@ -45,6 +45,7 @@ MATTER_ACTIONS = ("act", "answer", "approve", "check", "close", "escalate", "fil
 MATTER_OUTCOMES = ("done", "approved", "rejected")
 PLAN_KINDS = ("institutional", "personal_card")  # 机构客户 个人卡客户 (002 §6.5)
 RATE_STATUSES = ("green", "amber", "red")  # 四率 against target: 达标 接近 未达标
+VEHICLE_CLASSES = ("car", "medium", "truck", "bus")  # 小车 中型车 大货车 客车
 ORG_LEVELS = ("station", "district", "city", "province")  # 加油站 区县/片区 地市分公司 省公司
 MANAGER_LEVELS = rules.MANAGER_LEVELS  # 见习 初级 中级 高级 (003 §4)
 SIZES = rules.SIZES  # 机构规模 (002 §3.2)
@@ -79,7 +80,7 @@ VALUES: dict[str, tuple] = {  # vocabulary → its values (catalog keys via valu
     "task_state": ("open", "done", "cancelled"),
     "stage": ("collect", "plan", "assign", "control", "signed", "lost"),
     "grade": ("large", "graded", "regular", "reform"),
-    "vehicle_class": ("car", "medium", "truck", "bus"),
+    "vehicle_class": VEHICLE_CLASSES,
     "plan_kind": PLAN_KINDS,
 }
 SHARED_VALUE_KEYS = ("tier", "kind", "level")  # vocabularies whose labels are app-wide terms: "<vocab>.<value>"
@@ -229,12 +230,13 @@ def labelled(df: pd.DataFrame, t: Callable[..., str], columns: list[str] | None 
     """
     values = values or {}
     cols = [c for c in columns if c in df.columns] if columns else [c for c in df.columns if c in COLUMNS]
-    out = pd.DataFrame({column_label(t, c): [display(t, c, v, values.get(c)) for v in df[c].tolist()] for c in cols})
+    out = pd.DataFrame({c: [display(t, c, v, values.get(c)) for v in df[c].tolist()] for c in cols})
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             cells = out[col].tolist()
             if any(isinstance(v, str) for v in cells) or all(_missing(v) for v in cells):
                 out[col] = [v if isinstance(v, str) else "" if _missing(v) else str(v) for v in cells]
+    out.columns = [column_label(t, c) for c in cols]  # after the loop: two columns may share a label
     return out
 
 

@@ -57,7 +57,7 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 def _cells(data: bytes):
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
-    return ws, {ws.cell(r, c).value: ws.cell(r, c) for r in range(1, ws.max_row + 1) for c in range(1, ws.max_column + 1)}
+    return ws, {c.value: c for row in ws.iter_rows() for c in row}
 
 
 def _no_formulas(data: bytes) -> list:

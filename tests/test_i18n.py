@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from lib.i18n import LANGUAGES, catalog, translator
 from lib import importer, vocab
+from lib.i18n import LANGUAGES, catalog, translator
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_CALL = re.compile(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z_0-9]+)+)["']""")
@@ -96,7 +96,8 @@ def test_table_keys_are_exactly_the_vocabulary(lang):
     """Every col.* and val.* key of the catalog belongs to lib.vocab and the other way round, so a
     column or value is added in one place (the vocabulary) plus its catalog entry."""
     expected = {f"col.{c}" for c in vocab.COLUMNS}
-    expected |= {vocab.value_key(v, x) for v, xs in vocab.VALUES.items() if v not in vocab.SHARED_VALUE_KEYS for x in xs}
+    expected |= {vocab.value_key(v, x) for v, xs in vocab.VALUES.items() if v not in vocab.SHARED_VALUE_KEYS
+                 for x in xs}
     got = {k for k in catalog(lang) if k.startswith(("col.", "val."))}
     assert got == expected
 
