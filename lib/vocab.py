@@ -157,10 +157,12 @@ DATE_COLUMNS = ("due_on", "submitted_on", "last_visit", "task_due")
 # number formats by column — tonnes with 3 decimals in Excel as in the consumption data
 _RATES = ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate")
 _PCT = ("inst_completion", "card_completion", "vs_avg3", "vs_last_year", "share", *_RATES,
-        *(f"{r}_{x}" for r in _RATES for x in ("target", "median")))
-_TONNES = ("volume_t", "gasoline_t", "diesel_t", "avg3_t", "last_year_t", "avg_before_t", "daily_sales_t", "yearly_t")
+        *(f"{r}_{x}" for r in _RATES for x in ("target", "median")), "completion", "plan_done", "coverage",
+        "matters_on_time")
+_TONNES = ("volume_t", "gasoline_t", "diesel_t", "avg3_t", "last_year_t", "avg_before_t", "daily_sales_t", "yearly_t",
+           "institutional_t", "personal_t", "target_t")
 _ONE_DECIMAL = ("cycle_days", "per_staff", "throughput", "min_per_staff", "max_per_staff")
-_CNY = ("card_cny",)
+_CNY = ("card_cny", "commission_cny")
 
 
 def number_format(column: str) -> str | None:

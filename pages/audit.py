@@ -4,7 +4,6 @@ import datetime as dt
 import streamlit as st
 
 from lib import audit_log, fmt, ui
-from lib.vocab import labelled
 
 ctx = ui.guard("pages/audit.py")
 t = ctx.t
@@ -27,6 +26,4 @@ start, end = (days[0], days[-1]) if isinstance(days, (tuple, list)) and days els
 log = ui.cached(audit_log.search)(ctx.engine, ctx.user.scope, actor=actor, entity=entity, action=action,
                                   entity_id=entity_id.strip() or None, start=start, end=end)
 st.metric(t("audit.rows"), fmt.count(len(log), ctx.lang), help=t("audit.rows_help", limit=audit_log.LIMIT))
-shown = labelled(log, t, ["at", "actor", "action", "entity", "entity_id", "before", "after", "org_path"])
-st.dataframe(shown, hide_index=True, key="audit_table")
-ui.download_buttons(shown, "audit_log", t, "audit_dl")
+ui.table(log, t, "audit_log", "audit", ["at", "actor", "action", "entity", "entity_id", "before", "after", "org_path"])

@@ -151,14 +151,12 @@ with tab_profile:
         else:
             st.caption(t("cust.no_consumption"))
         st.subheader(t("page.visits"))
-        shown = labelled(prof["visits"], t, ["mode", "planned_on", "done_on", "note", "manager"], {"mode": "mode"})
-        st.dataframe(shown, hide_index=True, key="cust_visits")
-        ui.download_buttons(shown, f"visits_{c['code']}", t, "cust_visits_dl")
+        ui.table(prof["visits"], t, f"visits_{c['code']}", "cust_visits", ["mode", "planned_on", "done_on", "note",
+                                                                           "manager"], values={"mode": "mode"})
         st.subheader(t("page.matters"))
-        shown = labelled(prof["matters"], t, ["kind", "title", "state", "step", "raised_at", "due_at", "closed_at"],
-                         {"kind": "matter_kind", "state": "state", "step": "step"})
-        st.dataframe(shown, hide_index=True, key="cust_matters")
-        ui.download_buttons(shown, f"matters_{c['code']}", t, "cust_matters_dl")
+        ui.table(prof["matters"], t, f"matters_{c['code']}", "cust_matters",
+                 ["kind", "title", "state", "step", "raised_at", "due_at", "closed_at"],
+                 values={"kind": "matter_kind", "state": "state", "step": "step"})
 with tab_new:
     if not writer or not stations:
         st.info(t("cust.read_only"))

@@ -24,19 +24,12 @@ LEVEL = {"level": "manager_level", "transfer_due": "bool", "below_standard": "bo
 tab_rank, tab_roster, tab_map, tab_rate = st.tabs(
     [t("mgr.tab_ranking"), t("mgr.tab_roster"), t("mgr.tab_map"), t("mgr.tab_rating")])
 with tab_rank:
-    shown = labelled(ranking, t, ["rank", "name", "station", "level", "institutional_t", "personal_t", "volume_t",
-                                  "target_t", "completion", "commission_cny"], LEVEL)
-    number = {t(f"col.{c}"): st.column_config.NumberColumn(format="%.1f") for c in
-              ("institutional_t", "personal_t", "volume_t", "target_t")}
-    st.dataframe(shown, hide_index=True, key="mgr_rank_table", column_config=number | {
-        t("col.completion"): st.column_config.NumberColumn(format="percent"),
-        t("col.commission_cny"): st.column_config.NumberColumn(format="%,.0f")})
-    ui.download_buttons(shown, f"manager_ranking_{ctx.month}", t, "mgr_rank_dl")
+    ui.table(ranking, t, f"manager_ranking_{ctx.month}", "mgr_rank",
+             ["rank", "name", "station", "level", "institutional_t", "personal_t", "volume_t", "target_t", "completion",
+              "commission_cny"], values=LEVEL)
 with tab_roster:
-    shown = labelled(roster, t, ["name", "phone", "station", "hired_on", "months", "level", "misses", "transfer_due",
-                                 "customers"], LEVEL)
-    st.dataframe(shown, hide_index=True, key="mgr_roster_table")
-    ui.download_buttons(shown, "managers", t, "mgr_roster_dl")
+    ui.table(roster, t, "managers", "mgr_roster", ["name", "phone", "station", "hired_on", "months", "level", "misses",
+                                                   "transfer_due", "customers"], values=LEVEL)
 with tab_map:
     names = dict(zip(roster["id"], roster["name"] + " · " + roster["station"]))
     chosen = st.selectbox(t("col.manager"), list(names), format_func=names.get, key="mgr_map_pick")
@@ -44,10 +37,8 @@ with tab_map:
         theirs = ui.cached(managers.customers_of)(ctx.engine, ctx.scope, chosen)
         st.caption(t("mgr.map_line", n=len(theirs), located=int(theirs["lon"].notna().sum())))
         st.plotly_chart(managers.customers_map(theirs, t), key="mgr_map")
-        shown = labelled(theirs, t, ["code", "name", "tier", "kind", "status"],
-                         {"status": "customer_status"})
-        st.dataframe(shown, hide_index=True, key="mgr_customers_table")
-        ui.download_buttons(shown, f"customers_of_{chosen}", t, "mgr_customers_dl")
+        ui.table(theirs, t, f"customers_of_{chosen}", "mgr_customers", ["code", "name", "tier", "kind", "status"],
+                 values={"status": "customer_status"})
 with tab_rate:
     st.caption(t("mgr.rating_help"))
     if ctx.user.role in ("province_admin", "city_manager", "district_manager"):

@@ -4,7 +4,6 @@ import streamlit as st
 
 from lib import customers, fmt, matters, ui
 from lib.auth import ROLE_LEVEL
-from lib.vocab import labelled
 
 ctx = ui.guard("pages/matters.py")
 t = ctx.t
@@ -26,9 +25,7 @@ writer = ctx.user.role != "province_viewer"
 
 
 def show(df, name: str, key: str) -> None:
-    shown = labelled(df, t, COLS, VOC)
-    st.dataframe(shown, hide_index=True, key=f"{key}_table")
-    ui.download_buttons(shown, name, t, f"{key}_dl")
+    ui.table(df, t, name, key, COLS, values=VOC)
 
 
 tab_wait, tab_late, tab_all, tab_new = st.tabs(
@@ -88,9 +85,8 @@ if matter is not None:
                  level=t(f"level.{matter['acting_level']}") if matter["acting_level"] else "—",
                  escalation=int(matter["escalation"])))
     history = ui.cached(matters.history)(ctx.engine, ctx.scope, chosen)
-    shown = labelled(history, t, ["at", "actor", "action", "state", "note"], {"action": "action", "state": "state"})
-    st.dataframe(shown, hide_index=True, key="matter_history")
-    ui.download_buttons(shown, f"matter_{chosen}_history", t, "matter_history_dl")
+    ui.table(history, t, f"matter_{chosen}_history", "matter_history", ["at", "actor", "action", "state", "note"],
+             values={"action": "action", "state": "state"})
     actions = matters.available_actions(matter, ctx.user)
     if actions:
         with st.form("matter_act_form", clear_on_submit=True):
