@@ -225,20 +225,22 @@ def labelled(df: pd.DataFrame, t: Callable[..., str], columns: list[str] | None 
              values: dict[str, str] | None = None) -> pd.DataFrame:
     """Return `df` as a table for people: translated headers (col.*) and code values (val.*, tier.*, …).
 
-    `columns` picks and orders the columns (those missing from `df` are skipped); without it every
+    `columns` picks and orders the columns (once each; those missing from `df` are skipped); without it every
     column that has a label is shown, so internal ids and paths stay out. `values` maps a column to
     its vocabulary where it differs from COLUMN_VALUES (e.g. {"level": "manager_level"}). Text columns
     show blanks as "" (not "None") and hold one type, so the frame displays and downloads cleanly.
     """
     values = values or {}
-    cols = [c for c in columns if c in df.columns] if columns else [c for c in df.columns if c in COLUMNS]
-    out = pd.DataFrame({c: [display(t, c, v, values.get(c)) for v in df[c].tolist()] for c in cols})
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            cells = out[col].tolist()
+    cols = [c for c in dict.fromkeys(columns) if c in df.columns] if columns else [c for c in df.columns if c in COLUMNS]
+    out = pd.DataFrame({i: [display(t, c, v, values.get(c)) for v in df[c].tolist()] for i, c in enumerate(cols)},
+                       index=range(len(df)))
+    for i in out.columns:
+        if out[i].dtype == object or pd.api.types.is_string_dtype(out[i]):
+            cells = out[i].tolist()
             if any(isinstance(v, str) for v in cells) or all(_missing(v) for v in cells):
-                out[col] = [v if isinstance(v, str) else "" if _missing(v) else str(v) for v in cells]
-    out.columns = [column_label(t, c) for c in cols]  # after the loop: two columns may share a label
+                out[i] = [v if isinstance(v, str) else "" if _missing(v) else str(v) for v in cells]
+    labels = [column_label(t, c) for c in cols]  # two columns may share a label: the later one names its column
+    out.columns = [f"{label} ({c})" if label in labels[:i] else label for i, (label, c) in enumerate(zip(labels, cols))]
     return out
 
 
