@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lib.charts import FONT, TIER_COLOURS, layout
-from lib.reports import _value
 from lib.rules import TIERS
+from lib.vocab import display
 
 STATUS_COLOURS = {"green": "#2e8b57", "amber": "#f2a900", "red": "#c8102e", None: "#bbbbbb"}
 RATE_COLOURS = {"entry_rate": "#4a90c2", "fill_up_rate": "#f28c28", "return_rate": "#2e8b57",
@@ -19,7 +19,7 @@ NONE_COLOUR = "#999999"
 
 def dimension_bar(df: pd.DataFrame, dimension: str, t: Callable[..., str]) -> go.Figure:
     """Horizontal bars: customers per value of one dimension (tier, size, kind, …), counts printed."""
-    labels = [str(_value(t, dimension, v)) for v in df[dimension]]
+    labels = [str(display(t, dimension, v)) for v in df[dimension]]
     colours = [TIER_COLOURS.get(v, "#4a90c2") for v in df[dimension]] if dimension == "tier" else "#4a90c2"
     fig = go.Figure(go.Bar(
         y=labels, x=df["customers"], orientation="h", marker_color=colours,
@@ -28,7 +28,7 @@ def dimension_bar(df: pd.DataFrame, dimension: str, t: Callable[..., str]) -> go
     fig.update_yaxes(autorange="reversed")
     top = float(df["customers"].max()) if len(df) else 1.0
     fig.update_xaxes(title=t("overview.customers_axis"), showgrid=True, gridcolor="#eee", range=[0, top * 1.18])
-    return layout(fig, t("tiers.by_dimension", dimension=t(f"dcol.{dimension}")))
+    return layout(fig, t("tiers.by_dimension", dimension=t(f"col.{dimension}")))
 
 
 def migration_sankey(flows: pd.DataFrame, t: Callable[..., str], month_from: str, month_to: str) -> go.Figure:
@@ -55,7 +55,7 @@ def migration_sankey(flows: pd.DataFrame, t: Callable[..., str], month_from: str
 def pipeline_funnel(pipe: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
     """Funnel of development cases by stage (cases that reached each stage), 002 §6.5.4."""
     rows = pipe[pipe["stage"] != "lost"]
-    fig = go.Figure(go.Funnel(y=[t(f"dval.stage.{s}") for s in rows["stage"]], x=rows["reached"],
+    fig = go.Figure(go.Funnel(y=[t(f"val.stage.{s}") for s in rows["stage"]], x=rows["reached"],
                               textinfo="value+percent initial", marker_color="#c8102e"))
     return layout(fig, t("plan.funnel_title"))
 
@@ -92,9 +92,9 @@ def station_rate_bars(table: pd.DataFrame, rate: str, t: Callable[..., str]) -> 
     fig = go.Figure()
     fig.add_bar(x=df["station"], y=df[rate], name=t(f"rate.{rate}"),
                 marker_color=[STATUS_COLOURS.get(s, STATUS_COLOURS[None]) for s in df[f"{rate}_status"]])
-    fig.add_scatter(x=df["station"], y=df[f"{rate}_target"], mode="lines", name=t(f"dcol.{rate}_target"),
+    fig.add_scatter(x=df["station"], y=df[f"{rate}_target"], mode="lines", name=t(f"col.{rate}_target"),
                     line=dict(color="#333", dash="dash"))
-    fig.add_scatter(x=df["station"], y=df[f"{rate}_median"], mode="markers", name=t(f"dcol.{rate}_median"),
+    fig.add_scatter(x=df["station"], y=df[f"{rate}_median"], mode="markers", name=t(f"col.{rate}_median"),
                     marker=dict(symbol="diamond", color="#333", size=7))
     fig.update_yaxes(tickformat=".0%", showgrid=True, gridcolor="#eee")
     fig.update_xaxes(showticklabels=len(df) <= 40)
@@ -103,7 +103,7 @@ def station_rate_bars(table: pd.DataFrame, rate: str, t: Callable[..., str]) -> 
 
 def vehicle_mix(mix: pd.DataFrame, t: Callable[..., str]) -> go.Figure:
     """Donut of passing vehicles by class 车型."""
-    fig = go.Figure(go.Pie(labels=[t(f"dval.vehicle_class.{c}") for c in mix["vehicle_class"]],
+    fig = go.Figure(go.Pie(labels=[t(f"val.vehicle_class.{c}") for c in mix["vehicle_class"]],
                            values=mix["passing"], hole=0.5, sort=False,
                            marker_colors=["#4a90c2", "#f28c28", "#2f4f6f", "#2e8b57"]))
     return layout(fig, t("fr.mix_title"))

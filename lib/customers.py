@@ -27,26 +27,21 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from lib import rules
+from lib import rules, vocab
 from lib.auth import SessionUser, audit, manager_scope
 from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scope_manager_id, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
-KINDS = ("institutional", "personal")
-STATUSES = ("existing", "potential", "competitor", "lost")  # 存量 潜在 竞争对手 流失
-FUELS = ("gasoline", "diesel", "both")
-PAYMENTS = ("fuel_card", "bank_card", "cash")
-LOYALTIES = ("fixed", "floating", "potential", "lost")
-AGREEMENTS = ("province", "city", "district")
+# value lists from the one vocabulary (lib.vocab)
+KINDS, STATUSES, FUELS = vocab.CUSTOMER_KINDS, vocab.CUSTOMER_STATUSES, vocab.FUELS
+PAYMENTS, LOYALTIES, AGREEMENTS = vocab.PAYMENTS, vocab.LOYALTIES, vocab.AGREEMENTS
 READ_ONLY_ROLES = {"province_viewer"}
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # counts above this show as "10,000+" (counting 1M rows for a label is not worth it)
 
 # Every rule id lib.rules.tier_decision can return (their explanations are catalog keys tier_rule.<id>).
-TIER_RULES = ("province.procurement", "province.agreement", "province.card", "city.gasoline", "city.diesel",
-              "city.agreement", "city.card", "district.gasoline", "district.diesel", "district.agreement",
-              "district.card", "station.institution", "station.personal")
+TIER_RULES = rules.RULE_IDS
 
 _MAX_CHAR = "\U0010ffff"
 
@@ -726,7 +721,7 @@ def consumption_chart(df: pd.DataFrame, t):
 
     fig = go.Figure()
     for col, colour in (("gasoline_t", "#e6550d"), ("diesel_t", "#3182bd")):
-        fig.add_trace(go.Bar(x=df["month"], y=df[col], name=t(f"wcol.{col}"), marker_color=colour))
+        fig.add_trace(go.Bar(x=df["month"], y=df[col], name=t(f"col.{col}"), marker_color=colour))
     fig.update_layout(barmode="stack", height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       legend={"orientation": "h"}, yaxis_title=t("unit.tonnes"))
     return fig

@@ -19,7 +19,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from lib import auth
+from lib import auth, vocab
 from lib.config import rules as config
 from lib.db import upsert, write
 from lib.kpis import completion
@@ -28,9 +28,9 @@ from lib.queries import in_scope, new_card_customer, read_df, scope_like, shift_
 from lib.months import check as _check_month, last_day as _month_end
 from lib.tiers import NotAllowed, can_override
 
-KINDS = ("institutional", "personal_card")
+KINDS = vocab.PLAN_KINDS
 KIND_LEVEL = {"institutional": "district", "personal_card": "station"}  # who a target belongs to
-LEVELS = ("station", "district", "city", "province")
+LEVELS = vocab.ORG_LEVELS
 MAX_TARGET = 1000
 SURVEY_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "station_manager"})
 

@@ -22,6 +22,7 @@ from statistics import median
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from lib import vocab
 from lib.config import rules as config
 from lib.kpis import FOUR_RATES, four_rates
 from lib.months import check as _check_month
@@ -29,9 +30,9 @@ from lib.queries import in_list, in_scope, read_df, scope_like, shift_month
 
 RATES = tuple(FOUR_RATES)
 COUNT_KEYS = ("passing", "entering", "fuelled", "transactions", "full_tank", "identified", "returning")
-CLASSES = ("car", "medium", "truck", "bus")  # 小车 中型车 大货车 客车
+CLASSES = vocab.VEHICLE_CLASSES  # 小车 中型车 大货车 客车
 LEVELS = ("station", "district", "city")
-STATUSES = ("green", "amber", "red")
+STATUSES = vocab.RATE_STATUSES
 
 _SUMS = """SUM(t.passing_car + t.passing_medium + t.passing_truck + t.passing_bus) AS passing,
            SUM(t.entering) AS entering, SUM(t.fuelled) AS fuelled, SUM(t.transactions) AS transactions,

@@ -24,15 +24,16 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from lib import vocab
 from lib.auth import ROLE_LEVEL, SessionUser, audit
 from lib.config import rules
 from lib.db import write
 from lib.queries import in_scope, read_df, scope_like
 
-KINDS = ("routine", "assisted", "emergency", "approval")  # 常规性 协助性 突发性 审批
-LEVELS = ("station", "district", "city", "province")
+KINDS = vocab.MATTER_KINDS  # 常规性 协助性 突发性 审批
+LEVELS = vocab.ORG_LEVELS
 CLOSED = "closed"
-STATES = ("open", "in_progress", CLOSED)
+STATES = vocab.MATTER_STATES
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ ROUTES: dict[str, tuple[Step, ...]] = {
         Step("province_approval", "province", (("approve", CLOSED), ("reject", CLOSED))),
     ),
 }
-ACTIONS = sorted({a for steps in ROUTES.values() for s in steps for a, _ in s.actions} | {"raise", "escalate"})
-STEP_IDS = sorted({s.step for steps in ROUTES.values() for s in steps} | {CLOSED})
+ACTIONS = list(vocab.MATTER_ACTIONS)  # every action of ROUTES plus raise and escalate (tests/test_matters.py)
+STEP_IDS = list(vocab.MATTER_STEPS)  # every step of ROUTES plus CLOSED (tests/test_matters.py)
 
 
 def step_of(kind: str, step: str) -> Step:

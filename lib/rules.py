@@ -111,6 +111,32 @@ def customer_tier(
     ).tier
 
 
+# Every tier rule id with its tier and seed section, in the order tier_decision checks them.
+TIER_RULES = (
+    ("province.procurement", "province", "002 §6.3.1.1.1"),
+    ("province.agreement", "province", "002 §6.3.1.1.2"),
+    ("province.card", "province", "002 §6.3.1.1.3"),
+    ("city.gasoline", "city", "002 §6.3.1.2.1"),
+    ("city.diesel", "city", "002 §6.3.1.2.1"),
+    ("city.agreement", "city", "002 §6.3.1.2.2"),
+    ("city.card", "city", "002 §6.3.1.2.3"),
+    ("district.gasoline", "district", "002 §6.3.1.3.1"),
+    ("district.diesel", "district", "002 §6.3.1.3.1"),
+    ("district.agreement", "district", "002 §6.3.1.3.2"),
+    ("district.card", "district", "002 §6.3.1.3.3"),
+    ("station.institution", "station", "002 §6.4.1.4.1"),
+    ("station.personal", "station", "002 §6.4.1.4.3"),
+)
+RULE_IDS = tuple(r for r, _, _ in TIER_RULES)  # the vocabulary of rule ids (lib.vocab)
+RULE_TIER = {r: t for r, t, _ in TIER_RULES}
+RULE_SECTION = {r: s for r, _, s in TIER_RULES}
+
+
+def _decided(rule: str) -> TierDecision:
+    """The decision of a rule id: its tier and seed section come from TIER_RULES (KeyError on a typo)."""
+    return TierDecision(RULE_TIER[rule], rule, RULE_SECTION[rule])
+
+
 def tier_decision(
     gasoline_t: float,
     diesel_t: float,
@@ -134,59 +160,41 @@ def tier_decision(
 
     # 省级 province — 002 §6.3.1.1
     if institutional and province_procurement:
-        return TierDecision("province", "province.procurement", "002 §6.3.1.1.1")
+        return _decided("province.procurement")
     if agreement == "province":
-        return TierDecision("province", "province.agreement", "002 §6.3.1.1.2")
+        return _decided("province.agreement")
     if c >= p["province_card_cny"]:
-        return TierDecision("province", "province.card", "002 §6.3.1.1.3")
+        return _decided("province.card")
 
     # 地市级 city — 002 §6.3.1.2 (volume rules hold for institutional and personal customers alike)
     if g >= p["city_gasoline_t"]:
-        return TierDecision("city", "city.gasoline", "002 §6.3.1.2.1")
+        return _decided("city.gasoline")
     if d >= p["city_diesel_t"]:
-        return TierDecision("city", "city.diesel", "002 §6.3.1.2.1")
+        return _decided("city.diesel")
     size = institution_size(g, d, c) if institutional else None
     # 6.3.1.2.2 (large institution, agreement with the city branch, stable use) can never decide:
     # "large" already means G ≥ 5, D ≥ 50 or C ≥ 1,000,000, and each of those made it city above.
     if size == "large" and agreement == "city" and stable:
-        return TierDecision("city", "city.agreement", "002 §6.3.1.2.2")
+        return _decided("city.agreement")
     if c >= p["city_card_cny"]:
-        return TierDecision("city", "city.card", "002 §6.3.1.2.3")
+        return _decided("city.card")
 
     # 区县级 district — 002 §6.3.1.3
     if g >= p["district_gasoline_t"]:
-        return TierDecision("district", "district.gasoline", "002 §6.3.1.3.1")
+        return _decided("district.gasoline")
     if d >= p["district_diesel_t"]:
-        return TierDecision("district", "district.diesel", "002 §6.3.1.3.1")
+        return _decided("district.diesel")
     if size in ("small", "medium") and agreement is not None and stable:
-        return TierDecision("district", "district.agreement", "002 §6.3.1.3.2")
+        return _decided("district.agreement")
     if c >= p["district_card_cny"]:
-        return TierDecision("district", "district.card", "002 §6.3.1.3.3")
+        return _decided("district.card")
 
     # 站级 station — 002 §6.4.1.4 (numbered so in the seed; it continues §6.3.1)
     if institutional:
-        return TierDecision("station", "station.institution", "002 §6.4.1.4.1")
-    return TierDecision("station", "station.personal", "002 §6.4.1.4.3")
+        return _decided("station.institution")
+    return _decided("station.personal")
 
 
-# Every tier rule id with its tier and seed section, in the order tier_decision checks them.
-TIER_RULES = (
-    ("province.procurement", "province", "002 §6.3.1.1.1"),
-    ("province.agreement", "province", "002 §6.3.1.1.2"),
-    ("province.card", "province", "002 §6.3.1.1.3"),
-    ("city.gasoline", "city", "002 §6.3.1.2.1"),
-    ("city.diesel", "city", "002 §6.3.1.2.1"),
-    ("city.agreement", "city", "002 §6.3.1.2.2"),
-    ("city.card", "city", "002 §6.3.1.2.3"),
-    ("district.gasoline", "district", "002 §6.3.1.3.1"),
-    ("district.diesel", "district", "002 §6.3.1.3.1"),
-    ("district.agreement", "district", "002 §6.3.1.3.2"),
-    ("district.card", "district", "002 §6.3.1.3.3"),
-    ("station.institution", "station", "002 §6.4.1.4.1"),
-    ("station.personal", "station", "002 §6.4.1.4.3"),
-)
-RULE_TIER = {r: t for r, t, _ in TIER_RULES}
-RULE_SECTION = {r: s for r, _, s in TIER_RULES}
 
 
 def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, province_procurement, stable):
@@ -217,22 +225,22 @@ def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, 
 
     p, s = _rules()["tier"], _rules()["institution_size"]
     large = (g >= s["large_gasoline_t"]) | (d >= s["large_diesel_t"]) | (c >= s["large_card_cny"])
-    conditions = [
-        inst & pp,
-        agreed_with("province"),
-        c >= p["province_card_cny"],
-        g >= p["city_gasoline_t"],
-        d >= p["city_diesel_t"],
-        inst & large & agreed_with("city") & st,
-        c >= p["city_card_cny"],
-        g >= p["district_gasoline_t"],
-        d >= p["district_diesel_t"],
-        inst & ~large & (codes >= 0) & st,  # size small or medium, any agreement
-        c >= p["district_card_cny"],
-        inst,
-    ]
-    rules_ = [r for r, _, _ in TIER_RULES]
-    return np.select(conditions, rules_[:-1], default=rules_[-1]).astype(object)
+    conditions = {  # rule id → when it holds; the first that holds decides (the last rule is the default)
+        "province.procurement": inst & pp,
+        "province.agreement": agreed_with("province"),
+        "province.card": c >= p["province_card_cny"],
+        "city.gasoline": g >= p["city_gasoline_t"],
+        "city.diesel": d >= p["city_diesel_t"],
+        "city.agreement": inst & large & agreed_with("city") & st,
+        "city.card": c >= p["city_card_cny"],
+        "district.gasoline": g >= p["district_gasoline_t"],
+        "district.diesel": d >= p["district_diesel_t"],
+        "district.agreement": inst & ~large & (codes >= 0) & st,  # size small or medium, any agreement
+        "district.card": c >= p["district_card_cny"],
+        "station.institution": inst,
+    }
+    ordered = RULE_IDS[:-1]  # TIER_RULES' order; KeyError if a rule id is missing above
+    return np.select([conditions[r] for r in ordered], ordered, default=RULE_IDS[-1]).astype(object)
 
 
 def effective_tier(computed: str, override: str | None) -> str:

@@ -444,26 +444,26 @@ TABLE_ROWS = 2_000  # rows a dashboard table shows on the page (downloads have a
 
 
 def table(df, t: Callable[..., str], name: str, key: str, columns: list[str] | None = None,
-          column_config: dict | None = None, height: int | str = "auto") -> None:
-    """Show a dashboard table with translated headers and values (lib.reports.labelled) and CSV /
-    Excel download buttons; the files are built only when clicked. `column_config` is keyed by the
-    raw column names."""
-    from lib import fmt, reports
+          column_config: dict | None = None, height: int | str = "auto", values: dict | None = None) -> None:
+    """Show a table with translated headers and values (lib.vocab.labelled) and CSV / Excel download
+    buttons (lib.export); the files are built only when clicked. `column_config` is keyed by the raw
+    column names; `values` as in lib.vocab.labelled."""
+    from lib import export, fmt, vocab
 
     # A province's lists run to a hundred thousand rows: the page shows the first TABLE_ROWS (the
     # lists come sorted most important first), the downloads carry every row.
-    shown = reports.labelled(df.head(TABLE_ROWS), t, columns)
+    shown = vocab.labelled(df.head(TABLE_ROWS), t, columns, values)
     if len(df) > TABLE_ROWS:
         lang = st.session_state.get(Keys.LANG, DEFAULT_LANGUAGE)
         st.caption(t("dash.rows_capped", shown=fmt.count(TABLE_ROWS, lang), total=fmt.count(len(df), lang)))
-    config = {t(f"dcol.{c}"): st.column_config.NumberColumn(format=reports.page_format(c))
-              for c in (columns or list(df.columns)) if c in df.columns and reports.page_format(c)}
-    config |= {t(f"dcol.{c}"): v for c, v in (column_config or {}).items()}
+    config = {vocab.column_label(t, c): st.column_config.NumberColumn(format=vocab.page_format(c))
+              for c in (columns or list(df.columns)) if c in df.columns and vocab.page_format(c)}
+    config |= {vocab.column_label(t, c): v for c, v in (column_config or {}).items()}
     st.dataframe(shown, hide_index=True, column_config=config, height=height, key=f"{key}_table")
     row = st.container(horizontal=True)
-    row.download_button(t("dash.csv"), data=lambda: reports.csv_bytes(df, t, columns), file_name=f"{name}.csv",
+    row.download_button(t("dash.csv"), data=lambda: export.table_csv(df, t, columns, values), file_name=f"{name}.csv",
                          mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    row.download_button(t("dash.xlsx"), data=lambda: reports.excel_bytes(df, t, name, columns),
+    row.download_button(t("dash.xlsx"), data=lambda: export.table_xlsx(df, t, name, columns, values),
                           file_name=f"{name}.xlsx", key=f"{key}_xlsx", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                           icon=":material/table_view:")

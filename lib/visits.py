@@ -18,6 +18,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
+from lib import vocab
 from lib.auth import SessionUser, audit
 from lib.config import rules
 from lib.db import write
@@ -26,7 +27,7 @@ from lib.queries import (Cond, in_scope, read_df, scheduled, scope_like, scope_m
                          tier_in_force)
 from lib.rules import TIERS
 
-MODES = ("onsite", "sms", "phone", "visit", "event")  # 现场维护 短信 电话 客户拜访 客户联谊
+MODES = vocab.VISIT_MODES  # 现场维护 短信 电话 客户拜访 客户联谊
 _TIER = tier_in_force("c")
 SCHEDULED = scheduled("c").sql  # customers under scheduled maintenance (lib.queries.scheduled)
 

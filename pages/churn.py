@@ -41,9 +41,9 @@ with tab_warn:
         if ctx.user.role in tracking.TASK_ROLES and len(todo):
             with st.form("churn_task_form"):
                 st.markdown(f"**{t('churn.task_title')}**")
-                pick = st.selectbox(t("dcol.name"), todo.to_dict("records"), key="churn_task_customer",
+                pick = st.selectbox(t("col.name"), todo.to_dict("records"), key="churn_task_customer",
                                     format_func=lambda r: f"{r['name']} · {r['code']}")
-                due = st.date_input(t("dcol.task_due"), value=dt.date.today() + dt.timedelta(days=7), key="churn_task_due")
+                due = st.date_input(t("col.task_due"), value=dt.date.today() + dt.timedelta(days=7), key="churn_task_due")
                 note = st.text_input(t("churn.task_note"), key="churn_task_note")
                 submitted = st.form_submit_button(t("churn.task_create"), type="primary", key="churn_task_submit")
             if submitted and pick:
@@ -78,7 +78,7 @@ with tab_grade:
         grades = ui.cached(tracking.station_grades)(ctx.engine, ctx.scope)
         st.caption(t("churn.grades_help"))
         if len(grades):
-            counts = tracking.grade_counts(grades).rename(lambda g: t(f"dval.grade.{g}"))
+            counts = tracking.grade_counts(grades).rename(lambda g: t(f"val.grade.{g}"))
             st.plotly_chart(charts.count_bar(counts, t("churn.grade_counts"), "#4a90c2"), key="churn_grades")
         ui.table(grades, t, "station_grades", "churn_grade",
                  ["grade", "code", "name", "district", "nozzles", "daily_sales_t", "yearly_t"])

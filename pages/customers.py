@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lib import customers, fmt, rules, ui
-from lib.work_labels import labelled
+from lib.vocab import labelled
 
 ctx = ui.guard("pages/customers.py")
 t = ctx.t
@@ -15,26 +15,26 @@ stations = dict(zip(picks["stations"]["id"], picks["stations"]["name"]))
 opt = lambda options, label: {"options": [None, *options],  # noqa: E731
                                "format_func": lambda x: t("cust.any") if x is None else label(x)}
 writer = ctx.user.role not in customers.READ_ONLY_ROLES
-VALUES = {"kind": "customer_kind", "status": "customer_status", "sub_type": "sub_type"}
+VALUES = {"status": "customer_status"}
 
 tab_search, tab_profile, tab_new, tab_edit = st.tabs(
     [t("cust.tab_search"), t("cust.tab_profile"), t("cust.tab_new"), t("cust.tab_edit")])
 with tab_search:
     with st.form("cust_search_form"):
         a, b, c = st.columns(3)
-        name = a.text_input(t("wcol.name"), key="cust_q_name")
+        name = a.text_input(t("col.name"), key="cust_q_name")
         mode = a.radio(t("cust.name_mode"), ["prefix", "contains"], horizontal=True, key="cust_q_mode",
                        format_func=lambda m: t(f"cust.mode_{m}"))
-        code = b.text_input(t("wcol.code"), key="cust_q_code")
-        phone = c.text_input(t("wcol.phone"), key="cust_q_phone")
+        code = b.text_input(t("col.code"), key="cust_q_code")
+        phone = c.text_input(t("col.phone"), key="cust_q_phone")
         d = st.columns(5)
-        tier = d[0].selectbox(t("wcol.tier"), **opt(reversed(rules.TIERS), lambda x: t(f"tier.{x}")), key="cust_q_tier")
-        kind = d[1].selectbox(t("wcol.kind"), **opt(customers.KINDS, lambda x: t(f"wval.customer_kind.{x}")),
+        tier = d[0].selectbox(t("col.tier"), **opt(reversed(rules.TIERS), lambda x: t(f"tier.{x}")), key="cust_q_tier")
+        kind = d[1].selectbox(t("col.kind"), **opt(customers.KINDS, lambda x: t(f"kind.{x}")),
                               key="cust_q_kind")
-        status = d[2].selectbox(t("wcol.status"), **opt(customers.STATUSES, lambda x: t(f"wval.customer_status.{x}")),
+        status = d[2].selectbox(t("col.status"), **opt(customers.STATUSES, lambda x: t(f"val.customer_status.{x}")),
                                 key="cust_q_status")
-        grid = d[3].selectbox(t("wcol.grid"), **opt(grids, grids.get), key="cust_q_grid")
-        manager = d[4].selectbox(t("wcol.manager"), **opt(managers, managers.get), key="cust_q_manager")
+        grid = d[3].selectbox(t("col.grid"), **opt(grids, grids.get), key="cust_q_grid")
+        manager = d[4].selectbox(t("col.manager"), **opt(managers, managers.get), key="cust_q_manager")
         searched = st.form_submit_button(t("cust.search"), type="primary", icon=":material/search:")
     filters = customers.Filters(name=name, name_mode=mode, code=code, phone=phone, tier=tier, kind=kind,
                                 status=status, grid_id=grid, manager_id=manager)
@@ -68,41 +68,42 @@ with tab_search:
 def form_fields(prefix: str, row: dict) -> dict:
     """The customer fields as widgets prefilled from `row`; returns the values."""
     a, b, c = st.columns(3)
-    v = {"name": a.text_input(t("wcol.name"), row.get("name", ""), key=f"{prefix}_name"),
-         "phone": b.text_input(t("wcol.phone"), row.get("phone", ""), key=f"{prefix}_phone"),
-         "credit_code": c.text_input(t("wcol.credit_code"), row.get("credit_code", ""), key=f"{prefix}_cc"),
-         "contact": a.text_input(t("wcol.contact"), row.get("contact", ""), key=f"{prefix}_contact")}
+    v = {"name": a.text_input(t("col.name"), row.get("name", ""), key=f"{prefix}_name"),
+         "phone": b.text_input(t("col.phone"), row.get("phone", ""), key=f"{prefix}_phone"),
+         "credit_code": c.text_input(t("col.credit_code"), row.get("credit_code", ""), key=f"{prefix}_cc"),
+         "contact": a.text_input(t("col.contact"), row.get("contact", ""), key=f"{prefix}_contact")}
     kinds = list(customers.KINDS)
-    v["kind"] = b.selectbox(t("wcol.kind"), kinds, kinds.index(row.get("kind", "personal")), key=f"{prefix}_kind",
-                            format_func=lambda x: t(f"wval.customer_kind.{x}"))
+    v["kind"] = b.selectbox(t("col.kind"), kinds, kinds.index(row.get("kind", "personal")), key=f"{prefix}_kind",
+                            format_func=lambda x: t(f"kind.{x}"))
     subs = list(rules.CLASS_CODES[v["kind"]])
-    v["sub_type"] = c.selectbox(t("wcol.sub_type"), subs, subs.index(row["sub_type"]) if row.get("sub_type") in subs
-                                else 0, key=f"{prefix}_sub_{v['kind']}", format_func=lambda x: t(f"wval.sub_type.{x}"))
+    v["sub_type"] = c.selectbox(t("col.sub_type"), subs, subs.index(row["sub_type"]) if row.get("sub_type") in subs
+                                else 0, key=f"{prefix}_sub_{v['kind']}", format_func=lambda x: t(f"val.sub_type.{x}"))
     st_ids = list(stations)
-    v["station_id"] = a.selectbox(t("wcol.station"), st_ids, st_ids.index(row["station_id"]) if row.get("station_id")
+    v["station_id"] = a.selectbox(t("col.station"), st_ids, st_ids.index(row["station_id"]) if row.get("station_id")
                                   in st_ids else 0, format_func=stations.get, key=f"{prefix}_station")
     g_ids = [None, *picks["grids"].loc[picks["grids"]["station_id"] == v["station_id"], "id"]]
-    v["grid_id"] = b.selectbox(t("wcol.grid"), g_ids, g_ids.index(row.get("grid_id")) if row.get("grid_id") in g_ids
+    v["grid_id"] = b.selectbox(t("col.grid"), g_ids, g_ids.index(row.get("grid_id")) if row.get("grid_id") in g_ids
                                else 0, format_func=lambda x: "—" if x is None else grids[x], key=f"{prefix}_grid")
     m_ids = [None, *picks["managers"].loc[picks["managers"]["station_id"] == v["station_id"], "id"]]
-    v["manager_id"] = c.selectbox(t("wcol.manager"), m_ids, m_ids.index(row.get("manager_id")) if row.get("manager_id")
+    v["manager_id"] = c.selectbox(t("col.manager"), m_ids, m_ids.index(row.get("manager_id")) if row.get("manager_id")
                                   in m_ids else 0, format_func=lambda x: "—" if x is None else managers[x],
                                   key=f"{prefix}_manager")
     for col, key, options in ((a, "status", customers.STATUSES), (b, "fuel", customers.FUELS),
                               (c, "payment", customers.PAYMENTS)):
         vocab = "customer_status" if key == "status" else key
-        v[key] = col.selectbox(t(f"wcol.{key}"), options, list(options).index(row.get(key, options[0])),
-                               format_func=lambda x, voc=vocab: t(f"wval.{voc}.{x}"), key=f"{prefix}_{key}")
+        v[key] = col.selectbox(t(f"col.{key}"), options, list(options).index(row.get(key, options[0])),
+                               format_func=lambda x, voc=vocab: t(f"val.{voc}.{x}"), key=f"{prefix}_{key}")
     for col, key in ((a, "gasoline_t"), (b, "diesel_t"), (c, "card_cny")):
-        v[key] = col.number_input(t(f"wcol.{key}"), 0.0, value=float(row.get(key) or 0.0), key=f"{prefix}_{key}")
+        v[key] = col.number_input(t(f"col.{key}"), 0.0, value=float(row.get(key) or 0.0), key=f"{prefix}_{key}")
     agreements = [None, *customers.AGREEMENTS]
-    v["agreement"] = a.selectbox(t("wcol.agreement"), agreements, agreements.index(row.get("agreement")),
-                                 format_func=lambda x: "—" if x is None else t(f"wval.agreement.{x}"), key=f"{prefix}_agr")
-    v["stable"] = b.checkbox(t("wcol.stable"), bool(row.get("stable")), key=f"{prefix}_stable")
-    v["province_procurement"] = c.checkbox(t("wcol.province_procurement"), bool(row.get("province_procurement")),
+    v["agreement"] = a.selectbox(t("col.agreement"), agreements, agreements.index(row.get("agreement")),
+                                 format_func=lambda x: "—" if x is None else t(f"val.agreement.{x}"), key=f"{prefix}_agr")
+    v["stable"] = b.checkbox(t("col.stable"), bool(row.get("stable")), key=f"{prefix}_stable")
+    v["province_procurement"] = c.checkbox(t("col.province_procurement"), bool(row.get("province_procurement")),
                                            key=f"{prefix}_pp")
-    v["lost_month"] = a.text_input(t("wcol.lost_month"), row.get("lost_month") or "", key=f"{prefix}_lost")
-    v["lost_reason"] = b.text_input(t("wcol.lost_reason"), row.get("lost_reason") or "", key=f"{prefix}_lreason")
+    v["lost_month"] = a.text_input(t("col.lost_month"), row.get("lost_month") or "", placeholder="YYYY-MM",
+                                    key=f"{prefix}_lost")
+    v["lost_reason"] = b.text_input(t("col.lost_reason"), row.get("lost_reason") or "", key=f"{prefix}_lreason")
     return v
 
 
@@ -133,9 +134,9 @@ with tab_profile:
         c, dec = prof["customer"], prof["decision"]
         st.subheader(f"{c['name']} · {c['code']}")
         m = st.columns(4, border=True)
-        m[0].metric(t("wcol.tier"), t(f"tier.{prof['tier']}"))
-        m[1].metric(t("wcol.kind"), t(f"wval.customer_kind.{c['kind']}"))
-        m[2].metric(t("wcol.status"), t(f"wval.customer_status.{c['status']}"))
+        m[0].metric(t("col.tier"), t(f"tier.{prof['tier']}"))
+        m[1].metric(t("col.kind"), t(f"kind.{c['kind']}"))
+        m[2].metric(t("col.status"), t(f"val.customer_status.{c['status']}"))
         vol = prof["consumption"].tail(12)
         m[3].metric(t("cust.volume_12m"), fmt.tonnes(float((vol["gasoline_t"] + vol["diesel_t"]).sum()), ctx.lang))
         st.info(t("cust.tier_because", tier=t(f"tier.{dec.tier}"), rule=t(f"tier_rule.{dec.rule}"), section=dec.section))
@@ -150,14 +151,12 @@ with tab_profile:
         else:
             st.caption(t("cust.no_consumption"))
         st.subheader(t("page.visits"))
-        shown = labelled(prof["visits"], t, ["mode", "planned_on", "done_on", "note", "manager"], {"mode": "mode"})
-        st.dataframe(shown, hide_index=True, key="cust_visits")
-        ui.download_buttons(shown, f"visits_{c['code']}", t, "cust_visits_dl")
+        ui.table(prof["visits"], t, f"visits_{c['code']}", "cust_visits", ["mode", "planned_on", "done_on", "note",
+                                                                           "manager"], values={"mode": "mode"})
         st.subheader(t("page.matters"))
-        shown = labelled(prof["matters"], t, ["kind", "title", "state", "step", "raised_at", "due_at", "closed_at"],
-                         {"kind": "matter_kind", "state": "state", "step": "step"})
-        st.dataframe(shown, hide_index=True, key="cust_matters")
-        ui.download_buttons(shown, f"matters_{c['code']}", t, "cust_matters_dl")
+        ui.table(prof["matters"], t, f"matters_{c['code']}", "cust_matters",
+                 ["kind", "title", "state", "step", "raised_at", "due_at", "closed_at"],
+                 values={"kind": "matter_kind", "state": "state", "step": "step"})
 with tab_new:
     if not writer or not stations:
         st.info(t("cust.read_only"))
@@ -176,10 +175,10 @@ with tab_edit:
             values = form_fields(f"cust_edit_{c['id']}", c)
             o1, o2 = st.columns(2)
             values["tier_override"] = o1.selectbox(
-                t("wcol.tier_override"), [None, *reversed(rules.TIERS)], key=f"cust_edit_ov_{c['id']}",
+                t("col.tier_override"), [None, *reversed(rules.TIERS)], key=f"cust_edit_ov_{c['id']}",
                 index=[None, *reversed(rules.TIERS)].index(c["tier_override"]),
                 format_func=lambda x: t("cust.computed") if x is None else t(f"tier.{x}"))
-            values["tier_override_reason"] = o2.text_input(t("wcol.tier_override_reason"),
+            values["tier_override_reason"] = o2.text_input(t("col.tier_override_reason"),
                                                            c["tier_override_reason"] or "", key=f"cust_edit_ovr_{c['id']}")
             submitted = st.form_submit_button(t("cust.update"), type="primary")
         if submitted:

@@ -57,7 +57,6 @@ if upload is not None:
             st.success(t("imp.done", inserted=report.inserted, updated=report.updated, seconds=report.seconds))
         else:
             st.error(t("imp.failed", n=fmt.count(report.error_count, ctx.lang)))
-            errors = pd.DataFrame([{t("wcol.row"): e.row, t("wcol.column"): e.column,
-                                    t("wcol.message"): t(f"imp.err.{e.code}", **e.params)} for e in report.errors])
-            st.dataframe(errors, hide_index=True, key="imp_errors")
-            ui.download_buttons(errors, "import_errors", t, "imp_errors_dl")
+            errors = pd.DataFrame([{"row": e.row, "column": e.column, "message": t(f"imp.err.{e.code}", **e.params)}
+                                   for e in report.errors], columns=["row", "column", "message"])
+            ui.table(errors, t, "import_errors", "imp_errors")

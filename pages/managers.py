@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 from lib import fmt, managers, ui
-from lib.work_labels import labelled
+from lib.vocab import labelled
 
 ctx = ui.guard("pages/managers.py")
 t = ctx.t
@@ -24,30 +24,21 @@ LEVEL = {"level": "manager_level", "transfer_due": "bool", "below_standard": "bo
 tab_rank, tab_roster, tab_map, tab_rate = st.tabs(
     [t("mgr.tab_ranking"), t("mgr.tab_roster"), t("mgr.tab_map"), t("mgr.tab_rating")])
 with tab_rank:
-    shown = labelled(ranking, t, ["rank", "name", "station", "level", "institutional_t", "personal_t", "volume_t",
-                                  "target_t", "completion", "commission_cny"], LEVEL)
-    number = {t(f"wcol.{c}"): st.column_config.NumberColumn(format="%.1f") for c in
-              ("institutional_t", "personal_t", "volume_t", "target_t")}
-    st.dataframe(shown, hide_index=True, key="mgr_rank_table", column_config=number | {
-        t("wcol.completion"): st.column_config.NumberColumn(format="percent"),
-        t("wcol.commission_cny"): st.column_config.NumberColumn(format="%,.0f")})
-    ui.download_buttons(shown, f"manager_ranking_{ctx.month}", t, "mgr_rank_dl")
+    ui.table(ranking, t, f"manager_ranking_{ctx.month}", "mgr_rank",
+             ["rank", "name", "station", "level", "institutional_t", "personal_t", "volume_t", "target_t", "completion",
+              "commission_cny"], values=LEVEL)
 with tab_roster:
-    shown = labelled(roster, t, ["name", "phone", "station", "hired_on", "months", "level", "misses", "transfer_due",
-                                 "customers"], LEVEL)
-    st.dataframe(shown, hide_index=True, key="mgr_roster_table")
-    ui.download_buttons(shown, "managers", t, "mgr_roster_dl")
+    ui.table(roster, t, "managers", "mgr_roster", ["name", "phone", "station", "hired_on", "months", "level", "misses",
+                                                   "transfer_due", "customers"], values=LEVEL)
 with tab_map:
     names = dict(zip(roster["id"], roster["name"] + " · " + roster["station"]))
-    chosen = st.selectbox(t("wcol.manager"), list(names), format_func=names.get, key="mgr_map_pick")
+    chosen = st.selectbox(t("col.manager"), list(names), format_func=names.get, key="mgr_map_pick")
     if chosen is not None:
         theirs = ui.cached(managers.customers_of)(ctx.engine, ctx.scope, chosen)
         st.caption(t("mgr.map_line", n=len(theirs), located=int(theirs["lon"].notna().sum())))
         st.plotly_chart(managers.customers_map(theirs, t), key="mgr_map")
-        shown = labelled(theirs, t, ["code", "name", "tier", "kind", "status"],
-                         {"kind": "customer_kind", "status": "customer_status"})
-        st.dataframe(shown, hide_index=True, key="mgr_customers_table")
-        ui.download_buttons(shown, f"customers_of_{chosen}", t, "mgr_customers_dl")
+        ui.table(theirs, t, f"customers_of_{chosen}", "mgr_customers", ["code", "name", "tier", "kind", "status"],
+                 values={"status": "customer_status"})
 with tab_rate:
     st.caption(t("mgr.rating_help"))
     if ctx.user.role in ("province_admin", "city_manager", "district_manager"):
@@ -63,8 +54,8 @@ with tab_rate:
                                                   "transfer_due"], LEVEL), hide_index=True, key="mgr_rate_result")
     if ctx.user.role in ("province_admin", "city_manager", "district_manager", "station_manager"):
         with st.form("mgr_plan_form"):
-            who = st.selectbox(t("wcol.manager"), list(names), format_func=names.get, key="mgr_plan_who")
-            target = st.number_input(t("wcol.target_t"), 0.0, 1e6, 100.0, key="mgr_plan_target")
+            who = st.selectbox(t("col.manager"), list(names), format_func=names.get, key="mgr_plan_who")
+            target = st.number_input(t("col.target_t"), 0.0, 1e6, 100.0, key="mgr_plan_target")
             if st.form_submit_button(t("mgr.set_plan", month=ctx.month)) and who is not None:
                 try:
                     managers.set_plan(ctx.engine, ctx.user, int(who), ctx.month, target)

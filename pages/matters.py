@@ -4,7 +4,6 @@ import streamlit as st
 
 from lib import customers, fmt, matters, ui
 from lib.auth import ROLE_LEVEL
-from lib.work_labels import labelled
 
 ctx = ui.guard("pages/matters.py")
 t = ctx.t
@@ -26,9 +25,7 @@ writer = ctx.user.role != "province_viewer"
 
 
 def show(df, name: str, key: str) -> None:
-    shown = labelled(df, t, COLS, VOC)
-    st.dataframe(shown, hide_index=True, key=f"{key}_table")
-    ui.download_buttons(shown, name, t, f"{key}_dl")
+    ui.table(df, t, name, key, COLS, values=VOC)
 
 
 tab_wait, tab_late, tab_all, tab_new = st.tabs(
@@ -43,8 +40,8 @@ with tab_late:
             st.cache_data.clear()
             st.success(t("matter.escalated", n=n))
 with tab_all:
-    state = st.segmented_control(t("wcol.state"), matters.STATES, key="matter_state_filter",
-                                 format_func=lambda x: t(f"wval.state.{x}"))
+    state = st.segmented_control(t("col.state"), matters.STATES, key="matter_state_filter",
+                                 format_func=lambda x: t(f"val.state.{x}"))
     everything = ui.cached(matters.matters)(ctx.engine, ctx.scope, state)
     show(everything, "matters", "matter_all")
 with tab_new:
@@ -52,9 +49,9 @@ with tab_new:
         st.info(t("cust.read_only"))
     else:
         with st.form("matter_new_form", clear_on_submit=True):
-            kind = st.selectbox(t("wcol.kind"), matters.KINDS, format_func=lambda x: t(f"wval.matter_kind.{x}"),
+            kind = st.selectbox(t("col.kind"), matters.KINDS, format_func=lambda x: t(f"val.matter_kind.{x}"),
                                 key="matter_new_kind")
-            title = st.text_input(t("wcol.title"), key="matter_new_title")
+            title = st.text_input(t("col.title"), key="matter_new_title")
             code = st.text_input(t("matter.customer_code"), key="matter_new_code")
             description = st.text_area(t("matter.description"), key="matter_new_desc")
             submitted = st.form_submit_button(t("matter.register"), type="primary")
@@ -80,23 +77,22 @@ chosen = st.selectbox(t("matter.open_one"), list(known), format_func=lambda i: f
 matter = ui.cached(matters.get)(ctx.engine, ctx.scope, chosen) if chosen is not None else None
 if matter is not None:
     steps = matters.route_steps(matter["kind"])
-    route = " → ".join((f"**{t(f'wval.step.{s}')}**" if s == matter["step"] else t(f"wval.step.{s}"))
+    route = " → ".join((f"**{t(f'val.step.{s}')}**" if s == matter["step"] else t(f"val.step.{s}"))
                        + f"（{t(f'level.{lv}')}）" for s, lv in steps)
-    st.markdown(t("matter.route_line", kind=t(f"wval.matter_kind.{matter['kind']}"), route=route,
-                  closed=t("wval.step.closed")))
-    st.caption(t("matter.detail_line", state=t(f"wval.state.{matter['state']}"), due=str(matter["due_at"])[:16],
+    st.markdown(t("matter.route_line", kind=t(f"val.matter_kind.{matter['kind']}"), route=route,
+                  closed=t("val.step.closed")))
+    st.caption(t("matter.detail_line", state=t(f"val.state.{matter['state']}"), due=str(matter["due_at"])[:16],
                  level=t(f"level.{matter['acting_level']}") if matter["acting_level"] else "—",
                  escalation=int(matter["escalation"])))
     history = ui.cached(matters.history)(ctx.engine, ctx.scope, chosen)
-    shown = labelled(history, t, ["at", "actor", "action", "state", "note"], {"action": "action", "state": "state"})
-    st.dataframe(shown, hide_index=True, key="matter_history")
-    ui.download_buttons(shown, f"matter_{chosen}_history", t, "matter_history_dl")
+    ui.table(history, t, f"matter_{chosen}_history", "matter_history", ["at", "actor", "action", "state", "note"],
+             values={"action": "action", "state": "state"})
     actions = matters.available_actions(matter, ctx.user)
     if actions:
         with st.form("matter_act_form", clear_on_submit=True):
             action = st.radio(t("matter.action"), actions, horizontal=True, key="matter_act_action",
-                              format_func=lambda a: t(f"wval.action.{a}"))
-            note = st.text_input(t("wcol.note"), key="matter_act_note")
+                              format_func=lambda a: t(f"val.action.{a}"))
+            note = st.text_input(t("col.note"), key="matter_act_note")
             if st.form_submit_button(t("matter.do"), type="primary"):
                 try:
                     matters.act(ctx.engine, ctx.user, chosen, action, note)

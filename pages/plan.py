@@ -49,9 +49,9 @@ with tab_plan:
         units = ui.cached(dev.editable_units)(ctx.engine, ctx.scope)
         with st.form("plan_edit_form"):
             st.markdown(f"**{t('plan.edit_title', month=nxt)}**")
-            unit = st.selectbox(t("dcol.unit"), units.to_dict("records"), key="plan_edit_unit",
+            unit = st.selectbox(t("col.unit"), units.to_dict("records"), key="plan_edit_unit",
                                 format_func=lambda u: f"{u['name']} · " + t(f"level.{u['level']}"))
-            target = st.number_input(t("dcol.target"), min_value=0, max_value=dev.MAX_TARGET, value=10, step=1,
+            target = st.number_input(t("col.target"), min_value=0, max_value=dev.MAX_TARGET, value=10, step=1,
                                      key="plan_edit_target")
             submitted = st.form_submit_button(t("plan.save"), type="primary", key="plan_edit_submit")
         if submitted and unit:

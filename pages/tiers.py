@@ -30,7 +30,7 @@ tab_dist, tab_move, tab_cand, tab_load = st.tabs(
 with tab_dist:
     if tab_dist.open:
         dim = st.segmented_control(t("tiers.dimension"), tiers.DIMENSIONS, default="tier", key="tiers_dimension",
-                                   format_func=lambda d: t(f"dcol.{d}")) or "tier"
+                                   format_func=lambda d: t(f"col.{d}")) or "tier"
         dist = ui.cached(tiers.distribution)(ctx.engine, ctx.scope, ctx.month)
         left, right = st.columns([2, 3])
         left.plotly_chart(charts.dimension_bar(tiers.by_dimension(dist, dim), dim, t), key="tiers_dist_chart")
@@ -60,7 +60,7 @@ with tab_cand:
         if tiers.can_override(ctx.user.role):
             with st.form("tiers_override_form"):
                 st.markdown(f"**{t('tiers.override_title')}**")
-                code = st.text_input(t("dcol.code"), key="tiers_override_code")
+                code = st.text_input(t("col.code"), key="tiers_override_code")
                 new = st.selectbox(t("tiers.new_tier"), [None, *reversed(rules.TIERS)], key="tiers_override_tier",
                                    format_func=lambda x: t("tiers.clear") if x is None else t(f"tier.{x}"))
                 reason = st.text_area(t("tiers.reason"), key="tiers_override_reason")

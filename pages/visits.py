@@ -4,7 +4,6 @@ import datetime as dt
 import streamlit as st
 
 from lib import customers, fmt, ui, visits
-from lib.work_labels import labelled
 
 ctx = ui.guard("pages/visits.py")
 t = ctx.t
@@ -25,20 +24,14 @@ tab_due, tab_rec, tab_day, tab_week, tab_month = st.tabs(
     [t("visit.tab_due"), t("visit.tab_record"), t("visit.tab_daily"), t("visit.tab_weekly"), t("visit.tab_monthly")])
 with tab_due:
     st.subheader(t("visit.by_owner"))
-    shown = labelled(owners.fillna({"owner": t("visit.no_owner")}), t, ["owner", "planned", "overdue_plans",
-                                                                          "due_customers"])
-    st.dataframe(shown, hide_index=True, key="visit_owner_table")
-    ui.download_buttons(shown, "visits_by_owner", t, "visit_owner_dl")
+    ui.table(owners.fillna({"owner": t("visit.no_owner")}), t, "visits_by_owner", "visit_owner",
+             ["owner", "planned", "overdue_plans", "due_customers"])
     st.subheader(t("visit.plans"))
-    shown = labelled(plans, t, ["planned_on", "code", "customer", "mode", "owner", "overdue", "days_late"],
-                     MODE | {"overdue": "bool"})
-    st.dataframe(shown, hide_index=True, key="visit_plan_table")
-    ui.download_buttons(shown, "visit_plans", t, "visit_plan_dl")
+    ui.table(plans, t, "visit_plans", "visit_plan", ["planned_on", "code", "customer", "mode", "owner", "overdue",
+                                                     "days_late"], values=MODE | {"overdue": "bool"})
     st.subheader(t("visit.due_list"))
     due = ui.cached(visits.due_customers)(ctx.engine, ctx.scope, today)
-    shown = labelled(due, t, ["code", "name", "tier", "last_done", "due_on", "owner"])
-    st.dataframe(shown, hide_index=True, key="visit_due_table")
-    ui.download_buttons(shown, "visits_due", t, "visit_due_dl")
+    ui.table(due, t, "visits_due", "visit_due", ["code", "name", "tier", "last_done", "due_on", "owner"])
 
 
 def attempt(action, *args, **kwargs) -> None:
@@ -60,20 +53,20 @@ with tab_rec:
         with st.form("visit_done_form", clear_on_submit=True):
             st.markdown(f"**{t('visit.complete_plan')}**")
             plan_id = st.selectbox(t("visit.plan"), list(open_plans), format_func=open_plans.get, key="visit_done_plan")
-            mode = st.selectbox(t("wcol.mode"), visits.MODES, format_func=lambda x: t(f"wval.mode.{x}"), key="visit_done_mode")
-            done_on = st.date_input(t("wcol.done_on"), today, max_value=today, key="visit_done_on")
-            note = st.text_area(t("wcol.note"), key="visit_done_note")
+            mode = st.selectbox(t("col.mode"), visits.MODES, format_func=lambda x: t(f"val.mode.{x}"), key="visit_done_mode")
+            done_on = st.date_input(t("col.done_on"), today, max_value=today, key="visit_done_on")
+            note = st.text_area(t("col.note"), key="visit_done_note")
             if st.form_submit_button(t("visit.save"), type="primary") and plan_id is not None:
                 cid = int(plans.set_index("id").at[plan_id, "customer_id"])
                 attempt(visits.record, cid, mode, done_on, note, visit_id=int(plan_id))
         with st.form("visit_new_form", clear_on_submit=True):
             st.markdown(f"**{t('visit.new')}**")
-            code = st.text_input(t("wcol.code"), key="visit_new_code")
+            code = st.text_input(t("col.code"), key="visit_new_code")
             what = st.radio(t("visit.what"), ["record", "plan"], horizontal=True, key="visit_new_what",
                             format_func=lambda x: t(f"visit.what_{x}"))
-            mode = st.selectbox(t("wcol.mode"), visits.MODES, format_func=lambda x: t(f"wval.mode.{x}"), key="visit_new_mode")
+            mode = st.selectbox(t("col.mode"), visits.MODES, format_func=lambda x: t(f"val.mode.{x}"), key="visit_new_mode")
             day = st.date_input(t("visit.day"), today, key="visit_new_day")
-            note = st.text_area(t("wcol.note"), key="visit_new_note")
+            note = st.text_area(t("col.note"), key="visit_new_note")
             if st.form_submit_button(t("visit.save"), type="primary"):
                 customer = customers.by_code(ctx.engine, ctx.scope, code)
                 if customer is None:
@@ -85,9 +78,8 @@ with tab_rec:
 with tab_day:
     day = st.date_input(t("visit.day"), today, key="visit_log_day")
     log = ui.cached(visits.daily_log)(ctx.engine, ctx.scope, day)
-    shown = labelled(log, t, ["kind", "who", "customer", "what", "detail"], {"kind": "log_kind"})
-    st.dataframe(shown, hide_index=True, key="visit_log_table")
-    ui.download_buttons(shown, f"daily_log_{day}", t, "visit_log_dl")
+    ui.table(log, t, f"daily_log_{day}", "visit_log", ["kind", "who", "customer", "what", "detail"],
+             values={"kind": "log_kind"})
     if writer:
         with st.form("visit_log_form", clear_on_submit=True):
             content = st.text_area(t("visit.log_entry"), key="visit_log_content")
@@ -101,18 +93,12 @@ with tab_week:
     start, end = visits.week_of(pick)
     st.caption(t("visit.week_line", start=start.isoformat(), end=(end - dt.timedelta(days=1)).isoformat()))
     bulletin = ui.cached(visits.weekly_bulletin)(ctx.engine, ctx.scope, start, by)
-    shown = labelled(bulletin.drop(columns="unit_id"), t)
-    st.dataframe(shown, hide_index=True, key="visit_week_table")
+    ui.table(bulletin.drop(columns="unit_id"), t, f"weekly_bulletin_{start}", "visit_week")
     totals = bulletin[list(visits.BULLETIN_COLUMNS)].sum()
-    st.caption(" · ".join(f"{t(f'wcol.{k}')} {int(v):,}" for k, v in totals.items()))
-    ui.download_buttons(shown, f"weekly_bulletin_{start}", t, "visit_week_dl")
+    st.caption(" · ".join(f"{t(f'col.{k}')} {int(v):,}" for k, v in totals.items()))
 with tab_month:
     st.caption(t("visit.assessment_help", month=ctx.month))
     assess = ui.cached(visits.monthly_assessment)(ctx.engine, ctx.scope, ctx.month)
-    shown = labelled(assess, t, ["rank", "owner", "station", "score", "plans", "plans_done", "visits_done", "scheduled",
-                                 "overdue_customers", "matters_closed", "matters_on_time_n", "plan_done", "coverage",
-                                 "matters_on_time"])
-    st.dataframe(shown, hide_index=True, key="visit_month_table", column_config={
-        t(f"wcol.{c}"): st.column_config.NumberColumn(format="percent") for c in ("plan_done", "coverage",
-                                                                                   "matters_on_time")})
-    ui.download_buttons(shown, f"assessment_{ctx.month}", t, "visit_month_dl")
+    ui.table(assess, t, f"assessment_{ctx.month}", "visit_month",
+             ["rank", "owner", "station", "score", "plans", "plans_done", "visits_done", "scheduled",
+              "overdue_customers", "matters_closed", "matters_on_time_n", "plan_done", "coverage", "matters_on_time"])

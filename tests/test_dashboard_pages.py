@@ -352,5 +352,5 @@ def test_long_tables_show_the_first_rows_and_say_so(engine, monkeypatch):
     monkeypatch.setattr(ui, "TABLE_ROWS", 3)
     at = open_page("pages/tiers.py", tab=("tiers_tab", "tiers.tab_candidates"))
     assert sorted(len(d.value) for d in at.dataframe)[-1] == 3  # the candidates, cut; the overrides are fewer
-    assert any(len(d.value) == 3 and T("dcol.measured_tier") in d.value.columns for d in at.dataframe)
+    assert any(len(d.value) == 3 and T("col.measured_tier") in d.value.columns for d in at.dataframe)
     assert any(c.value == T("dash.rows_capped", shown="3", total=f"{n:,}") for c in at.caption)

@@ -4,16 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from lib import importer, vocab
 from lib.i18n import LANGUAGES, catalog, translator
-from lib import reports as _dash
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_CALL = re.compile(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z_0-9]+)+)["']""")
 # Keys built at run time from a fixed vocabulary: "prefix.{x}" for every x listed here.
 DYNAMIC = {
-    "tier": ["province", "city", "district", "station"],
-    "kind": ["institutional", "personal"],
-    "level": ["province", "city", "district", "station"],
     "rate": ["entry_rate", "fill_up_rate", "return_rate", "pass_through_rate"],
     "language": list(LANGUAGES),
     "role": ["province_admin", "province_viewer", "city_manager", "district_manager", "station_manager",
@@ -33,14 +30,16 @@ DYNAMIC = {
                  "containing", "district", "grids", "ok", "overlaps", "overlap_m2", "gaps", "gap_m2", "outside_m2",
                  "problem", "area_m2", "ring", "existing", "potential", "competitor", "sub_type", "contact", "phone",
                  "distance_km", "at", "actor", "grid", "area_before", "area_after"],
-    # dashboards (issue 5): table headers and code values (lib.reports), page variants
-    "dcol": list(_dash.COLUMN_KEYS),
-    "drule": list(_dash.RULE_KEYS),
-    **{f"dval.{column}": list(values) for column, values in _dash.VALUE_KEYS.items()},
+    # dashboards (issue 5): page variants
     "churn": ["kind_institutional", "kind_personal", "kind_all"],
     "plan": ["completion_card", "completion_inst"],
-    # daily work (issue 6): table headers and values, tier-rule explanations, import messages
-    **__import__("lib.work_labels", fromlist=["I18N_DYNAMIC"]).I18N_DYNAMIC,
+    # import messages (issue 6)
+    "imp.err": list(importer.MESSAGES),
+    "imp.kind": list(importer.KINDS),
+    "imp.stage": ["read", "check", "write", "done"],
+    "imp.help": list(importer.KINDS),
+    # table headers col.*, code values val.* / tier.* / kind.* / level.*, tier-rule explanations (lib.vocab)
+    **vocab.I18N_DYNAMIC,
 }
 
 
@@ -90,3 +89,21 @@ def test_translator_is_per_language_not_global():
     assert zh("page.overview") == "总览"
     assert en("page.overview") == "Overview"
     assert zh("page.overview") == "总览"  # unchanged after building the English one
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_table_keys_are_exactly_the_vocabulary(lang):
+    """Every col.* and val.* key of the catalog belongs to lib.vocab and the other way round, so a
+    column or value is added in one place (the vocabulary) plus its catalog entry."""
+    expected = {f"col.{c}" for c in vocab.COLUMNS}
+    expected |= {vocab.value_key(v, x) for v, xs in vocab.VALUES.items() if v not in vocab.SHARED_VALUE_KEYS
+                 for x in xs}
+    got = {k for k in catalog(lang) if k.startswith(("col.", "val."))}
+    assert got == expected
+
+
+def test_the_old_table_namespaces_are_gone():
+    """One namespace for table labels: no dcol/wcol/dval/wval/drule key in a catalog or the code."""
+    old = re.compile(r"\b(dcol|wcol|dval|wval|drule)\.")
+    assert [k for k in catalog("zh") if old.match(k)] == []
+    assert [p.name for p in _code_files() if old.search(p.read_text(encoding="utf-8"))] == []

@@ -1,16 +1,15 @@
 """lib.reports: the monthly report pack (appendices 1–7) opens with openpyxl, has its sheets and
 Chinese headers, prints well, carries the pages' figures in its totals, and never turns text into
-formulas; CSV/Excel table downloads are safe too."""
+formulas; CSV/Excel table downloads are safe too (the policy itself: tests/test_export.py)."""
 from __future__ import annotations
 
 import io
 
 import openpyxl
-import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from lib import auth, demo, development, queries, reports, tiers, tracking
+from lib import auth, demo, development, export, queries, reports, tiers, tracking
 from lib.db import make_engine, write
 from lib.i18n import translator
 
@@ -30,7 +29,7 @@ def packs(engine):
 def _total(ws, column: str):
     """The value in the totals row (the last row) under the header of `column`."""
     headers = [c.value for c in ws[3]]
-    return ws.cell(ws.max_row, headers.index(ZH(f"dcol.{column}")) + 1).value
+    return ws.cell(ws.max_row, headers.index(ZH(f"col.{column}")) + 1).value
 
 
 def test_the_pack_has_the_seven_appendix_sheets_with_chinese_headers(packs):
@@ -39,7 +38,7 @@ def test_the_pack_has_the_seven_appendix_sheets_with_chinese_headers(packs):
         assert [n.split(" ")[0] for n in wb.sheetnames] == [f"附录{i}" for i in range(1, 8)]
         for (no, _, title), ws in zip(reports.SHEETS, wb.worksheets):
             assert ws.cell(1, 1).value.startswith(title)
-            assert [c.value for c in ws[3]] == [ZH(f"dcol.{c}") for c in reports.COLUMNS[no]]
+            assert [c.value for c in ws[3]] == [ZH(f"col.{c}") for c in reports.COLUMNS[no]]
             assert all(any("\u4e00" <= ch <= "\u9fff" for ch in h.value) for h in ws[3])  # Chinese headers
             assert ws.cell(ws.max_row, 1).value.startswith("合计")
 
@@ -140,7 +139,7 @@ def test_formula_looking_names_are_stored_as_text(hostile):
     engine, path = hostile
     wb = openpyxl.load_workbook(io.BytesIO(reports.monthly_pack(engine, path, MONTH)))
     ws = wb["附录6 机构客户月度跟踪管理明细表"]
-    col = [c.value for c in ws[3]].index(ZH("dcol.name")) + 1
+    col = [c.value for c in ws[3]].index(ZH("col.name")) + 1
     cells = {ws.cell(r, col).value: ws.cell(r, col) for r in range(4, ws.max_row)}
     for name in HOSTILE:
         cell = cells[name]
@@ -153,20 +152,12 @@ def test_formula_looking_names_are_stored_as_text(hostile):
 def test_table_downloads_are_safe_too(hostile):
     engine, path = hostile
     detail = tracking.tracking_detail(engine, path, MONTH)
-    wb = openpyxl.load_workbook(io.BytesIO(reports.excel_bytes(detail, ZH, "明细", ["code", "name", "volume_t"])))
+    wb = openpyxl.load_workbook(io.BytesIO(export.table_xlsx(detail, ZH, "明细", ["code", "name", "volume_t"])))
     values = {c.value: c for row in wb.active.iter_rows() for c in row}
     assert values['=HYPERLINK("x")'].data_type == "s"
-    csv = reports.csv_bytes(detail, ZH, ["name", "volume_t"]).decode("utf-8-sig")
+    csv = export.table_csv(detail, ZH, ["name", "volume_t"]).decode("utf-8-sig")
     assert "'=HYPERLINK(\"\"x\"\")" in csv or "'=HYPERLINK" in csv
     assert "\n=HYPERLINK" not in csv and "\n@SUM" not in csv and "\n+cmd" not in csv
-
-
-def test_labelled_translates_headers_and_codes():
-    df = pd.DataFrame({"tier": ["city"], "kind": ["personal"], "status": ["late"], "rule": ["city.gasoline"],
-                       "value_class": [1], "late": [True], "customer_id": [5]})
-    out = reports.labelled(df, ZH)
-    assert list(out.columns) == ["等级", "客户类型", "状态", "判定规则", "价值类别", "逾期"]  # ids are not shown
-    assert out.iloc[0].tolist() == ["地市级", "个人客户", "逾期报送", "汽油月需求达地市级标准(6.3.1.2.1)", "一类", "是"]
 
 
 @pytest.mark.parametrize("scope", ["/37/", "/37/3702/"])

@@ -759,3 +759,15 @@ def test_tier_decisions_reject_bad_agreement():
     with pytest.raises(ValueError, match="agreement"):
         R.tier_decisions([1.0], [0], [0], institutional=[True], agreement=["county"],
                          province_procurement=[False], stable=[False])
+
+
+def test_rule_ids_are_defined_once_and_used_by_both_forms():
+    """Every rule id of the table can decide in the scalar form and is a condition of the vector form."""
+    import inspect
+
+    assert R.RULE_IDS == tuple(R.RULE_TIER) and len(set(R.RULE_IDS)) == len(R.RULE_IDS) == 13
+    scalar, vector = inspect.getsource(R.tier_decision), inspect.getsource(R.tier_decisions)
+    assert [r for r in R.RULE_IDS if f'_decided("{r}")' not in scalar] == []
+    assert [r for r in R.RULE_IDS[:-1] if f'"{r}":' not in vector] == []
+    with pytest.raises(KeyError):
+        R._decided("city.petrol")  # a mistyped rule id cannot make a decision

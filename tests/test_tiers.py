@@ -78,9 +78,9 @@ def test_monthly_tiers_agree_with_the_rule_book_on_every_customer(engine, scopes
 
 
 def tiers_rule_ids():
-    from lib.reports import RULE_KEYS
+    from lib.vocab import VALUES
 
-    return RULE_KEYS
+    return VALUES["tier_rule"]
 
 
 def test_every_tier_occurs_in_the_fixture(engine):

@@ -231,7 +231,7 @@ def test_due_list_with_and_without_a_last_visit_converts_to_arrow():
     import pyarrow as pa
 
     from lib.i18n import translator
-    from lib.work_labels import labelled
+    from lib.vocab import labelled
 
     df = pd.DataFrame({"code": ["A1", "B2"], "name": ["甲", "乙"], "tier": ["station", "city"],
                        "last_done": [dt.date(2026, 1, 2), pd.NaT], "due_on": [dt.date(2026, 3, 1), dt.date(2026, 3, 2)],

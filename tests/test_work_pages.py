@@ -56,16 +56,16 @@ def test_archive_count_equals_sql(engine, login):
 
 def test_archive_search_form_and_paging(engine):
     at = open_page(engine, "pages/customers.py", "admin")
-    first_page = at.dataframe[0].value[T("wcol.code")].tolist()
+    first_page = at.dataframe[0].value[T("col.code")].tolist()
     at.button(key="cust_next").click().run()
-    second_page = at.dataframe[0].value[T("wcol.code")].tolist()
+    second_page = at.dataframe[0].value[T("col.code")].tolist()
     assert second_page and not set(first_page) & set(second_page)
     with engine.connect() as conn:
         code, name = conn.execute(text("SELECT code, name FROM customer ORDER BY id LIMIT 1 OFFSET 77")).one()
     at.text_input(key="cust_q_code").input(code.lower())
     at.button(key="FormSubmitter:cust_search_form-" + T("cust.search")).click().run()
     assert not at.exception
-    assert at.dataframe[0].value[T("wcol.code")].tolist() == [code]
+    assert at.dataframe[0].value[T("col.code")].tolist() == [code]
     assert metrics(at)[T("cust.found")] == "1"
     assert at.session_state["cust_selected"] > 0
     assert any(name in str(s.value) for s in at.subheader)  # the profile tab shows the chosen customer
