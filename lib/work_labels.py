@@ -96,7 +96,6 @@ I18N_DYNAMIC = {
     "wcol": list(COLUMNS),
     **{f"wval.{k}": [str(v) for v in vals] for k, vals in VALUES.items()},
     "tier_rule": list(customers.TIER_RULES),
-    "imp.err": list(importer.MESSAGES),
     "imp.kind": list(importer.KINDS),
     "imp.stage": ["read", "check", "write", "done"],
     "imp.help": list(importer.KINDS),

@@ -58,6 +58,6 @@ if upload is not None:
         else:
             st.error(t("imp.failed", n=fmt.count(report.error_count, ctx.lang)))
             errors = pd.DataFrame([{t("wcol.row"): e.row, t("wcol.column"): e.column,
-                                    t("wcol.message"): t(f"imp.err.{e.code}", **e.params)} for e in report.errors])
+                                    t("wcol.message"): e.text(t)} for e in report.errors])
             st.dataframe(errors, hide_index=True, key="imp_errors")
             ui.download_buttons(errors, "import_errors", t, "imp_errors_dl")

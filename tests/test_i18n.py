@@ -40,6 +40,7 @@ DYNAMIC = {
     "churn": ["kind_institutional", "kind_personal", "kind_all"],
     "plan": ["completion_card", "completion_inst"],
     # daily work (issue 6): table headers and values, tier-rule explanations, import messages
+    "err": list(__import__("lib.validation", fromlist=["CODES"]).CODES),  # errors of forms and imports
     **__import__("lib.work_labels", fromlist=["I18N_DYNAMIC"]).I18N_DYNAMIC,
 }
 
