@@ -175,8 +175,11 @@ class Checker:
         empty = raw == ""
         if required:
             self.flag(empty, col, "required")
-        cleaned = raw.str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
-        num = pd.to_numeric(cleaned.where(~empty, None), errors="coerce").astype(float)
+        num = pd.to_numeric(raw.where(~empty, None), errors="coerce").astype(float)
+        retry = ~empty & num.isna()  # "1,234.5" and "1 234": thousands separators dropped (rare: only those rows)
+        if retry.any():
+            cleaned = raw[retry].str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
+            num[retry] = pd.to_numeric(cleaned, errors="coerce").astype(float)
         notnum = ~empty & num.isna()
         self.flag(notnum, col, "not_number", values=raw)
         num = num.where(~empty, default if not required else np.nan)
@@ -208,13 +211,11 @@ class Checker:
         s = self.df[col]
         if required:
             self.flag(s == "", col, "required")
-        norm = s.str.replace("/", "-", regex=False)
-        m = norm.str.extract(r"^(\d{4})-?(\d{1,2})(?:-\d{1,2})?$")
-        ok = m[0].notna() & m[1].notna()
-        mon = pd.to_numeric(m[1], errors="coerce")
-        ok &= (mon >= 1) & (mon <= 12)
+        codes, uniques = pd.factorize(s)  # a file repeats a few months: parse each distinct value once
+        ok_u, out_u = _months(pd.Series(uniques, dtype=object))
+        ok = pd.Series(ok_u[codes] if len(uniques) else np.zeros(len(s), dtype=bool), index=s.index)
+        out = pd.Series(out_u[codes] if len(uniques) else np.array([], dtype=object), index=s.index, dtype=object)
         self.flag((s != "") & ~ok, col, "bad_month", values=s)
-        out = (m[0].fillna("0000") + "-" + mon.fillna(1).astype(int).astype(str).str.zfill(2)).where(ok, "")
         if not_after:
             self.flag(ok & (out > not_after), col, "future_month", values=out)
         return out
@@ -249,6 +250,15 @@ class Checker:
                 self.errors.append(Issue(int(i) + self.first_row, column, "duplicate", {"first": int(rows.iloc[i])}))
         self.count += int(full.sum())
         self.bad |= full
+
+
+def _months(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(valid, "YYYY-MM" or "") for month cells in any accepted format (see the module docstring)."""
+    m = s.str.replace("/", "-", regex=False).str.extract(r"^(\d{4})-?(\d{1,2})(?:-\d{1,2})?$")
+    mon = pd.to_numeric(m[1], errors="coerce")
+    ok = m[0].notna() & m[1].notna() & (mon >= 1) & (mon <= 12)
+    out = (m[0].fillna("0000") + "-" + mon.fillna(1).astype(int).astype(str).str.zfill(2)).where(ok, "")
+    return ok.to_numpy(dtype=bool), out.to_numpy(dtype=object)
 
 
 # --- declarative field specs ------------------------------------------------------------------------
