@@ -360,8 +360,8 @@ FIELDS = (
     Field("agreement", "协议签订单位", "choice", options=AGREEMENTS),
     Field("province_procurement", "省公司统一采购", "flag"),
     Field("stable", "消费稳定", "flag"),
-    Field("developed_month", "开发月份", "month"),
-    Field("lost_month", "流失月份", "month"),
+    Field("developed_month", "开发月份", "month", not_future=True),
+    Field("lost_month", "流失月份", "month", not_future=True),
     Field("lost_reason", "流失原因", max_len=100),
     Field("competitor", "竞争对手", max_len=50),
     Field("lon", "经度", "number", lo=73, hi=136),  # China's extent
@@ -391,7 +391,7 @@ def check_fields(ck: Checker, today: dt.date) -> pd.DataFrame:
     """Check the customer fields of a frame of text cells (a file, or a form as one row) that need no
     database; return their clean values. Issues go to `ck` with the same codes for form and import."""
     df = ck.df
-    out = validation.check_fields(ck, FIELDS, not_after_month=today.strftime("%Y-%m"))
+    out = validation.check_fields(ck, FIELDS, today)
     sub = df["sub_type"].where(df["sub_type"] != "", "other")  # the class depends on the kind (001 客户代码制)
     valid_sub = [k not in KINDS or s in rules.CLASS_CODES[k] for k, s in zip(out["kind"], sub)]
     ck.flag(~np.array(valid_sub, dtype=bool), "sub_type", "bad_choice", values=df["sub_type"], options=_SUB_TYPES)

@@ -267,9 +267,9 @@ def _months(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 @dataclass(frozen=True)
 class Field:
     """One field of an entity's spec 字段规则: its key, the Chinese header of import files 表头, the
-    check (`check`: text, number, integer, choice, flag, month; "own" for a check the entity writes
-    itself; "ref" for a reference it resolves against the database), and where it appears (`form`,
-    `file`)."""
+    check (`check`: text, number, integer, choice, flag, month, date; "own" for a check the entity
+    writes itself; "ref" for a reference it resolves against the database), whether a month or date
+    may lie in the future, and where the field appears (`form`, `file`)."""
 
     key: str
     header: str
@@ -280,13 +280,15 @@ class Field:
     hi: float = 1e12
     options: tuple = ()
     default: object = None
+    not_future: bool = False
     form: bool = True
     file: bool = True
 
 
-def check_fields(ck: Checker, fields, not_after_month: str | None = None) -> pd.DataFrame:
+def check_fields(ck: Checker, fields, today: dt.date) -> pd.DataFrame:
     """Run the plain check of every field present in the checker's frame; return the clean columns."""
     out = pd.DataFrame(index=ck.df.index)
+    this_month = today.strftime("%Y-%m")
     for f in fields:
         if f.key not in ck.df.columns or f.check in ("own", "ref"):
             continue
@@ -301,7 +303,9 @@ def check_fields(ck: Checker, fields, not_after_month: str | None = None) -> pd.
         elif f.check == "flag":
             out[f.key] = ck.flag_values(f.key)
         elif f.check == "month":
-            out[f.key] = ck.month(f.key, required=f.required, not_after=not_after_month)
+            out[f.key] = ck.month(f.key, required=f.required, not_after=this_month if f.not_future else None)
+        elif f.check == "date":
+            out[f.key] = ck.date(f.key, required=f.required, not_after=today if f.not_future else None)
         else:
             raise ValueError(f"field {f.key}: unknown check {f.check!r}")
     return out

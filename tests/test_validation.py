@@ -199,3 +199,39 @@ def test_issue_message_is_english_and_text_follows_the_language():
     issue = Issue(3, "month", "bad_month", {"value": "2026-13"})
     assert issue.message == "Not a month YYYY-MM: 2026-13"
     assert issue.text(translator("zh")) == "月份格式应为 YYYY-MM：2026-13"
+
+
+# --- visits: the form (lib.visits.plan, record) and the import share lib.visits.FIELDS ------------------
+
+TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
+VISIT_CASES = [
+    ({"mode": "fax", "done_on": "2026-11-02", "note": "电话"}, {("mode", "bad_choice")}),
+    ({"mode": "", "done_on": "2026-11-02", "note": "电话"}, {("mode", "required")}),
+    ({"mode": "phone", "done_on": TOMORROW, "note": "电话"}, {("done_on", "future_date")}),
+    ({"mode": "phone", "done_on": "2026/11/02", "note": "电话"}, set()),
+    ({"mode": "phone", "done_on": "2026-11-31", "note": "电话"}, {("done_on", "bad_date")}),
+    ({"mode": "phone", "done_on": "2026-11-02", "note": ""}, {("note", "required")}),
+    ({"mode": "phone", "done_on": "2026-11-02", "note": "记" * 2001}, {("note", "too_long")}),
+    ({"mode": "visit", "planned_on": TOMORROW, "note": ""}, set()),
+    ({"mode": "visit", "planned_on": "明天"}, {("planned_on", "bad_date")}),
+    ({"mode": "visit"}, {("planned_on", "date_required")}),
+]
+
+
+@pytest.mark.parametrize("values,expected", VISIT_CASES, ids=[str(i) for i in range(len(VISIT_CASES))])
+def test_visit_form_and_import_accept_and_refuse_the_same_values(values, expected):
+    from lib import visits
+
+    try:
+        visits.validate(TODAY, **values)
+        form = set()
+    except ValidationError as exc:
+        form = {(e.column, e.code) for e in exc.errors}
+    customers_ = pd.DataFrame({"code": ["C1"], "id": [1], "org_path": ["/1/"], "station_id": [1],
+                               "manager_id": [None]}).set_index("code")
+    ctx = _context()
+    ctx.customers = customers_
+    df = pd.DataFrame([{k: "" for k, _, _ in importer.COLUMNS["visits"]} | values | {"customer_code": "C1"}],
+                      dtype=object)
+    _, ck = check_frame("visits", df, ctx)
+    assert form == {(e.column, e.code) for e in ck.errors} == expected

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from lib import customers, rules
+from lib import customers, rules, visits
 from lib.auth import manager_scope
-from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, VISIT_MODES, required
+from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, required
 from lib.validation import Checker
 
 
@@ -239,7 +239,8 @@ def check_traffic(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker
 
 
 def check_visits(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
-    """Visit rows 维护回访: a known customer inside the scope, a mode, a planned or done date."""
+    """Visit rows 维护回访: a known customer inside the scope, then the visit spec the form uses too
+    (lib.visits.check_fields: a mode, a planned or done date, a note for a visit done)."""
     ck = Checker(df)
     out = pd.DataFrame(index=df.index)
     ck.text("customer_code", required=True, max_len=24)
@@ -247,10 +248,7 @@ def check_visits(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]
     out["customer_id"] = cu["id"]
     out["org_path"] = cu["org_path"]
     out["manager_id"] = cu["manager_id"]
-    out["mode"] = ck.choice("mode", VISIT_MODES, required=True)
-    out["planned_on"] = ck.date("planned_on")
-    out["done_on"] = ck.date("done_on", not_after=ctx.today)
-    ck.flag((df["planned_on"] == "") & (df["done_on"] == ""), "planned_on", "date_required")
-    out["note"] = ck.text("note", max_len=2000)
+    for key, values in visits.check_fields(ck, ctx.today).items():
+        out[key] = values
     ck.duplicates([df["customer_code"].str.upper(), out["mode"], df["planned_on"], df["done_on"]], "customer_code")
     return out, ck

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lib.config import rules as config
 from lib.customers import FIELDS as CUSTOMER_FIELDS
-from lib.visits import MODES as VISIT_MODES  # noqa: F401 (re-exported: the modes a visits file may use)
+from lib.visits import FIELDS as VISIT_FIELDS, MODES as VISIT_MODES  # noqa: F401 (VISIT_MODES re-exported)
 
 KINDS = ("customers", "consumption", "traffic", "visits", "grids")
 
@@ -24,10 +24,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("returned", "回头顾客", False), ("peak_nozzle_lifts", "高峰小时抬枪次数", False),
         ("sampling", "抽样方法", False),
     ],
-    "visits": [
-        ("customer_code", "客户代码", True), ("mode", "回访方式", True), ("planned_on", "计划日期", False),
-        ("done_on", "完成日期", False), ("note", "回访内容", False),
-    ],
+    "visits": [(f.key, f.header, f.required) for f in VISIT_FIELDS if f.file],
     "grids": [
         ("code", "网格代码", True), ("name", "网格名称", True), ("station_code", "加油站代码", True),
         ("owner_name", "网格负责人", False), ("owner_phone", "负责人电话", False), ("owner_duties", "职责", False),
