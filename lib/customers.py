@@ -569,11 +569,9 @@ def next_code(conn: Connection, station_code: str, kind: str, sub_type: str) -> 
     return rules.customer_code(station_code, kind, cls, seq)
 
 
-_DB_FIELDS = ("name", "kind", "size", "sub_type", "fuel", "fuel_segment", "payment", "industry", "phone",
-              "credit_code", "contact", "lon", "lat", "station_id", "grid_id", "org_path", "manager_id", "status",
-              "value_class", "loyalty", "gasoline_t", "diesel_t", "card_cny", "agreement", "province_procurement",
-              "stable", "computed_tier", "tier_rule", "tier_override", "tier_override_reason", "developed_month",
-              "lost_month", "lost_reason", "competitor")
+# the stored columns: the form's fields and what the checks derive from them (tier 分级, size 规模, path)
+STORED_FIELDS = FORM_KEYS + ("size", "org_path", "computed_tier", "tier_rule")
+_DB_FIELDS = STORED_FIELDS
 
 
 def _now() -> dt.datetime:

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from lib import rules
-from lib.customers import max_code
+from lib.customers import STORED_FIELDS, max_code
 from lib.db import bulk_insert
 from lib.importer.check import Context
 from lib.importer.read import FileError
@@ -50,11 +50,8 @@ def _insert_sql(table: str, cols: list[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['{?}'] * len(cols))})"
 
 
-_CUSTOMER_FIELDS = ("name", "kind", "size", "sub_type", "fuel", "fuel_segment", "payment", "industry", "phone",
-                    "credit_code", "contact", "lon", "lat", "station_id", "grid_id", "org_path", "manager_id",
-                    "status", "value_class", "loyalty", "gasoline_t", "diesel_t", "card_cny", "agreement",
-                    "province_procurement", "stable", "computed_tier", "tier_rule", "developed_month", "lost_month",
-                    "lost_reason", "competitor")
+# the stored customer columns a file sets (the hand-set tier is the form's only)
+_CUSTOMER_FIELDS = tuple(k for k in STORED_FIELDS if not k.startswith("tier_override"))
 
 
 def _assign_codes(conn: Connection, out: pd.DataFrame, ctx: Context) -> pd.Series:
