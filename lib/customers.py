@@ -335,7 +335,8 @@ _SUB_TYPES = "/".join(sorted(set(rules.CLASS_CODES["institutional"]) | set(rules
 
 # The customer's fields, in the order of the import file. `form`/`file`: where a field appears; the
 # station, grid and manager are ids on the form and codes in a file (references: `_resolve` and the
-# importer check them against the database). Adding a field: a row here and its wcol.<key> label.
+# importer check them against the database). Adding a field: a row here, its wcol.<key> label, and
+# the column in lib/models.py with its migration.
 FIELDS = (
     Field("code", "客户代码", "ref", form=False),
     Field("name", "客户名称", required=True, max_len=200),
