@@ -24,14 +24,16 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from lib import rules, vocab
+from lib import rules, validation, vocab
 from lib.auth import SessionUser, audit, manager_scope
 from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scope_manager_id, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
+from lib.validation import Checker, Field, ValidationError
 
 # value lists from the one vocabulary (lib.vocab)
 KINDS, STATUSES, FUELS = vocab.CUSTOMER_KINDS, vocab.CUSTOMER_STATUSES, vocab.FUELS
@@ -321,12 +323,53 @@ def profile(engine: Engine, scope: str, customer_id: int, months: int = 24) -> d
     }
 
 
-# --- validation --------------------------------------------------------------------------------
+# --- validation: one spec for the form and the import 客户字段规则 --------------------------------
 
-_PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 _CC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100-2015 统一社会信用代码
 _CC_W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PHONE = r"\+?[0-9]{5,20}"
+_SUB_TYPES = "/".join(sorted(set(rules.CLASS_CODES["institutional"]) | set(rules.CLASS_CODES["personal"])))
+
+# The customer's fields, in the order of the import file. `form`/`file`: where a field appears; the
+# station, grid and manager are ids on the form and codes in a file (references: `_resolve` and the
+# importer check them against the database). Adding a field: a row here, its col.<key> label, and
+# the column in lib/models.py with its migration.
+FIELDS = (
+    Field("code", "客户代码", "ref", form=False),
+    Field("name", "客户名称", required=True, max_len=200),
+    Field("kind", "客户类型", "choice", required=True, options=KINDS),
+    Field("sub_type", "客户性质", "own"),
+    Field("station_code", "加油站代码", "ref", required=True, form=False),
+    Field("grid_code", "网格代码", "ref", form=False),
+    Field("manager_id", "客户经理编号", "integer", lo=1, hi=2**31),
+    Field("phone", "电话", "own"),
+    Field("credit_code", "统一社会信用代码", "own"),
+    Field("contact", "联系人", max_len=50),
+    Field("fuel", "油品", "choice", options=FUELS, default="gasoline"),
+    Field("fuel_segment", "细分", max_len=30),
+    Field("payment", "支付方式", "choice", options=PAYMENTS, default="cash"),
+    Field("industry", "行业", max_len=30),
+    Field("status", "客户状态", "choice", options=STATUSES, default="existing"),
+    Field("value_class", "价值类别", "integer", lo=1, hi=4, default=4),
+    Field("loyalty", "忠诚度", "own"),
+    Field("gasoline_t", "汽油月需求(吨)", "number", hi=100_000, default=0.0),
+    Field("diesel_t", "柴油月需求(吨)", "number", hi=100_000, default=0.0),
+    Field("card_cny", "不记名卡年采购额(元)", "number", hi=1e10, default=0.0),
+    Field("agreement", "协议签订单位", "choice", options=AGREEMENTS),
+    Field("province_procurement", "省公司统一采购", "flag"),
+    Field("stable", "消费稳定", "flag"),
+    Field("developed_month", "开发月份", "month", not_future=True),
+    Field("lost_month", "流失月份", "month", not_future=True),
+    Field("lost_reason", "流失原因", max_len=100),
+    Field("competitor", "竞争对手", max_len=50),
+    Field("lon", "经度", "number", lo=73, hi=136),  # China's extent
+    Field("lat", "纬度", "number", lo=3, hi=54),
+    Field("station_id", "加油站", "integer", required=True, lo=1, hi=2**63 - 1, file=False),
+    Field("grid_id", "网格", "integer", lo=1, hi=2**63 - 1, file=False),
+    Field("tier_override", "人工分级", "choice", options=rules.TIERS, file=False),
+    Field("tier_override_reason", "人工分级原因", max_len=500, file=False),
+)
+FORM_KEYS = tuple(f.key for f in FIELDS if f.form)
 
 
 def normalise_phone(value) -> str:
@@ -342,175 +385,109 @@ def credit_code_ok(code: str) -> bool:
     return code[17] == _CC_CHARS[(31 - s % 31) % 31]
 
 
-def _text(data: dict, key: str, max_len: int, required: bool = False) -> str:
-    value = data.get(key)
-    value = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
-    if required and not value:
-        raise ValueError(f"{key}: required")
-    if len(value) > max_len:
-        raise ValueError(f"{key}: at most {max_len} characters")
-    return value
-
-
-def _choice(data: dict, key: str, options, default=None, optional: bool = False):
-    value = data.get(key, default)
-    if value in ("", None) or (isinstance(value, float) and math.isnan(value)):
-        value = default
-    if value is None and optional:
-        return None
-    if value not in options:
-        raise ValueError(f"{key}: one of {', '.join(map(str, options))}, got {value!r}")
-    return value
-
-
-def _number(data: dict, key: str, default: float = 0.0, lo: float = 0.0, hi: float = 1e12) -> float:
-    value = data.get(key, default)
-    if value in ("", None):
-        value = default
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key}: must be a number, got {value!r}") from None
-    if math.isnan(value) or math.isinf(value) or not lo <= value <= hi:
-        raise ValueError(f"{key}: must be between {lo:g} and {hi:g}")
-    return value
-
-
-def _flag(data: dict, key: str) -> bool:
-    value = data.get(key, False)
-    if isinstance(value, str):
-        value = value.strip().lower()
-        if value in ("1", "true", "yes", "y", "是"):
-            return True
-        if value in ("", "0", "false", "no", "n", "否"):
-            return False
-        raise ValueError(f"{key}: yes or no, got {value!r}")
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return False
-    return bool(value)
-
-
-def _month(data: dict, key: str) -> str | None:
-    value = data.get(key)
-    if value in ("", None) or (isinstance(value, float) and math.isnan(value)):
-        return None
-    value = str(value).strip()
-    if not _MONTH.match(value):
-        raise ValueError(f"{key}: a month YYYY-MM, got {value!r}")
-    return value
-
-
-def validate(data: dict) -> dict:
-    """Return the customer fields of `data` checked and normalised; ValueError names the first bad field.
-
-    Checks only what needs no database (references are checked in `_resolve`).
-    """
-    out: dict = {"name": _text(data, "name", 200, required=True)}
-    out["kind"] = _choice(data, "kind", KINDS)
-    sub_types = tuple(rules.CLASS_CODES[out["kind"]])
-    out["sub_type"] = _choice(data, "sub_type", sub_types, default="other")
-    out["fuel"] = _choice(data, "fuel", FUELS, default="gasoline")
-    out["fuel_segment"] = _text(data, "fuel_segment", 30)
-    out["payment"] = _choice(data, "payment", PAYMENTS, default="cash")
-    out["industry"] = _text(data, "industry", 30)
-    phone = normalise_phone(data.get("phone"))
-    if phone and not _PHONE.match(phone):
-        raise ValueError(f"phone: 5–20 digits, got {data.get('phone')!r}")
+def check_fields(ck: Checker, today: dt.date) -> pd.DataFrame:
+    """Check the customer fields of a frame of text cells (a file, or a form as one row) that need no
+    database; return their clean values. Issues go to `ck` with the same codes for form and import."""
+    df = ck.df
+    out = validation.check_fields(ck, FIELDS, today)
+    sub = df["sub_type"].where(df["sub_type"] != "", "other")  # the class depends on the kind (001 客户代码制)
+    valid_sub = [k not in KINDS or s in rules.CLASS_CODES[k] for k, s in zip(out["kind"], sub)]
+    ck.flag(~np.array(valid_sub, dtype=bool), "sub_type", "bad_choice", values=df["sub_type"], options=_SUB_TYPES)
+    out["sub_type"] = sub
+    phone = df["phone"].str.replace(r"[\s\-()]", "", regex=True)
+    ck.flag((phone != "") & ~phone.str.fullmatch(_PHONE), "phone", "bad_phone", values=df["phone"])
     out["phone"] = phone
-    credit = _text(data, "credit_code", 30).upper()
-    if credit and not credit_code_ok(credit):
-        raise ValueError(f"credit_code: not a valid 18-character unified social credit code: {credit!r}")
-    out["credit_code"] = credit
-    out["contact"] = _text(data, "contact", 50)
-    lon, lat = data.get("lon"), data.get("lat")
-    lon = None if lon in ("", None) or (isinstance(lon, float) and math.isnan(lon)) else lon
-    lat = None if lat in ("", None) or (isinstance(lat, float) and math.isnan(lat)) else lat
-    if (lon is None) != (lat is None):
-        raise ValueError("lon: give both longitude and latitude, or neither")
-    out["lon"] = None if lon is None else _number(data, "lon", lo=73.0, hi=136.0)  # China's extent
-    out["lat"] = None if lat is None else _number(data, "lat", lo=3.0, hi=54.0)
-    out["status"] = _choice(data, "status", STATUSES, default="existing")
-    vc = data.get("value_class", 4)
-    try:
-        vc = int(vc) if vc not in ("", None) else 4
-    except (TypeError, ValueError):
-        raise ValueError(f"value_class: 1–4, got {vc!r}") from None
-    if not 1 <= vc <= 4:
-        raise ValueError(f"value_class: 1–4, got {vc!r}")
-    out["value_class"] = vc
-    out["loyalty"] = _choice(data, "loyalty", LOYALTIES,
-                             default={"existing": "floating", "lost": "lost"}.get(out["status"], "potential"))
-    out["gasoline_t"] = _number(data, "gasoline_t", hi=100_000)
-    out["diesel_t"] = _number(data, "diesel_t", hi=100_000)
-    out["card_cny"] = _number(data, "card_cny", hi=1e10)
-    out["agreement"] = _choice(data, "agreement", AGREEMENTS, optional=True)
-    out["province_procurement"] = _flag(data, "province_procurement")
-    out["stable"] = _flag(data, "stable")
-    out["developed_month"] = _month(data, "developed_month")
-    out["lost_month"] = _month(data, "lost_month")
-    if out["status"] == "lost" and not out["lost_month"]:
-        raise ValueError("lost_month: required for a lost customer")
-    if out["lost_month"] and out["developed_month"] and out["lost_month"] < out["developed_month"]:
-        raise ValueError("lost_month: before the month it was developed")
-    out["lost_reason"] = _text(data, "lost_reason", 100) or None
-    out["competitor"] = _text(data, "competitor", 50) or None
-    override = data.get("tier_override") or None
-    if override is not None and override not in rules.TIERS:
-        raise ValueError(f"tier_override: one of {', '.join(rules.TIERS)}, got {override!r}")
-    out["tier_override"] = override
-    reason = _text(data, "tier_override_reason", 500)
-    if override and not reason:
-        raise ValueError("tier_override_reason: required when the tier is set by hand (002 §6.1.1)")
-    out["tier_override_reason"] = reason or None if override else None
-    for key in ("station_id", "grid_id", "manager_id"):
-        value = data.get(key)
-        if value in ("", None) or (isinstance(value, float) and math.isnan(value)):
-            out[key] = None
-            continue
-        try:
-            out[key] = int(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{key}: not a valid reference, got {value!r}") from None
-    if out["station_id"] is None:
-        raise ValueError("station_id: required")
-    decision = rules.tier_decision(out["gasoline_t"], out["diesel_t"], out["card_cny"],
-                                   institutional=out["kind"] == "institutional", agreement=out["agreement"],
-                                   province_procurement=out["province_procurement"], stable=out["stable"])
-    out["computed_tier"], out["tier_rule"] = decision.tier, decision.rule
-    out["size"] = (rules.institution_size(out["gasoline_t"], out["diesel_t"], out["card_cny"])
-                   if out["kind"] == "institutional" else None)
+    cc = df["credit_code"].str.upper()
+    ck.flag(np.array([bool(c) and not credit_code_ok(c) for c in cc], dtype=bool), "credit_code",
+            "bad_credit_code", values=df["credit_code"])
+    out["credit_code"] = cc
+    default_loyalty = out["status"].map({"existing": "floating", "lost": "lost"}).fillna("potential")
+    loyalty = df["loyalty"].where(df["loyalty"] != "", default_loyalty)
+    ck.flag(~loyalty.isin(LOYALTIES), "loyalty", "bad_choice", values=df["loyalty"], options="/".join(LOYALTIES))
+    out["loyalty"] = loyalty
+    ck.flag((out["status"] == "lost") & (df["lost_month"] == ""), "lost_month", "lost_month_required")
+    dev, lost = out["developed_month"], out["lost_month"]
+    ck.flag((dev != "") & (lost != "") & (lost < dev), "lost_month", "lost_before_developed", values=lost)
+    ck.flag((df["lon"] == "") != (df["lat"] == ""), "lon", "lon_lat")
+    if "tier_override" in df:  # set by hand on the form only (002 §6.1.1)
+        ck.flag((out["tier_override"] != "") & (out["tier_override_reason"] == ""), "tier_override_reason",
+                "override_reason_required")
     return out
 
 
+def decide_tiers(out: pd.DataFrame, bad) -> pd.DataFrame:
+    """Tier 分级, tier rule and size 规模 of each checked row (002 §6.3.1, §3.2); None on bad rows.
+    Rows with the same figures get the same decision (files repeat values a lot)."""
+    tiers, rules_, sizes = [], [], []
+    memo: dict = {}
+    for key in zip(out["gasoline_t"].tolist(), out["diesel_t"].tolist(), out["card_cny"].tolist(),
+                   out["kind"].tolist(), out["agreement"].tolist(), out["province_procurement"].tolist(),
+                   out["stable"].tolist(), list(bad)):
+        g_, d_, c_, k_, a_, p_, s_, is_bad = key
+        if is_bad or any(not isinstance(v, float) or v != v for v in (g_, d_, c_)):
+            tiers.append(None); rules_.append(None); sizes.append(None)  # noqa: E702
+            continue
+        if key not in memo:
+            dec = rules.tier_decision(g_, d_, c_, institutional=k_ == "institutional", agreement=a_ or None,
+                                      province_procurement=bool(p_), stable=bool(s_))
+            memo[key] = (dec.tier, dec.rule, rules.institution_size(g_, d_, c_) if k_ == "institutional" else None)
+        tier, rule, size = memo[key]
+        tiers.append(tier); rules_.append(rule); sizes.append(size)  # noqa: E702
+    return pd.DataFrame({"computed_tier": tiers, "tier_rule": rules_, "size": sizes}, index=out.index)
+
+
+def validate(data: dict, today: dt.date | None = None) -> dict:
+    """Return the customer fields of the form's `data` checked and normalised (the same checks as an
+    import: `check_fields`); ValidationError lists every bad field.
+
+    Checks only what needs no database (references are checked in `_resolve`).
+    """
+    ck = Checker(validation.text_frame([data], FORM_KEYS), first_row=0)
+    out = check_fields(ck, today or dt.date.today())
+    if ck.errors:
+        raise ValidationError(ck.errors)
+    row = {k: validation.plain(v) for k, v in out.iloc[0].items()}
+    row |= decide_tiers(out, ck.bad).iloc[0].to_dict()
+    for key in ("name", "sub_type", "fuel", "fuel_segment", "payment", "industry", "phone", "credit_code",
+                "contact", "status", "loyalty"):
+        row[key] = row[key] or ""
+    for key in ("station_id", "grid_id", "manager_id", "value_class"):
+        row[key] = None if row[key] is None else int(row[key])
+    row["province_procurement"], row["stable"] = bool(row["province_procurement"]), bool(row["stable"])
+    if not row["tier_override"]:
+        row["tier_override_reason"] = None
+    return row
+
+
 def _resolve(conn: Connection, user: SessionUser, out: dict) -> dict:
-    """Check station, grid and manager references and the actor's scope; set org_path. ValueError."""
+    """Check station, grid and manager references and the actor's scope; set org_path. ValidationError."""
     st = conn.execute(text("SELECT id, code, org_path, org_unit_id FROM station WHERE id = :s"),
                       {"s": out["station_id"]}).mappings().first()
     if st is None:
-        raise ValueError("station_id: no such station")
+        raise ValidationError.one("station_id", "unknown_station", value=out["station_id"])
     if not (st["org_path"].startswith(user.scope) or user.scope.startswith(st["org_path"])):
-        raise ValueError("station_id: outside your scope")
+        raise ValidationError.one("station_id", "outside_scope", value=st["code"])
     if out["grid_id"] is not None:
         g = conn.execute(text("SELECT station_id FROM grid WHERE id = :g"), {"g": out["grid_id"]}).first()
         if g is None or g[0] != st["id"]:
-            raise ValueError("grid_id: the grid does not belong to the customer's station")
+            raise ValidationError.one("grid_id", "unknown_grid", value=out["grid_id"])
     else:
         out["grid_id"] = conn.execute(text("SELECT MIN(id) FROM grid WHERE station_id = :s"), {"s": st["id"]}).scalar()
     if out["manager_id"] is not None:
         mg = conn.execute(text("SELECT org_unit_id, active FROM customer_manager WHERE id = :m"),
                           {"m": out["manager_id"]}).first()
         if mg is None or mg[0] != st["org_unit_id"]:
-            raise ValueError("manager_id: the customer manager does not work at the customer's station")
+            raise ValidationError.one("manager_id", "unknown_manager", value=out["manager_id"])
     out["org_path"] = manager_scope(st["org_path"], out["manager_id"]) if out["manager_id"] else st["org_path"]
     if not out["org_path"].startswith(user.scope):
-        raise ValueError("station_id: outside your scope")
+        raise ValidationError.one("station_id", "outside_scope", value=st["code"])
     out["_station_code"] = st["code"]
     return out
 
 
 def _check_writer(user: SessionUser) -> None:
     if user.role in READ_ONLY_ROLES:
-        raise ValueError("role: read-only users cannot change customers")
+        raise ValidationError.one("role", "read_only")
 
 
 # --- duplicates ----------------------------------------------------------------------------------
@@ -619,11 +596,9 @@ def insert_with_code(conn: Connection, values: dict, station_code: str, kind: st
     raise RuntimeError(f"no free customer code for {station_code}/{kind}/{sub_type} after {CODE_TRIES} tries")
 
 
-_DB_FIELDS = ("name", "kind", "size", "sub_type", "fuel", "fuel_segment", "payment", "industry", "phone",
-              "credit_code", "contact", "lon", "lat", "station_id", "grid_id", "org_path", "manager_id", "status",
-              "value_class", "loyalty", "gasoline_t", "diesel_t", "card_cny", "agreement", "province_procurement",
-              "stable", "computed_tier", "tier_rule", "tier_override", "tier_override_reason", "developed_month",
-              "lost_month", "lost_reason", "competitor")
+# the stored columns: the form's fields and what the checks derive from them (tier 分级, size 规模, path)
+STORED_FIELDS = FORM_KEYS + ("size", "org_path", "computed_tier", "tier_rule")
+_DB_FIELDS = STORED_FIELDS
 
 
 def _now() -> dt.datetime:
@@ -632,11 +607,11 @@ def _now() -> dt.datetime:
 
 def create(engine: Engine, user: SessionUser, data: dict, *, allow_duplicates: bool = False,
            today: dt.date | None = None) -> tuple[int, str]:
-    """Create a customer (audited) and return (id, code). ValueError names the bad field; DuplicateError
+    """Create a customer (audited) and return (id, code). ValidationError names the bad fields; DuplicateError
     when likely duplicates exist and `allow_duplicates` is False (the user confirms, then saves again)."""
     _check_writer(user)
-    out = validate(data)
     today = today or dt.date.today()
+    out = validate(data, today)
     if out["status"] == "existing" and not out["developed_month"]:
         out["developed_month"] = today.strftime("%Y-%m")
     with write(engine) as conn:
@@ -671,7 +646,7 @@ def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *
     with write(engine) as conn:
         before = _get(conn, user.scope, customer_id)
         if before is None:
-            raise ValueError("customer: not found in your scope")
+            raise ValidationError.one("customer", "not_found")
         merged = {k: before[k] for k in _DB_FIELDS} | dict(changes)
         if "tier_override" in changes and not changes["tier_override"]:
             merged["tier_override_reason"] = None

@@ -26,8 +26,40 @@ from lib import months
 from lib.queries import (Cond, in_scope, read_df, scheduled, scope_like, scope_manager_id, scoped, station_scope,
                          tier_in_force)
 from lib.rules import TIERS
+from lib.validation import Checker, Field, ValidationError, check_fields as check_spec, text_frame
 
 MODES = vocab.VISIT_MODES  # 现场维护 短信 电话 客户拜访 客户联谊
+
+# A visit's fields 回访字段规则, in the order of the import file; the same checks for the form (plan,
+# record) and the import. A visit done says what was done (the note).
+FIELDS = (
+    Field("customer_code", "客户代码", "ref", required=True, form=False),
+    Field("mode", "回访方式", "choice", required=True, options=MODES),
+    Field("planned_on", "计划日期", "date"),
+    Field("done_on", "完成日期", "date", not_future=True),
+    Field("note", "回访内容", max_len=2000),
+)
+
+
+def check_fields(ck: Checker, today: dt.date) -> pd.DataFrame:
+    """Check the visit fields of a frame of text cells (a file, or the form as one row); return the
+    clean values. Issues go to `ck` with the same codes for form and import."""
+    out = check_spec(ck, FIELDS, today)
+    df = ck.df
+    ck.flag((df["planned_on"] == "") & (df["done_on"] == ""), "planned_on", "date_required")
+    ck.flag((df["done_on"] != "") & (df["note"] == ""), "note", "required")
+    return out
+
+
+def validate(today: dt.date, **values) -> None:
+    """Check a visit's form values (mode, planned_on, done_on, note) as the import checks a file row;
+    ValidationError lists every bad field."""
+    ck = Checker(text_frame([values], [f.key for f in FIELDS if f.form]), first_row=0)
+    check_fields(ck, today)
+    if ck.errors:
+        raise ValidationError(ck.errors)
+
+
 _TIER = tier_in_force("c")
 SCHEDULED = scheduled("c").sql  # customers under scheduled maintenance (lib.queries.scheduled)
 
@@ -46,7 +78,7 @@ def next_due(last_done: dt.date | None, tier: str, today: dt.date) -> dt.date:
 
 def _check(user: SessionUser) -> None:
     if user.role == "province_viewer":
-        raise ValueError("role: read-only users cannot record visits")
+        raise ValidationError.one("role", "read_only")
 
 
 def _customer(conn: Connection, user: SessionUser, customer_id: int):
@@ -57,19 +89,11 @@ def _customer(conn: Connection, user: SessionUser, customer_id: int):
     return row
 
 
-def _mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"mode: one of {', '.join(MODES)}, got {mode!r}")
-    return mode
-
-
 def plan(engine: Engine, user: SessionUser, customer_id: int, mode: str, planned_on: dt.date,
          note: str = "") -> int:
     """Plan a visit 回访计划 to a customer inside the user's scope (audited); return its id."""
     _check(user)
-    _mode(mode)
-    if not isinstance(planned_on, dt.date):
-        raise ValueError("planned_on: a date")
+    validate(dt.date.today(), mode=mode, planned_on=planned_on, note=note)
     with write(engine) as conn:
         c = _customer(conn, user, customer_id)
         return _insert(conn, user, c, mode, planned_on, None, note)
@@ -82,12 +106,7 @@ def record(engine: Engine, user: SessionUser, customer_id: int, mode: str, done_
     `done_on` cannot lie in the future; the note (what was said, what follows) is required.
     """
     _check(user)
-    _mode(mode)
-    today = today or dt.date.today()
-    if not isinstance(done_on, dt.date) or done_on > today:
-        raise ValueError("done_on: a date not after today")
-    if not (note or "").strip():
-        raise ValueError("note: say what was done")
+    validate(today or dt.date.today(), mode=mode, done_on=done_on, note=note)
     with write(engine) as conn:
         c = _customer(conn, user, customer_id)
         if visit_id is None:

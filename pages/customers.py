@@ -1,7 +1,7 @@
 """Customer archive 客户档案 (DOMAIN §2–§4): search, profile with tier explanation, create and edit."""
 import streamlit as st
 
-from lib import customers, fmt, rules, ui
+from lib import customers, fmt, rules, ui, validation
 from lib.vocab import labelled
 
 ctx = ui.guard("pages/customers.py")
@@ -119,7 +119,7 @@ def save(action, *args, confirm_key: str) -> None:
         st.checkbox(t("cust.save_anyway"), key=confirm_key)
         return
     except ValueError as exc:
-        st.error(t("common.invalid", reason=str(exc)))
+        st.error(t("common.invalid", reason=validation.describe(exc, t)))
         return
     st.cache_data.clear()
     st.success(t("cust.saved_code", code=result[1]) if isinstance(result, tuple) else t("common.saved"))

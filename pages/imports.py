@@ -57,6 +57,6 @@ if upload is not None:
             st.success(t("imp.done", inserted=report.inserted, updated=report.updated, seconds=report.seconds))
         else:
             st.error(t("imp.failed", n=fmt.count(report.error_count, ctx.lang)))
-            errors = pd.DataFrame([{"row": e.row, "column": e.column, "message": t(f"imp.err.{e.code}", **e.params)}
+            errors = pd.DataFrame([{"row": e.row, "column": e.column, "message": e.text(t)}
                                    for e in report.errors], columns=["row", "column", "message"])
             ui.table(errors, t, "import_errors", "imp_errors")

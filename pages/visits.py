@@ -3,7 +3,7 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import customers, fmt, ui, visits
+from lib import customers, fmt, ui, validation, visits
 
 ctx = ui.guard("pages/visits.py")
 t = ctx.t
@@ -38,7 +38,7 @@ def attempt(action, *args, **kwargs) -> None:
     try:
         action(ctx.engine, ctx.user, *args, **kwargs)
     except ValueError as exc:
-        st.error(t("common.invalid", reason=str(exc)))
+        st.error(t("common.invalid", reason=validation.describe(exc, t)))
         return
     st.cache_data.clear()
     st.success(t("common.saved"))

@@ -34,7 +34,7 @@ DYNAMIC = {
     "churn": ["kind_institutional", "kind_personal", "kind_all"],
     "plan": ["completion_card", "completion_inst"],
     # import messages (issue 6)
-    "imp.err": list(importer.MESSAGES),
+    "err": list(__import__("lib.validation", fromlist=["CODES"]).CODES),  # errors of forms and imports
     "imp.kind": list(importer.KINDS),
     "imp.stage": ["read", "check", "write", "done"],
     "imp.help": list(importer.KINDS),

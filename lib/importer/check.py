@@ -1,0 +1,254 @@
+"""Row checks per import kind 逐行校验 (pure: a frame of text cells and a Context → clean values and
+issues), vectorised with pandas: types, ranges, references (station, grid and customer codes that
+exist and lie inside the importer's scope), duplicates within the file, and impossible counts
+(traffic: a count that would make one of the four rates exceed 100 % rejects the row, FOUR_RATES.md).
+Customer fields are checked by the customer spec the form uses too (lib.customers.check_fields).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from lib import customers, rules, visits
+from lib.auth import manager_scope
+from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, required
+from lib.validation import Checker
+
+
+@dataclass
+class Context:
+    """What the row checks need from the database, for one import: stations, grids and managers by
+    code, customers by code (only those named in the file), the importer's scope and today."""
+
+    scope: str
+    today: dt.date
+    stations: pd.DataFrame  # index code → id, org_path, org_unit_id, district_id
+    grids: pd.DataFrame  # columns code, id, station_id
+    managers: pd.DataFrame  # index id → org_unit_id
+    customers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["code", "id", "org_path", "station_id", "manager_id"]).set_index("code"))
+
+
+STATIONS_SQL = ("SELECT s.code, s.id, s.org_path, s.org_unit_id, u.parent_id AS district_id FROM station s "
+                "JOIN org_unit u ON u.id = s.org_unit_id")
+
+
+def _chunks(values: list, n: int = 900):
+    for i in range(0, len(values), n):
+        yield values[i:i + n]
+
+
+def _customers_by_code(conn: Connection, codes: list[str]) -> pd.DataFrame:
+    parts = []
+    for chunk in _chunks(codes):
+        names = {f"c{i}": c for i, c in enumerate(chunk)}
+        parts.append(pd.read_sql_query(text(
+            f"SELECT code, id, org_path, station_id, manager_id FROM customer WHERE code IN "
+            f"({', '.join(':' + k for k in names)})"), conn, params=names))
+    return pd.concat(parts, ignore_index=True).set_index("code")
+
+
+def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=()) -> Context:
+    """Read the references an import checks against (everything, scope is checked per row)."""
+    stations = pd.read_sql_query(text(STATIONS_SQL), conn).set_index("code")
+    grids = pd.read_sql_query(text("SELECT code, id, station_id FROM grid"), conn)
+    managers = pd.read_sql_query(text("SELECT id, org_unit_id FROM customer_manager"), conn).set_index("id")
+    ctx = Context(scope, today, stations, grids, managers)
+    codes = sorted({c for c in customer_codes if c})
+    if codes:
+        ctx.customers = _customers_by_code(conn, codes)
+    return ctx
+
+
+def check_frame(kind: str, df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Check a mapped frame of one kind; return (clean values per row, the Checker with its issues)."""
+    return {"customers": check_customers, "consumption": check_consumption, "traffic": check_traffic,
+            "visits": check_visits}[kind](df, ctx)
+
+
+# --- references ----------------------------------------------------------------------------------
+
+
+def _in_scope(paths: pd.Series, scope: str) -> pd.Series:
+    return paths.fillna("").str.startswith(scope)
+
+
+def _scope_under_station(paths: pd.Series, scope: str) -> pd.Series:
+    """A customer manager's scope lies under their station's path."""
+    return pd.Series([bool(p) and scope.startswith(p) and scope != p for p in paths.fillna("")], index=paths.index)
+
+
+def station_refs(ck: Checker, col: str, ctx: Context, manager_rows: bool = False) -> pd.DataFrame:
+    """Look up station codes; flag unknown ones and stations outside the scope. `manager_rows`: rows that
+    carry a manager segment (customers) may name the station of a customer manager's own scope."""
+    codes = ck.df[col]
+    known = codes.isin(ctx.stations.index)
+    ck.flag((codes != "") & ~known, col, "unknown_station", values=codes)
+    st = ctx.stations.reindex(codes.where(known, None).tolist())
+    st.index = ck.df.index
+    inside = _in_scope(st["org_path"], ctx.scope)
+    if manager_rows:
+        inside |= _scope_under_station(st["org_path"], ctx.scope)
+    ck.flag(known & ~inside, col, "outside_scope", values=codes)
+    return st
+
+
+def customer_refs(ck: Checker, col: str, ctx: Context) -> pd.DataFrame:
+    """Look up customer codes (any case); flag unknown ones and customers outside the scope."""
+    codes = ck.df[col].str.upper()
+    known = codes.isin(ctx.customers.index)
+    ck.flag((codes != "") & ~known, col, "unknown_customer", values=ck.df[col])
+    cu = ctx.customers.reindex(codes.where(known, None).tolist())
+    cu.index = ck.df.index
+    ck.flag(known & ~_in_scope(cu["org_path"], ctx.scope), col, "outside_scope", values=ck.df[col])
+    return cu
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+def _customer_grids(ck: Checker, ctx: Context, st: pd.DataFrame) -> pd.Series:
+    """Grid ids: the named grid, which must belong to the row's station, else the station's first grid."""
+    gcode = ck.df["grid_code"]
+    grid_of = ctx.grids.set_index("code")
+    known = gcode.isin(grid_of.index)
+    g = grid_of.reindex(gcode.where(known, None).tolist())
+    g.index = ck.df.index
+    ck.flag((gcode != "") & (~known | (g["station_id"] != st["id"])), "grid_code", "unknown_grid", values=gcode)
+    first_grid = ctx.grids.groupby("station_id")["id"].min()
+    return g["id"].where(gcode != "", st["id"].map(first_grid))
+
+
+def _customer_paths(ck: Checker, ctx: Context, st: pd.DataFrame, mid: pd.Series) -> list:
+    """Org paths (the station's, plus m<id>/ with a manager); flags unknown managers and paths outside the scope."""
+    df = ck.df
+    mid_key = [int(m) if m == m and float(m).is_integer() else None for m in mid]
+    m_known = pd.Series([m is not None and m in ctx.managers.index for m in mid_key], index=df.index)
+    m_unit = ctx.managers["org_unit_id"].reindex([m if k else None for m, k in zip(mid_key, m_known)]).to_numpy()
+    ck.flag((df["manager_id"] != "") & mid.notna() & (~m_known | (m_unit != st["org_unit_id"].to_numpy())),
+            "manager_id", "unknown_manager", values=df["manager_id"])
+    paths = [manager_scope(p, int(m)) if isinstance(p, str) and m == m else p for p, m in zip(st["org_path"], mid)]
+    by_manager = "/m" in ctx.scope
+    ck.flag(st["org_path"].notna() & ~pd.Series(paths, index=df.index).fillna("").str.startswith(ctx.scope),
+            "manager_id" if by_manager else "station_code", "outside_scope",
+            values=df["manager_id"] if by_manager else df["station_code"])
+    return paths
+
+
+def _customer_codes(ck: Checker, ctx: Context, out: pd.DataFrame) -> None:
+    """Existing codes update that customer (inside the scope only); new codes must be well-formed."""
+    exists = out["code"].isin(ctx.customers.index)
+    old = ctx.customers.reindex(out["code"].where(exists, None).tolist())
+    old.index = ck.df.index
+    ck.flag(exists & ~_in_scope(old["org_path"], ctx.scope), "code", "outside_scope", values=ck.df["code"])
+    ck.flag(np.array([bool(c) and not e and not _code_ok(c) for c, e in zip(out["code"], exists)], dtype=bool),
+            "code", "bad_code", values=ck.df["code"])
+    out["exists"] = exists
+    out["old_id"] = old["id"]
+    out["old_station_id"] = old["station_id"]
+
+
+def _code_ok(code: str) -> bool:
+    try:
+        rules.parse_customer_code(code)
+    except ValueError:
+        return False
+    return True
+
+
+def check_customers(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Customer rows: the customer spec's field checks, then references, codes, duplicates and the
+    tier 分级, rule and size recomputed from the figures (002 §6.3.1, §3.2)."""
+    ck = Checker(df)
+    out = customers.check_fields(ck, ctx.today)
+    out.insert(0, "code", df["code"].str.upper())
+    out["agreement"] = pd.Series([a or None for a in out["agreement"]], index=df.index, dtype=object)
+    st = station_refs(ck, "station_code", ctx, manager_rows=True)
+    out["station_id"], out["station_code"] = st["id"], df["station_code"]
+    out["grid_id"] = _customer_grids(ck, ctx, st)
+    out["org_path"] = _customer_paths(ck, ctx, st, out["manager_id"])
+    _customer_codes(ck, ctx, out)
+    has_code = out["code"] != ""
+    ck.duplicates([out["code"]], "code", mask=has_code)
+    ck.duplicates([out["credit_code"]], "credit_code", mask=out["credit_code"] != "")
+    ck.duplicates([out["name"], out["phone"]], "name", mask=(out["phone"] != "") & ~has_code)
+    tiers = customers.decide_tiers(out, ck.bad)
+    for col in tiers.columns:
+        out[col] = tiers[col]
+    return out, ck
+
+
+# --- consumption, traffic, visits ----------------------------------------------------------------
+
+
+def check_consumption(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Monthly consumption rows 月度消费: a known customer inside the scope, a month not after this one."""
+    ck = Checker(df)
+    out = pd.DataFrame(index=df.index)
+    ck.text("customer_code", required=True, max_len=24)
+    cu = customer_refs(ck, "customer_code", ctx)
+    out["customer_id"] = cu["id"]
+    out["station_id"] = cu["station_id"]
+    out["month"] = ck.month("month", required=True, not_after=ctx.today.strftime("%Y-%m"))
+    out["gasoline_t"] = ck.number("gasoline_t", hi=100_000)
+    out["diesel_t"] = ck.number("diesel_t", hi=100_000)
+    out["card_cny"] = ck.number("card_cny", hi=1e9)
+    out["visits"] = ck.number("visits", hi=100_000, integer=True)
+    ck.duplicates([df["customer_code"].str.upper(), out["month"]], "customer_code")
+    return out, ck
+
+
+def _rates_above_100(ck: Checker, out: pd.DataFrame) -> None:
+    """Reject a count that would make one of the rates exceed 100 % (FOUR_RATES.md)."""
+    df = ck.df
+    has_passing = (df[list(PASSING)] != "").any(axis=1)
+    for num, den, rate in RATE_PAIRS:
+        if den == "passing":
+            over = has_passing & (out[num] > out["passing"])
+        else:
+            over = (df[num] != "") & (out[num] > out[den])
+        over = over.fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(over):
+            ck.add(i, num, "rate_above_100", column=num, value=int(out[num].iloc[i]), other=den,
+                   limit=int(out[den].iloc[i]), rate=rate)
+
+
+def check_traffic(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Station traffic rows 站点车流: one station and day per row, counts that keep every rate ≤ 100 %."""
+    ck = Checker(df)
+    out = pd.DataFrame(index=df.index)
+    st = station_refs(ck, "station_code", ctx)
+    ck.flag(df["station_code"] == "", "station_code", "required")
+    out["station_id"] = st["id"]
+    out["org_path"] = st["org_path"]
+    day = ck.date("day", required=True, not_after=ctx.today)
+    out["day"] = day
+    out["month"] = [d.strftime("%Y-%m") if d is not None else None for d in day]
+    for col in (k for k, _, _ in COLUMNS["traffic"] if k not in ("station_code", "day", "sampling")):
+        out[col] = ck.number(col, hi=10_000_000, integer=True, required=required("traffic", col))
+    out["passing"] = out[list(PASSING)].sum(axis=1)
+    _rates_above_100(ck, out)
+    out["sampling"] = df["sampling"].where(df["sampling"] != "", "15min/h x 24h")
+    ck.flag(df["sampling"].str.len() > 30, "sampling", "too_long", limit=30)
+    ck.duplicates([df["station_code"], out["day"].astype(str)], "day")
+    return out, ck
+
+
+def check_visits(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Visit rows 维护回访: a known customer inside the scope, then the visit spec the form uses too
+    (lib.visits.check_fields: a mode, a planned or done date, a note for a visit done)."""
+    ck = Checker(df)
+    out = pd.DataFrame(index=df.index)
+    ck.text("customer_code", required=True, max_len=24)
+    cu = customer_refs(ck, "customer_code", ctx)
+    out["customer_id"] = cu["id"]
+    out["org_path"] = cu["org_path"]
+    out["manager_id"] = cu["manager_id"]
+    for key, values in visits.check_fields(ck, ctx.today).items():
+        out[key] = values
+    ck.duplicates([df["customer_code"].str.upper(), out["mode"], df["planned_on"], df["done_on"]], "customer_code")
+    return out, ck

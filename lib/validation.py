@@ -1,0 +1,311 @@
+"""Validation 数据校验: one set of checks and error codes for forms and imports alike.
+
+A problem is an `Issue(row, column, code, params)`; `code` names a catalog message `err.<code>`
+(`lib/locales/<lang>/errors.toml`), so the page shows it in the user's language. A form or a
+domain function raises `ValidationError` (a ValueError) carrying its issues; an import reports them.
+
+`Checker` runs the checks column-wise on a frame of text cells (what a file holds, and what a form's
+values become through `text_cell`), so a form is checked as a one-row file and both accept and
+refuse exactly the same values. Accepted formats (one set):
+- numbers: "1,234.5" and " 7 " (thousands commas and spaces dropped); finite only;
+- months: 2026-01, 2026-1, 2026/01, 202601 and a date in the month (2026-01-15, as Excel writes it);
+- dates: 2026-01-15 and 2026/01/15 (a time after the date is ignored);
+- yes/no: 1/0, true/false, yes/no, y/n, 是/否 in any case (empty is no).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+MAX_ERRORS = 1000  # issues listed (all are counted)
+
+# Every error code; the message is the catalog text err.<code> (zh and en), with the params as fields.
+CODES = (
+    # files
+    "too_large", "empty", "binary", "undecodable", "unreadable_excel", "formulas", "parse", "bad_format",
+    "missing_column", "no_rows", "too_many_rows", "unknown_kind", "internal",
+    # values
+    "required", "too_long", "not_number", "not_integer", "out_of_range", "bad_choice", "bad_month", "future_month",
+    "bad_date", "future_date", "bad_phone", "bad_credit_code", "bad_code",
+    # references and scope
+    "unknown_station", "unknown_grid", "unknown_manager", "unknown_customer", "outside_scope", "not_found",
+    "read_only", "duplicate",
+    # rules across fields
+    "rate_above_100", "lost_month_required", "lost_before_developed", "override_reason_required", "date_required",
+    "lon_lat",
+    # grids (GeoJSON)
+    "bad_geojson", "bad_geometry", "grid_station", "overlap", "gap", "outside",
+)
+YES = frozenset({"1", "true", "yes", "y", "是"})
+NO = frozenset({"", "0", "false", "no", "n", "否"})
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem: `row` as numbered in the file (header = row 1; 0 = the whole file or a form),
+    `column` (a field key, or the header as the file wrote it), `code` (catalog err.<code>) and its `params`."""
+
+    row: int
+    column: str
+    code: str
+    params: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def text(self, t: Callable[..., str]) -> str:
+        """The message in the language of `t` (lib.i18n.translator)."""
+        return t(f"err.{self.code}", **self.params)
+
+    @property
+    def message(self) -> str:
+        """The message in English (logs, tests, str() of a ValidationError)."""
+        return self.text(_english())
+
+
+def _english() -> Callable[..., str]:
+    from lib.i18n import translator
+
+    return translator("en")
+
+
+class ValidationError(ValueError):
+    """Bad input: `errors` lists the issues (field key as `column`). str() reads "field: message" (English)."""
+
+    def __init__(self, errors: list[Issue]):
+        self.errors = list(errors)
+        first = self.errors[0] if self.errors else Issue(0, "", "internal", {"detail": "no issue"})
+        message = first.message
+        super().__init__(f"{first.column}: {message[:1].lower()}{message[1:]}" if first.column else message)
+
+    @classmethod
+    def one(cls, column: str, code: str, **params) -> "ValidationError":
+        return cls([Issue(0, column, code, params)])
+
+
+def describe(exc: Exception, t: Callable[..., str]) -> str:
+    """A ValueError from lib/ as text for the page: each issue as "<column label>: <message>" in the
+    language of `t` (a plain ValueError keeps its own text)."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    parts = []
+    for issue in exc.errors:
+        label = t(f"col.{issue.column}") if issue.column else ""
+        label = issue.column if label == f"col.{issue.column}" else label
+        parts.append(f"{label}: {issue.text(t)}" if label else issue.text(t))
+    return "; ".join(parts)
+
+
+def text_cell(value) -> str:
+    """A form value as the text cell a file would hold: None → "", True → "1", 2.0 → "2", NaN → "nan"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def text_frame(rows: list[dict], keys) -> pd.DataFrame:
+    """Form values as a frame of text cells with one column per key (missing keys are empty)."""
+    return pd.DataFrame({k: pd.Series([text_cell(r.get(k)) for r in rows], dtype=object) for k in keys})
+
+
+def plain(value):
+    """A checked cell as a plain Python value: NaN/"" → None, integral floats stay float."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Checker:
+    """Collects issues for a frame of text cells (row i of the frame is file row i + `first_row`).
+
+    Each check flags the bad rows (`bad`), keeps the first MAX_ERRORS issues and counts all of them,
+    and returns the column's clean values.
+    """
+
+    def __init__(self, df: pd.DataFrame, first_row: int = 2):
+        self.df = df
+        self.first_row = first_row
+        self.errors: list[Issue] = []
+        self.count = 0
+        self.bad = np.zeros(len(df), dtype=bool)
+
+    def flag(self, mask, column: str, code: str, values=None, **params) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        self.bad |= mask
+        self.count += len(idx)
+        room = MAX_ERRORS - len(self.errors)
+        for i in idx[:max(room, 0)]:
+            p = dict(params)
+            if values is not None:
+                p["value"] = str(values.iloc[i] if hasattr(values, "iloc") else values[i])[:60]
+            self.errors.append(Issue(int(i) + self.first_row, column, code, p))
+
+    def add(self, row_index: int, col: str, code: str, /, **params) -> None:
+        """One issue on frame row `row_index` (for checks that are not a mask)."""
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(Issue(int(row_index) + self.first_row, col, code, params))
+        self.count += 1
+        self.bad[row_index] = True
+
+    def text(self, col: str, required: bool = False, max_len: int = 200) -> pd.Series:
+        s = self.df[col]
+        if required:
+            self.flag(s == "", col, "required")
+        self.flag(s.str.len() > max_len, col, "too_long", limit=max_len)
+        return s
+
+    def number(self, col: str, lo: float = 0.0, hi: float = 1e12, integer: bool = False,
+               required: bool = False, default: float = 0.0) -> pd.Series:
+        raw = self.df[col]
+        empty = raw == ""
+        if required:
+            self.flag(empty, col, "required")
+        num = pd.to_numeric(raw.where(~empty, None), errors="coerce").astype(float)
+        retry = ~empty & num.isna()  # "1,234.5" and "1 234": thousands separators dropped (rare: only those rows)
+        if retry.any():
+            cleaned = raw[retry].str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
+            num[retry] = pd.to_numeric(cleaned, errors="coerce").astype(float)
+        notnum = ~empty & num.isna()
+        self.flag(notnum, col, "not_number", values=raw)
+        num = num.where(~empty, default if not required else np.nan)
+        finite = num.notna() & np.isfinite(num.fillna(0))
+        self.flag(~notnum & ~empty & ~finite, col, "not_number", values=raw)
+        if integer:
+            frac = finite & (num.fillna(0) != np.floor(num.fillna(0)))
+            self.flag(frac, col, "not_integer", values=raw)
+        out = finite & ((num < lo) | (num > hi))
+        self.flag(out, col, "out_of_range", values=raw, lo=f"{lo:g}", hi=f"{hi:g}")
+        return num
+
+    def choice(self, col: str, options, default: str | None = None, required: bool = False) -> pd.Series:
+        s = self.df[col]
+        if required:
+            self.flag(s == "", col, "required")
+        filled = s if default is None else s.where(s != "", default)
+        bad = (filled != "") & ~filled.isin(list(options))
+        self.flag(bad, col, "bad_choice", values=s, options="/".join(options))
+        return filled
+
+    def flag_values(self, col: str) -> pd.Series:
+        """Yes/no cells (YES, NO above, any case) as booleans; anything else is bad_choice."""
+        s = self.df[col].str.lower()
+        self.flag(~s.isin(YES | NO), col, "bad_choice", values=self.df[col], options="是/否")
+        return s.isin(YES)
+
+    def month(self, col: str, required: bool = False, not_after: str | None = None) -> pd.Series:
+        s = self.df[col]
+        if required:
+            self.flag(s == "", col, "required")
+        codes, uniques = pd.factorize(s)  # a file repeats a few months: parse each distinct value once
+        ok_u, out_u = _months(pd.Series(uniques, dtype=object))
+        ok = pd.Series(ok_u[codes] if len(uniques) else np.zeros(len(s), dtype=bool), index=s.index)
+        out = pd.Series(out_u[codes] if len(uniques) else np.array([], dtype=object), index=s.index, dtype=object)
+        self.flag((s != "") & ~ok, col, "bad_month", values=s)
+        if not_after:
+            self.flag(ok & (out > not_after), col, "future_month", values=out)
+        return out
+
+    def date(self, col: str, required: bool = False, not_after: dt.date | None = None) -> pd.Series:
+        s = self.df[col]
+        if required:
+            self.flag(s == "", col, "required")
+        norm = s.str.replace("/", "-", regex=False).str.slice(0, 10)
+        d = pd.to_datetime(norm.where(s != "", None), format="%Y-%m-%d", errors="coerce")
+        self.flag((s != "") & d.isna(), col, "bad_date", values=s)
+        if not_after is not None:
+            self.flag(d.notna() & (d > pd.Timestamp(not_after)), col, "future_date", values=s)
+        return d.dt.date.where(d.notna(), None)
+
+    def duplicates(self, keys: list[pd.Series], column: str, mask=None) -> None:
+        frame = pd.concat(keys, axis=1)
+        frame.columns = range(len(keys))
+        if mask is not None:
+            frame = frame[np.asarray(mask, dtype=bool)]
+        dup = frame.duplicated(keep="first")
+        if not dup.any():
+            return
+        first = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup()
+        first_row = pd.Series(frame.index, index=frame.index).groupby(first).transform("min")
+        full = np.zeros(len(self.df), dtype=bool)
+        full[frame.index[dup.to_numpy()]] = True
+        rows = pd.Series(0, index=self.df.index)
+        rows.loc[frame.index] = first_row + self.first_row
+        for i in np.flatnonzero(full):
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(Issue(int(i) + self.first_row, column, "duplicate", {"first": int(rows.iloc[i])}))
+        self.count += int(full.sum())
+        self.bad |= full
+
+
+def _months(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(valid, "YYYY-MM" or "") for month cells in any accepted format (see the module docstring)."""
+    m = s.str.replace("/", "-", regex=False).str.extract(r"^(\d{4})-?(\d{1,2})(?:-\d{1,2})?$")
+    mon = pd.to_numeric(m[1], errors="coerce")
+    ok = m[0].notna() & m[1].notna() & (mon >= 1) & (mon <= 12)
+    out = (m[0].fillna("0000") + "-" + mon.fillna(1).astype(int).astype(str).str.zfill(2)).where(ok, "")
+    return ok.to_numpy(dtype=bool), out.to_numpy(dtype=object)
+
+
+# --- declarative field specs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an entity's spec 字段规则: its key, the Chinese header of import files 表头, the
+    check (`check`: text, number, integer, choice, flag, month, date; "own" for a check the entity
+    writes itself; "ref" for a reference it resolves against the database), whether a month or date
+    may lie in the future, and where the field appears (`form`, `file`)."""
+
+    key: str
+    header: str
+    check: str = "text"
+    required: bool = False
+    max_len: int = 200
+    lo: float = 0.0
+    hi: float = 1e12
+    options: tuple = ()
+    default: object = None
+    not_future: bool = False
+    form: bool = True
+    file: bool = True
+
+
+def check_fields(ck: Checker, fields, today: dt.date) -> pd.DataFrame:
+    """Run the plain check of every field present in the checker's frame; return the clean columns."""
+    out = pd.DataFrame(index=ck.df.index)
+    this_month = today.strftime("%Y-%m")
+    for f in fields:
+        if f.key not in ck.df.columns or f.check in ("own", "ref"):
+            continue
+        if f.check == "text":
+            out[f.key] = ck.text(f.key, required=f.required, max_len=f.max_len)
+        elif f.check in ("number", "integer"):
+            default = np.nan if f.default is None else f.default
+            out[f.key] = ck.number(f.key, lo=f.lo, hi=f.hi, integer=f.check == "integer", required=f.required,
+                                   default=default)
+        elif f.check == "choice":
+            out[f.key] = ck.choice(f.key, f.options, default=f.default, required=f.required)
+        elif f.check == "flag":
+            out[f.key] = ck.flag_values(f.key)
+        elif f.check == "month":
+            out[f.key] = ck.month(f.key, required=f.required, not_after=this_month if f.not_future else None)
+        elif f.check == "date":
+            out[f.key] = ck.date(f.key, required=f.required, not_after=today if f.not_future else None)
+        else:
+            raise ValueError(f"field {f.key}: unknown check {f.check!r}")
+    return out
