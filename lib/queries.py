@@ -6,7 +6,6 @@ cache these functions keyed on (database, scope, month).
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import NamedTuple
 
 import pandas as pd
