@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from lib import rules
-from lib.auth import SessionUser, audit, manager_scope
+from lib.auth import SessionUser, audit, can, manager_scope
 from lib.db import write
 from lib.queries import in_scope, scope_like
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
@@ -38,7 +38,6 @@ FUELS = ("gasoline", "diesel", "both")
 PAYMENTS = ("fuel_card", "bank_card", "cash")
 LOYALTIES = ("fixed", "floating", "potential", "lost")
 AGREEMENTS = ("province", "city", "district")
-READ_ONLY_ROLES = {"province_viewer"}
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # counts above this show as "10,000+" (counting 1M rows for a label is not worth it)
 
@@ -513,7 +512,7 @@ def _resolve(conn: Connection, user: SessionUser, out: dict) -> dict:
 
 
 def _check_writer(user: SessionUser) -> None:
-    if user.role in READ_ONLY_ROLES:
+    if not can(user, "customers.write"):
         raise ValueError("role: read-only users cannot change customers")
 
 

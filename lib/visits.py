@@ -18,7 +18,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from lib.auth import SessionUser, audit
+from lib.auth import SessionUser, audit, can
 from lib.config import rules
 from lib.db import write
 from lib.queries import in_scope, scope_like
@@ -42,7 +42,7 @@ def next_due(last_done: dt.date | None, tier: str, today: dt.date) -> dt.date:
 
 
 def _check(user: SessionUser) -> None:
-    if user.role == "province_viewer":
+    if not can(user, "visits.write"):
         raise ValueError("role: read-only users cannot record visits")
 
 

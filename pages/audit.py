@@ -8,25 +8,26 @@ from lib.work_labels import labelled
 
 ctx = ui.guard("pages/audit.py")
 t = ctx.t
+K = ui.Keys.Audit
 st.title(t("page.audit"))
 st.caption(t("audit.subtitle"))
 choices = ui.cached(audit_log.choices)(ctx.engine, ctx.user.scope)
-with st.form("audit_filter_form"):
+with st.form(K.FILTER_FORM):
     a, b, c, d = st.columns(4)
-    actor = a.selectbox(t("wcol.actor"), [None, *choices["actors"]], key="audit_actor",
+    actor = a.selectbox(t("wcol.actor"), [None, *choices["actors"]], key=K.ACTOR,
                         format_func=lambda x: t("cust.any") if x is None else x)
-    entity = b.selectbox(t("wcol.entity"), [None, *choices["entities"]], key="audit_entity",
+    entity = b.selectbox(t("wcol.entity"), [None, *choices["entities"]], key=K.ENTITY,
                          format_func=lambda x: t("cust.any") if x is None else x)
-    action = c.selectbox(t("wcol.action"), [None, *choices["actions"]], key="audit_action",
+    action = c.selectbox(t("wcol.action"), [None, *choices["actions"]], key=K.ACTION,
                          format_func=lambda x: t("cust.any") if x is None else x)
     days = d.date_input(t("audit.period"), (dt.date.today() - dt.timedelta(days=30), dt.date.today()),
-                        key="audit_days")
-    entity_id = a.text_input(t("wcol.entity_id"), key="audit_entity_id")
+                        key=K.DAYS)
+    entity_id = a.text_input(t("wcol.entity_id"), key=K.ENTITY_ID)
     st.form_submit_button(t("cust.search"), type="primary")
 start, end = (days[0], days[-1]) if isinstance(days, (tuple, list)) and days else (None, None)
 log = ui.cached(audit_log.search)(ctx.engine, ctx.user.scope, actor=actor, entity=entity, action=action,
                                   entity_id=entity_id.strip() or None, start=start, end=end)
 st.metric(t("audit.rows"), fmt.count(len(log), ctx.lang), help=t("audit.rows_help", limit=audit_log.LIMIT))
 shown = labelled(log, t, ["at", "actor", "action", "entity", "entity_id", "before", "after", "org_path"])
-st.dataframe(shown, hide_index=True, key="audit_table")
-ui.download_buttons(shown, "audit_log", t, "audit_dl")
+st.dataframe(shown, hide_index=True, key=K.TABLE)
+ui.download_buttons(shown, "audit_log", t, key=K.DOWNLOAD)

@@ -4,11 +4,12 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import fmt, managers, ui
+from lib import auth, fmt, managers, ui
 from lib.work_labels import labelled
 
 ctx = ui.guard("pages/managers.py")
 t = ctx.t
+K = ui.Keys.Managers
 today = dt.date.today()
 st.title(t("page.managers"))
 st.caption(t("mgr.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
@@ -28,48 +29,48 @@ with tab_rank:
                                   "target_t", "completion", "commission_cny"], LEVEL)
     number = {t(f"wcol.{c}"): st.column_config.NumberColumn(format="%.1f") for c in
               ("institutional_t", "personal_t", "volume_t", "target_t")}
-    st.dataframe(shown, hide_index=True, key="mgr_rank_table", column_config=number | {
+    st.dataframe(shown, hide_index=True, key=K.RANKING, column_config=number | {
         t("wcol.completion"): st.column_config.NumberColumn(format="percent"),
         t("wcol.commission_cny"): st.column_config.NumberColumn(format="%,.0f")})
-    ui.download_buttons(shown, f"manager_ranking_{ctx.month}", t, "mgr_rank_dl")
+    ui.download_buttons(shown, f"manager_ranking_{ctx.month}", t, key=K.RANKING_DOWNLOAD)
 with tab_roster:
     shown = labelled(roster, t, ["name", "phone", "station", "hired_on", "months", "level", "misses", "transfer_due",
                                  "customers"], LEVEL)
-    st.dataframe(shown, hide_index=True, key="mgr_roster_table")
-    ui.download_buttons(shown, "managers", t, "mgr_roster_dl")
+    st.dataframe(shown, hide_index=True, key=K.ROSTER)
+    ui.download_buttons(shown, "managers", t, key=K.ROSTER_DOWNLOAD)
 with tab_map:
     names = dict(zip(roster["id"], roster["name"] + " · " + roster["station"]))
-    chosen = st.selectbox(t("wcol.manager"), list(names), format_func=names.get, key="mgr_map_pick")
+    chosen = st.selectbox(t("wcol.manager"), list(names), format_func=names.get, key=K.MAP_PICK)
     if chosen is not None:
         theirs = ui.cached(managers.customers_of)(ctx.engine, ctx.scope, chosen)
         st.caption(t("mgr.map_line", n=len(theirs), located=int(theirs["lon"].notna().sum())))
-        st.plotly_chart(managers.customers_map(theirs, t), key="mgr_map")
+        st.plotly_chart(managers.customers_map(theirs, t), key=K.MAP)
         shown = labelled(theirs, t, ["code", "name", "tier", "kind", "status"],
                          {"kind": "customer_kind", "status": "customer_status"})
-        st.dataframe(shown, hide_index=True, key="mgr_customers_table")
-        ui.download_buttons(shown, f"customers_of_{chosen}", t, "mgr_customers_dl")
+        st.dataframe(shown, hide_index=True, key=K.CUSTOMERS)
+        ui.download_buttons(shown, f"customers_of_{chosen}", t, key=K.CUSTOMERS_DOWNLOAD)
 with tab_rate:
     st.caption(t("mgr.rating_help"))
-    if ctx.user.role in ("province_admin", "city_manager", "district_manager"):
-        year = st.number_input(t("mgr.year"), 2000, 2100, today.year, key="mgr_rate_year")
-        if st.button(t("mgr.rate"), key="mgr_rate_button", type="primary"):
+    if auth.can(ctx.user, "managers.rate"):
+        year = st.number_input(t("mgr.year"), 2000, 2100, today.year, key=K.RATE_YEAR)
+        if st.button(t("mgr.rate"), key=K.RATE_BUTTON, type="primary"):
             try:
                 result = managers.rate(ctx.engine, ctx.user, int(year), today)
             except ValueError as exc:
                 st.error(t("common.invalid", reason=str(exc)))
             else:
-                st.cache_data.clear()
+                ui.invalidate("managers")
                 st.dataframe(labelled(result, t, ["name", "last_year_t", "level", "below_standard", "misses",
-                                                  "transfer_due"], LEVEL), hide_index=True, key="mgr_rate_result")
-    if ctx.user.role in ("province_admin", "city_manager", "district_manager", "station_manager"):
-        with st.form("mgr_plan_form"):
-            who = st.selectbox(t("wcol.manager"), list(names), format_func=names.get, key="mgr_plan_who")
-            target = st.number_input(t("wcol.target_t"), 0.0, 1e6, 100.0, key="mgr_plan_target")
+                                                  "transfer_due"], LEVEL), hide_index=True, key=K.RATE_RESULT)
+    if auth.can(ctx.user, "managers.plan"):
+        with st.form(K.PLAN_FORM):
+            who = st.selectbox(t("wcol.manager"), list(names), format_func=names.get, key=K.PLAN_WHO)
+            target = st.number_input(t("wcol.target_t"), 0.0, 1e6, 100.0, key=K.PLAN_TARGET)
             if st.form_submit_button(t("mgr.set_plan", month=ctx.month)) and who is not None:
                 try:
                     managers.set_plan(ctx.engine, ctx.user, int(who), ctx.month, target)
                 except ValueError as exc:
                     st.error(t("common.invalid", reason=str(exc)))
                 else:
-                    st.cache_data.clear()
+                    ui.invalidate("managers")
                     st.success(t("common.saved"))

@@ -3,11 +3,12 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import customers, fmt, ui, visits
+from lib import auth, customers, fmt, ui, visits
 from lib.work_labels import labelled
 
 ctx = ui.guard("pages/visits.py")
 t = ctx.t
+K = ui.Keys.Visits
 today = dt.date.today()
 st.title(t("page.visits"))
 st.caption(t("visit.subtitle", scope=ui.scope_name(ctx), today=today.isoformat()))
@@ -18,7 +19,7 @@ m[0].metric(t("visit.planned_7d"), fmt.count(int(owners["planned"].sum()), ctx.l
 m[1].metric(t("visit.overdue_plans"), fmt.count(int(owners["overdue_plans"].sum()), ctx.lang))
 m[2].metric(t("visit.due_customers"), fmt.count(int(owners["due_customers"].sum()), ctx.lang),
             help=t("visit.due_help"))
-writer = ctx.user.role != "province_viewer"
+writer = auth.can(ctx.user, "visits.write")
 MODE = {"mode": "mode"}
 
 tab_due, tab_rec, tab_day, tab_week, tab_month = st.tabs(
@@ -27,18 +28,18 @@ with tab_due:
     st.subheader(t("visit.by_owner"))
     shown = labelled(owners.fillna({"owner": t("visit.no_owner")}), t, ["owner", "planned", "overdue_plans",
                                                                           "due_customers"])
-    st.dataframe(shown, hide_index=True, key="visit_owner_table")
-    ui.download_buttons(shown, "visits_by_owner", t, "visit_owner_dl")
+    st.dataframe(shown, hide_index=True, key=K.OWNERS)
+    ui.download_buttons(shown, "visits_by_owner", t, key=K.OWNERS_DOWNLOAD)
     st.subheader(t("visit.plans"))
     shown = labelled(plans, t, ["planned_on", "code", "customer", "mode", "owner", "overdue", "days_late"],
                      MODE | {"overdue": "bool"})
-    st.dataframe(shown, hide_index=True, key="visit_plan_table")
-    ui.download_buttons(shown, "visit_plans", t, "visit_plan_dl")
+    st.dataframe(shown, hide_index=True, key=K.PLANS)
+    ui.download_buttons(shown, "visit_plans", t, key=K.PLANS_DOWNLOAD)
     st.subheader(t("visit.due_list"))
     due = ui.cached(visits.due_customers)(ctx.engine, ctx.scope, today)
     shown = labelled(due, t, ["code", "name", "tier", "last_done", "due_on", "owner"])
-    st.dataframe(shown, hide_index=True, key="visit_due_table")
-    ui.download_buttons(shown, "visits_due", t, "visit_due_dl")
+    st.dataframe(shown, hide_index=True, key=K.DUE)
+    ui.download_buttons(shown, "visits_due", t, key=K.DUE_DOWNLOAD)
 
 
 def attempt(action, *args, **kwargs) -> None:
@@ -47,7 +48,7 @@ def attempt(action, *args, **kwargs) -> None:
     except ValueError as exc:
         st.error(t("common.invalid", reason=str(exc)))
         return
-    st.cache_data.clear()
+    ui.invalidate("visits")
     st.success(t("common.saved"))
 
 
@@ -57,23 +58,23 @@ with tab_rec:
     else:
         open_plans = dict(zip(plans["id"], plans["planned_on"].astype(str) + " · " + plans["code"] + " · "
                               + plans["customer"]))
-        with st.form("visit_done_form", clear_on_submit=True):
+        with st.form(K.DONE_FORM, clear_on_submit=True):
             st.markdown(f"**{t('visit.complete_plan')}**")
-            plan_id = st.selectbox(t("visit.plan"), list(open_plans), format_func=open_plans.get, key="visit_done_plan")
-            mode = st.selectbox(t("wcol.mode"), visits.MODES, format_func=lambda x: t(f"wval.mode.{x}"), key="visit_done_mode")
-            done_on = st.date_input(t("wcol.done_on"), today, max_value=today, key="visit_done_on")
-            note = st.text_area(t("wcol.note"), key="visit_done_note")
+            plan_id = st.selectbox(t("visit.plan"), list(open_plans), format_func=open_plans.get, key=K.DONE_PLAN)
+            mode = st.selectbox(t("wcol.mode"), visits.MODES, format_func=lambda x: t(f"wval.mode.{x}"), key=K.DONE_MODE)
+            done_on = st.date_input(t("wcol.done_on"), today, max_value=today, key=K.DONE_ON)
+            note = st.text_area(t("wcol.note"), key=K.DONE_NOTE)
             if st.form_submit_button(t("visit.save"), type="primary") and plan_id is not None:
                 cid = int(plans.set_index("id").at[plan_id, "customer_id"])
                 attempt(visits.record, cid, mode, done_on, note, visit_id=int(plan_id))
-        with st.form("visit_new_form", clear_on_submit=True):
+        with st.form(K.NEW_FORM, clear_on_submit=True):
             st.markdown(f"**{t('visit.new')}**")
-            code = st.text_input(t("wcol.code"), key="visit_new_code")
-            what = st.radio(t("visit.what"), ["record", "plan"], horizontal=True, key="visit_new_what",
+            code = st.text_input(t("wcol.code"), key=K.NEW_CODE)
+            what = st.radio(t("visit.what"), ["record", "plan"], horizontal=True, key=K.NEW_WHAT,
                             format_func=lambda x: t(f"visit.what_{x}"))
-            mode = st.selectbox(t("wcol.mode"), visits.MODES, format_func=lambda x: t(f"wval.mode.{x}"), key="visit_new_mode")
-            day = st.date_input(t("visit.day"), today, key="visit_new_day")
-            note = st.text_area(t("wcol.note"), key="visit_new_note")
+            mode = st.selectbox(t("wcol.mode"), visits.MODES, format_func=lambda x: t(f"wval.mode.{x}"), key=K.NEW_MODE)
+            day = st.date_input(t("visit.day"), today, key=K.NEW_DAY)
+            note = st.text_area(t("wcol.note"), key=K.NEW_NOTE)
             if st.form_submit_button(t("visit.save"), type="primary"):
                 customer = customers.by_code(ctx.engine, ctx.scope, code)
                 if customer is None:
@@ -83,36 +84,36 @@ with tab_rec:
                 else:
                     attempt(visits.record, customer["id"], mode, day, note)
 with tab_day:
-    day = st.date_input(t("visit.day"), today, key="visit_log_day")
+    day = st.date_input(t("visit.day"), today, key=K.LOG_DAY)
     log = ui.cached(visits.daily_log)(ctx.engine, ctx.scope, day)
     shown = labelled(log, t, ["kind", "who", "customer", "what", "detail"], {"kind": "log_kind"})
-    st.dataframe(shown, hide_index=True, key="visit_log_table")
-    ui.download_buttons(shown, f"daily_log_{day}", t, "visit_log_dl")
+    st.dataframe(shown, hide_index=True, key=K.LOG)
+    ui.download_buttons(shown, f"daily_log_{day}", t, key=K.LOG_DOWNLOAD)
     if writer:
-        with st.form("visit_log_form", clear_on_submit=True):
-            content = st.text_area(t("visit.log_entry"), key="visit_log_content")
+        with st.form(K.LOG_FORM, clear_on_submit=True):
+            content = st.text_area(t("visit.log_entry"), key=K.LOG_CONTENT)
             if st.form_submit_button(t("visit.add_log")):
                 attempt(visits.add_log, day, content)
 with tab_week:
     c1, c2 = st.columns(2)
-    pick = c1.date_input(t("visit.week_of"), today - dt.timedelta(days=7), key="visit_week_day")
-    by = c2.radio(t("visit.by"), ["station", "district"], horizontal=True, key="visit_week_by",
+    pick = c1.date_input(t("visit.week_of"), today - dt.timedelta(days=7), key=K.WEEK_DAY)
+    by = c2.radio(t("visit.by"), ["station", "district"], horizontal=True, key=K.WEEK_BY,
                   format_func=lambda x: t(f"level.{x}"))
     start, end = visits.week_of(pick)
     st.caption(t("visit.week_line", start=start.isoformat(), end=(end - dt.timedelta(days=1)).isoformat()))
     bulletin = ui.cached(visits.weekly_bulletin)(ctx.engine, ctx.scope, start, by)
     shown = labelled(bulletin.drop(columns="unit_id"), t)
-    st.dataframe(shown, hide_index=True, key="visit_week_table")
+    st.dataframe(shown, hide_index=True, key=K.WEEK)
     totals = bulletin[list(visits.BULLETIN_COLUMNS)].sum()
     st.caption(" · ".join(f"{t(f'wcol.{k}')} {int(v):,}" for k, v in totals.items()))
-    ui.download_buttons(shown, f"weekly_bulletin_{start}", t, "visit_week_dl")
+    ui.download_buttons(shown, f"weekly_bulletin_{start}", t, key=K.WEEK_DOWNLOAD)
 with tab_month:
     st.caption(t("visit.assessment_help", month=ctx.month))
     assess = ui.cached(visits.monthly_assessment)(ctx.engine, ctx.scope, ctx.month)
     shown = labelled(assess, t, ["rank", "owner", "station", "score", "plans", "plans_done", "visits_done", "scheduled",
                                  "overdue_customers", "matters_closed", "matters_on_time_n", "plan_done", "coverage",
                                  "matters_on_time"])
-    st.dataframe(shown, hide_index=True, key="visit_month_table", column_config={
+    st.dataframe(shown, hide_index=True, key=K.MONTH, column_config={
         t(f"wcol.{c}"): st.column_config.NumberColumn(format="percent") for c in ("plan_done", "coverage",
                                                                                    "matters_on_time")})
-    ui.download_buttons(shown, f"assessment_{ctx.month}", t, "visit_month_dl")
+    ui.download_buttons(shown, f"assessment_{ctx.month}", t, key=K.MONTH_DOWNLOAD)
