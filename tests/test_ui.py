@@ -203,6 +203,31 @@ def test_readers_depend_on_the_areas_of_their_module():
     assert ui.areas_of(queries.overview) == ui.AREAS  # not listed: depends on everything
 
 
+# Which data area each table belongs to (a summary table belongs to the areas it is built from).
+TABLE_AREAS = {
+    "org_unit": {"org"}, "station": {"org"}, "competitor_station": {"org"}, "four_rate_target": {"org"},
+    "customer": {"customers"}, "customer_monthly": {"customers", "consumption"},
+    "station_monthly": {"customers", "consumption"}, "monthly_consumption": {"consumption"},
+    "station_traffic": {"consumption"}, "visit": {"visits"}, "work_log": {"visits"},
+    "matter": {"matters"}, "matter_event": {"matters"}, "matter_flow": {"matters"}, "win_back_task": {"tasks"},
+    "development": {"plans"}, "development_plan": {"plans"}, "survey_submission": {"plans"},
+    "customer_manager": {"managers"}, "manager_plan": {"managers"}, "manager_rating": {"managers"},
+    "grid": {"grids"}, "patch": {"grids"}, "app_user": {"users"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(ui.cache.READS))
+def test_a_module_reads_only_tables_of_its_areas(module):
+    """Every table a reader module's SQL names lies in the areas READS gives it (else a write to that
+    table would leave its cached results stale). The audit log is read uncached (grid history)."""
+    import re
+
+    source = (ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8")
+    tables = set(re.findall(r"(?:FROM|JOIN)\s+([a-z_]+)", source)) & (set(TABLE_AREAS) | {"audit_log"})
+    needed = set().union(*(TABLE_AREAS.get(t, set()) for t in tables))
+    assert needed - ui.cache.READS[module] == set(), sorted(tables)
+
+
 def test_a_visits_write_keeps_the_tiers_readers_cached(engine):
     """After a visit is recorded (the page calls ui.invalidate("visits")), the tiers dashboard's
     reader answers from its cache while the visits reader and the everything-reader recompute."""

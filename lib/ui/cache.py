@@ -39,12 +39,12 @@ READS: dict[str, frozenset[str]] = {
     "lib.development": frozenset({"org", "customers", "consumption", "plans", "managers"}),
     "lib.four_rates": frozenset({"org", "customers", "consumption", "plans"}),
     "lib.tracking": frozenset({"org", "customers", "consumption", "visits", "tasks", "managers"}),
-    "lib.visits": frozenset({"org", "customers", "visits", "matters", "managers"}),
+    "lib.visits": frozenset({"org", "customers", "visits", "matters", "managers", "grids"}),
     "lib.matters": frozenset({"org", "customers", "matters", "grids"}),
     "lib.managers": frozenset({"org", "customers", "consumption", "managers"}),
     "lib.customers": frozenset({"org", "customers", "consumption", "visits", "matters", "managers", "grids"}),
-    "lib.map_queries": frozenset({"org", "customers", "consumption", "grids", "managers"}),
-    "lib.maps": frozenset({"org", "customers", "consumption", "grids", "managers"}),
+    "lib.map_queries": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
+    "lib.maps": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),  # via map_queries
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {
