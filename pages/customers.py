@@ -69,22 +69,22 @@ with tab_search:
 def form_fields(prefix: str, row: dict) -> dict:
     """The customer fields as widgets prefilled from `row`; returns the values."""
     a, b, c = st.columns(3)
-    v = {"name": a.text_input(t("wcol.name"), row.get("name", ""), key=K.field(prefix, "name")),
-         "phone": b.text_input(t("wcol.phone"), row.get("phone", ""), key=K.field(prefix, "phone")),
-         "credit_code": c.text_input(t("wcol.credit_code"), row.get("credit_code", ""), key=K.field(prefix, "credit_code")),
-         "contact": a.text_input(t("wcol.contact"), row.get("contact", ""), key=K.field(prefix, "contact"))}
+    v = {col: box.text_input(t(f"wcol.{col}"), row.get(col, ""), key=K.field(prefix, col))
+         for box, col in ((a, "name"), (b, "phone"), (c, "credit_code"), (a, "contact"))}
     kinds = list(customers.KINDS)
-    v["kind"] = b.selectbox(t("wcol.kind"), kinds, kinds.index(row.get("kind", "personal")), key=K.field(prefix, "kind"),
-                            format_func=lambda x: t(f"wval.customer_kind.{x}"))
+    v["kind"] = b.selectbox(t("wcol.kind"), kinds, kinds.index(row.get("kind", "personal")),
+                            key=K.field(prefix, "kind"), format_func=lambda x: t(f"wval.customer_kind.{x}"))
     subs = list(rules.CLASS_CODES[v["kind"]])
     v["sub_type"] = c.selectbox(t("wcol.sub_type"), subs, subs.index(row["sub_type"]) if row.get("sub_type") in subs
-                                else 0, key=K.field(prefix, "sub_type", v["kind"]), format_func=lambda x: t(f"wval.sub_type.{x}"))
+                                else 0, key=K.field(prefix, "sub_type", v["kind"]),
+                                format_func=lambda x: t(f"wval.sub_type.{x}"))
     st_ids = list(stations)
     v["station_id"] = a.selectbox(t("wcol.station"), st_ids, st_ids.index(row["station_id"]) if row.get("station_id")
                                   in st_ids else 0, format_func=stations.get, key=K.field(prefix, "station_id"))
     g_ids = [None, *picks["grids"].loc[picks["grids"]["station_id"] == v["station_id"], "id"]]
     v["grid_id"] = b.selectbox(t("wcol.grid"), g_ids, g_ids.index(row.get("grid_id")) if row.get("grid_id") in g_ids
-                               else 0, format_func=lambda x: "—" if x is None else grids[x], key=K.field(prefix, "grid_id"))
+                               else 0, format_func=lambda x: "—" if x is None else grids[x],
+                               key=K.field(prefix, "grid_id"))
     m_ids = [None, *picks["managers"].loc[picks["managers"]["station_id"] == v["station_id"], "id"]]
     v["manager_id"] = c.selectbox(t("wcol.manager"), m_ids, m_ids.index(row.get("manager_id")) if row.get("manager_id")
                                   in m_ids else 0, format_func=lambda x: "—" if x is None else managers[x],
@@ -98,7 +98,8 @@ def form_fields(prefix: str, row: dict) -> dict:
         v[key] = col.number_input(t(f"wcol.{key}"), 0.0, value=float(row.get(key) or 0.0), key=K.field(prefix, key))
     agreements = [None, *customers.AGREEMENTS]
     v["agreement"] = a.selectbox(t("wcol.agreement"), agreements, agreements.index(row.get("agreement")),
-                                 format_func=lambda x: "—" if x is None else t(f"wval.agreement.{x}"), key=K.field(prefix, "agreement"))
+                                 format_func=lambda x: "—" if x is None else t(f"wval.agreement.{x}"),
+                                 key=K.field(prefix, "agreement"))
     v["stable"] = b.checkbox(t("wcol.stable"), bool(row.get("stable")), key=K.field(prefix, "stable"))
     v["province_procurement"] = c.checkbox(t("wcol.province_procurement"), bool(row.get("province_procurement")),
                                            key=K.field(prefix, "province_procurement"))
@@ -180,8 +181,9 @@ with tab_edit:
                 t("wcol.tier_override"), [None, *reversed(rules.TIERS)], key=ui.Keys.row(K.EDIT_OVERRIDE, c["id"]),
                 index=[None, *reversed(rules.TIERS)].index(c["tier_override"]),
                 format_func=lambda x: t("cust.computed") if x is None else t(f"tier.{x}"))
-            values["tier_override_reason"] = o2.text_input(t("wcol.tier_override_reason"),
-                                                           c["tier_override_reason"] or "", key=ui.Keys.row(K.EDIT_OVERRIDE_REASON, c["id"]))
+            values["tier_override_reason"] = o2.text_input(
+                t("wcol.tier_override_reason"), c["tier_override_reason"] or "",
+                key=ui.Keys.row(K.EDIT_OVERRIDE_REASON, c["id"]))
             submitted = st.form_submit_button(t("cust.update"), type="primary")
         if submitted:
             save(customers.update, c["id"], values, confirm_key=ui.Keys.row(K.EDIT_CONFIRM, c["id"]))
