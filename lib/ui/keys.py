@@ -274,6 +274,12 @@ class Keys:
         ACT_ACTION = "matter_act_action"
         ACT_NOTE = "matter_act_note"
 
+    class Overview:
+        """pages/overview.py 总览."""
+
+        TIER_KIND_CHART = "overview_tier_kind_chart"
+        TREND_CHART = "overview_trend_chart"
+
     class Plan:
         """pages/plan.py 开发计划."""
 
