@@ -14,4 +14,4 @@ pg = st.navigation(ui.navigation_pages(t, user), position="sidebar" if user else
 if user is None:
     pg.run()  # the login page
 else:
-    ui.run(pg, ui.frame(user))
+    ui.run(pg, ui.page_context(user))

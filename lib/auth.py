@@ -41,7 +41,75 @@ ROLE_LEVEL = {
     "province_admin": "province", "province_viewer": "province", "city_manager": "city",
     "district_manager": "district", "station_manager": "station", "customer_manager": "station",
 }
-ADMIN_ROLES = {"province_admin"}
+
+# Permissions 权限: who may do what, one row per action ("adding a rule is adding a row"). Pages, the
+# navigation and lib's writes all ask `can()`; no role tuple is written anywhere else.
+_ALL = frozenset(ROLES)
+_ABOVE_STATION = frozenset({"province_admin", "city_manager", "district_manager"})  # 002 §6.1.2 superiors
+_STATION_AND_ABOVE = _ABOVE_STATION | {"station_manager"}
+_WRITERS = _ALL - {"province_viewer"}  # 省公司查看 only looks
+_ADMINS = frozenset({"province_admin"})
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # pages 页面 (navigation, the page guard and drill-down links)
+    "page.overview": _ALL,
+    "page.tiers": _ALL,
+    "page.plan": _ALL,
+    "page.four_rates": _ALL,
+    "page.churn": _ALL,
+    "page.reports": _ALL,
+    "page.grid_map": _ALL,
+    "page.customer_map": _ALL,
+    "page.grid_edit": _ABOVE_STATION,
+    "page.customers": _ALL,
+    "page.visits": _ALL,
+    "page.matters": _ALL,
+    "page.managers": _ALL,
+    "page.imports": _STATION_AND_ABOVE,
+    "page.presentation": _ALL,
+    "page.audit": _ADMINS,
+    "page.admin_users": _ADMINS,
+    # daily work 日常工作
+    "customers.write": _WRITERS,  # create and edit customers 客户档案
+    "visits.write": _WRITERS,  # plan and record visits, daily log 维护回访
+    "matters.write": _WRITERS,  # register and act on matters 事项
+    "matters.escalate_overdue": _ABOVE_STATION,
+    "managers.rate": _ABOVE_STATION,  # yearly rating 年度评级 (003 §4)
+    "managers.plan": _STATION_AND_ABOVE,  # monthly sales plan 月度销售任务
+    # dashboards 看板
+    "tiers.override": _ABOVE_STATION,  # 002 §6.1.1 上、下级转移管理权限
+    "plans.edit": _ABOVE_STATION,  # development targets 开发计划
+    "surveys.record": _STATION_AND_ABOVE,  # 潜在客户调查表
+    "churn.task": _WRITERS,  # win-back tasks 挽回任务
+    # administration 系统管理
+    "users.manage": _ADMINS,
+}
+ADMIN_ROLES = set(PERMISSIONS["users.manage"])
+
+
+def roles_for(action: str) -> frozenset[str]:
+    """Return the roles allowed to do `action`; KeyError for an action the table does not know."""
+    return PERMISSIONS[action]
+
+
+def can(user, action: str, target: str | None = None) -> bool:
+    """True when `user` (a SessionUser, or a role name) may do `action`; with `target` (an org path)
+    also only when that path lies inside the user's scope. Unknown actions raise KeyError, so a
+    misspelt action fails loudly instead of refusing everyone."""
+    role = user if isinstance(user, str) else user.role
+    if role not in roles_for(action):
+        return False
+    if target is not None:
+        if isinstance(user, str):
+            raise ValueError("a target needs a user with a scope, not a role name")
+        return target.startswith(user.scope)
+    return True
+
+
+def require(user, action: str, target: str | None = None) -> None:
+    """Raise PermissionError unless `user` may do `action` (on `target`); see `can`."""
+    if not can(user, action, target):
+        role = user if isinstance(user, str) else user.role
+        raise PermissionError(f"role {role} may not {action}" + (f" on {target}" if target else ""))
 
 
 def manager_scope(station_path: str, manager_id: int) -> str:
@@ -61,7 +129,7 @@ class SessionUser:
 
     @property
     def is_admin(self) -> bool:
-        return self.role in ADMIN_ROLES
+        return can(self, "users.manage")
 
 
 def _now() -> dt.datetime:

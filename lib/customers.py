@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from lib import rules, validation, vocab
-from lib.auth import SessionUser, audit, manager_scope
+from lib.auth import SessionUser, audit, can, manager_scope
 from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scope_manager_id, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
@@ -37,7 +37,6 @@ from lib.validation import Checker, Field, ValidationError
 # value lists from the one vocabulary (lib.vocab)
 KINDS, STATUSES, FUELS = vocab.CUSTOMER_KINDS, vocab.CUSTOMER_STATUSES, vocab.FUELS
 PAYMENTS, LOYALTIES, AGREEMENTS = vocab.PAYMENTS, vocab.LOYALTIES, vocab.AGREEMENTS
-READ_ONLY_ROLES = {"province_viewer"}
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # counts above this show as "10,000+" (counting 1M rows for a label is not worth it)
 
@@ -485,7 +484,7 @@ def _resolve(conn: Connection, user: SessionUser, out: dict) -> dict:
 
 
 def _check_writer(user: SessionUser) -> None:
-    if user.role in READ_ONLY_ROLES:
+    if not can(user, "customers.write"):
         raise ValidationError.one("role", "read_only")
 
 

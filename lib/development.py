@@ -26,13 +26,12 @@ from lib.kpis import completion
 from lib.models import DEV_STAGES
 from lib.queries import in_scope, new_card_customer, read_df, scope_like, shift_month
 from lib.months import check as _check_month, last_day as _month_end
-from lib.tiers import NotAllowed, can_override
+from lib.tiers import NotAllowed
 
 KINDS = vocab.PLAN_KINDS
 KIND_LEVEL = {"institutional": "district", "personal_card": "station"}  # who a target belongs to
 LEVELS = vocab.ORG_LEVELS
 MAX_TARGET = 1000
-SURVEY_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "station_manager"})
 
 
 _df = read_df
@@ -180,7 +179,7 @@ def set_target(engine: Engine, actor: auth.SessionUser, org_unit_id: int, month:
     Institutional targets belong to districts, personal card targets to stations. Only roles above
     station level may edit, only for units inside their scope. Raises NotAllowed or ValueError.
     """
-    if not can_override(actor.role):
+    if not auth.can(actor, "plans.edit"):
         raise NotAllowed(f"role {actor.role} may not edit development plans")
     month = _check_month(month)
     if kind not in KINDS:
@@ -305,7 +304,7 @@ def record_survey(engine: Engine, actor: auth.SessionUser, org_unit_id: int, per
 
     Station managers and the levels above may record it for stations inside their scope.
     """
-    if actor.role not in SURVEY_ROLES:
+    if not auth.can(actor, "surveys.record"):
         raise NotAllowed(f"role {actor.role} may not record surveys")
     period = _check_month(period)
     if int(period[5:7]) not in [int(x) for x in config()["development"]["survey_months"]]:
@@ -363,11 +362,6 @@ def summary(engine: Engine, scope: str, month: str) -> dict:
 def next_month(month: str) -> str:
     """Return the month after `month` (the month a plan compiled in `month` is for)."""
     return shift_month(_check_month(month), 1)
-
-
-def can_edit(role: str) -> bool:
-    """True for the roles above station level that may edit development targets."""
-    return can_override(role)
 
 
 def kind_for(level: str) -> str:

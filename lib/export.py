@@ -103,8 +103,6 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
 
 
 # the names the daily-work download buttons call
-to_csv_bytes = csv_bytes
-to_xlsx_bytes = xlsx_bytes
 
 
 def table_csv(df: pd.DataFrame, t: Callable[..., str], columns: list[str] | None = None,

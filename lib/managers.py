@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from sqlalchemy import Engine, text
 
 from lib import rules
-from lib.auth import SessionUser, audit
+from lib.auth import SessionUser, audit, can
 from lib.config import rules as config
 from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scope_manager_id, scoped, shift_month, station_scope
@@ -73,7 +73,7 @@ def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = N
     earlier rating of the same year), audits each change. Returns the ratings: manager_id, name,
     last_year_t, level, below_standard, misses, transfer_due.
     """
-    if user.role not in ("province_admin", "city_manager", "district_manager"):
+    if not can(user, "managers.rate"):
         raise ValueError("role: managers are rated by the district, city or province")
     as_of = as_of or dt.date(year, 1, 1)
     vols = yearly_volume(engine, station_scope(user.scope), year - 1).set_index("manager_id")["volume_t"]
@@ -118,7 +118,7 @@ def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = N
 
 def set_plan(engine: Engine, user: SessionUser, manager_id: int, month: str, target_t: float) -> None:
     """Set a manager's monthly sales plan 月度销售任务 in tonnes (audited)."""
-    if user.role not in ("province_admin", "city_manager", "district_manager", "station_manager"):
+    if not can(user, "managers.plan"):
         raise ValueError("role: plans are set by the station, district, city or province")
     try:
         target = float(target_t)

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from lib import vocab
-from lib.auth import ROLE_LEVEL, SessionUser, audit
+from lib.auth import ROLE_LEVEL, SessionUser, audit, can
 from lib.config import rules
 from lib.db import write
 from lib.queries import in_scope, read_df, scope_like
@@ -136,7 +136,7 @@ def _level_sql() -> str:
 
 
 def _check_actor(user: SessionUser) -> None:
-    if user.role == "province_viewer":
+    if not can(user, "matters.write"):
         raise ValueError("role: read-only users cannot change matters")
 
 
@@ -205,7 +205,7 @@ def _user_level(user: SessionUser) -> str:
 
 def available_actions(matter: dict, user: SessionUser) -> list[str]:
     """Return the actions `user` may take on `matter` (a row with kind, step, escalation) now."""
-    if matter["step"] == CLOSED or user.role == "province_viewer":
+    if matter["step"] == CLOSED or not can(user, "matters.write"):
         return []
     if acting_level(matter["kind"], matter["step"], matter["escalation"]) != _user_level(user):
         return []

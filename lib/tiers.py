@@ -33,8 +33,6 @@ from lib.months import check as _check_month
 from lib.queries import in_list, in_scope, read_df, scope_like
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
-# Roles above station level may move a customer's tier (002 §6.1.1; the decision is the superior's, §6.1.2).
-OVERRIDE_ROLES = frozenset({"province_admin", "city_manager", "district_manager"})
 DIMENSIONS = ("tier", "size", "kind", "fuel", "payment", "value_class")
 NONE = "none"  # not on the books in that month (new or lost), a node of the migration Sankey
 MIN_REASON = 4
@@ -256,11 +254,6 @@ def overrides(engine: Engine, scope: str) -> pd.DataFrame:
 # --- manual override 人工调整等级 (002 §6.1.1) -----------------------------------------------------
 
 
-def can_override(role: str) -> bool:
-    """True for the roles above station level that may move a customer's tier or edit plans."""
-    return role in OVERRIDE_ROLES
-
-
 def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier: str | None, reason: str) -> None:
     """Move a customer's tier by hand (or with `tier=None` give it back to the rules), audited.
 
@@ -270,7 +263,7 @@ def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier
     The station's summary rows are refreshed in the same transaction (tier is a key of them).
     Raises NotAllowed (a ValueError) or ValueError.
     """
-    if not can_override(actor.role):
+    if not auth.can(actor, "tiers.override"):  # 002 §6.1.1, the superior decides (§6.1.2)
         raise NotAllowed(f"role {actor.role} may not change customer tiers")
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:

@@ -29,7 +29,6 @@ from lib.months import check as _check_month, days_in as _days, last_day as _mon
 from lib.tiers import NotAllowed
 
 # Everyone who works customers may raise or close a win-back task; the read-only viewer may not.
-TASK_ROLES = frozenset({"province_admin", "city_manager", "district_manager", "station_manager", "customer_manager"})
 GRADES = ("large", "graded", "regular", "reform")
 
 
@@ -255,7 +254,7 @@ def create_task(engine: Engine, actor: auth.SessionUser, customer_id: int, month
                 due_on: dt.date, note: str = "") -> int:
     """Raise a win-back task 挽回任务 for a customer in the actor's scope, assigned to its customer
     manager; audited. One open task per customer. Returns the task id."""
-    if actor.role not in TASK_ROLES:
+    if not auth.can(actor, "churn.task"):
         raise NotAllowed(f"role {actor.role} may not raise win-back tasks")
     month = _check_month(month)
     if reason not in ("silent", "drop", "lost"):
@@ -287,7 +286,7 @@ def create_task(engine: Engine, actor: auth.SessionUser, customer_id: int, month
 
 def close_task(engine: Engine, actor: auth.SessionUser, task_id: int, outcome: str, won_back: bool) -> None:
     """Close a win-back task with its outcome (done = won back, cancelled = not), audited."""
-    if actor.role not in TASK_ROLES:
+    if not auth.can(actor, "churn.task"):
         raise NotAllowed(f"role {actor.role} may not close win-back tasks")
     outcome = (outcome or "").strip()
     if not outcome:

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from lib import vocab
-from lib.auth import SessionUser, audit
+from lib.auth import SessionUser, audit, can
 from lib.config import rules
 from lib.db import write
 from lib import months
@@ -77,7 +77,7 @@ def next_due(last_done: dt.date | None, tier: str, today: dt.date) -> dt.date:
 
 
 def _check(user: SessionUser) -> None:
-    if user.role == "province_viewer":
+    if not can(user, "visits.write"):
         raise ValidationError.one("role", "read_only")
 
 

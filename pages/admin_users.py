@@ -5,6 +5,7 @@ from lib import auth, queries, ui
 
 ctx = ui.guard("pages/admin_users.py")
 t = ctx.t
+K = ui.Keys.Admin
 st.title(t("page.admin_users"))
 
 users = ui.cached(queries.users)(ctx.engine, ctx.user.scope)
@@ -17,12 +18,12 @@ login_of = dict(zip(users["id"], users["login"]))
 
 shown = users.assign(role=users["role"].map(role_label))[["login", "display_name", "role", "unit", "active",
                                                           "failed_attempts", "locked_until"]]
-st.dataframe(shown, hide_index=True, width="stretch", column_config={
+st.dataframe(shown, hide_index=True, width="stretch", key=K.USERS, column_config={
     c: st.column_config.Column(t(f"admin.col.{c}")) for c in shown.columns})
 
 
 def done(message_key: str) -> None:
-    st.cache_data.clear()
+    ui.invalidate("users")
     st.success(t(message_key))
 
 
@@ -36,35 +37,35 @@ def attempt(action, *args) -> bool:
 
 
 create, edit, log = st.tabs([t("admin.create"), t("admin.edit"), t("admin.audit")])
-with create, st.form("admin_create_form", clear_on_submit=True):
-    login = st.text_input(t("login.name"), key="admin_new_login")
-    name = st.text_input(t("setup.display_name"), key="admin_new_name")
-    role = st.selectbox(t("admin.role"), auth.ROLES, format_func=role_label, key="admin_new_role")
-    unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get, key="admin_new_unit")
-    manager = st.selectbox(t("admin.manager"), list(manager_name), key="admin_new_manager",
+with create, st.form(K.CREATE_FORM, clear_on_submit=True):
+    login = st.text_input(t("login.name"), key=K.NEW_LOGIN)
+    name = st.text_input(t("setup.display_name"), key=K.NEW_NAME)
+    role = st.selectbox(t("admin.role"), auth.ROLES, format_func=role_label, key=K.NEW_ROLE)
+    unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get, key=K.NEW_UNIT)
+    manager = st.selectbox(t("admin.manager"), list(manager_name), key=K.NEW_MANAGER,
                            format_func=manager_name.get)
-    password = st.text_input(t("login.password"), type="password", key="admin_new_password")
+    password = st.text_input(t("login.password"), type="password", key=K.NEW_PASSWORD)
     if st.form_submit_button(t("admin.create"), type="primary") and attempt(
             auth.create_user, login, name, role, unit, password, manager):
         done("common.saved")
 
 with edit:
-    target = st.selectbox(t("admin.user"), list(login_of), key="admin_edit_user", format_func=login_of.get)
+    target = st.selectbox(t("admin.user"), list(login_of), key=K.EDIT_USER, format_func=login_of.get)
     row = users.set_index("id").loc[target] if target is not None else None
     if row is not None:
-        active = st.toggle(t("admin.active"), value=bool(row["active"]), key=f"admin_active_{target}")
+        active = st.toggle(t("admin.active"), value=bool(row["active"]), key=ui.Keys.row(K.ACTIVE, target))
         if active != bool(row["active"]) and attempt(auth.set_active, int(target), active):
             done("common.saved")
-        with st.form("admin_reset_form", clear_on_submit=True):
-            new_pw = st.text_input(t("admin.new_password"), type="password", key="admin_reset_pw")
+        with st.form(K.RESET_FORM, clear_on_submit=True):
+            new_pw = st.text_input(t("admin.new_password"), type="password", key=K.RESET_PASSWORD)
             if st.form_submit_button(t("admin.reset")) and attempt(auth.reset_password, int(target), new_pw):
                 done("common.saved")
-        with st.form("admin_role_form"):
+        with st.form(K.ROLE_FORM):
             new_role = st.selectbox(t("admin.role"), auth.ROLES, index=auth.ROLES.index(row["role"]),
-                                    format_func=role_label, key="admin_role_role")
+                                    format_func=role_label, key=K.ROLE_ROLE)
             new_unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get,
-                                    index=list(unit_label).index(row["org_unit_id"]), key="admin_role_unit")
-            new_mgr = st.selectbox(t("admin.manager"), list(manager_name), key="admin_role_manager",
+                                    index=list(unit_label).index(row["org_unit_id"]), key=K.ROLE_UNIT)
+            new_mgr = st.selectbox(t("admin.manager"), list(manager_name), key=K.ROLE_MANAGER,
                                    format_func=manager_name.get)
             if st.form_submit_button(t("admin.change_role")) and attempt(
                     auth.change_role, int(target), new_role, int(new_unit), new_mgr):
@@ -72,4 +73,4 @@ with edit:
 
 with log:
     st.dataframe(ui.cached(queries.audit_log)(ctx.engine, ctx.user.scope, "app_user"), hide_index=True,
-                 width="stretch")
+                 width="stretch", key=K.AUDIT)

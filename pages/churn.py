@@ -4,16 +4,17 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import charts_dashboards as charts, fmt, tracking, ui
+from lib import auth, charts_dashboards as charts, fmt, tracking, ui
 
 ctx = ui.guard("pages/churn.py")
 t = ctx.t
+K = ui.Keys.Churn
 st.title(t("page.churn"))
 st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
-if flash := st.session_state.pop("churn_flash", None):
+if flash := st.session_state.pop(K.FLASH, None):
     st.success(flash)
 kind = st.segmented_control(t("churn.kind"), ["institutional", "personal", "all"], default="institutional",
-                            key="churn_kind", format_func=lambda k: t(f"churn.kind_{k}")) or "institutional"
+                            key=K.KIND, format_func=lambda k: t(f"churn.kind_{k}")) or "institutional"
 kind_arg = None if kind == "all" else kind
 warnings = ui.cached(tracking.churn_warnings)(ctx.engine, ctx.scope, ctx.month, kind_arg)
 # the headline from the same cached tables the tabs show (each read once)
@@ -30,36 +31,36 @@ c4.metric(t("churn.inst_volume"), fmt.tonnes(summary["volume_t"], ctx.lang),
 # Lazy tabs: only the open tab runs its queries (a province holds a million customers).
 tab_warn, tab_track, tab_lost, tab_grade = st.tabs(
     [t("churn.tab_warnings"), t("churn.tab_tracking"), t("churn.tab_lost"), t("churn.tab_grades")],
-    key="churn_tab", on_change="rerun")
+    key=K.TAB, on_change="rerun")
 with tab_warn:
     if tab_warn.open:
-        ui.table(warnings, t, "churn_warnings", "churn_warn",
+        ui.table(warnings, t, "churn_warnings", K.WARNINGS,
                  ["code", "name", "kind", "tier", "station", "owner", "reason", "volume_t", "avg3_t", "vs_avg3",
                   "last_fuel_month", "last_visit", "task_state", "task_due"],
                  {"vs_avg3": st.column_config.NumberColumn(format="percent")})
         todo = tracking.without_open_task(warnings)
-        if ctx.user.role in tracking.TASK_ROLES and len(todo):
-            with st.form("churn_task_form"):
+        if auth.can(ctx.user, "churn.task") and len(todo):
+            with st.form(K.TASK_FORM):
                 st.markdown(f"**{t('churn.task_title')}**")
-                pick = st.selectbox(t("col.name"), todo.to_dict("records"), key="churn_task_customer",
+                pick = st.selectbox(t("col.name"), todo.to_dict("records"), key=K.TASK_CUSTOMER,
                                     format_func=lambda r: f"{r['name']} · {r['code']}")
-                due = st.date_input(t("col.task_due"), value=dt.date.today() + dt.timedelta(days=7), key="churn_task_due")
-                note = st.text_input(t("churn.task_note"), key="churn_task_note")
-                submitted = st.form_submit_button(t("churn.task_create"), type="primary", key="churn_task_submit")
+                due = st.date_input(t("col.task_due"), value=dt.date.today() + dt.timedelta(days=7), key=K.TASK_DUE)
+                note = st.text_input(t("churn.task_note"), key=K.TASK_NOTE)
+                submitted = st.form_submit_button(t("churn.task_create"), type="primary", key=K.TASK_SUBMIT)
             if submitted and pick:
                 try:
                     tracking.create_task(ctx.engine, ctx.user, pick["customer_id"], ctx.month, pick["reason"], due, note)
                 except ValueError as exc:
                     st.error(t("common.invalid", reason=str(exc)))
                 else:
-                    st.cache_data.clear()
-                    st.session_state["churn_flash"] = t("common.saved")
+                    ui.invalidate("tasks")
+                    st.session_state[K.FLASH] = t("common.saved")
                     st.rerun()  # the figures at the top change too
 with tab_track:
     if tab_track.open:
         st.caption(t("churn.tracking_help"))
         ui.table(ui.cached(tracking.tracking_detail)(ctx.engine, ctx.scope, ctx.month), t, "tracking_detail",
-                 "churn_track", ["code", "name", "tier", "station", "owner", "volume_t", "visits", "cycle_days",
+                 K.TRACKING, ["code", "name", "tier", "station", "owner", "volume_t", "visits", "cycle_days",
                                  "avg3_t", "vs_avg3", "last_year_t", "vs_last_year", "last_visit"],
                  {c: st.column_config.NumberColumn(format="percent") for c in ("vs_avg3", "vs_last_year")}
                  | {"cycle_days": st.column_config.NumberColumn(format="%.1f")})
@@ -69,9 +70,9 @@ with tab_lost:
         if len(lost):
             by_reason, by_competitor = tracking.lost_breakdown(lost, t("churn.no_competitor"))
             left, right = st.columns(2)
-            left.plotly_chart(charts.count_bar(by_reason, t("churn.by_reason")), key="churn_r")
-            right.plotly_chart(charts.count_bar(by_competitor, t("churn.by_competitor"), "#2f4f6f"), key="churn_c")
-        ui.table(lost, t, "lost_customers", "churn_lost", ["lost_month", "code", "name", "kind", "tier", "station",
+            left.plotly_chart(charts.count_bar(by_reason, t("churn.by_reason")), key=K.BY_REASON)
+            right.plotly_chart(charts.count_bar(by_competitor, t("churn.by_competitor"), "#2f4f6f"), key=K.BY_COMPETITOR)
+        ui.table(lost, t, "lost_customers", K.LOST, ["lost_month", "code", "name", "kind", "tier", "station",
                  "owner", "avg_before_t", "lost_reason", "competitor"])
 with tab_grade:
     if tab_grade.open:
@@ -79,6 +80,6 @@ with tab_grade:
         st.caption(t("churn.grades_help"))
         if len(grades):
             counts = tracking.grade_counts(grades).rename(lambda g: t(f"val.grade.{g}"))
-            st.plotly_chart(charts.count_bar(counts, t("churn.grade_counts"), "#4a90c2"), key="churn_grades")
-        ui.table(grades, t, "station_grades", "churn_grade",
+            st.plotly_chart(charts.count_bar(counts, t("churn.grade_counts"), "#4a90c2"), key=K.GRADE_COUNTS)
+        ui.table(grades, t, "station_grades", K.GRADES,
                  ["grade", "code", "name", "district", "nozzles", "daily_sales_t", "yearly_t"])

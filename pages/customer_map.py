@@ -7,6 +7,7 @@ from lib import map_assets, map_queries, maps, ui
 
 ctx = ui.guard("pages/customer_map.py")
 t = ctx.t
+K = ui.Keys.CustomerMap
 st.title(t("page.customer_map"))
 st.caption(t("maps.rings.subtitle", scope=ui.scope_name(ctx)))
 
@@ -16,9 +17,9 @@ if stations.empty:
     st.stop()
 names = dict(zip(stations["id"], stations["name"] + " · " + stations["code"]))
 c1, c2, c3 = st.columns([3, 2, 2])
-station_id = c1.selectbox(t("maps.rings.station"), list(names), format_func=names.get, key="customer_map_station")
-radii_text = c2.text_input(t("maps.rings.radii"), value="1, 3, 5", key="customer_map_radii")
-background = c3.selectbox(t("maps.background"), maps.available_backgrounds(), key="customer_map_background",
+station_id = c1.selectbox(t("maps.rings.station"), list(names), format_func=names.get, key=K.STATION)
+radii_text = c2.text_input(t("maps.rings.radii"), value="1, 3, 5", key=K.RADII)
+background = c3.selectbox(t("maps.background"), maps.available_backgrounds(), key=K.BACKGROUND,
                           format_func=lambda x: t(f"maps.bg.{x}"))
 try:
     radii = maps.parse_radii(radii_text)
@@ -31,13 +32,13 @@ left, right = st.columns([3, 2])
 with left:
     m = maps.ring_map(result, background=background, lang=ctx.lang,
                       asset_base=map_assets.url_base(st.get_option("server.baseUrlPath")))
-    st_folium(m, key="customer_map_map", height=600, use_container_width=True, returned_objects=[])
+    st_folium(m, key=K.MAP, height=600, use_container_width=True, returned_objects=[])
     if m.gridcrm_notes["capped"]:
         shown, total = m.gridcrm_notes["capped"]
         st.caption(t("maps.rings.capped", shown=f"{shown:,}", total=f"{total:,}"))
 with right:
     st.subheader(t("maps.rings.counts"))
     st.dataframe(maps.labelled(result["rings"].drop(columns=["inner_km", "outer_km"]), t), hide_index=True,
-                 key="customer_map_rings")
+                 key=K.RINGS)
     st.subheader(t("maps.rings.potential", n=len(result["potential"])))
-    st.dataframe(maps.labelled(result["potential"], t), hide_index=True, key="customer_map_potential")
+    st.dataframe(maps.labelled(result["potential"], t), hide_index=True, key=K.POTENTIAL)

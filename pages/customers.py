@@ -1,11 +1,12 @@
 """Customer archive 客户档案 (DOMAIN §2–§4): search, profile with tier explanation, create and edit."""
 import streamlit as st
 
-from lib import customers, fmt, rules, ui, validation
+from lib import auth, customers, fmt, rules, ui, validation
 from lib.vocab import labelled
 
 ctx = ui.guard("pages/customers.py")
 t = ctx.t
+K = ui.Keys.Customers
 st.title(t("page.customers"))
 st.caption(t("cust.subtitle", scope=ui.scope_name(ctx)))
 picks = ui.cached(customers.choices)(ctx.engine, ctx.scope)
@@ -14,96 +15,96 @@ managers = dict(zip(picks["managers"]["id"], picks["managers"]["name"]))
 stations = dict(zip(picks["stations"]["id"], picks["stations"]["name"]))
 opt = lambda options, label: {"options": [None, *options],  # noqa: E731
                                "format_func": lambda x: t("cust.any") if x is None else label(x)}
-writer = ctx.user.role not in customers.READ_ONLY_ROLES
+writer = auth.can(ctx.user, "customers.write")
 VALUES = {"status": "customer_status"}
 
 tab_search, tab_profile, tab_new, tab_edit = st.tabs(
     [t("cust.tab_search"), t("cust.tab_profile"), t("cust.tab_new"), t("cust.tab_edit")])
 with tab_search:
-    with st.form("cust_search_form"):
+    with st.form(K.SEARCH_FORM):
         a, b, c = st.columns(3)
-        name = a.text_input(t("col.name"), key="cust_q_name")
-        mode = a.radio(t("cust.name_mode"), ["prefix", "contains"], horizontal=True, key="cust_q_mode",
+        name = a.text_input(t("col.name"), key=K.Q_NAME)
+        mode = a.radio(t("cust.name_mode"), ["prefix", "contains"], horizontal=True, key=K.Q_MODE,
                        format_func=lambda m: t(f"cust.mode_{m}"))
-        code = b.text_input(t("col.code"), key="cust_q_code")
-        phone = c.text_input(t("col.phone"), key="cust_q_phone")
+        code = b.text_input(t("col.code"), key=K.Q_CODE)
+        phone = c.text_input(t("col.phone"), key=K.Q_PHONE)
         d = st.columns(5)
-        tier = d[0].selectbox(t("col.tier"), **opt(reversed(rules.TIERS), lambda x: t(f"tier.{x}")), key="cust_q_tier")
+        tier = d[0].selectbox(t("col.tier"), **opt(reversed(rules.TIERS), lambda x: t(f"tier.{x}")), key=K.Q_TIER)
         kind = d[1].selectbox(t("col.kind"), **opt(customers.KINDS, lambda x: t(f"kind.{x}")),
-                              key="cust_q_kind")
+                              key=K.Q_KIND)
         status = d[2].selectbox(t("col.status"), **opt(customers.STATUSES, lambda x: t(f"val.customer_status.{x}")),
-                                key="cust_q_status")
-        grid = d[3].selectbox(t("col.grid"), **opt(grids, grids.get), key="cust_q_grid")
-        manager = d[4].selectbox(t("col.manager"), **opt(managers, managers.get), key="cust_q_manager")
+                                key=K.Q_STATUS)
+        grid = d[3].selectbox(t("col.grid"), **opt(grids, grids.get), key=K.Q_GRID)
+        manager = d[4].selectbox(t("col.manager"), **opt(managers, managers.get), key=K.Q_MANAGER)
         searched = st.form_submit_button(t("cust.search"), type="primary", icon=":material/search:")
     filters = customers.Filters(name=name, name_mode=mode, code=code, phone=phone, tier=tier, kind=kind,
                                 status=status, grid_id=grid, manager_id=manager)
-    if searched or st.session_state.get("cust_scope") != ctx.scope:
-        st.session_state["cust_pages"], st.session_state["cust_scope"] = [None], ctx.scope
-    pages = st.session_state.setdefault("cust_pages", [None])
+    if searched or st.session_state.get(K.SCOPE) != ctx.scope:
+        st.session_state[K.PAGES], st.session_state[K.SCOPE] = [None], ctx.scope
+    pages = st.session_state.setdefault(K.PAGES, [None])
     page = ui.cached(customers.search)(ctx.engine, ctx.scope, filters, pages[-1], customers.PAGE_SIZE, len(pages) == 1)
     if len(pages) == 1:
-        st.session_state["cust_total"] = (page.total, page.total_capped)
-    total, capped = st.session_state.get("cust_total", (page.total, page.total_capped))
+        st.session_state[K.TOTAL] = (page.total, page.total_capped)
+    total, capped = st.session_state.get(K.TOTAL, (page.total, page.total_capped))
     st.metric(t("cust.found"), (t("cust.more_than", n=fmt.count(total, ctx.lang)) if capped
                                 else fmt.count(total, ctx.lang)))
     shown = labelled(page.rows, t, ["code", "name", "kind", "sub_type", "phone", "status", "tier", "station", "grid",
                                     "manager"], VALUES)
-    st.dataframe(shown, hide_index=True, key="cust_table")
+    st.dataframe(shown, hide_index=True, key=K.TABLE)
     p1, p2, p3 = st.columns([1, 1, 4])
-    if p1.button(t("cust.prev"), disabled=len(pages) == 1, key="cust_prev", icon=":material/chevron_left:"):
+    if p1.button(t("cust.prev"), disabled=len(pages) == 1, key=K.PREV, icon=":material/chevron_left:"):
         pages.pop()
         st.rerun()
-    if p2.button(t("cust.next"), disabled=page.next_after is None, key="cust_next", icon=":material/chevron_right:"):
+    if p2.button(t("cust.next"), disabled=page.next_after is None, key=K.NEXT, icon=":material/chevron_right:"):
         pages.append(page.next_after)
         st.rerun()
     p3.caption(t("cust.page_no", n=len(pages)))
-    ui.download_buttons(shown, "customers", t, "cust_dl")
+    ui.download_buttons(shown, "customers", t, key=K.DOWNLOAD)
     if len(page.rows):
         label = dict(zip(page.rows["id"], page.rows["code"] + " · " + page.rows["name"]))
-        chosen = st.selectbox(t("cust.open"), list(label), format_func=label.get, key="cust_pick")
-        st.session_state["cust_selected"] = int(chosen)
+        chosen = st.selectbox(t("cust.open"), list(label), format_func=label.get, key=K.PICK)
+        st.session_state[K.SELECTED] = int(chosen)
 
 
 def form_fields(prefix: str, row: dict) -> dict:
     """The customer fields as widgets prefilled from `row`; returns the values."""
     a, b, c = st.columns(3)
-    v = {"name": a.text_input(t("col.name"), row.get("name", ""), key=f"{prefix}_name"),
-         "phone": b.text_input(t("col.phone"), row.get("phone", ""), key=f"{prefix}_phone"),
-         "credit_code": c.text_input(t("col.credit_code"), row.get("credit_code", ""), key=f"{prefix}_cc"),
-         "contact": a.text_input(t("col.contact"), row.get("contact", ""), key=f"{prefix}_contact")}
+    v = {"name": a.text_input(t("col.name"), row.get("name", ""), key=K.field(prefix, "name")),
+         "phone": b.text_input(t("col.phone"), row.get("phone", ""), key=K.field(prefix, "phone")),
+         "credit_code": c.text_input(t("col.credit_code"), row.get("credit_code", ""), key=K.field(prefix, "credit_code")),
+         "contact": a.text_input(t("col.contact"), row.get("contact", ""), key=K.field(prefix, "contact"))}
     kinds = list(customers.KINDS)
-    v["kind"] = b.selectbox(t("col.kind"), kinds, kinds.index(row.get("kind", "personal")), key=f"{prefix}_kind",
+    v["kind"] = b.selectbox(t("col.kind"), kinds, kinds.index(row.get("kind", "personal")), key=K.field(prefix, "kind"),
                             format_func=lambda x: t(f"kind.{x}"))
     subs = list(rules.CLASS_CODES[v["kind"]])
     v["sub_type"] = c.selectbox(t("col.sub_type"), subs, subs.index(row["sub_type"]) if row.get("sub_type") in subs
-                                else 0, key=f"{prefix}_sub_{v['kind']}", format_func=lambda x: t(f"val.sub_type.{x}"))
+                                else 0, key=K.field(prefix, "sub_type", v["kind"]), format_func=lambda x: t(f"val.sub_type.{x}"))
     st_ids = list(stations)
     v["station_id"] = a.selectbox(t("col.station"), st_ids, st_ids.index(row["station_id"]) if row.get("station_id")
-                                  in st_ids else 0, format_func=stations.get, key=f"{prefix}_station")
+                                  in st_ids else 0, format_func=stations.get, key=K.field(prefix, "station_id"))
     g_ids = [None, *picks["grids"].loc[picks["grids"]["station_id"] == v["station_id"], "id"]]
     v["grid_id"] = b.selectbox(t("col.grid"), g_ids, g_ids.index(row.get("grid_id")) if row.get("grid_id") in g_ids
-                               else 0, format_func=lambda x: "—" if x is None else grids[x], key=f"{prefix}_grid")
+                               else 0, format_func=lambda x: "—" if x is None else grids[x], key=K.field(prefix, "grid_id"))
     m_ids = [None, *picks["managers"].loc[picks["managers"]["station_id"] == v["station_id"], "id"]]
     v["manager_id"] = c.selectbox(t("col.manager"), m_ids, m_ids.index(row.get("manager_id")) if row.get("manager_id")
                                   in m_ids else 0, format_func=lambda x: "—" if x is None else managers[x],
-                                  key=f"{prefix}_manager")
+                                  key=K.field(prefix, "manager_id"))
     for col, key, options in ((a, "status", customers.STATUSES), (b, "fuel", customers.FUELS),
                               (c, "payment", customers.PAYMENTS)):
         vocab = "customer_status" if key == "status" else key
         v[key] = col.selectbox(t(f"col.{key}"), options, list(options).index(row.get(key, options[0])),
-                               format_func=lambda x, voc=vocab: t(f"val.{voc}.{x}"), key=f"{prefix}_{key}")
+                               format_func=lambda x, voc=vocab: t(f"val.{voc}.{x}"), key=K.field(prefix, key))
     for col, key in ((a, "gasoline_t"), (b, "diesel_t"), (c, "card_cny")):
-        v[key] = col.number_input(t(f"col.{key}"), 0.0, value=float(row.get(key) or 0.0), key=f"{prefix}_{key}")
+        v[key] = col.number_input(t(f"col.{key}"), 0.0, value=float(row.get(key) or 0.0), key=K.field(prefix, key))
     agreements = [None, *customers.AGREEMENTS]
     v["agreement"] = a.selectbox(t("col.agreement"), agreements, agreements.index(row.get("agreement")),
-                                 format_func=lambda x: "—" if x is None else t(f"val.agreement.{x}"), key=f"{prefix}_agr")
-    v["stable"] = b.checkbox(t("col.stable"), bool(row.get("stable")), key=f"{prefix}_stable")
+                                 format_func=lambda x: "—" if x is None else t(f"val.agreement.{x}"), key=K.field(prefix, "agreement"))
+    v["stable"] = b.checkbox(t("col.stable"), bool(row.get("stable")), key=K.field(prefix, "stable"))
     v["province_procurement"] = c.checkbox(t("col.province_procurement"), bool(row.get("province_procurement")),
-                                           key=f"{prefix}_pp")
+                                           key=K.field(prefix, "province_procurement"))
     v["lost_month"] = a.text_input(t("col.lost_month"), row.get("lost_month") or "", placeholder="YYYY-MM",
-                                    key=f"{prefix}_lost")
-    v["lost_reason"] = b.text_input(t("col.lost_reason"), row.get("lost_reason") or "", key=f"{prefix}_lreason")
+                                    key=K.field(prefix, "lost_month"))
+    v["lost_reason"] = b.text_input(t("col.lost_reason"), row.get("lost_reason") or "", key=K.field(prefix, "lost_reason"))
     return v
 
 
@@ -113,7 +114,7 @@ def save(action, *args, confirm_key: str) -> None:
     except customers.DuplicateError as exc:
         st.warning(t("cust.duplicates", n=len(exc.duplicates["inside"]) + int(exc.duplicates["outside"]["customers"].sum())))
         st.dataframe(labelled(exc.duplicates["inside"], t, ["code", "name", "phone", "credit_code", "station", "reason"]),
-                     hide_index=True, key=f"{confirm_key}_dups")
+                     hide_index=True, key=K.duplicates(confirm_key))
         for r in exc.duplicates["outside"].itertuples():
             st.caption(t("cust.duplicate_elsewhere", unit=r.unit, n=r.customers))
         st.checkbox(t("cust.save_anyway"), key=confirm_key)
@@ -121,11 +122,11 @@ def save(action, *args, confirm_key: str) -> None:
     except ValueError as exc:
         st.error(t("common.invalid", reason=validation.describe(exc, t)))
         return
-    st.cache_data.clear()
+    ui.invalidate("customers")
     st.success(t("cust.saved_code", code=result[1]) if isinstance(result, tuple) else t("common.saved"))
 
 
-selected = st.session_state.get("cust_selected")
+selected = st.session_state.get(K.SELECTED)
 prof = ui.cached(customers.profile)(ctx.engine, ctx.scope, selected) if selected else None
 with tab_profile:
     if prof is None:
@@ -147,39 +148,39 @@ with tab_profile:
         st.markdown(t("cust.owner_line", owner=owner["name"] if owner else "—", phone=owner["phone"] if owner else "—",
                       station=prof["station"]["name"], grid=prof["grid"]["name"] if prof["grid"] else "—"))
         if len(prof["consumption"]):
-            st.plotly_chart(customers.consumption_chart(prof["consumption"], t), key="cust_chart")
+            st.plotly_chart(customers.consumption_chart(prof["consumption"], t), key=K.CHART)
         else:
             st.caption(t("cust.no_consumption"))
         st.subheader(t("page.visits"))
-        ui.table(prof["visits"], t, f"visits_{c['code']}", "cust_visits", ["mode", "planned_on", "done_on", "note",
+        ui.table(prof["visits"], t, f"visits_{c['code']}", K.VISITS, ["mode", "planned_on", "done_on", "note",
                                                                            "manager"], values={"mode": "mode"})
         st.subheader(t("page.matters"))
-        ui.table(prof["matters"], t, f"matters_{c['code']}", "cust_matters",
+        ui.table(prof["matters"], t, f"matters_{c['code']}", K.MATTERS,
                  ["kind", "title", "state", "step", "raised_at", "due_at", "closed_at"],
                  values={"kind": "matter_kind", "state": "state", "step": "step"})
 with tab_new:
     if not writer or not stations:
         st.info(t("cust.read_only"))
     else:
-        with st.form("cust_new_form"):
-            values = form_fields("cust_new", {})
+        with st.form(K.NEW_FORM):
+            values = form_fields(K.NEW, {})
             submitted = st.form_submit_button(t("cust.create"), type="primary")
         if submitted:
-            save(customers.create, values, confirm_key="cust_new_confirm")
+            save(customers.create, values, confirm_key=K.NEW_CONFIRM)
 with tab_edit:
     if prof is None or not writer:
         st.info(t("cust.pick_first") if writer else t("cust.read_only"))
     else:
         c = prof["customer"]
-        with st.form("cust_edit_form"):
-            values = form_fields(f"cust_edit_{c['id']}", c)
+        with st.form(K.EDIT_FORM):
+            values = form_fields(ui.Keys.row(K.EDIT, c["id"]), c)
             o1, o2 = st.columns(2)
             values["tier_override"] = o1.selectbox(
-                t("col.tier_override"), [None, *reversed(rules.TIERS)], key=f"cust_edit_ov_{c['id']}",
+                t("col.tier_override"), [None, *reversed(rules.TIERS)], key=ui.Keys.row(K.EDIT_OVERRIDE, c["id"]),
                 index=[None, *reversed(rules.TIERS)].index(c["tier_override"]),
                 format_func=lambda x: t("cust.computed") if x is None else t(f"tier.{x}"))
             values["tier_override_reason"] = o2.text_input(t("col.tier_override_reason"),
-                                                           c["tier_override_reason"] or "", key=f"cust_edit_ovr_{c['id']}")
+                                                           c["tier_override_reason"] or "", key=ui.Keys.row(K.EDIT_OVERRIDE_REASON, c["id"]))
             submitted = st.form_submit_button(t("cust.update"), type="primary")
         if submitted:
-            save(customers.update, c["id"], values, confirm_key=f"cust_edit_confirm_{c['id']}")
+            save(customers.update, c["id"], values, confirm_key=ui.Keys.row(K.EDIT_CONFIRM, c["id"]))

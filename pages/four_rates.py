@@ -6,6 +6,7 @@ from lib.kpis import change
 
 ctx = ui.guard("pages/four_rates.py")
 t = ctx.t
+K = ui.Keys.FourRates
 st.title(t("page.four_rates"))
 st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 try:
@@ -32,28 +33,28 @@ pct = {c: st.column_config.NumberColumn(format="percent") for c in
        [*fr.RATES, *(f"{r}_{x}" for r in fr.RATES for x in ("target", "median"))]}
 with tab_station:
     table = ui.cached(fr.station_table)(ctx.engine, ctx.scope, ctx.month)
-    rate = st.segmented_control(t("fr.rate"), fr.RATES, default="entry_rate", key="fr_rate",
+    rate = st.segmented_control(t("fr.rate"), fr.RATES, default="entry_rate", key=K.RATE,
                                 format_func=lambda r: t(f"rate.{r}")) or "entry_rate"
-    st.plotly_chart(charts.station_rate_bars(table, rate, t), key="fr_station_chart")
-    ui.table(table, t, "four_rates_stations", "fr_stations",
+    st.plotly_chart(charts.station_rate_bars(table, rate, t), key=K.STATION_CHART)
+    ui.table(table, t, "four_rates_stations", K.STATIONS,
              ["station", "district", rate, f"{rate}_target", f"{rate}_status", f"{rate}_median", *fr.RATES,
               "throughput"], pct | {"throughput": st.column_config.NumberColumn(format="%.2f")})
 with tab_level:
     levels = [lv for lv in dev.levels_for(ctx.scope) if lv in fr.LEVELS]
     default = "district" if "district" in levels else levels[-1]
-    level = st.segmented_control(t("plan.level"), levels, default=default, key="fr_level",
+    level = st.segmented_control(t("plan.level"), levels, default=default, key=K.LEVEL,
                                  format_func=lambda x: t(f"level.{x}")) or default
-    ui.table(ui.cached(fr.by_level)(ctx.engine, ctx.scope, ctx.month, level), t, "four_rates_units", "fr_units",
+    ui.table(ui.cached(fr.by_level)(ctx.engine, ctx.scope, ctx.month, level), t, "four_rates_units", K.UNITS,
              ["unit", *fr.RATES, "throughput", *fr.COUNT_KEYS], pct)
 with tab_trend:
     trend = ui.cached(fr.trend)(ctx.engine, ctx.scope, ctx.month)
-    st.plotly_chart(charts.rate_trend(trend, t), key="fr_trend_chart")
-    ui.table(trend, t, "four_rates_trend", "fr_trend", ["month", *fr.RATES], pct)
+    st.plotly_chart(charts.rate_trend(trend, t), key=K.TREND_CHART)
+    ui.table(trend, t, "four_rates_trend", K.TREND, ["month", *fr.RATES], pct)
 with tab_class:
     st.info(t("fr.class_note"))
     mix = ui.cached(fr.vehicle_mix)(ctx.engine, ctx.scope, ctx.month)
     left, right = st.columns(2)
-    left.plotly_chart(charts.vehicle_mix(mix, t), key="fr_mix_chart")
+    left.plotly_chart(charts.vehicle_mix(mix, t), key=K.MIX_CHART)
     with right:
-        ui.table(mix, t, "vehicle_mix", "fr_mix", ["vehicle_class", "passing", "share"],
+        ui.table(mix, t, "vehicle_mix", K.MIX, ["vehicle_class", "passing", "share"],
                  {"share": st.column_config.NumberColumn(format="percent")})

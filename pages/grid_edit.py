@@ -7,6 +7,7 @@ from lib import map_assets, map_queries, maps, ui
 
 ctx = ui.guard("pages/grid_edit.py")
 t = ctx.t
+K = ui.Keys.GridEdit
 st.title(t("page.grid_edit"))
 st.caption(t("maps.edit.subtitle"))
 
@@ -16,7 +17,7 @@ if districts.empty:
     st.stop()
 dnames = dict(zip(districts["path"], districts["name"]))
 c1, c2, c3, c4 = st.columns(4)
-district = c1.selectbox(t("maps.edit.district"), list(dnames), format_func=dnames.get, key="grid_edit_district")
+district = c1.selectbox(t("maps.edit.district"), list(dnames), format_func=dnames.get, key=K.DISTRICT)
 data = map_queries.district_grids(ctx.engine, ctx.scope, district)
 grids = data["grids"]
 gnames = dict(zip(grids["id"], grids["code"] + " " + grids["name"]))
@@ -24,27 +25,27 @@ editable = grids.loc[grids["editable"], "id"].tolist()
 if not editable:
     st.info(t("maps.edit.no_district"))
     st.stop()
-grid_id = c2.selectbox(t("maps.edit.grid"), editable, format_func=gnames.get, key="grid_edit_grid")
+grid_id = c2.selectbox(t("maps.edit.grid"), editable, format_func=gnames.get, key=K.GRID)
 neighbour = c3.selectbox(t("maps.edit.neighbour"), [None] + [g for g in editable if g != grid_id],
                          format_func=lambda g: t("maps.edit.no_neighbour") if g is None else gnames[g],
-                         key="grid_edit_neighbour")
-background = c4.selectbox(t("maps.background"), maps.available_backgrounds(), key="grid_edit_background",
+                         key=K.NEIGHBOUR)
+background = c4.selectbox(t("maps.background"), maps.available_backgrounds(), key=K.BACKGROUND,
                           format_func=lambda x: t(f"maps.bg.{x}"))
-upload = st.file_uploader(t("maps.edit.upload"), type=["geojson", "json"], key="grid_edit_upload")
+upload = st.file_uploader(t("maps.edit.upload"), type=["geojson", "json"], key=K.UPLOAD)
 
-state = st.session_state.setdefault("grid_edit_state", {})
+state = st.session_state.setdefault(K.STATE, {})
 if state.get("key") != (district, grid_id, neighbour):
     state.clear()
     state["key"] = (district, grid_id, neighbour)
 m = maps.edit_map(data["district"], grids, [grid_id], proposal=state.get("changes"), report=state.get("report"),
                   background=background, lang=ctx.lang,
                   asset_base=map_assets.url_base(st.get_option("server.baseUrlPath")))
-out = st_folium(m, key="grid_edit_map", height=560, use_container_width=True, returned_objects=["all_drawings"])
+out = st_folium(m, key=K.MAP, height=560, use_container_width=True, returned_objects=["all_drawings"])
 
 b1, b2, b3 = st.columns(3)
-check = b1.button(t("maps.edit.check"), key="grid_edit_check", icon=":material/rule:")
-save = b2.button(t("maps.edit.save"), key="grid_edit_save", type="primary", icon=":material/save:")
-if b3.button(t("maps.edit.reset"), key="grid_edit_reset", icon=":material/undo:"):
+check = b1.button(t("maps.edit.check"), key=K.CHECK, icon=":material/rule:")
+save = b2.button(t("maps.edit.save"), key=K.SAVE, type="primary", icon=":material/save:")
+if b3.button(t("maps.edit.reset"), key=K.RESET, icon=":material/undo:"):
     state.clear()
     st.rerun()
 if check or save:
@@ -54,7 +55,7 @@ if check or save:
                                         previous=state.get("changes"))
         if save:
             map_queries.save_grid_geometries(ctx.engine, ctx.user.login, ctx.scope, district, changes)
-            st.cache_data.clear()
+            ui.invalidate("grids")
             state.clear()
             state.update(key=(district, grid_id, neighbour), saved=len(changes))
         else:
@@ -74,4 +75,4 @@ elif report is not None:
     st.error(t("maps.edit.refused", reason=map_queries.refusal_reason(report)))
 st.subheader(t("maps.edit.history"))
 st.dataframe(maps.labelled(map_queries.grid_history(ctx.engine, ctx.scope, district), t), hide_index=True,
-             key="grid_edit_history")
+             key=K.HISTORY)

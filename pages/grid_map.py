@@ -7,15 +7,16 @@ from lib import charts, fmt, map_assets, map_queries, maps, ui
 
 ctx = ui.guard("pages/grid_map.py")
 t = ctx.t
+K = ui.Keys.GridMap
 st.title(t("page.grid_map"))
 st.caption(t("maps.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 
 c1, c2, c3 = st.columns([2, 2, 5])
-measure = c1.selectbox(t("maps.pick_measure"), maps.MEASURES, key="grid_map_measure",
+measure = c1.selectbox(t("maps.pick_measure"), maps.MEASURES, key=K.MEASURE,
                        format_func=lambda x: t(f"maps.measure.{x}"))
-background = c2.selectbox(t("maps.background"), maps.available_backgrounds(), key="grid_map_background",
+background = c2.selectbox(t("maps.background"), maps.available_backgrounds(), key=K.BACKGROUND,
                           format_func=lambda x: t(f"maps.bg.{x}"))
-layers = c3.multiselect(t("maps.layers"), maps.LAYERS, default=list(maps.DEFAULT_LAYERS), key="grid_map_layers",
+layers = c3.multiselect(t("maps.layers"), maps.LAYERS, default=list(maps.DEFAULT_LAYERS), key=K.LAYERS,
                         format_func=lambda x: t(f"maps.layer.{x}"))
 data = ui.cached(maps.grid_map_data)(ctx.engine, ctx.scope, ctx.month)
 reports = ui.cached(map_queries.partition_reports)(ctx.engine, ctx.scope)
@@ -32,12 +33,12 @@ def map_and_panel():
         st.caption(t("maps.aggregated_note", max=f"{maps.MAX_POINTS:,}"))
     left, right = st.columns([5, 3])
     with left:
-        out = st_folium(m, key="grid_map_map", height=640, use_container_width=True,
+        out = st_folium(m, key=K.MAP, height=640, use_container_width=True,
                         returned_objects=["last_object_clicked_tooltip"])
     code = maps.grid_code_from_tooltip((out or {}).get("last_object_clicked_tooltip"), grids["code"])
     if code:
-        st.session_state["grid_map_selected"] = code
-    code = st.session_state.get("grid_map_selected")
+        st.session_state[K.SELECTED] = code
+    code = st.session_state.get(K.SELECTED)
     with right:
         grid = maps.grid_panel(data, code) if code else None
         if grid is None:
@@ -51,41 +52,41 @@ def map_and_panel():
         st.caption(t("maps.panel.others", potential=fmt.count(grid["potential"], ctx.lang),
                      competitor=fmt.count(grid["competitor"], ctx.lang)))
         trend = ui.cached(map_queries.grid_volume_trend)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
-        st.plotly_chart(charts.volume_trend(trend, t), width="stretch", key="grid_map_trend")
+        st.plotly_chart(charts.volume_trend(trend, t), width="stretch", key=K.TREND)
         with st.expander(t("maps.panel.customers")):
             custs = ui.cached(map_queries.grid_customers)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
-            st.dataframe(maps.labelled(custs, t), hide_index=True, key="grid_map_customers")
+            st.dataframe(maps.labelled(custs, t), hide_index=True, key=K.CUSTOMERS)
         ui.page_link("pages/customers.py", t("maps.panel.to_customers"), ctx.user)
         d1, d2 = st.columns(2)
         d1.download_button(t("maps.card.download_html"), maps.contact_card_html(grid, ctx.lang),
-                           file_name=f"card_{code}.html", mime="text/html", key="grid_map_card_html")
+                           file_name=f"card_{code}.html", mime="text/html", key=K.CARD_HTML)
         d2.download_button(t("maps.card.download_svg"), maps.contact_card_svg(grid, ctx.lang),
-                           file_name=f"card_{code}.svg", mime="image/svg+xml", key="grid_map_card_svg")
+                           file_name=f"card_{code}.svg", mime="image/svg+xml", key=K.CARD_SVG)
 
 
 map_and_panel()
 
 st.subheader(t("maps.partition.title"))
 districts = ui.cached(map_queries.districts)(ctx.engine, ctx.scope)
-st.dataframe(maps.partition_summary(reports, districts, t), hide_index=True, key="grid_map_partition_summary")
+st.dataframe(maps.partition_summary(reports, districts, t), hide_index=True, key=K.PARTITION_SUMMARY)
 problems = maps.partition_problems(reports, districts, t)
 if len(problems):
     st.error(t("maps.partition.problems", n=len(problems)))
-    st.dataframe(problems, hide_index=True, key="grid_map_partition_problems")
+    st.dataframe(problems, hide_index=True, key=K.PARTITION_PROBLEMS)
 else:
     st.success(t("maps.partition.clean"))
 # Every customer's point against the grids: automatic for a district or station, on request above
 # (a province holds up to a million customers; the map itself never waits for this check).
-if data["level"] in maps.INDIVIDUAL_LEVELS or st.session_state.get("grid_map_membership_scope") == ctx.scope:
+if data["level"] in maps.INDIVIDUAL_LEVELS or st.session_state.get(K.MEMBERSHIP_SCOPE) == ctx.scope:
     outside = ui.cached(map_queries.grid_membership)(ctx.engine, ctx.scope)
     st.markdown(t("maps.partition.membership", n=len(outside)))
     if len(outside):
-        st.dataframe(maps.labelled(outside, t), hide_index=True, key="grid_map_membership")
-elif st.button(t("maps.partition.membership_run"), key="grid_map_membership_run", help=t("maps.partition.membership_help"),
+        st.dataframe(maps.labelled(outside, t), hide_index=True, key=K.MEMBERSHIP)
+elif st.button(t("maps.partition.membership_run"), key=K.MEMBERSHIP_RUN, help=t("maps.partition.membership_help"),
                icon=":material/fact_check:"):
-    st.session_state["grid_map_membership_scope"] = ctx.scope
+    st.session_state[K.MEMBERSHIP_SCOPE] = ctx.scope
     st.rerun()
 no_owner = ui.cached(map_queries.grids_without_owner)(ctx.engine, ctx.scope)
 st.markdown(t("maps.partition.no_owner", n=len(no_owner)))
 if len(no_owner):
-    st.dataframe(maps.labelled(no_owner, t), hide_index=True, key="grid_map_no_owner")
+    st.dataframe(maps.labelled(no_owner, t), hide_index=True, key=K.NO_OWNER)

@@ -7,24 +7,25 @@ from lib import fmt, importer, ui
 
 ctx = ui.guard("pages/imports.py")
 t = ctx.t
+K = ui.Keys.Imports
 st.title(t("page.imports"))
 st.caption(t("imp.subtitle", scope=ui.scope_name(ctx), limit=importer.limits()["max_bytes"] // 1048576))
-kind = st.segmented_control(t("imp.kind_label"), importer.KINDS, default="customers", key="imp_kind",
+kind = st.segmented_control(t("imp.kind_label"), importer.KINDS, default="customers", key=K.KIND,
                             format_func=lambda k: t(f"imp.kind.{k}")) or "customers"
 st.markdown(t(f"imp.help.{kind}"))
 cols = st.columns([1, 1, 4])
 if kind == "grids":
     cols[0].download_button(t("imp.template_geojson"), importer.template("grids", lang=ctx.lang), "grids_template.geojson",
-                            mime="application/geo+json", key="imp_tpl_geojson", on_click="ignore")
+                            mime="application/geo+json", key=K.TEMPLATE_GEOJSON, on_click="ignore")
     types = ["geojson", "json"]
 else:
     cols[0].download_button(t("imp.template_csv"), importer.template(kind, "csv", ctx.lang), f"{kind}_template.csv",
-                            mime="text/csv", key=f"imp_tpl_csv_{kind}", on_click="ignore")
+                            mime="text/csv", key=ui.Keys.row(K.TEMPLATE_CSV, kind), on_click="ignore")
     cols[1].download_button(t("imp.template_xlsx"), importer.template(kind, "xlsx", ctx.lang), f"{kind}_template.xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            key=f"imp_tpl_xlsx_{kind}", on_click="ignore")
+                            key=ui.Keys.row(K.TEMPLATE_XLSX, kind), on_click="ignore")
     types = ["csv", "txt", "xlsx"]
-upload = st.file_uploader(t("imp.upload"), type=types, key=f"imp_file_{kind}")
+upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, kind))
 
 
 def run(dry_run: bool) -> importer.ImportReport:
@@ -38,20 +39,20 @@ def run(dry_run: bool) -> importer.ImportReport:
 
 if upload is not None:
     ident = (kind, upload.name, upload.size)
-    if st.button(t("imp.check"), key="imp_check", type="primary", icon=":material/fact_check:"):
-        st.session_state["imp_report"] = (ident, run(dry_run=True))
-    stored = st.session_state.get("imp_report")
+    if st.button(t("imp.check"), key=K.CHECK, type="primary", icon=":material/fact_check:"):
+        st.session_state[K.REPORT] = (ident, run(dry_run=True))
+    stored = st.session_state.get(K.REPORT)
     if stored and stored[0] == ident:
         report = stored[1]
         if report.ok and report.dry_run:
             st.success(t("imp.check_ok", rows=fmt.count(report.rows, ctx.lang), inserted=report.inserted,
                          updated=report.updated, seconds=report.seconds))
             if report.preview is not None:
-                st.dataframe(report.preview, hide_index=True, key="imp_preview")
-            if st.button(t("imp.commit"), key="imp_commit", type="primary", icon=":material/upload:"):
+                st.dataframe(report.preview, hide_index=True, key=K.PREVIEW)
+            if st.button(t("imp.commit"), key=K.COMMIT, type="primary", icon=":material/upload:"):
                 done = run(dry_run=False)
-                st.session_state["imp_report"] = (ident, done)
-                st.cache_data.clear()
+                st.session_state[K.REPORT] = (ident, done)
+                ui.invalidate(*ui.IMPORT_AREAS[kind])
                 st.rerun()
         elif report.ok:
             st.success(t("imp.done", inserted=report.inserted, updated=report.updated, seconds=report.seconds))
@@ -59,4 +60,4 @@ if upload is not None:
             st.error(t("imp.failed", n=fmt.count(report.error_count, ctx.lang)))
             errors = pd.DataFrame([{"row": e.row, "column": e.column, "message": e.text(t)}
                                    for e in report.errors], columns=["row", "column", "message"])
-            ui.table(errors, t, "import_errors", "imp_errors")
+            ui.table(errors, t, "import_errors", K.ERRORS)

@@ -4,11 +4,12 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import fmt, managers, ui
+from lib import auth, fmt, managers, ui
 from lib.vocab import labelled
 
 ctx = ui.guard("pages/managers.py")
 t = ctx.t
+K = ui.Keys.Managers
 today = dt.date.today()
 st.title(t("page.managers"))
 st.caption(t("mgr.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
@@ -24,43 +25,43 @@ LEVEL = {"level": "manager_level", "transfer_due": "bool", "below_standard": "bo
 tab_rank, tab_roster, tab_map, tab_rate = st.tabs(
     [t("mgr.tab_ranking"), t("mgr.tab_roster"), t("mgr.tab_map"), t("mgr.tab_rating")])
 with tab_rank:
-    ui.table(ranking, t, f"manager_ranking_{ctx.month}", "mgr_rank",
+    ui.table(ranking, t, f"manager_ranking_{ctx.month}", K.RANKING,
              ["rank", "name", "station", "level", "institutional_t", "personal_t", "volume_t", "target_t", "completion",
               "commission_cny"], values=LEVEL)
 with tab_roster:
-    ui.table(roster, t, "managers", "mgr_roster", ["name", "phone", "station", "hired_on", "months", "level", "misses",
+    ui.table(roster, t, "managers", K.ROSTER, ["name", "phone", "station", "hired_on", "months", "level", "misses",
                                                    "transfer_due", "customers"], values=LEVEL)
 with tab_map:
     names = dict(zip(roster["id"], roster["name"] + " · " + roster["station"]))
-    chosen = st.selectbox(t("col.manager"), list(names), format_func=names.get, key="mgr_map_pick")
+    chosen = st.selectbox(t("col.manager"), list(names), format_func=names.get, key=K.MAP_PICK)
     if chosen is not None:
         theirs = ui.cached(managers.customers_of)(ctx.engine, ctx.scope, chosen)
         st.caption(t("mgr.map_line", n=len(theirs), located=int(theirs["lon"].notna().sum())))
-        st.plotly_chart(managers.customers_map(theirs, t), key="mgr_map")
-        ui.table(theirs, t, f"customers_of_{chosen}", "mgr_customers", ["code", "name", "tier", "kind", "status"],
+        st.plotly_chart(managers.customers_map(theirs, t), key=K.MAP)
+        ui.table(theirs, t, f"customers_of_{chosen}", K.CUSTOMERS, ["code", "name", "tier", "kind", "status"],
                  values={"status": "customer_status"})
 with tab_rate:
     st.caption(t("mgr.rating_help"))
-    if ctx.user.role in ("province_admin", "city_manager", "district_manager"):
-        year = st.number_input(t("mgr.year"), 2000, 2100, today.year, key="mgr_rate_year")
-        if st.button(t("mgr.rate"), key="mgr_rate_button", type="primary"):
+    if auth.can(ctx.user, "managers.rate"):
+        year = st.number_input(t("mgr.year"), 2000, 2100, today.year, key=K.RATE_YEAR)
+        if st.button(t("mgr.rate"), key=K.RATE_BUTTON, type="primary"):
             try:
                 result = managers.rate(ctx.engine, ctx.user, int(year), today)
             except ValueError as exc:
                 st.error(t("common.invalid", reason=str(exc)))
             else:
-                st.cache_data.clear()
+                ui.invalidate("managers")
                 st.dataframe(labelled(result, t, ["name", "last_year_t", "level", "below_standard", "misses",
-                                                  "transfer_due"], LEVEL), hide_index=True, key="mgr_rate_result")
-    if ctx.user.role in ("province_admin", "city_manager", "district_manager", "station_manager"):
-        with st.form("mgr_plan_form"):
-            who = st.selectbox(t("col.manager"), list(names), format_func=names.get, key="mgr_plan_who")
-            target = st.number_input(t("col.target_t"), 0.0, 1e6, 100.0, key="mgr_plan_target")
+                                                  "transfer_due"], LEVEL), hide_index=True, key=K.RATE_RESULT)
+    if auth.can(ctx.user, "managers.plan"):
+        with st.form(K.PLAN_FORM):
+            who = st.selectbox(t("col.manager"), list(names), format_func=names.get, key=K.PLAN_WHO)
+            target = st.number_input(t("col.target_t"), 0.0, 1e6, 100.0, key=K.PLAN_TARGET)
             if st.form_submit_button(t("mgr.set_plan", month=ctx.month)) and who is not None:
                 try:
                     managers.set_plan(ctx.engine, ctx.user, int(who), ctx.month, target)
                 except ValueError as exc:
                     st.error(t("common.invalid", reason=str(exc)))
                 else:
-                    st.cache_data.clear()
+                    ui.invalidate("managers")
                     st.success(t("common.saved"))

@@ -2,11 +2,12 @@
 on it along its kind's route with the full history."""
 import streamlit as st
 
-from lib import customers, fmt, matters, ui
+from lib import auth, customers, fmt, matters, ui
 from lib.auth import ROLE_LEVEL
 
 ctx = ui.guard("pages/matters.py")
 t = ctx.t
+K = ui.Keys.Matters
 level = ROLE_LEVEL[ctx.user.role]
 now = matters.now_minute()
 st.title(t("page.matters"))
@@ -21,7 +22,7 @@ m[2].metric(t("matter.overdue"), fmt.count(counts["overdue"], ctx.lang), help=t(
 m[3].metric(t("matter.closed_this_month"), fmt.count(counts["closed_this_month"], ctx.lang))
 COLS = ["id", "kind", "title", "customer", "step", "acting_level", "escalation", "raised_at", "due_at", "state"]
 VOC = {"kind": "matter_kind", "step": "step", "acting_level": "level", "state": "state"}
-writer = ctx.user.role != "province_viewer"
+writer = auth.can(ctx.user, "matters.write")
 
 
 def show(df, name: str, key: str) -> None:
@@ -31,29 +32,29 @@ def show(df, name: str, key: str) -> None:
 tab_wait, tab_late, tab_all, tab_new = st.tabs(
     [t("matter.tab_waiting"), t("matter.tab_overdue"), t("matter.tab_all"), t("matter.tab_new")])
 with tab_wait:
-    show(waiting, "matters_waiting", "matter_wait")
+    show(waiting, "matters_waiting", key=K.WAITING)
 with tab_late:
-    show(late, "matters_overdue", "matter_late")
-    if ctx.user.role in ("province_admin", "city_manager", "district_manager"):
-        if st.button(t("matter.escalate_overdue"), key="matter_escalate", help=t("matter.escalate_help")):
+    show(late, "matters_overdue", key=K.OVERDUE)
+    if auth.can(ctx.user, "matters.escalate_overdue"):
+        if st.button(t("matter.escalate_overdue"), key=K.ESCALATE, help=t("matter.escalate_help")):
             n = matters.escalate_overdue(ctx.engine, ctx.user.login, scope=ctx.user.scope)
-            st.cache_data.clear()
+            ui.invalidate("matters")
             st.success(t("matter.escalated", n=n))
 with tab_all:
-    state = st.segmented_control(t("col.state"), matters.STATES, key="matter_state_filter",
+    state = st.segmented_control(t("col.state"), matters.STATES, key=K.STATE_FILTER,
                                  format_func=lambda x: t(f"val.state.{x}"))
     everything = ui.cached(matters.matters)(ctx.engine, ctx.scope, state)
-    show(everything, "matters", "matter_all")
+    show(everything, "matters", key=K.ALL)
 with tab_new:
     if not writer:
         st.info(t("cust.read_only"))
     else:
-        with st.form("matter_new_form", clear_on_submit=True):
+        with st.form(K.NEW_FORM, clear_on_submit=True):
             kind = st.selectbox(t("col.kind"), matters.KINDS, format_func=lambda x: t(f"val.matter_kind.{x}"),
-                                key="matter_new_kind")
-            title = st.text_input(t("col.title"), key="matter_new_title")
-            code = st.text_input(t("matter.customer_code"), key="matter_new_code")
-            description = st.text_area(t("matter.description"), key="matter_new_desc")
+                                key=K.NEW_KIND)
+            title = st.text_input(t("col.title"), key=K.NEW_TITLE)
+            code = st.text_input(t("matter.customer_code"), key=K.NEW_CODE)
+            description = st.text_area(t("matter.description"), key=K.NEW_DESCRIPTION)
             submitted = st.form_submit_button(t("matter.register"), type="primary")
         st.caption(t("matter.routes_help"))
         if submitted:
@@ -68,12 +69,12 @@ with tab_new:
             except ValueError as exc:
                 st.error(t("common.invalid", reason=str(exc)))
             else:
-                st.cache_data.clear()
+                ui.invalidate("matters")
                 st.success(t("matter.registered", id=mid))
 
 st.divider()
 known = {**dict(zip(waiting["id"], waiting["title"])), **dict(zip(everything["id"], everything["title"]))}
-chosen = st.selectbox(t("matter.open_one"), list(known), format_func=lambda i: f"#{i} {known[i]}", key="matter_pick")
+chosen = st.selectbox(t("matter.open_one"), list(known), format_func=lambda i: f"#{i} {known[i]}", key=K.PICK)
 matter = ui.cached(matters.get)(ctx.engine, ctx.scope, chosen) if chosen is not None else None
 if matter is not None:
     steps = matters.route_steps(matter["kind"])
@@ -85,21 +86,21 @@ if matter is not None:
                  level=t(f"level.{matter['acting_level']}") if matter["acting_level"] else "—",
                  escalation=int(matter["escalation"])))
     history = ui.cached(matters.history)(ctx.engine, ctx.scope, chosen)
-    ui.table(history, t, f"matter_{chosen}_history", "matter_history", ["at", "actor", "action", "state", "note"],
+    ui.table(history, t, f"matter_{chosen}_history", K.HISTORY, ["at", "actor", "action", "state", "note"],
              values={"action": "action", "state": "state"})
     actions = matters.available_actions(matter, ctx.user)
     if actions:
-        with st.form("matter_act_form", clear_on_submit=True):
-            action = st.radio(t("matter.action"), actions, horizontal=True, key="matter_act_action",
+        with st.form(K.ACT_FORM, clear_on_submit=True):
+            action = st.radio(t("matter.action"), actions, horizontal=True, key=K.ACT_ACTION,
                               format_func=lambda a: t(f"val.action.{a}"))
-            note = st.text_input(t("col.note"), key="matter_act_note")
+            note = st.text_input(t("col.note"), key=K.ACT_NOTE)
             if st.form_submit_button(t("matter.do"), type="primary"):
                 try:
                     matters.act(ctx.engine, ctx.user, chosen, action, note)
                 except ValueError as exc:
                     st.error(t("common.invalid", reason=str(exc)))
                 else:
-                    st.cache_data.clear()
+                    ui.invalidate("matters")
                     st.rerun()
     elif matter["state"] != "closed":
         st.caption(t("matter.not_yours", level=t(f"level.{matter['acting_level']}")))

@@ -6,6 +6,7 @@ from lib.kpis import change
 
 ctx = ui.guard("pages/overview.py")
 t = ctx.t
+K = ui.Keys.Overview
 overview = ui.cached(queries.overview)(ctx.engine, ctx.scope, ctx.month)
 trend = ui.cached(queries.volume_trend)(ctx.engine, ctx.scope, ctx.month)
 
@@ -45,9 +46,9 @@ for col, (rate, value) in zip(cols, overview["four_rates"].items()):
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(charts.tier_kind_bar(overview["tier_kind"], t), width="stretch")
+    st.plotly_chart(charts.tier_kind_bar(overview["tier_kind"], t), width="stretch", key=K.TIER_KIND_CHART)
     st.caption(" · ".join(f"{t(f'tier.{k}')} {v:,}" for k, v in overview["by_tier"].items()))
 with right:
-    st.plotly_chart(charts.volume_trend(trend, t), width="stretch")
+    st.plotly_chart(charts.volume_trend(trend, t), width="stretch", key=K.TREND_CHART)
     st.caption(t("overview.volume_split", gasoline=fmt.tonnes(vol["gasoline_t"], ctx.lang),
                  diesel=fmt.tonnes(vol["diesel_t"], ctx.lang)))

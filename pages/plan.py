@@ -1,16 +1,17 @@
 """Development plan 开发计划: targets and completion rolled up, the appendix 1 plan, pipeline, survey."""
 import streamlit as st
 
-from lib import charts_dashboards as charts, development as dev, fmt, ui
+from lib import auth, charts_dashboards as charts, development as dev, fmt, ui
 
 ctx = ui.guard("pages/plan.py")
 t = ctx.t
+K = ui.Keys.Plan
 summary = ui.cached(dev.summary)(ctx.engine, ctx.scope, ctx.month)
 card, inst = summary["plan"]["personal_card"], summary["plan"]["institutional"]
 
 st.title(t("page.plan"))
 st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
-if flash := st.session_state.pop("plan_flash", None):
+if flash := st.session_state.pop(K.FLASH, None):
     st.success(flash)
 c1, c2, c3, c4 = st.columns(4, border=True)
 c1.metric(t("overview.plan_card"), fmt.pct(card["completion"], ctx.lang),
@@ -30,48 +31,48 @@ progress = {c: st.column_config.ProgressColumn(format="percent", min_value=0.0, 
 with tab_done:
     levels = dev.levels_for(ctx.scope)
     default = "district" if "district" in levels else levels[-1]
-    level = st.segmented_control(t("plan.level"), levels, default=default, key="plan_level",
+    level = st.segmented_control(t("plan.level"), levels, default=default, key=K.LEVEL,
                                  format_func=lambda x: t(f"level.{x}")) or default
     roll = ui.cached(dev.rollup)(ctx.engine, ctx.scope, ctx.month, level)
     if len(roll):
         left, right = st.columns(2)
-        left.plotly_chart(charts.completion_bars(roll, t, "card"), key="plan_card_chart")
+        left.plotly_chart(charts.completion_bars(roll, t, "card"), key=K.CARD_CHART)
         if level != "station":
-            right.plotly_chart(charts.completion_bars(roll, t, "inst"), key="plan_inst_chart")
-    ui.table(roll, t, "plan_completion", "plan_roll", ["card_rank", "unit", "card_target", "card_actual",
+            right.plotly_chart(charts.completion_bars(roll, t, "inst"), key=K.INST_CHART)
+    ui.table(roll, t, "plan_completion", K.ROLLUP, ["card_rank", "unit", "card_target", "card_actual",
              "card_completion", "inst_rank", "inst_target", "inst_actual", "inst_completion"], progress)
 with tab_plan:
     nxt = dev.next_month(ctx.month)
     st.info(t("plan.due_line", month=nxt, due=dev.plan_due(nxt).isoformat()))
-    ui.table(ui.cached(dev.plan_status)(ctx.engine, ctx.scope, nxt), t, "plan_rows", "plan_rows",
+    ui.table(ui.cached(dev.plan_status)(ctx.engine, ctx.scope, nxt), t, "plan_rows", K.ROWS,
              ["unit", "plan_kind", "target", "updated_by", "updated_at", "due_on", "late"])
-    if dev.can_edit(ctx.user.role):
+    if auth.can(ctx.user, "plans.edit"):
         units = ui.cached(dev.editable_units)(ctx.engine, ctx.scope)
-        with st.form("plan_edit_form"):
+        with st.form(K.EDIT_FORM):
             st.markdown(f"**{t('plan.edit_title', month=nxt)}**")
-            unit = st.selectbox(t("col.unit"), units.to_dict("records"), key="plan_edit_unit",
+            unit = st.selectbox(t("col.unit"), units.to_dict("records"), key=K.EDIT_UNIT,
                                 format_func=lambda u: f"{u['name']} · " + t(f"level.{u['level']}"))
             target = st.number_input(t("col.target"), min_value=0, max_value=dev.MAX_TARGET, value=10, step=1,
-                                     key="plan_edit_target")
-            submitted = st.form_submit_button(t("plan.save"), type="primary", key="plan_edit_submit")
+                                     key=K.EDIT_TARGET)
+            submitted = st.form_submit_button(t("plan.save"), type="primary", key=K.EDIT_SUBMIT)
         if submitted and unit:
             try:
                 dev.set_target(ctx.engine, ctx.user, unit["id"], nxt, dev.kind_for(unit["level"]), int(target))
             except ValueError as exc:
                 st.error(t("common.invalid", reason=str(exc)))
             else:
-                st.cache_data.clear()
-                st.session_state["plan_flash"] = t("common.saved")
+                ui.invalidate("plans")
+                st.session_state[K.FLASH] = t("common.saved")
                 st.rerun()  # the figures at the top change too
 with tab_pipe:
     pipe = ui.cached(dev.pipeline)(ctx.engine, ctx.scope, ctx.month)
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.pipeline_funnel(pipe, t), key="plan_funnel")
+    left.plotly_chart(charts.pipeline_funnel(pipe, t), key=K.FUNNEL)
     with right:
         st.caption(t("plan.pipeline_help"))
-        ui.table(pipe, t, "pipeline", "plan_pipe", ["stage", "cases", "reached"])
+        ui.table(pipe, t, "pipeline", K.PIPELINE, ["stage", "cases", "reached"])
 with tab_survey:
     st.info(t("plan.survey_line", period=summary["survey_period"], next=dev.next_survey_period(ctx.month)))
-    ui.table(ui.cached(dev.survey_status)(ctx.engine, ctx.scope, ctx.month), t, "survey", "plan_survey",
+    ui.table(ui.cached(dev.survey_status)(ctx.engine, ctx.scope, ctx.month), t, "survey", K.SURVEY,
              ["status", "station", "district", "period", "due_on", "submitted_on", "submitted_by",
               "potential_customers"])

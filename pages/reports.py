@@ -5,6 +5,7 @@ from lib import fmt, reports, ui
 
 ctx = ui.guard("pages/reports.py")
 t = ctx.t
+K = ui.Keys.Reports
 pack = ui.cached(reports.pack_overview)(ctx.engine, ctx.scope, ctx.month)
 
 st.title(t("page.reports"))
@@ -19,12 +20,12 @@ c4.metric(t("overview.plan_card"), fmt.pct(card["completion"], ctx.lang),
 st.info(t("pack.due", due=reports.pack_due(ctx.month).isoformat()))
 
 st.subheader(t("pack.contents"))
-st.dataframe(reports.contents(pack["rows"], t), hide_index=True, key="pack_contents")
-if st.button(t("pack.build"), type="primary", key="pack_build", icon=":material/description:"):
+st.dataframe(reports.contents(pack["rows"], t), hide_index=True, key=K.CONTENTS)
+if st.button(t("pack.build"), type="primary", key=K.BUILD, icon=":material/description:"):
     with st.spinner(t("pack.building")):
-        st.session_state["pack_file"] = (ctx.scope, ctx.month, reports.monthly_pack(ctx.engine, ctx.scope, ctx.month))
-built = st.session_state.get("pack_file")
+        st.session_state[K.FILE] = (ctx.scope, ctx.month, reports.monthly_pack(ctx.engine, ctx.scope, ctx.month))
+built = st.session_state.get(K.FILE)
 if built and built[:2] == (ctx.scope, ctx.month):
     st.download_button(t("pack.download"), data=built[2], file_name=reports.pack_name(ctx.month),
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="pack_download",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=K.DOWNLOAD,
                        on_click="ignore", icon=":material/download:", type="primary")

@@ -3,10 +3,11 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import customers, fmt, ui, validation, visits
+from lib import auth, customers, fmt, ui, validation, visits
 
 ctx = ui.guard("pages/visits.py")
 t = ctx.t
+K = ui.Keys.Visits
 today = dt.date.today()
 st.title(t("page.visits"))
 st.caption(t("visit.subtitle", scope=ui.scope_name(ctx), today=today.isoformat()))
@@ -17,21 +18,21 @@ m[0].metric(t("visit.planned_7d"), fmt.count(int(owners["planned"].sum()), ctx.l
 m[1].metric(t("visit.overdue_plans"), fmt.count(int(owners["overdue_plans"].sum()), ctx.lang))
 m[2].metric(t("visit.due_customers"), fmt.count(int(owners["due_customers"].sum()), ctx.lang),
             help=t("visit.due_help"))
-writer = ctx.user.role != "province_viewer"
+writer = auth.can(ctx.user, "visits.write")
 MODE = {"mode": "mode"}
 
 tab_due, tab_rec, tab_day, tab_week, tab_month = st.tabs(
     [t("visit.tab_due"), t("visit.tab_record"), t("visit.tab_daily"), t("visit.tab_weekly"), t("visit.tab_monthly")])
 with tab_due:
     st.subheader(t("visit.by_owner"))
-    ui.table(owners.fillna({"owner": t("visit.no_owner")}), t, "visits_by_owner", "visit_owner",
+    ui.table(owners.fillna({"owner": t("visit.no_owner")}), t, "visits_by_owner", K.OWNERS,
              ["owner", "planned", "overdue_plans", "due_customers"])
     st.subheader(t("visit.plans"))
-    ui.table(plans, t, "visit_plans", "visit_plan", ["planned_on", "code", "customer", "mode", "owner", "overdue",
+    ui.table(plans, t, "visit_plans", K.PLANS, ["planned_on", "code", "customer", "mode", "owner", "overdue",
                                                      "days_late"], values=MODE | {"overdue": "bool"})
     st.subheader(t("visit.due_list"))
     due = ui.cached(visits.due_customers)(ctx.engine, ctx.scope, today)
-    ui.table(due, t, "visits_due", "visit_due", ["code", "name", "tier", "last_done", "due_on", "owner"])
+    ui.table(due, t, "visits_due", K.DUE, ["code", "name", "tier", "last_done", "due_on", "owner"])
 
 
 def attempt(action, *args, **kwargs) -> None:
@@ -40,7 +41,7 @@ def attempt(action, *args, **kwargs) -> None:
     except ValueError as exc:
         st.error(t("common.invalid", reason=validation.describe(exc, t)))
         return
-    st.cache_data.clear()
+    ui.invalidate("visits")
     st.success(t("common.saved"))
 
 
@@ -50,23 +51,23 @@ with tab_rec:
     else:
         open_plans = dict(zip(plans["id"], plans["planned_on"].astype(str) + " · " + plans["code"] + " · "
                               + plans["customer"]))
-        with st.form("visit_done_form", clear_on_submit=True):
+        with st.form(K.DONE_FORM, clear_on_submit=True):
             st.markdown(f"**{t('visit.complete_plan')}**")
-            plan_id = st.selectbox(t("visit.plan"), list(open_plans), format_func=open_plans.get, key="visit_done_plan")
-            mode = st.selectbox(t("col.mode"), visits.MODES, format_func=lambda x: t(f"val.mode.{x}"), key="visit_done_mode")
-            done_on = st.date_input(t("col.done_on"), today, max_value=today, key="visit_done_on")
-            note = st.text_area(t("col.note"), key="visit_done_note")
+            plan_id = st.selectbox(t("visit.plan"), list(open_plans), format_func=open_plans.get, key=K.DONE_PLAN)
+            mode = st.selectbox(t("col.mode"), visits.MODES, format_func=lambda x: t(f"val.mode.{x}"), key=K.DONE_MODE)
+            done_on = st.date_input(t("col.done_on"), today, max_value=today, key=K.DONE_ON)
+            note = st.text_area(t("col.note"), key=K.DONE_NOTE)
             if st.form_submit_button(t("visit.save"), type="primary") and plan_id is not None:
                 cid = int(plans.set_index("id").at[plan_id, "customer_id"])
                 attempt(visits.record, cid, mode, done_on, note, visit_id=int(plan_id))
-        with st.form("visit_new_form", clear_on_submit=True):
+        with st.form(K.NEW_FORM, clear_on_submit=True):
             st.markdown(f"**{t('visit.new')}**")
-            code = st.text_input(t("col.code"), key="visit_new_code")
-            what = st.radio(t("visit.what"), ["record", "plan"], horizontal=True, key="visit_new_what",
+            code = st.text_input(t("col.code"), key=K.NEW_CODE)
+            what = st.radio(t("visit.what"), ["record", "plan"], horizontal=True, key=K.NEW_WHAT,
                             format_func=lambda x: t(f"visit.what_{x}"))
-            mode = st.selectbox(t("col.mode"), visits.MODES, format_func=lambda x: t(f"val.mode.{x}"), key="visit_new_mode")
-            day = st.date_input(t("visit.day"), today, key="visit_new_day")
-            note = st.text_area(t("col.note"), key="visit_new_note")
+            mode = st.selectbox(t("col.mode"), visits.MODES, format_func=lambda x: t(f"val.mode.{x}"), key=K.NEW_MODE)
+            day = st.date_input(t("visit.day"), today, key=K.NEW_DAY)
+            note = st.text_area(t("col.note"), key=K.NEW_NOTE)
             if st.form_submit_button(t("visit.save"), type="primary"):
                 customer = customers.by_code(ctx.engine, ctx.scope, code)
                 if customer is None:
@@ -76,29 +77,29 @@ with tab_rec:
                 else:
                     attempt(visits.record, customer["id"], mode, day, note)
 with tab_day:
-    day = st.date_input(t("visit.day"), today, key="visit_log_day")
+    day = st.date_input(t("visit.day"), today, key=K.LOG_DAY)
     log = ui.cached(visits.daily_log)(ctx.engine, ctx.scope, day)
-    ui.table(log, t, f"daily_log_{day}", "visit_log", ["kind", "who", "customer", "what", "detail"],
+    ui.table(log, t, f"daily_log_{day}", K.LOG, ["kind", "who", "customer", "what", "detail"],
              values={"kind": "log_kind"})
     if writer:
-        with st.form("visit_log_form", clear_on_submit=True):
-            content = st.text_area(t("visit.log_entry"), key="visit_log_content")
+        with st.form(K.LOG_FORM, clear_on_submit=True):
+            content = st.text_area(t("visit.log_entry"), key=K.LOG_CONTENT)
             if st.form_submit_button(t("visit.add_log")):
                 attempt(visits.add_log, day, content)
 with tab_week:
     c1, c2 = st.columns(2)
-    pick = c1.date_input(t("visit.week_of"), today - dt.timedelta(days=7), key="visit_week_day")
-    by = c2.radio(t("visit.by"), ["station", "district"], horizontal=True, key="visit_week_by",
+    pick = c1.date_input(t("visit.week_of"), today - dt.timedelta(days=7), key=K.WEEK_DAY)
+    by = c2.radio(t("visit.by"), ["station", "district"], horizontal=True, key=K.WEEK_BY,
                   format_func=lambda x: t(f"level.{x}"))
     start, end = visits.week_of(pick)
     st.caption(t("visit.week_line", start=start.isoformat(), end=(end - dt.timedelta(days=1)).isoformat()))
     bulletin = ui.cached(visits.weekly_bulletin)(ctx.engine, ctx.scope, start, by)
-    ui.table(bulletin.drop(columns="unit_id"), t, f"weekly_bulletin_{start}", "visit_week")
+    ui.table(bulletin.drop(columns="unit_id"), t, f"weekly_bulletin_{start}", K.WEEK)
     totals = bulletin[list(visits.BULLETIN_COLUMNS)].sum()
     st.caption(" · ".join(f"{t(f'col.{k}')} {int(v):,}" for k, v in totals.items()))
 with tab_month:
     st.caption(t("visit.assessment_help", month=ctx.month))
     assess = ui.cached(visits.monthly_assessment)(ctx.engine, ctx.scope, ctx.month)
-    ui.table(assess, t, f"assessment_{ctx.month}", "visit_month",
+    ui.table(assess, t, f"assessment_{ctx.month}", K.MONTH,
              ["rank", "owner", "station", "score", "plans", "plans_done", "visits_done", "scheduled",
               "overdue_customers", "matters_closed", "matters_on_time_n", "plan_done", "coverage", "matters_on_time"])

@@ -21,6 +21,17 @@ def _page_url(base: str, path: str) -> str:
     return f"{base}/{Path(path).stem}"
 
 
+# Polls in the page (no fixed sleeps): the script run has finished AND what we wait for is there.
+# A run that stops early (an error, a smaller page) times out and fails the test.
+_IDLE = 'document.querySelector(\'[data-test-script-state="notRunning"]\') !== null'
+_METRICS_AT_LEAST = f"""n => {_IDLE} && document.querySelectorAll('[data-testid="stMetric"]').length >= n"""
+_TITLE_SHOWN = f"""title => {_IDLE} && [...document.querySelectorAll('h1')].some(h => h.innerText.includes(title))"""
+
+
+def _wait_until(v: Visit, predicate: str, arg, timeout_ms: int = 120_000) -> None:
+    v.page.wait_for_function(predicate, arg=arg, timeout=timeout_ms, polling=100)
+
+
 def test_every_page_url_without_login_shows_the_login_page(server, browser, engine):
     from sqlalchemy import text
 
@@ -52,14 +63,13 @@ def test_each_role_sees_only_its_pages(server, browser, login, role):
     t = translator("zh")
     expected = [t(spec.title_key) for spec in allowed_pages(role)]
     assert nav == (expected if len(expected) > 1 else [])  # one page only: Streamlit shows no menu
-    v.page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
-    assert v.page.locator('[data-testid="stMetric"]').count() >= 8  # the overview, with data
+    _wait_until(v, _METRICS_AT_LEAST, 8)  # the overview, with data, its script run finished
+    assert v.page.locator('[data-testid="stMetric"]').count() >= 8
     v.shot(f"role_{role}")
     # every other permitted page opens without an error (the slide show hides the sidebar: own test)
     for title in [n for n in nav[1:] if n != t("page.presentation")]:
         v.page.locator('[data-testid="stSidebarNavLink"]', has_text=title).click()
-        v.page.wait_for_timeout(300)
-        v.settle()
+        _wait_until(v, _TITLE_SHOWN, title)
         assert v.page.locator('[data-testid="stException"]').count() == 0, title
         assert title in v.page.locator("h1").all_inner_texts()[0]
     assert v.outside == []

@@ -349,7 +349,7 @@ def test_long_tables_show_the_first_rows_and_say_so(engine, monkeypatch):
     scope, month = queries.default_scope_and_month(engine)
     n = len(tiers.candidates(engine, scope, month))
     assert n > 3
-    monkeypatch.setattr(ui, "TABLE_ROWS", 3)
+    monkeypatch.setattr(ui.tables, "TABLE_ROWS", 3)
     at = open_page("pages/tiers.py", tab=("tiers_tab", "tiers.tab_candidates"))
     assert sorted(len(d.value) for d in at.dataframe)[-1] == 3  # the candidates, cut; the overrides are fewer
     assert any(len(d.value) == 3 and T("col.measured_tier") in d.value.columns for d in at.dataframe)

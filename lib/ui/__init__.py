@@ -1,0 +1,32 @@
+"""Streamlit frame 界面框架: the only part of `lib` that imports streamlit. Pages use `from lib import ui`.
+
+- `frame`: PageContext, one script run's setup (`page_context`, `run`), the page `guard`, drill-down links.
+- `bootstrap`: the engine, first start with the demo province.
+- `navigation`: the page registry `PAGES` (title, icon, section; roles from lib.auth.PERMISSIONS).
+- `login`: login page, first-admin form, session timeout, logout. `language_switch`: 中文/English.
+- `sidebar`: scope and month pickers. `tables`: table widget and download buttons.
+- `cache`: `cached(fn)` readers and `invalidate(*areas)` after a write.
+- `presentation`: slide HTML and charts, briefing downloads. `keys`: every session-state key, `Keys`.
+"""
+from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-exported for app.py)
+from lib.ui import tables  # noqa: F401 (tests patch tables.TABLE_ROWS)
+from lib.ui.bootstrap import demo_mode, ensure_data, get_engine
+from lib.ui.cache import (AREAS, IMPORT_AREAS, areas_of, cached, default_scope_and_month, engine_key, invalidate,
+                          months, org_units)
+from lib.ui.frame import PageContext, guard, page_context, page_link, run, scope_name
+from lib.ui.keys import Keys
+from lib.ui.language_switch import language, language_picker
+from lib.ui.login import current_user, first_admin_form, login_page, logout, secrets_equal, session_timeout
+from lib.ui.navigation import PAGES, PageSpec, allowed_pages, may_open, navigation_pages, page_spec
+from lib.ui.presentation import PRESENTATION_CSS, briefing_downloads, slide_chart, slide_html
+from lib.ui.sidebar import unit_label
+from lib.ui.tables import TABLE_ROWS, download_buttons, table
+
+__all__ = [
+    "AREAS", "DEFAULT_LANGUAGE", "IMPORT_AREAS", "LANGUAGES", "PAGES", "PRESENTATION_CSS", "TABLE_ROWS", "Keys",
+    "PageContext", "PageSpec", "allowed_pages", "areas_of", "briefing_downloads", "cached", "current_user",
+    "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "first_admin_form",
+    "get_engine", "guard", "invalidate", "language", "language_picker", "login_page", "logout", "may_open",
+    "months", "navigation_pages", "org_units", "page_context", "page_link", "page_spec", "run", "scope_name",
+    "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label"
+]

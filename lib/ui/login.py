@@ -1,0 +1,120 @@
+"""Logins 登录: the login page, the first-admin form of a fresh database, session timeout, logout."""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import os
+from typing import Callable
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from lib import auth
+from lib.i18n import translator
+from lib.ui.bootstrap import demo_mode, ensure_data, get_engine
+from lib.ui.keys import Keys
+from lib.ui.language_switch import language, language_picker
+
+
+def session_timeout() -> dt.timedelta:
+    """Idle time after which a session logs out (`GRIDCRM_SESSION_MINUTES`, default 30)."""
+    return dt.timedelta(minutes=float(os.environ.get("GRIDCRM_SESSION_MINUTES", "30")))
+
+
+def current_user(engine: Engine) -> auth.SessionUser | None:
+    """Return the session's user, or None when nobody is logged in, the session timed out, or the
+    account was deactivated. Every run re-reads the account, so a change takes effect at once."""
+    user_id = st.session_state.get(Keys.USER_ID)
+    if user_id is None:
+        return None
+    now = dt.datetime.now()
+    last = st.session_state.get(Keys.LAST_SEEN)
+    if last is not None and now - last > session_timeout():
+        logout(notice="login.timed_out", rerun=False)
+        return None
+    user = auth.session_user(engine, user_id)
+    if user is None:
+        logout(rerun=False)
+        return None
+    st.session_state[Keys.LAST_SEEN] = now
+    return user
+
+
+def logout(notice: str | None = None, rerun: bool = True) -> None:
+    """End the session's login and forget its cached choices (the language stays)."""
+    for key in list(st.session_state.keys()):
+        if key != Keys.LANG:
+            del st.session_state[key]
+    if notice:
+        st.session_state[Keys.LOGIN_NOTICE] = notice
+    if rerun:
+        st.rerun()
+
+
+def login_page() -> None:
+    """The login page 登录: demo notice, first-admin setup on a fresh database, lockout messages."""
+    lang = language()
+    t = translator(lang)
+    engine = get_engine()
+    ensure_data(engine, t)
+    with st.columns([1, 2, 1])[1]:
+        _login_body(engine, t)
+
+
+def _login_body(engine: Engine, t: Callable[..., str]) -> None:
+    st.title(t("app.title"))
+    language_picker(t, "login")
+    if auth.user_count(engine) == 0:
+        first_admin_form(engine, t)
+        return
+    if demo_mode():
+        st.info(t("login.demo", password=auth.DEMO_PASSWORD,
+                  logins=", ".join(f"{login} ({t(f'role.{role}')})" for login, _, role, _ in auth.DEMO_USERS)))
+    notice = st.session_state.pop(Keys.LOGIN_NOTICE, None)
+    if notice:
+        st.warning(t(notice))
+    with st.form(Keys.LOGIN_FORM):
+        st.subheader(t("login.title"))
+        name = st.text_input(t("login.name"), key=Keys.LOGIN_NAME)
+        password = st.text_input(t("login.password"), type="password", key=Keys.LOGIN_PASSWORD)
+        submitted = st.form_submit_button(t("login.submit"), type="primary")
+    if submitted:
+        result = auth.authenticate(engine, name, password)
+        if result.user is not None:
+            st.session_state[Keys.USER_ID] = result.user.id
+            st.session_state[Keys.LAST_SEEN] = dt.datetime.now()
+            st.rerun()
+        elif result.reason == "locked":
+            st.error(t("login.locked", minutes=int(auth.LOCK_WINDOW.total_seconds() // 60)))
+        elif result.reason == "inactive":
+            st.error(t("login.inactive"))
+        else:
+            st.error(t("login.invalid"))
+
+
+def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
+    """A fresh non-demo database: create the first province admin, proven by the setup token
+    printed in the server log (so the first visitor of a public URL cannot take the system)."""
+    auth.setup_token()
+    st.info(t("setup.intro"))
+    with st.form(Keys.SETUP_FORM):
+        token = st.text_input(t("setup.token"), type="password", key=Keys.SETUP_TOKEN)
+        login = st.text_input(t("setup.login"), key=Keys.SETUP_LOGIN)
+        name = st.text_input(t("setup.display_name"), key=Keys.SETUP_NAME)
+        password = st.text_input(t("login.password"), type="password", key=Keys.SETUP_PASSWORD)
+        submitted = st.form_submit_button(t("setup.submit"), type="primary")
+    if submitted:
+        if not secrets_equal(token, auth.setup_token()):
+            st.error(t("setup.bad_token"))
+            return
+        try:
+            auth.create_first_admin(engine, login, name, password)
+        except ValueError as exc:
+            st.error(t("common.invalid", reason=str(exc)))
+            return
+        st.success(t("setup.done"))
+
+
+def secrets_equal(a: str, b: str) -> bool:
+    """Compare two secrets in constant time (None counts as empty)."""
+    return hmac.compare_digest((a or "").encode(), (b or "").encode())
