@@ -14,8 +14,8 @@ from sqlalchemy import text
 from streamlit_folium import _get_header, _get_html, _get_map_string
 
 from lib import auth, geo, maps
-from lib.maps import assets
 from lib.i18n import translator
+from lib.maps import assets
 from lib.queries import default_scope_and_month
 
 ROOT = Path(__file__).resolve().parent.parent

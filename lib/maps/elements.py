@@ -36,8 +36,10 @@ _templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape
 
 @functools.cache
 def js(name: str) -> str:
-    """Return the JavaScript of `lib/maps/js/<name>.js` (read once per process)."""
-    return (HERE / "js" / f"{name}.js").read_text(encoding="utf-8").strip()
+    """Return the JavaScript of `lib/maps/js/<name>.js` (read once per process), without its
+    whole-line `//` comments: they are for the reader, not the browser."""
+    lines = (HERE / "js" / f"{name}.js").read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("//")).strip()
 
 
 @functools.cache

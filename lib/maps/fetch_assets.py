@@ -12,7 +12,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     root = assets.ensure(Path(args[0]) if args else None)
     for name, spec in assets.manifest()["assets"].items():
-        print(f"{name} {spec['version']}: {len(spec['files'])} files checked in {root / assets.folder_name(name, spec)}")
+        folder = root / assets.folder_name(name, spec)
+        print(f"{name} {spec['version']}: {len(spec['files'])} files checked in {folder}")
     return 0
 
 

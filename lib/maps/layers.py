@@ -140,11 +140,14 @@ def legend_html(measure: str, edges: list[float], t: Callable[..., str], layers:
     for i in range(max(len(edges) - 1, 1)):
         if edges:
             lo, hi = (edges[i], edges[i + 1]) if len(edges) > 1 else (edges[0], edges[0])
-            classes.append((colour_for(lo, edges), f"{format_measure(lo, measure, t)} – {format_measure(hi, measure, t)}"))
+            label = f"{format_measure(lo, measure, t)} – {format_measure(hi, measure, t)}"
+            classes.append((colour_for(lo, edges), label))
         else:
             classes.append((NO_DATA, t("fmt.no_data")))
     classes.append((NO_DATA, t("fmt.no_data")))
-    grades = [(GRADE_STYLE[g], t(f"maps.glyph.{g}"), t(f"maps.grade.{g}")) for g in GRADES] if "stations" in layers else []
+    grades = []
+    if "stations" in layers:
+        grades = [(GRADE_STYLE[g], t(f"maps.glyph.{g}"), t(f"maps.grade.{g}")) for g in GRADES]
     customers = []
     if layers & {"own", "potential", "competitor"}:
         customers = [(TIER_COLOURS[tier], t(f"tier.{tier}")) for tier in reversed(TIERS)]
@@ -378,22 +381,7 @@ def ring_map(result: Mapping, *, background: str = "none", lang: str = "zh", ass
     for r in reversed(result["radii_km"]):
         folium.Circle(centre, radius=r * 1000, color="#c8102e", weight=1.5, fill=False, dash_array="6 4",
                       tooltip=f"{r:g} km").add_to(m)
-    cust = result["customers"]
-    statuses = list(RING_COLOURS)
-    capped = None
-    for status in ("existing", "potential", "competitor"):
-        sub = cust.loc[cust["status"] == status]
-        if sub.empty:
-            continue
-        if status == "existing" and len(sub) > max_points:  # rows come nearest first
-            capped = (max_points, len(sub))
-            sub = sub.head(max_points)
-        lat, lon = points(sub, convert)
-        rows = [[float(a), float(b), statuses.index(status),
-                 f"{esc(n)} · {esc(c)}<br>{d:.2f} km"] for a, b, n, c, d in
-                zip(lat, lon, sub["name"], sub["code"], sub["distance_km"])]
-        DataLayer(t(f"maps.status.{status}"), rows, js("ring_customer"),
-                  {"colours": [RING_COLOURS[s] for s in statuses], "canvas": True}).add_to(m)
+    capped = _add_ring_customers(m, result["customers"], max_points, convert, t)
     grade = st.get("grade") if st.get("grade") in GRADES else "regular"
     DataLayer(t("maps.layer.stations"), [[centre[0], centre[1], GRADES.index(grade), f"<b>{esc(st['name'])}</b>"]],
               js("station"), {"colours": [GRADE_STYLE[x] for x in GRADES],
@@ -401,3 +389,23 @@ def ring_map(result: Mapping, *, background: str = "none", lang: str = "zh", ass
     folium.LayerControl(collapsed=False).add_to(m)
     localize(m, asset_base)
     return MapResult(m, capped=capped)
+
+
+def _add_ring_customers(m: folium.Map, cust: pd.DataFrame, max_points: int, convert: Converter, t) -> tuple | None:
+    """Draw the customers around the station by status; return (shown, total) when existing
+    customers beyond the nearest `max_points` were left off (rows come nearest first)."""
+    statuses = list(RING_COLOURS)
+    capped = None
+    for status in ("existing", "potential", "competitor"):
+        sub = cust.loc[cust["status"] == status]
+        if sub.empty:
+            continue
+        if status == "existing" and len(sub) > max_points:
+            capped = (max_points, len(sub))
+            sub = sub.head(max_points)
+        lat, lon = points(sub, convert)
+        rows = [[float(a), float(b), statuses.index(status), f"{esc(n)} · {esc(c)}<br>{d:.2f} km"]
+                for a, b, n, c, d in zip(lat, lon, sub["name"], sub["code"], sub["distance_km"])]
+        DataLayer(t(f"maps.status.{status}"), rows, js("ring_customer"),
+                  {"colours": [RING_COLOURS[s] for s in statuses], "canvas": True}).add_to(m)
+    return capped
