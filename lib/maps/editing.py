@@ -34,9 +34,10 @@ from lib.queries import in_scope, read_df, scope_like
 def edit_map(district: Mapping, grids_df: pd.DataFrame, editing: Iterable[int], *,
              proposal: Mapping[int, object] | None = None, report=None, background: str = "none",
              lang: str = "zh", asset_base: str | None = None) -> MapResult:
-    """Return the grid editing map (a `MapResult`): the district boundary, the other grids in grey, the grids being
-    edited as editable polygons of the Draw plugin (properties grid_id, code), and the problems
-    of a failed partition check in red. `proposal` (grid id → geometry) replaces stored shapes."""
+    """Return the grid editing map (a `MapResult`): the district boundary, the other grids in
+    grey, the grids being edited as editable polygons of the Draw plugin (properties grid_id,
+    code), and the problems of a failed partition check in red. `proposal` (grid id → geometry)
+    replaces stored shapes."""
     t = translator(lang)
     convert = converter(background_datum(background))
     editing = [int(x) for x in editing]
