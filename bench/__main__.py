@@ -102,7 +102,7 @@ def map_payload(engine, scope: str, month: str, naive: bool = True) -> dict:
     from bench.map_payload import component_bytes, naive_map
     from lib import maps
 
-    ours = component_bytes(maps.grid_map(engine, scope, month))
+    ours = component_bytes(maps.grid_map(engine, scope, month).map)
     theirs = component_bytes(naive_map(engine, scope, month)) if naive else None
     return {"payload_mb": round(ours / 1e6, 3),
             "naive_payload_mb": round(theirs / 1e6, 3) if theirs is not None else None}

@@ -38,7 +38,8 @@ import folium  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from streamlit_folium import _get_header, _get_html, _get_map_string  # noqa: E402
 
-from lib import auth, demo, map_assets, map_queries, maps  # noqa: E402
+from lib import auth, demo, maps  # noqa: E402
+from lib.maps import assets  # noqa: E402
 from lib.db import make_engine  # noqa: E402
 from lib.queries import default_scope_and_month  # noqa: E402
 
@@ -55,16 +56,16 @@ def component_bytes(m: folium.Map) -> int:
 def asset_bytes(m: folium.Map) -> int:
     """Bytes of the local Leaflet/plugin files the map loads (once; the browser caches them)."""
     total = 0
-    for url in map_assets.asset_urls(m):
-        if url.startswith(map_assets.STATIC_URL + "/"):
-            total += (map_assets.STATIC_DIR / url[len(map_assets.STATIC_URL) + 1:]).stat().st_size
+    for url in assets.asset_urls(m):
+        if url.startswith(assets.url_base() + "/"):
+            total += assets.local_file(url).stat().st_size
     return total
 
 
 def naive_map(engine, scope: str, month: str, rows: list | None = None) -> folium.Map:
     """One folium Marker per customer with a tooltip, and the grids as GeoJSON: the obvious map.
     `rows` (name, code, lat, lon) replaces the scope's customers (for `naive_bytes_chunked`)."""
-    g = map_queries.grids(engine, scope)
+    g = maps.data.grids(engine, scope)
     m = folium.Map(location=[36.5, 118.5], zoom_start=8, tiles=None)
     folium.GeoJson({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": c, "name": n}, "geometry": json.loads(geom)}
@@ -76,7 +77,7 @@ def naive_map(engine, scope: str, month: str, rows: list | None = None) -> foliu
     for name, code, lat, lon in rows:
         folium.Marker([lat, lon], tooltip=f"{name} {code}").add_to(layer)
     folium.LayerControl().add_to(m)
-    map_assets.localize(m)
+    assets.localize(m)
     return m
 
 
@@ -146,8 +147,9 @@ def time_standalone(pages: dict[str, str], timeout_s: float = 300) -> dict[str, 
     """Time each map's standalone HTML in Chromium, each in its own process: a page still not
     shown after `timeout_s` is reported as not finished (and its browser killed)."""
     folder = Path(tempfile.mkdtemp(prefix="mapbench-"))
-    (folder / "app" / "static").mkdir(parents=True)
-    shutil.copytree(map_assets.ensure_vendor(), folder / "app" / "static" / "vendor")
+    served = folder / assets.url_base().strip("/")  # the same URLs as in the app
+    served.parent.mkdir(parents=True)
+    shutil.copytree(assets.ensure(), served)
     for name, html in pages.items():
         (folder / f"{name}.html").write_text(html, encoding="utf-8")
     httpd, base = serve(folder)
@@ -256,8 +258,8 @@ def measure(size: int, with_streamlit: bool, workdir: Path, timeout_s: float) ->
     for label, scope in (("province", root), ("biggest_district", district)):
         t0 = time.perf_counter()
         data = maps.grid_map_data(engine, scope, month)
-        reports = map_queries.partition_reports(engine, scope)
-        m = maps.grid_map(engine, scope, month, data=data, partition=reports, layers=maps.LAYERS)
+        reports = maps.data.partition_reports(engine, scope)
+        m = maps.grid_map(engine, scope, month, data=data, partition=reports, layers=maps.LAYERS).map
         built = time.perf_counter() - t0
         maps_built[f"ours_{label}"] = m.get_root().render()  # standalone page, before streamlit-folium renames ids
         result[f"ours_{label}"] = {
@@ -265,7 +267,7 @@ def measure(size: int, with_streamlit: bool, workdir: Path, timeout_s: float) ->
             "asset_bytes": asset_bytes(m), "build_seconds": round(built, 2),
             "aggregated": dict(data["aggregated"]),
         }
-    default = maps.grid_map(engine, root, month, partition=map_queries.partition_reports(engine, root))
+    default = maps.grid_map(engine, root, month, partition=maps.data.partition_reports(engine, root)).map
     result["ours_province_default_layers"] = {"layers": list(maps.DEFAULT_LAYERS),
                                               "component_bytes": component_bytes(default)}
     t0 = time.perf_counter()
@@ -281,7 +283,7 @@ def measure(size: int, with_streamlit: bool, workdir: Path, timeout_s: float) ->
         with engine.connect() as conn:
             city = conn.execute(text("SELECT org_path FROM app_user WHERE login = 'city'")).scalar_one()
         result["streamlit_page"] = time_streamlit(url, result["ours_province"]["grids"],
-                                                  len(map_queries.grids(engine, city)))
+                                                  len(maps.data.grids(engine, city)))
     engine.dispose()
     return result
 

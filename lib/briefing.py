@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine
 
-from lib import charts, development, fmt, four_rates, map_queries, matters, queries, tracking
+from lib import charts, development, fmt, four_rates, maps, matters, queries, tracking
 from lib.i18n import translator
 from lib.kpis import change
 from lib.rules import TIERS
@@ -43,7 +43,7 @@ def _bar(labels: list[str], values: list[float], text: list[str], colours: list[
 
 
 def _grid_data(engine: Engine, scope: str, month: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return map_queries.grids(engine, scope), map_queries.grid_volume(engine, scope, month)
+    return maps.data.grids(engine, scope), maps.data.grid_volume(engine, scope, month)
 
 
 def _grid_figure(engine: Engine, scope: str, month: str, lang: str, t: Callable[..., str],

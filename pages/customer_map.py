@@ -3,7 +3,7 @@ and competitor customers, and the potential customers nearest first."""
 import streamlit as st
 from streamlit_folium import st_folium
 
-from lib import map_assets, map_queries, maps, ui
+from lib import maps, ui
 
 ctx = ui.guard("pages/customer_map.py")
 t = ctx.t
@@ -11,7 +11,7 @@ K = ui.Keys.CustomerMap
 st.title(t("page.customer_map"))
 st.caption(t("maps.rings.subtitle", scope=ui.scope_name(ctx)))
 
-stations = ui.cached(map_queries.stations)(ctx.engine, ctx.scope)
+stations = ui.cached(maps.data.stations)(ctx.engine, ctx.scope)
 if stations.empty:
     st.info(t("maps.rings.no_station"))
     st.stop()
@@ -30,11 +30,11 @@ except ValueError as exc:
 
 left, right = st.columns([3, 2])
 with left:
-    m = maps.ring_map(result, background=background, lang=ctx.lang,
-                      asset_base=map_assets.url_base(st.get_option("server.baseUrlPath")))
-    st_folium(m, key=K.MAP, height=600, use_container_width=True, returned_objects=[])
-    if m.gridcrm_notes["capped"]:
-        shown, total = m.gridcrm_notes["capped"]
+    drawn = maps.ring_map(result, background=background, lang=ctx.lang,
+                          asset_base=ui.map_asset_base())
+    st_folium(drawn.map, key=K.MAP, height=600, use_container_width=True, returned_objects=[])
+    if drawn.capped:
+        shown, total = drawn.capped
         st.caption(t("maps.rings.capped", shown=f"{shown:,}", total=f"{total:,}"))
 with right:
     st.subheader(t("maps.rings.counts"))

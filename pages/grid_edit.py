@@ -3,7 +3,7 @@ partition check (全覆盖、无交叉) runs before saving and a failing change 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from lib import map_assets, map_queries, maps, ui
+from lib import maps, ui
 
 ctx = ui.guard("pages/grid_edit.py")
 t = ctx.t
@@ -11,14 +11,14 @@ K = ui.Keys.GridEdit
 st.title(t("page.grid_edit"))
 st.caption(t("maps.edit.subtitle"))
 
-districts = ui.cached(map_queries.districts)(ctx.engine, ctx.scope)
+districts = ui.cached(maps.data.districts)(ctx.engine, ctx.scope)
 if districts.empty:
     st.info(t("maps.edit.no_district"))
     st.stop()
 dnames = dict(zip(districts["path"], districts["name"]))
 c1, c2, c3, c4 = st.columns(4)
 district = c1.selectbox(t("maps.edit.district"), list(dnames), format_func=dnames.get, key=K.DISTRICT)
-data = map_queries.district_grids(ctx.engine, ctx.scope, district)
+data = maps.editing.district_grids(ctx.engine, ctx.scope, district)
 grids = data["grids"]
 gnames = dict(zip(grids["id"], grids["code"] + " " + grids["name"]))
 editable = grids.loc[grids["editable"], "id"].tolist()
@@ -37,10 +37,10 @@ state = st.session_state.setdefault(K.STATE, {})
 if state.get("key") != (district, grid_id, neighbour):
     state.clear()
     state["key"] = (district, grid_id, neighbour)
-m = maps.edit_map(data["district"], grids, [grid_id], proposal=state.get("changes"), report=state.get("report"),
-                  background=background, lang=ctx.lang,
-                  asset_base=map_assets.url_base(st.get_option("server.baseUrlPath")))
-out = st_folium(m, key=K.MAP, height=560, use_container_width=True, returned_objects=["all_drawings"])
+drawn = maps.edit_map(data["district"], grids, [grid_id], proposal=state.get("changes"), report=state.get("report"),
+                      background=background, lang=ctx.lang,
+                      asset_base=ui.map_asset_base())
+out = st_folium(drawn.map, key=K.MAP, height=560, use_container_width=True, returned_objects=["all_drawings"])
 
 b1, b2, b3 = st.columns(3)
 check = b1.button(t("maps.edit.check"), key=K.CHECK, icon=":material/rule:")
@@ -54,14 +54,14 @@ if check or save:
                                         upload.getvalue() if upload else None, background, data["district"],
                                         previous=state.get("changes"))
         if save:
-            map_queries.save_grid_geometries(ctx.engine, ctx.user.login, ctx.scope, district, changes)
+            maps.editing.save_grid_geometries(ctx.engine, ctx.user.login, ctx.scope, district, changes)
             ui.invalidate("grids")
             state.clear()
             state.update(key=(district, grid_id, neighbour), saved=len(changes))
         else:
-            state.update(changes=changes, report=map_queries.check_change(ctx.engine, ctx.scope, district, changes))
+            state.update(changes=changes, report=maps.editing.check_change(ctx.engine, ctx.scope, district, changes))
         st.rerun()
-    except map_queries.GridChangeRefused as exc:
+    except maps.editing.GridChangeRefused as exc:
         state.update(changes=changes, report=exc.report)
         st.rerun()
     except ValueError as exc:
@@ -72,7 +72,7 @@ if state.get("saved"):
 elif report is not None and report.ok:
     st.success(t("maps.edit.check_ok"))
 elif report is not None:
-    st.error(t("maps.edit.refused", reason=map_queries.refusal_reason(report)))
+    st.error(t("maps.edit.refused", reason=maps.editing.refusal_reason(report)))
 st.subheader(t("maps.edit.history"))
-st.dataframe(maps.labelled(map_queries.grid_history(ctx.engine, ctx.scope, district), t), hide_index=True,
+st.dataframe(maps.labelled(maps.editing.grid_history(ctx.engine, ctx.scope, district), t), hide_index=True,
              key=K.HISTORY)

@@ -3,7 +3,7 @@ with its owner's contact card; the district partition check (全覆盖、无交�
 import streamlit as st
 from streamlit_folium import st_folium
 
-from lib import charts, fmt, map_assets, map_queries, maps, ui
+from lib import charts, fmt, maps, ui
 
 ctx = ui.guard("pages/grid_map.py")
 t = ctx.t
@@ -19,21 +19,21 @@ background = c2.selectbox(t("maps.background"), maps.available_backgrounds(), ke
 layers = c3.multiselect(t("maps.layers"), maps.LAYERS, default=list(maps.DEFAULT_LAYERS), key=K.LAYERS,
                         format_func=lambda x: t(f"maps.layer.{x}"))
 data = ui.cached(maps.grid_map_data)(ctx.engine, ctx.scope, ctx.month)
-reports = ui.cached(map_queries.partition_reports)(ctx.engine, ctx.scope)
+reports = ui.cached(maps.data.partition_reports)(ctx.engine, ctx.scope)
 grids = data["grids"]
 
 
 @st.fragment
 def map_and_panel():
     """The map and the clicked grid's panel rerun alone: panning and zooming send nothing back."""
-    m = maps.grid_map(ctx.engine, ctx.scope, ctx.month, measure=measure, background=background, layers=layers,
-                      lang=ctx.lang, data=data, partition=reports,
-                      asset_base=map_assets.url_base(st.get_option("server.baseUrlPath")))
-    if m.gridcrm_notes["aggregated"]:
+    drawn = maps.grid_map(ctx.engine, ctx.scope, ctx.month, measure=measure, background=background, layers=layers,
+                          lang=ctx.lang, data=data, partition=reports,
+                          asset_base=ui.map_asset_base())
+    if drawn.aggregated:
         st.caption(t("maps.aggregated_note", max=f"{maps.MAX_POINTS:,}"))
     left, right = st.columns([5, 3])
     with left:
-        out = st_folium(m, key=K.MAP, height=640, use_container_width=True,
+        out = st_folium(drawn.map, key=K.MAP, height=640, use_container_width=True,
                         returned_objects=["last_object_clicked_tooltip"])
     code = maps.grid_code_from_tooltip((out or {}).get("last_object_clicked_tooltip"), grids["code"])
     if code:
@@ -51,10 +51,10 @@ def map_and_panel():
             col.metric(t(f"tier.{tier}"), fmt.count(n, ctx.lang))
         st.caption(t("maps.panel.others", potential=fmt.count(grid["potential"], ctx.lang),
                      competitor=fmt.count(grid["competitor"], ctx.lang)))
-        trend = ui.cached(map_queries.grid_volume_trend)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
+        trend = ui.cached(maps.data.grid_volume_trend)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
         st.plotly_chart(charts.volume_trend(trend, t), width="stretch", key=K.TREND)
         with st.expander(t("maps.panel.customers")):
-            custs = ui.cached(map_queries.grid_customers)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
+            custs = ui.cached(maps.data.grid_customers)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
             st.dataframe(maps.labelled(custs, t), hide_index=True, key=K.CUSTOMERS)
         ui.page_link("pages/customers.py", t("maps.panel.to_customers"), ctx.user)
         d1, d2 = st.columns(2)
@@ -67,7 +67,7 @@ def map_and_panel():
 map_and_panel()
 
 st.subheader(t("maps.partition.title"))
-districts = ui.cached(map_queries.districts)(ctx.engine, ctx.scope)
+districts = ui.cached(maps.data.districts)(ctx.engine, ctx.scope)
 st.dataframe(maps.partition_summary(reports, districts, t), hide_index=True, key=K.PARTITION_SUMMARY)
 problems = maps.partition_problems(reports, districts, t)
 if len(problems):
@@ -78,7 +78,7 @@ else:
 # Every customer's point against the grids: automatic for a district or station, on request above
 # (a province holds up to a million customers; the map itself never waits for this check).
 if data["level"] in maps.INDIVIDUAL_LEVELS or st.session_state.get(K.MEMBERSHIP_SCOPE) == ctx.scope:
-    outside = ui.cached(map_queries.grid_membership)(ctx.engine, ctx.scope)
+    outside = ui.cached(maps.data.grid_membership)(ctx.engine, ctx.scope)
     st.markdown(t("maps.partition.membership", n=len(outside)))
     if len(outside):
         st.dataframe(maps.labelled(outside, t), hide_index=True, key=K.MEMBERSHIP)
@@ -86,7 +86,7 @@ elif st.button(t("maps.partition.membership_run"), key=K.MEMBERSHIP_RUN, help=t(
                icon=":material/fact_check:"):
     st.session_state[K.MEMBERSHIP_SCOPE] = ctx.scope
     st.rerun()
-no_owner = ui.cached(map_queries.grids_without_owner)(ctx.engine, ctx.scope)
+no_owner = ui.cached(maps.data.grids_without_owner)(ctx.engine, ctx.scope)
 st.markdown(t("maps.partition.no_owner", n=len(no_owner)))
 if len(no_owner):
     st.dataframe(maps.labelled(no_owner, t), hide_index=True, key=K.NO_OWNER)

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+python -m lib.maps.fetch_assets >/dev/null  # map scripts into ~/.cache/gridcrm/assets, hashes checked
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import box, mapping
 from sqlalchemy import text
 
-from lib import demo, geo, map_queries, maps
+from lib import demo, geo, maps
 from lib.db import make_engine
 from lib.grids import area_m2, from_geojson
 
@@ -53,8 +53,8 @@ def test_change_that_creates_an_overlap_is_refused_and_nothing_is_written(small)
     district, ga, a, gb, b = _neighbours(small)
     grown = a.union(b.buffer(-0.0005).intersection(a.buffer(0.003)))  # push A into B
     before = _stored(small, ga)
-    with pytest.raises(map_queries.GridChangeRefused) as err:
-        map_queries.save_grid_geometries(small, "admin", "/37/", district, {ga: grown})
+    with pytest.raises(maps.editing.GridChangeRefused) as err:
+        maps.editing.save_grid_geometries(small, "admin", "/37/", district, {ga: grown})
     report = err.value.report
     assert report is not None and not report.ok and report.overlaps
     with small.connect() as conn:
@@ -68,8 +68,8 @@ def test_change_that_creates_an_overlap_is_refused_and_nothing_is_written(small)
 def test_change_that_leaves_a_gap_is_refused(small):
     district, ga, a, gb, b = _neighbours(small)
     shrunk = a.difference(a.intersection(b).buffer(0.001))
-    with pytest.raises(map_queries.GridChangeRefused) as err:
-        map_queries.save_grid_geometries(small, "admin", "/37/", district, {ga: shrunk})
+    with pytest.raises(maps.editing.GridChangeRefused) as err:
+        maps.editing.save_grid_geometries(small, "admin", "/37/", district, {ga: shrunk})
     assert err.value.report.gaps and not err.value.report.overlaps
     assert _audit_rows(small) == []
 
@@ -81,7 +81,7 @@ def test_valid_reshape_of_two_neighbours_is_saved_and_audited(small):
     new_a = shapely.union(a, strip, grid_size=1e-9)
     new_b = maps.rebalance(a, new_a, b)
     assert area_m2(strip) > 10_000
-    report = map_queries.save_grid_geometries(small, "district_boss", "/37/", district, {ga: new_a, gb: new_b})
+    report = maps.editing.save_grid_geometries(small, "district_boss", "/37/", district, {ga: new_a, gb: new_b})
     assert report.ok
     geom_a, area_a = _stored(small, ga)
     assert from_geojson(geom_a).equals_exact(new_a, 1e-12)
@@ -94,11 +94,11 @@ def test_valid_reshape_of_two_neighbours_is_saved_and_audited(small):
     assert from_geojson(after["geometry"]).equals_exact(new_a, 1e-12)
     assert rows[0]["org_path"].startswith(district)
     # the district is still a partition, and the history lists both changes
-    reports = map_queries.partition_reports(small, district)
+    reports = maps.data.partition_reports(small, district)
     assert reports[district].ok
-    assert len(map_queries.grid_history(small, "/37/", district)) == 2
+    assert len(maps.editing.grid_history(small, "/37/", district)) == 2
     # customers of the strip now lie in A's shape but are still assigned to B: reported
-    moved = map_queries.grid_membership(small, district)
+    moved = maps.data.grid_membership(small, district)
     assert moved.empty  # membership looks at geometry only: every customer is in exactly one grid
 
 
@@ -108,9 +108,9 @@ def test_editing_outside_the_scope_is_refused(small):
         other_city = conn.execute(text("SELECT path FROM org_unit WHERE level = 'city' AND :d NOT LIKE path || '%' "
                                        "ORDER BY path LIMIT 1"), {"d": district}).scalar_one()
     with pytest.raises(ValueError, match="not in your scope"):
-        map_queries.save_grid_geometries(small, "x", other_city, district, {ga: a})
+        maps.editing.save_grid_geometries(small, "x", other_city, district, {ga: a})
     with pytest.raises(ValueError):  # a scope that holds no grid of the district
-        map_queries.check_change(small, district + "999999999/", district, {ga: a})
+        maps.editing.check_change(small, district + "999999999/", district, {ga: a})
 
 
 def test_invalid_geometry_names_the_grid(small):
@@ -120,7 +120,7 @@ def test_invalid_geometry_names_the_grid(small):
     x0, y0, x1, y1 = a.bounds
     bow = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
     with pytest.raises(ValueError, match="invalid geometry"):
-        map_queries.save_grid_geometries(small, "admin", "/37/", district, {ga: bow})
+        maps.editing.save_grid_geometries(small, "admin", "/37/", district, {ga: bow})
 
 
 def test_customer_outside_every_grid_and_in_two_grids_are_listed(small):
@@ -141,7 +141,7 @@ def test_customer_outside_every_grid_and_in_two_grids_are_listed(small):
                      {"g": json.dumps(mapping(a.union(b.intersection(a.buffer(0.003))))), "i": ga})
         codes = conn.execute(text("SELECT code FROM customer WHERE id IN (:a, :b, :c) ORDER BY id"),
                              {"a": ids[0], "b": ids[1], "c": ids[2]}).scalars().all()
-    listed = map_queries.grid_membership(small, district)
+    listed = maps.data.grid_membership(small, district)
     flagged = dict(zip(listed["code"], listed["grids_containing"]))
     assert flagged.get(codes[0]) == 0  # outside every grid
     assert codes[1] not in flagged  # strictly inside A only
@@ -150,7 +150,7 @@ def test_customer_outside_every_grid_and_in_two_grids_are_listed(small):
     with small.begin() as conn:
         conn.execute(text("UPDATE customer SET lon = :x, lat = :y WHERE id = :i"),
                      {"x": overlap_pts.x, "y": overlap_pts.y, "i": ids[1]})
-    listed = map_queries.grid_membership(small, district)
+    listed = maps.data.grid_membership(small, district)
     assert dict(zip(listed["code"], listed["grids_containing"])).get(codes[1]) == 2
 
 
@@ -162,7 +162,7 @@ def test_customer_on_a_shared_border_is_not_outside(small):
                                  {"d": district + "%"}).one()
         conn.execute(text("UPDATE customer SET lon = :x, lat = :y WHERE id = :i"),
                      {"x": on_border.x, "y": on_border.y, "i": cid})
-    assert code not in set(map_queries.grid_membership(small, district)["code"])
+    assert code not in set(maps.data.grid_membership(small, district)["code"])
 
 
 def test_grid_without_owner_is_listed(small):
@@ -170,7 +170,7 @@ def test_grid_without_owner_is_listed(small):
     with small.begin() as conn:
         conn.execute(text("UPDATE grid SET owner_name = '' WHERE id = :i"), {"i": ga})
         code = conn.execute(text("SELECT code FROM grid WHERE id = :i"), {"i": ga}).scalar_one()
-    assert map_queries.grids_without_owner(small, district)["code"].tolist() == [code]
+    assert maps.data.grids_without_owner(small, district)["code"].tolist() == [code]
 
 
 # --- turning what the browser sends into changes --------------------------------------------------
@@ -199,7 +199,7 @@ def test_drawings_on_gcj02_tiles_are_converted_back_to_wgs84():
 
 def test_upload_to_changes(small):
     district, ga, a, gb, b = _neighbours(small)
-    grids = map_queries.district_grids(small, "/37/", district)["grids"]
+    grids = maps.editing.district_grids(small, "/37/", district)["grids"]
     code_b = grids.set_index("id").loc[gb, "code"]
     one = json.dumps(mapping(a))
     assert maps.upload_to_changes(one, grids, ga)[ga].equals(a)
@@ -218,9 +218,9 @@ def test_hand_dragged_border_snaps_onto_the_neighbour(small):
     """A vertex dragged to within a metre or two of the neighbour's vertex snaps onto it, so a
     reshape made by hand on the map passes the partition check."""
     district, ga, a, gb, b = _neighbours(small)
-    grids = map_queries.district_grids(small, "/37/", district)
+    grids = maps.editing.district_grids(small, "/37/", district)
     jitter = shapely.transform(a, lambda c: c + np.array([7e-6, -6e-6]))  # ~0.8 m off everywhere
     changes = maps.proposed_changes(grids["grids"], ga, None, [_feature(jitter, grid_id=int(ga))], None, "none",
                                     grids["district"])
-    assert map_queries.check_change(small, "/37/", district, changes).ok
-    assert not map_queries.check_change(small, "/37/", district, {ga: jitter}).ok
+    assert maps.editing.check_change(small, "/37/", district, changes).ok
+    assert not maps.editing.check_change(small, "/37/", district, {ga: jitter}).ok

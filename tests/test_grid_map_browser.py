@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from lib import auth
+from lib.maps import assets
 from lib.i18n import translator
 from browser_harness import CHROMIUM, Visit, browser, server  # noqa: F401 (fixtures)
 
@@ -107,6 +108,7 @@ def test_reshape_that_overlaps_a_neighbour_is_refused_on_the_map(server, browser
     frame = _map_frame(v)
     assert frame.locator(".leaflet-draw-toolbar").count() >= 1  # Leaflet.draw, served locally
     assert frame.evaluate("typeof L.Control.Draw") == "function"
+    assert frame.evaluate("L.drawVersion") == assets.manifest()["assets"]["leaflet-draw"]["version"]  # 1.0.x, as folium's Draw expects
     frame.locator("a.leaflet-draw-edit-edit").click()
     v.page.wait_for_timeout(500)
     handles = frame.locator(".leaflet-editing-icon")

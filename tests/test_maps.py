@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import text
 from streamlit_folium import _get_header, _get_html, _get_map_string
 
-from lib import auth, geo, map_assets, map_queries, maps
+from lib import auth, geo, maps
 from lib.i18n import translator
+from lib.maps import assets
 from lib.queries import default_scope_and_month
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,18 +32,23 @@ def _month(engine) -> str:
     return default_scope_and_month(engine)[1]
 
 
-def payload(m: folium.Map) -> str:
+def _folium(m: maps.MapResult | folium.Map) -> folium.Map:
+    return m.map if isinstance(m, maps.MapResult) else m
+
+
+def payload(m: maps.MapResult | folium.Map) -> str:
     """What streamlit-folium sends to the browser for this map (script, header, html, asset URLs)."""
+    m = _folium(m)
     m.get_root().render()
     parts = [_get_map_string(m), _get_header(m), _get_html(m)]
-    return "\n".join(parts + map_assets.asset_urls(m))
+    return "\n".join(parts + assets.asset_urls(m))
 
 
-def layer(m: folium.Map, name: str) -> maps.DataLayer | None:
-    return next((c for c in m._children.values() if isinstance(c, maps.DataLayer) and c.layer_name == name), None)
+def layer(m: maps.MapResult | folium.Map, name: str) -> maps.DataLayer | None:
+    return next((c for c in _folium(m)._children.values() if isinstance(c, maps.DataLayer) and c.layer_name == name), None)
 
 
-def rows(m: folium.Map, name: str) -> list:
+def rows(m: maps.MapResult | folium.Map, name: str) -> list:
     found = layer(m, name)
     return json.loads(found.rows_json) if found else []
 
@@ -103,7 +109,7 @@ def test_customers_one_by_one_only_at_district_scope_or_below(engine, login, ind
     scope, month = _scope(engine, login), _month(engine)
     t = translator("zh")
     m = maps.grid_map(engine, scope, month, layers=maps.LAYERS)
-    names = [c.layer_name for c in m._children.values() if isinstance(c, folium.map.Layer)]
+    names = [c.layer_name for c in m.map._children.values() if isinstance(c, folium.map.Layer)]
     for key in ("grids", "stations", "competitor_stations", "heat"):
         assert t(f"maps.layer.{key}") in names, key
     own = rows(m, t("maps.layer.own"))
@@ -127,7 +133,7 @@ def test_point_cap_switches_a_district_to_per_grid_aggregates(engine):
     m = maps.grid_map(engine, scope, month, max_points=10)
     assert not rows(m, t("maps.layer.own"))
     assert rows(m, t("maps.layer.own") + " · " + t("maps.per_grid"))
-    assert m.gridcrm_notes["aggregated"]["own"] > 10
+    assert m.aggregated["own"] > 10
 
 
 @pytest.mark.parametrize("measure", maps.MEASURES)
@@ -157,22 +163,22 @@ def test_payload_is_small_and_asks_for_no_outside_url(engine):
     html = payload(m)
     assert len(html.encode()) < 1_000_000
     assert not re.search(r"https?://(?!localhost|127\.0\.0\.1)", html), re.findall(r"https?://[^\s\"')]+", html)[:5]
-    urls = map_assets.asset_urls(m)
-    assert urls and all(u.startswith("/app/static/vendor/") for u in urls)
+    urls = assets.asset_urls(m.map)
+    assert urls and all(u.startswith(assets.url_base() + "/") for u in urls)
     for u in urls:
-        assert (ROOT / "static" / u[len("/app/static/"):]).is_file(), u
+        assert assets.local_file(u).is_file(), u
 
 
 def test_localize_refuses_an_asset_without_local_copy():
     m = folium.Map(tiles=None)
     folium.plugins.Fullscreen().add_to(m)
     with pytest.raises(ValueError, match="no local copy"):
-        map_assets.localize(m)
+        assets.localize(m)
 
 
 def test_base_url_path_prefixes_asset_urls():
-    assert map_assets.url_base("") == "/app/static/vendor"
-    assert map_assets.url_base("/crm/") == "/crm/app/static/vendor"
+    assert assets.url_base("") == "/component/lib.maps.assets.files"
+    assert assets.url_base("/crm/") == "/crm/component/lib.maps.assets.files"
 
 
 def test_gcj02_background_shifts_every_coordinate(engine):
@@ -217,24 +223,24 @@ def test_partition_problems_are_drawn_in_red(engine):
 
     scope, month = _scope(engine, "area"), _month(engine)
     t = translator("zh")
-    reports = map_queries.partition_reports(engine, scope)
+    reports = maps.data.partition_reports(engine, scope)
     assert reports and all(r.ok for r in reports.values())  # the demo partitions its districts exactly
     m = maps.grid_map(engine, scope, month, partition=reports)
     assert layer(m, t("maps.layer.partition")) is None
-    g = map_queries.grids(engine, scope)
+    g = maps.data.grids(engine, scope)
     district = g["district_path"].iloc[0]
     a, b = g.loc[g["district_path"] == district, "id"].iloc[:2]
     shape_a = maps.from_geojson(g.loc[g["id"] == a, "geometry"].iloc[0])
     x0, y0, x1, y1 = shape_a.bounds
     bigger = shape_a.union(box(x0 - 0.01, y0 - 0.01, x1 + 0.01, y1 + 0.01)).intersection(
-        maps.from_geojson(map_queries.districts(engine, scope).set_index("path").loc[district, "boundary"]))
-    report = map_queries.check_change(engine, scope, district, {int(a): bigger})
+        maps.from_geojson(maps.data.districts(engine, scope).set_index("path").loc[district, "boundary"]))
+    report = maps.editing.check_change(engine, scope, district, {int(a): bigger})
     assert not report.ok and report.overlaps
     m = maps.grid_map(engine, scope, month, partition={district: report})
     problems = rows(m, t("maps.layer.partition"))
     assert len(problems) == len(report.overlap_geoms) + len(report.gap_geoms) + len(report.outside_geoms)
     assert "#d00000" in payload(m)
-    table = maps.partition_problems({district: report}, map_queries.districts(engine, scope), t)
+    table = maps.partition_problems({district: report}, maps.data.districts(engine, scope), t)
     assert len(table) == len(report.overlaps) + len(report.gaps) + len(report.outside)
 
 
@@ -271,7 +277,7 @@ def _independent_rings(engine, station_id: int, scope: str, radii) -> list[dict]
 @pytest.mark.parametrize("login, radii", [("station", (1, 3, 5)), ("area", (0.5, 2, 4, 8)), ("custmgr", (2, 6))])
 def test_rings_equal_independent_haversine(engine, login, radii):
     scope = _scope(engine, login)
-    station = map_queries.stations(engine, scope).iloc[0]
+    station = maps.data.stations(engine, scope).iloc[0]
     result = maps.customer_rings(engine, int(station["id"]), radii, scope=scope)
     expected = _independent_rings(engine, int(station["id"]), scope, radii)
     got = result["rings"][["existing", "potential", "competitor"]].to_dict("records")
@@ -301,7 +307,7 @@ def test_rings_refuse_a_station_outside_the_scope_and_bad_radii(engine):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_contact_card_is_valid_svg_with_owner_phone_duties_and_shape(engine, lang):
-    g = map_queries.grids(engine, _scope(engine, "station")).iloc[0].to_dict()
+    g = maps.data.grids(engine, _scope(engine, "station")).iloc[0].to_dict()
     svg = maps.contact_card_svg(g, lang)
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg")
@@ -317,8 +323,8 @@ def test_contact_card_is_valid_svg_with_owner_phone_duties_and_shape(engine, lan
 
 def test_grid_membership_and_owners_on_the_fixture(engine):
     scope = _scope(engine, "area")
-    assert map_queries.grid_membership(engine, scope).empty  # demo customers lie inside their grids
-    assert map_queries.grids_without_owner(engine, scope).empty
+    assert maps.data.grid_membership(engine, scope).empty  # demo customers lie inside their grids
+    assert maps.data.grids_without_owner(engine, scope).empty
 
 
 # --- the page around the map (AppTest) --------------------------------------------------------------
@@ -332,7 +338,7 @@ def test_grid_map_page_panel_shows_the_selected_grids_figures(fixture_url, engin
     with engine.connect() as conn:
         uid = conn.execute(text("SELECT id FROM app_user WHERE login = 'area'")).scalar_one()
     scope, month = _scope(engine, "area"), _month(engine)
-    grid = map_queries.grids(engine, scope).iloc[1]
+    grid = maps.data.grids(engine, scope).iloc[1]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state[Keys.LANG] = "en"
     at.session_state[Keys.USER_ID] = uid
@@ -371,7 +377,7 @@ def test_membership_check_runs_on_request_above_district_and_at_once_below(fixtu
         at.run()
         at.switch_page("pages/grid_map.py").run()
         assert not at.exception, [e.value for e in at.exception]
-        expected = t("maps.partition.membership", n=len(map_queries.grid_membership(engine, _scope(engine, login))))
+        expected = t("maps.partition.membership", n=len(maps.data.grid_membership(engine, _scope(engine, login))))
         buttons = [b for b in at.button if b.key == "grid_map_membership_run"]
         if automatic:
             assert not buttons and any(m.value == expected for m in at.markdown)
@@ -384,16 +390,16 @@ def test_membership_check_runs_on_request_above_district_and_at_once_below(fixtu
 
 def test_ring_map_draws_the_nearest_existing_customers_and_every_potential_one(engine):
     scope = _scope(engine, "area")
-    station = map_queries.stations(engine, scope).iloc[0]
+    station = maps.data.stations(engine, scope).iloc[0]
     result = maps.customer_rings(engine, int(station["id"]), (1, 3, 5), scope=scope)
     cust = result["customers"]
     existing = cust.loc[cust["status"] == "existing"]
     others = cust.loc[cust["status"].isin(["potential", "competitor"])]
     assert len(existing) > 10 and len(others) > 0
     full = maps.ring_map(result)
-    assert full.gridcrm_notes["capped"] is None
+    assert full.capped is None
     cut = maps.ring_map(result, max_points=10)
-    assert cut.gridcrm_notes["capped"] == (10, len(existing))
+    assert cut.capped == (10, len(existing))
     t = translator("zh")
     drawn = {status: rows(cut, t(f"maps.status.{status}")) for status in ("existing", "potential", "competitor")}
     assert len(drawn["existing"]) == 10

@@ -6,7 +6,7 @@
 - `login`: login page, first-admin form, session timeout, logout. `language_switch`: 中文/English.
 - `sidebar`: scope and month pickers. `tables`: table widget and download buttons.
 - `cache`: `cached(fn)` readers and `invalidate(*areas)` after a write.
-- `presentation`: slide HTML and charts, briefing downloads. `keys`: every session-state key, `Keys`.
+- `map_assets`: the URL maps load Leaflet from. `presentation`: slide HTML and charts, briefing downloads. `keys`: every session-state key, `Keys`.
 """
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-exported for app.py)
 from lib.ui import tables  # noqa: F401 (tests patch tables.TABLE_ROWS)
@@ -16,6 +16,7 @@ from lib.ui.cache import (AREAS, IMPORT_AREAS, areas_of, cached, default_scope_a
 from lib.ui.frame import PageContext, guard, page_context, page_link, run, scope_name
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language, language_picker
+from lib.ui.map_assets import map_asset_base
 from lib.ui.login import current_user, first_admin_form, login_page, logout, secrets_equal, session_timeout
 from lib.ui.navigation import PAGES, PageSpec, allowed_pages, may_open, navigation_pages, page_spec
 from lib.ui.presentation import PRESENTATION_CSS, briefing_downloads, slide_chart, slide_html
@@ -26,7 +27,7 @@ __all__ = [
     "AREAS", "DEFAULT_LANGUAGE", "IMPORT_AREAS", "LANGUAGES", "PAGES", "PRESENTATION_CSS", "TABLE_ROWS", "Keys",
     "PageContext", "PageSpec", "allowed_pages", "areas_of", "briefing_downloads", "cached", "current_user",
     "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "first_admin_form",
-    "get_engine", "guard", "invalidate", "language", "language_picker", "login_page", "logout", "may_open",
+    "get_engine", "guard", "invalidate", "language", "language_picker", "login_page", "logout", "map_asset_base", "may_open",
     "months", "navigation_pages", "org_units", "page_context", "page_link", "page_spec", "run", "scope_name",
     "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label"
 ]

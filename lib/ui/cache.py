@@ -43,8 +43,9 @@ READS: dict[str, frozenset[str]] = {
     "lib.matters": frozenset({"org", "customers", "matters", "grids"}),
     "lib.managers": frozenset({"org", "customers", "consumption", "managers"}),
     "lib.customers": frozenset({"org", "customers", "consumption", "visits", "matters", "managers", "grids"}),
-    "lib.map_queries": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
-    "lib.maps": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),  # via map_queries
+    "lib.maps.data": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
+    "lib.maps.editing": frozenset({"org", "customers", "grids"}),
+    "lib.maps.layers": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {
