@@ -26,10 +26,6 @@ DYNAMIC = {
     "maps.grade": ["large", "graded", "regular", "reform"],
     "maps.glyph": ["large", "graded", "regular", "reform"],
     "maps.status": ["existing", "potential", "competitor", "lost"],
-    "maps.col": ["code", "name", "kind", "tier", "status", "volume_t", "station_name", "grid_code", "grids_containing",
-                 "containing", "district", "grids", "ok", "overlaps", "overlap_m2", "gaps", "gap_m2", "outside_m2",
-                 "problem", "area_m2", "ring", "existing", "potential", "competitor", "sub_type", "contact", "phone",
-                 "distance_km", "at", "actor", "grid", "area_before", "area_after"],
     # dashboards (issue 5): page variants
     "churn": ["kind_institutional", "kind_personal", "kind_all"],
     "plan": ["completion_card", "completion_inst"],

@@ -50,13 +50,21 @@ def test_every_default_vocabulary_exists():
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_maps_tables_can_switch_to_the_vocabulary(lang):
-    """Every column the map tables label today (maps.col.*) has a col.* label (the integrator switches
-    lib.maps over once it is a package)."""
-    cat = catalog(lang)
-    maps_columns = {k.split(".", 2)[2] for k in cat if k.startswith("maps.col.")} - {"own_customers"}
-    assert len(maps_columns) > 30
-    assert sorted(maps_columns - set(vocab.COLUMNS)) == []
+def test_the_map_tables_speak_the_vocabulary(lang):
+    """The tables beside the maps (lib.maps.labelled) use the one vocabulary: headers col.*, coded
+    values (status, sub type, kind, tier) translated."""
+    from lib import maps
+    from lib.i18n import translator
+
+    t = translator(lang)
+    df = pd.DataFrame({"code": ["C1"], "status": ["potential"], "sub_type": ["mining"],
+                       "kind": ["institutional"], "tier": ["city"], "distance_km": [1.5]})
+    shown = maps.labelled(df, t)
+    assert list(shown.columns) == [t(f"col.{c}") for c in ("code", "status", "sub_type", "kind", "tier", "distance_km")]
+    row = shown.iloc[0].tolist()
+    assert row[1:5] == [t("val.customer_status.potential"), t("val.sub_type.mining"), t("kind.institutional"),
+                        t("tier.city")]
+    assert not {"potential", "mining", "institutional", "city"} & set(map(str, row))
 
 
 # (id, frame, columns, values, expected headers, expected first row)

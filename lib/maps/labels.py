@@ -1,7 +1,5 @@
-"""Tables beside the maps (地图旁的表格): column and value labels (catalog keys maps.col.*) and the
+"""Tables beside the maps (地图旁的表格): labelled through the one vocabulary (lib.vocab), and the
 partition check summaries 全覆盖、无交叉 of the grid map page.
-
-`labelled(df, t)` keeps its signature: the label vocabularies are to become one module later.
 """
 from __future__ import annotations
 
@@ -9,21 +7,13 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
-COLUMNS = ("code", "name", "kind", "tier", "status", "volume_t", "station_name", "grid_code", "grids_containing",
-           "containing", "district", "grids", "ok", "overlaps", "overlap_m2", "gaps", "gap_m2", "outside_m2",
-           "problem", "area_m2", "ring", "existing", "potential", "competitor", "sub_type", "contact", "phone",
-           "distance_km", "at", "actor", "grid", "area_before", "area_after")
-VALUE_KEYS = {"tier": "tier", "kind": "kind", "status": "maps.status"}
+from lib import vocab
 
 
 def labelled(df: pd.DataFrame, t: Callable[..., str]) -> pd.DataFrame:
-    """Return `df` for display: column names and coded values (tier, kind, status) in the
-    session's language (catalog keys maps.col.<column>)."""
-    out = df.copy()
-    for col, prefix in VALUE_KEYS.items():
-        if col in out.columns:
-            out[col] = out[col].map(lambda v, p=prefix: t(f"{p}.{v}") if isinstance(v, str) and v else v)
-    return out.rename(columns={c: t(f"maps.col.{c}") for c in out.columns if c in COLUMNS})
+    """Return a map table for display (lib.vocab.labelled): every labelled column, headers and coded
+    values (tier, kind, status, sub type) in the session's language."""
+    return vocab.labelled(df, t, values={"status": "customer_status"})
 
 
 def partition_summary(reports: Mapping, districts: pd.DataFrame, t: Callable[..., str]) -> pd.DataFrame:
