@@ -1,6 +1,5 @@
 """Alembic environment: runs migrations on the engine handed in by lib.db, or on the configured URL."""
 from alembic import context
-
 from lib.db import make_engine
 from lib.models import Base  # importing the package registers every area's tables on Base.metadata
 

@@ -39,8 +39,8 @@ from sqlalchemy import text  # noqa: E402
 from streamlit_folium import _get_header, _get_html, _get_map_string  # noqa: E402
 
 from lib import auth, demo, maps  # noqa: E402
-from lib.maps import assets  # noqa: E402
 from lib.db import make_engine  # noqa: E402
+from lib.maps import assets  # noqa: E402
 from lib.queries import default_scope_and_month  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -204,7 +204,7 @@ def time_streamlit(db_url: str, grids: int, city_grids: int) -> dict:
                 page = b.new_page(viewport={"width": 1600, "height": 1000})
                 _block_outside(page, outside)
 
-                def settle():
+                def settle(page=page):
                     page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=120_000)
 
                 page.goto(base + "/", timeout=120_000)

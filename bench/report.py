@@ -25,7 +25,7 @@ def _met(ok: bool) -> str:
 
 
 def pages_table(result: dict, cold_goal: float) -> str:
-    rows = ["| page | cold s | warm s | goal (cold ≤ %g, warm ≤ %g) |" % (cold_goal, WARM_GOAL_S), "|---|---:|---:|---|"]
+    rows = [f"| page | cold s | warm s | goal (cold ≤ {cold_goal:g}, warm ≤ {WARM_GOAL_S:g}) |", "|---|---:|---:|---|"]
     for p in result["pages"]:
         if p.get("cold_s") is None:
             rows.append(f"| {Path(p['page']).stem} | — | — | **error**: {p.get('error', '')[:80]} |")

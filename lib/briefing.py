@@ -7,7 +7,7 @@ completion and ranking, the four rates with red/amber/green, churn and win-back,
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go

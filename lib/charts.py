@@ -1,7 +1,7 @@
 """Chart builders (图表): plotly figures from query results; labels come from the caller's translator."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go

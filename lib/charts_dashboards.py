@@ -2,7 +2,7 @@
 translator. Same look as lib.charts (font with CJK glyphs, white background, legend on top)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go

@@ -501,11 +501,14 @@ def duplicates(engine_or_conn, scope: str, name: str = "", phone: str = "", cred
     """
     conds, params = [], {"ex": exclude_id or -1}
     if name:
-        conds.append("c.name = :name"); params["name"] = name
+        conds.append("c.name = :name")
+        params["name"] = name
     if phone:
-        conds.append("c.phone = :phone"); params["phone"] = normalise_phone(phone)
+        conds.append("c.phone = :phone")
+        params["phone"] = normalise_phone(phone)
     if credit_code:
-        conds.append("c.credit_code = :cc"); params["cc"] = credit_code.strip().upper()
+        conds.append("c.credit_code = :cc")
+        params["cc"] = credit_code.strip().upper()
     empty = {"inside": pd.DataFrame(columns=["id", "code", "name", "phone", "credit_code", "station", "reason"]),
              "outside": pd.DataFrame(columns=["unit", "customers"])}
     if not conds:

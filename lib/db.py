@@ -6,9 +6,9 @@ used as it is, through the same SQLAlchemy URL setting (`DATABASE_URL`).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from sqlalchemy import Connection, Date, DateTime, Engine, Table, column, create_engine, event, inspect, table
 

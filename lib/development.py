@@ -24,8 +24,9 @@ from lib.config import rules as config
 from lib.db import upsert, write
 from lib.kpis import completion
 from lib.models import DEV_STAGES
+from lib.months import check as _check_month
+from lib.months import last_day as _month_end
 from lib.queries import in_scope, new_card_customer, read_df, scope_like, shift_month
-from lib.months import check as _check_month, last_day as _month_end
 from lib.tiers import NotAllowed
 
 KINDS = vocab.PLAN_KINDS

@@ -9,8 +9,8 @@ well under 0.1 % over a district-sized region. No projection library is needed.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import shapely

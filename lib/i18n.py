@@ -8,9 +8,9 @@ session can speak its own.
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Callable
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("zh", "en")
@@ -28,7 +28,7 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
     return flat
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str]:
     """Return the flat catalog {dotted key: message} of `lang`."""
     if lang not in LANGUAGES:

@@ -13,8 +13,10 @@ from sqlalchemy import Connection, Engine, text
 
 from lib.config import rules
 from lib.kpis import completion, four_rates
+
 # Month checks and arithmetic live in lib.months; these two names stay here because many callers use them.
-from lib.months import check as check_month, shift as shift_month  # noqa: F401
+from lib.months import check as check_month  # noqa: F401
+from lib.months import shift as shift_month
 from lib.rules import TIERS
 
 
@@ -35,7 +37,7 @@ class Cond(NamedTuple):
     sql: str
     params: dict
 
-    def __and__(self, other: "Cond") -> "Cond":
+    def __and__(self, other: Cond) -> Cond:
         clash = {k for k in self.params.keys() & other.params.keys() if self.params[k] != other.params[k]}
         if clash:
             raise ValueError(f"parameter(s) {sorted(clash)} bound to two different values")

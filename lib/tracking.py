@@ -23,9 +23,11 @@ from lib import auth
 from lib.config import rules as config
 from lib.db import write
 from lib.kpis import change
+from lib.months import check as _check_month
+from lib.months import days_in as _days
+from lib.months import last_day as _month_end
 from lib.queries import in_scope, read_df, scope_like, shift_month
 from lib.summary import LOOKBACK
-from lib.months import check as _check_month, days_in as _days, last_day as _month_end
 from lib.tiers import NotAllowed
 
 # Everyone who works customers may raise or close a win-back task; the read-only viewer may not.

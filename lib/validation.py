@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -81,7 +81,7 @@ class ValidationError(ValueError):
         super().__init__(f"{first.column}: {message[:1].lower()}{message[1:]}" if first.column else message)
 
     @classmethod
-    def one(cls, column: str, code: str, **params) -> "ValidationError":
+    def one(cls, column: str, code: str, **params) -> ValidationError:
         return cls([Issue(0, column, code, params)])
 
 

@@ -18,15 +18,24 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from lib import vocab
+from lib import months, vocab
 from lib.auth import SessionUser, audit, can
 from lib.config import rules
 from lib.db import write
-from lib import months
-from lib.queries import (Cond, in_scope, read_df, scheduled, scope_like, scope_manager_id, scoped, station_scope,
-                         tier_in_force)
+from lib.queries import (
+    Cond,
+    in_scope,
+    read_df,
+    scheduled,
+    scope_like,
+    scope_manager_id,
+    scoped,
+    station_scope,
+    tier_in_force,
+)
 from lib.rules import TIERS
-from lib.validation import Checker, Field, ValidationError, check_fields as check_spec, text_frame
+from lib.validation import Checker, Field, ValidationError, text_frame
+from lib.validation import check_fields as check_spec
 
 MODES = vocab.VISIT_MODES  # 现场维护 短信 电话 客户拜访 客户联谊
 

@@ -18,7 +18,7 @@ catalogs. No streamlit, no database: this module imports only `lib.rules`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 

@@ -4,7 +4,8 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import auth, charts_dashboards as charts, fmt, tracking, ui
+from lib import auth, fmt, tracking, ui
+from lib import charts_dashboards as charts
 
 ctx = ui.guard("pages/churn.py")
 t = ctx.t

@@ -1,7 +1,10 @@
 """Four rates 四率 (FOUR_RATES.md): formulas on screen, by station/district/city, trend, targets, medians."""
 import streamlit as st
 
-from lib import charts_dashboards as charts, development as dev, fmt, four_rates as fr, ui
+from lib import charts_dashboards as charts
+from lib import development as dev
+from lib import fmt, ui
+from lib import four_rates as fr
 from lib.kpis import change
 
 ctx = ui.guard("pages/four_rates.py")

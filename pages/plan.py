@@ -1,7 +1,9 @@
 """Development plan 开发计划: targets and completion rolled up, the appendix 1 plan, pipeline, survey."""
 import streamlit as st
 
-from lib import auth, charts_dashboards as charts, development as dev, fmt, ui
+from lib import auth, fmt, ui
+from lib import charts_dashboards as charts
+from lib import development as dev
 
 ctx = ui.guard("pages/plan.py")
 t = ctx.t

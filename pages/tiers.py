@@ -1,7 +1,8 @@
 """Tiers 客户分级: distribution, owners, migration, promotion/demotion candidates, overrides, load check."""
 import streamlit as st
 
-from lib import auth, charts_dashboards as charts, fmt, rules, tiers, ui
+from lib import auth, fmt, rules, tiers, ui
+from lib import charts_dashboards as charts
 
 ctx = ui.guard("pages/tiers.py")
 t = ctx.t

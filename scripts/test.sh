@@ -21,6 +21,9 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+echo "== lint (ruff.toml) =="
+python -m ruff check --no-cache .
+
 echo "== SQLite =="
 python -m pytest "$@"
 

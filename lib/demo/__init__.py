@@ -30,7 +30,9 @@ from lib.demo import consumption, customers, dashboards, geography, matters, sta
 from lib.demo.cli import main
 from lib.demo.common import Ids, Period, Progress, Reporter, clear, reset_sequences, write
 from lib.demo.stations import station_count
-from lib.months import check as check_month, of as month_of, shift as shift_month
+from lib.months import check as check_month
+from lib.months import of as month_of
+from lib.months import shift as shift_month
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 
 STEPS = ("org", "grids", "customers", "consumption", "traffic", "work", "summary", "done")

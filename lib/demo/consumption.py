@@ -7,7 +7,7 @@ Own random stream `[seed, 101]`, so this stage draws the same numbers whatever t
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd

@@ -16,12 +16,36 @@ import shapely
 
 from lib import months, rules
 from lib.auth import manager_scope
-from lib.demo.common import (CC_CHARS, KM_PER_DEG_LAT, Ids, Period, Reporter, credit_code, frame,
-                                 km_per_deg_lon, opt, person_names, phones, random_points_in)
+from lib.demo.common import (
+    CC_CHARS,
+    KM_PER_DEG_LAT,
+    Ids,
+    Period,
+    Reporter,
+    credit_code,
+    frame,
+    km_per_deg_lon,
+    opt,
+    person_names,
+    phones,
+    random_points_in,
+)
 from lib.demo.stations import Org
-from lib.demo.words import (AGENCIES, BRAND_WORDS, COMPETITORS, ENTERPRISE_INDUSTRY, INST_DEMAND_SCALE,
-                                INSTITUTIONAL, LOST_REASONS, OVERRIDE_REASONS, PERSONAL, PROVINCE_ACCOUNTS,
-                                SUFFIX_P, SUFFIXES, TRADES)
+from lib.demo.words import (
+    AGENCIES,
+    BRAND_WORDS,
+    COMPETITORS,
+    ENTERPRISE_INDUSTRY,
+    INST_DEMAND_SCALE,
+    INSTITUTIONAL,
+    LOST_REASONS,
+    OVERRIDE_REASONS,
+    PERSONAL,
+    PROVINCE_ACCOUNTS,
+    SUFFIX_P,
+    SUFFIXES,
+    TRADES,
+)
 
 STATUSES = ("existing", "potential", "competitor", "lost")
 PAYMENTS = np.array(["fuel_card", "bank_card", "cash"], dtype=object)
@@ -95,7 +119,10 @@ def classify(rng: np.random.Generator, x: Draft) -> tuple[np.ndarray, ...]:
     """Sub-type 机构性质/个人类型, industry and fuel segment; return demand shares and medians (t/month)."""
     N, inst = x.N, x.inst
     sub_type = np.empty(N, dtype=object)
-    p_g = np.zeros(N); med_g = np.zeros(N); p_d = np.zeros(N); med_d = np.zeros(N)
+    p_g = np.zeros(N)
+    med_g = np.zeros(N)
+    p_d = np.zeros(N)
+    med_d = np.zeros(N)
     industry = np.empty(N, dtype=object)
     segment = np.empty(N, dtype=object)
     for mask, table in ((inst, INSTITUTIONAL), (~inst, PERSONAL)):
@@ -131,8 +158,10 @@ def demand(rng: np.random.Generator, x: Draft, p_g, med_g, p_d, med_d) -> None:
     has_d |= none & (med_g < med_d)
     g = np.where(has_g, med_g * np.exp(rng.normal(0, 1, N) * sigma), 0.0)
     d = np.where(has_d, med_d * np.exp(rng.normal(0, 1, N) * sigma), 0.0)
-    g = np.round(g, 3); d = np.round(d, 3)
-    g[has_g & (g == 0)] = 0.001; d[has_d & (d == 0)] = 0.001
+    g = np.round(g, 3)
+    d = np.round(d, 3)
+    g[has_g & (g == 0)] = 0.001
+    d[has_d & (d == 0)] = 0.001
     has_card = rng.random(N) < np.where(inst, 0.6, 0.25)
     card = np.where(has_card, np.where(inst, 25_000, 2_500) * np.exp(rng.normal(0, 1, N) * np.where(inst, 1.3, 1.0)), 0.0)
     x.set(g=g, d=d, card=np.round(card, -2))
@@ -182,7 +211,9 @@ def key_accounts(rng: np.random.Generator, x: Draft, st: list[dict]) -> None:
     city_c, dist_c = key[n_key:].tolist()
     x.status[city_c] = x.status[dist_c] = "existing"
     x.d[city_c] = round(float(rng.uniform(55, 90)), 3)  # a large transport fleet → 地市级
-    x.sub_type[city_c] = "transport"; x.industry[city_c] = "transport"; x.segment[city_c] = "long_distance"
+    x.sub_type[city_c] = "transport"
+    x.industry[city_c] = "transport"
+    x.segment[city_c] = "long_distance"
     x.d[dist_c] = round(float(rng.uniform(22, 45)), 3)  # → 区县级
 
 
@@ -322,7 +353,8 @@ def codes(x: Draft, st: list[dict]) -> None:
 
 def locations(rng: np.random.Generator, x: Draft, st: list[dict]) -> None:
     """Locations near the station (0.5–5 km mostly), strictly inside its grid; a few prospects unmapped."""
-    lon = np.zeros(x.N); lat = np.zeros(x.N)
+    lon = np.zeros(x.N)
+    lat = np.zeros(x.N)
     for si, s in enumerate(st):
         lo, hi = x.starts[si], x.starts[si + 1]
         if hi > lo:
@@ -333,7 +365,8 @@ def locations(rng: np.random.Generator, x: Draft, st: list[dict]) -> None:
 
 def _near_station(rng: np.random.Generator, s: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
     """n points around station `s` inside its grid: lognormal distances, shrinking after 4 tries."""
-    lon = np.zeros(n); lat = np.zeros(n)
+    lon = np.zeros(n)
+    lat = np.zeros(n)
     kx = km_per_deg_lon(s["lat"])
     todo = np.arange(n)
     scale = 1.0

@@ -15,8 +15,16 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon
 
-from lib.demo.common import (KM_PER_DEG_LAT, Ids, frame, km_per_deg_lon, person_names, phones,
-                                 random_points_in, voronoi_split)
+from lib.demo.common import (
+    KM_PER_DEG_LAT,
+    Ids,
+    frame,
+    km_per_deg_lon,
+    person_names,
+    phones,
+    random_points_in,
+    voronoi_split,
+)
 from lib.demo.words import OWNER_DUTIES
 from lib.grids import area_m2, to_geojson
 

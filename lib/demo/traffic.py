@@ -7,8 +7,8 @@ Own random streams `[seed, 202]` (traffic) and `[seed, 303]` (competitors).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import pandas as pd

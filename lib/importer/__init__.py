@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from lib.auth import audit
 from lib import db
+from lib.auth import audit
 from lib.i18n import catalog
 from lib.importer.check import Context, check_frame, load_context
 from lib.importer.grids import import_grids

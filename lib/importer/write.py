@@ -6,7 +6,7 @@ station changed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 from sqlalchemy import Connection, text

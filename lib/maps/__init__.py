@@ -12,15 +12,46 @@ pages, the briefing, the bench and the tests use, so `from lib import maps` is e
 """
 from lib.grids import from_geojson
 from lib.maps.card import contact_card_html, contact_card_svg, grid_svg_path
-from lib.maps.data import (INDIVIDUAL_LEVELS, MAX_POINTS, STATUS_GROUPS, customer_rings, grid_map_data, grid_panel,
-                           parse_radii)
-from lib.maps.editing import (GridChangeRefused, check_change, district_grids, drawings_to_changes, edit_map,
-                              grid_history, proposed_changes, rebalance, refusal_reason, save_grid_geometries,
-                              snap_changes, upload_to_changes)
+from lib.maps.data import (
+                           INDIVIDUAL_LEVELS,
+                           MAX_POINTS,
+                           STATUS_GROUPS,
+                           customer_rings,
+                           grid_map_data,
+                           grid_panel,
+                           parse_radii,
+)
+from lib.maps.editing import (
+                           GridChangeRefused,
+                           check_change,
+                           district_grids,
+                           drawings_to_changes,
+                           edit_map,
+                           grid_history,
+                           proposed_changes,
+                           rebalance,
+                           refusal_reason,
+                           save_grid_geometries,
+                           snap_changes,
+                           upload_to_changes,
+)
 from lib.maps.elements import BACKGROUNDS, DataLayer, MapScript, available_backgrounds, background_datum
 from lib.maps.labels import labelled, partition_problems, partition_summary
-from lib.maps.layers import (DEFAULT_LAYERS, GRADES, LAYERS, MEASURES, NO_DATA, MapResult, class_breaks, colour_for,
-                             format_measure, grid_code_from_tooltip, grid_map, measure_values, ring_map)
+from lib.maps.layers import (
+                           DEFAULT_LAYERS,
+                           GRADES,
+                           LAYERS,
+                           MEASURES,
+                           NO_DATA,
+                           MapResult,
+                           class_breaks,
+                           colour_for,
+                           format_measure,
+                           grid_code_from_tooltip,
+                           grid_map,
+                           measure_values,
+                           ring_map,
+)
 
 __all__ = [
     "BACKGROUNDS", "DEFAULT_LAYERS", "GRADES", "INDIVIDUAL_LEVELS", "LAYERS", "MAX_POINTS", "MEASURES", "NO_DATA",

@@ -35,8 +35,8 @@ import tempfile
 import threading
 import tomllib
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "assets.toml"

@@ -4,7 +4,7 @@ are fetched."""
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from shapely.geometry import Polygon
 

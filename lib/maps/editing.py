@@ -7,7 +7,7 @@ Shapes are shapely geometries in WGS-84; drawings made on GCJ-02 tiles are conve
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import folium
 import folium.plugins
@@ -26,7 +26,6 @@ from lib.maps.data import districts
 from lib.maps.elements import DataLayer, background_datum, base_map, bounds, converter, esc, flat_rings, js
 from lib.maps.layers import MapResult, problem_rows
 from lib.queries import in_scope, read_df, scope_like
-
 
 # --- the editing map and what was drawn ---------------------------------------------------------
 
@@ -218,7 +217,7 @@ def check_change(engine: Engine, scope: str, district_path: str, changes: dict[i
     data = district_grids(engine, scope, district_path)
     g = data["grids"].set_index("id")
     cells = {}
-    for gid, rec in g.iterrows():
+    for _, rec in g.iterrows():
         cells[rec["code"]] = from_geojson(rec["geometry"])
     for gid, geom in changes.items():
         if int(gid) not in g.index:

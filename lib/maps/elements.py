@@ -11,8 +11,8 @@ import html
 import json
 import math
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import folium
 import numpy as np

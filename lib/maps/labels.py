@@ -3,7 +3,7 @@ partition check summaries 全覆盖、无交叉 of the grid map page.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 import folium
 import folium.plugins
@@ -38,8 +38,22 @@ from lib.grids import from_geojson
 from lib.i18n import translator
 from lib.maps.assets import localize
 from lib.maps.data import MAX_POINTS, STATUS_GROUPS, grid_map_data
-from lib.maps.elements import (DECIMALS, Converter, DataLayer, MapScript, background_datum, base_map, bounds,
-                               converter, esc, flat_rings, js, points, simplify, template)
+from lib.maps.elements import (
+    DECIMALS,
+    Converter,
+    DataLayer,
+    MapScript,
+    background_datum,
+    base_map,
+    bounds,
+    converter,
+    esc,
+    flat_rings,
+    js,
+    points,
+    simplify,
+    template,
+)
 from lib.rules import TIERS
 
 MEASURES = ("customers", "volume", "volume_per_customer", "plan_completion",

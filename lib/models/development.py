@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lib.models.base import Base, Month, OrgPath
 
-
 DEV_STAGES = ("collect", "plan", "assign", "control", "signed")
 SURVEY_STATES = ("on_time", "late", "missing", "pending")
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lib.models.base import Base, OrgPath
 
-
 ORG_LEVELS = ("province", "city", "district", "station")
 
 

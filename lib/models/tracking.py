@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lib.models.base import Base, Month, OrgPath
 
-
 TASK_STATES = ("open", "done", "cancelled")
 WARNING_REASONS = ("silent", "drop")
 

@@ -11,13 +11,22 @@
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-exported for app.py)
 from lib.ui import tables  # noqa: F401 (tests patch tables.TABLE_ROWS)
 from lib.ui.bootstrap import demo_mode, ensure_data, get_engine
-from lib.ui.cache import (AREAS, IMPORT_AREAS, areas_of, cached, default_scope_and_month, engine_key, invalidate,
-                          months, org_units)
+from lib.ui.cache import (
+                          AREAS,
+                          IMPORT_AREAS,
+                          areas_of,
+                          cached,
+                          default_scope_and_month,
+                          engine_key,
+                          invalidate,
+                          months,
+                          org_units,
+)
 from lib.ui.frame import PageContext, guard, page_context, page_link, run, scope_name
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language, language_picker
-from lib.ui.map_assets import map_asset_base
 from lib.ui.login import current_user, first_admin_form, login_page, logout, secrets_equal, session_timeout
+from lib.ui.map_assets import map_asset_base
 from lib.ui.navigation import PAGES, PageSpec, allowed_pages, may_open, navigation_pages, page_spec
 from lib.ui.presentation import PRESENTATION_CSS, briefing_downloads, slide_chart, slide_html
 from lib.ui.sidebar import unit_label

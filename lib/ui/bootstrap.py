@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 from sqlalchemy import Engine

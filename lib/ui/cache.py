@@ -11,7 +11,7 @@ This is the one place that clears caches: a later cross-process data version hoo
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 from sqlalchemy import Engine

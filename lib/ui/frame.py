@@ -6,8 +6,8 @@ or month themselves.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import streamlit as st
 from sqlalchemy import Engine

@@ -1,7 +1,7 @@
 """The session's language 界面语言: Chinese unless the user chose English, and the 中文/English switch."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 from sqlalchemy import Engine

@@ -5,9 +5,9 @@ page guard, the drill-down links and the tests all read it from there.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import streamlit as st
 

@@ -58,7 +58,7 @@ def briefing_downloads(ctx) -> None:
         if st.button(t(f"present.build_{kind}"), key=Keys.row(K.BUILD, kind), icon=":material/build:"):
             bar = st.progress(0.0, text=t("present.building"))
             st.session_state[key] = build(ctx.engine, ctx.scope, ctx.month, ctx.lang,
-                                          progress=lambda f, _s: bar.progress(f, text=t("present.building")))
+                                          progress=lambda f, _s, bar=bar: bar.progress(f, text=t("present.building")))
             bar.empty()
         if st.session_state.get(key):
             st.download_button(t(f"present.download_{kind}"), st.session_state[key], key=Keys.row(K.DOWNLOAD, kind),

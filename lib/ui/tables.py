@@ -1,7 +1,7 @@
 """Tables and downloads 表格与下载: a table widget with translated headers, and CSV / Excel buttons."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
