@@ -55,6 +55,9 @@ def test_every_page_url_without_login_shows_the_login_page(server, browser, engi
 def test_each_role_sees_only_its_pages(server, browser, login, role):
     v = Visit(browser)
     v.login(server, login)
+    # On a loaded machine the login's rerun may not have started when login() returns: wait for the
+    # overview (it has 8+ metrics, the login page none) and its finished script run before looking.
+    _wait_until(v, _METRICS_AT_LEAST, 8)
     assert v.page.get_by_label("密码").count() == 0, "logged in"
     assert v.page.locator('[data-testid="stException"]').count() == 0
     nav = [x.split("\n")[-1].strip() for x in v.page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()]
@@ -63,8 +66,7 @@ def test_each_role_sees_only_its_pages(server, browser, login, role):
     t = translator("zh")
     expected = [t(spec.title_key) for spec in allowed_pages(role)]
     assert nav == (expected if len(expected) > 1 else [])  # one page only: Streamlit shows no menu
-    _wait_until(v, _METRICS_AT_LEAST, 8)  # the overview, with data, its script run finished
-    assert v.page.locator('[data-testid="stMetric"]').count() >= 8
+    assert v.page.locator('[data-testid="stMetric"]').count() >= 8  # the overview, with data
     v.shot(f"role_{role}")
     # every other permitted page opens without an error (the slide show hides the sidebar: own test)
     for title in [n for n in nav[1:] if n != t("page.presentation")]:
