@@ -99,7 +99,8 @@ def describe(exc: Exception, t: Callable[..., str]) -> str:
 
 
 def text_cell(value) -> str:
-    """A form value as the text cell a file would hold: None → "", True → "1", 2.0 → "2", NaN → "nan"."""
+    """A form value or an Excel cell as the text cell a CSV file would hold: None → "", True → "1",
+    2.0 → "2", NaN → "nan", a date → YYYY-MM-DD (a datetime at midnight too)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -108,7 +109,9 @@ def text_cell(value) -> str:
         if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
             return str(int(value))
         return repr(value)
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
         return value.isoformat()
     return str(value).strip()
 

@@ -5,16 +5,14 @@ values), GeoJSON for grids. Every cell is read as text, so codes and phones keep
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
-import math
 import warnings
 
 import pandas as pd
 
 from lib.importer.specs import COLUMNS, limits
-from lib.validation import Issue
+from lib.validation import Issue, text_cell
 
 
 class FileError(Exception):
@@ -41,23 +39,6 @@ def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
 
-def cell_text(value) -> str:
-    """An Excel cell as text: integral floats without ".0", dates as YYYY-MM-DD."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def _is_formula(cell) -> bool:
     kind = getattr(cell, "data_type", None)
     return kind == "f" or (isinstance(cell.value, str) and cell.value.startswith("=") and kind != "s")
@@ -79,7 +60,7 @@ def _xlsx_rows(data: bytes, max_rows: int) -> list[list[str]]:
             for c, cell in enumerate(row, start=1):
                 if _is_formula(cell):
                     raise FileError("formulas", cell=f"{get_column_letter(c)}{r}")
-                values.append(cell_text(cell.value))
+                values.append(text_cell(cell.value))
             rows.append(values)
             if r > max_rows + 1:
                 raise FileError("too_many_rows", rows=f"> {max_rows}", limit=max_rows)

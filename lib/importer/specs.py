@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lib.config import rules as config
 from lib.customers import FIELDS as CUSTOMER_FIELDS
-from lib.visits import FIELDS as VISIT_FIELDS  # noqa: F401 (VISIT_MODES re-exported)
+from lib.visits import FIELDS as VISIT_FIELDS
 
 KINDS = ("customers", "consumption", "traffic", "visits", "grids")
 
