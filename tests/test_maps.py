@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -17,6 +16,8 @@ from lib import auth, geo, maps
 from lib.i18n import translator
 from lib.maps import assets
 from lib.queries import default_scope_and_month
+
+from apptest_helpers import independent_rings as _independent_rings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGINS = [u[0] for u in auth.DEMO_USERS]
@@ -255,25 +256,6 @@ def test_tooltip_to_grid_code():
 # --- rings ----------------------------------------------------------------------------------------
 
 
-def _independent_rings(engine, station_id: int, scope: str, radii) -> list[dict]:
-    with engine.connect() as conn:
-        slon, slat = conn.execute(text("SELECT lon, lat FROM station WHERE id = :i"), {"i": station_id}).one()
-        rows_ = conn.execute(text("SELECT status, lon, lat FROM customer WHERE org_path LIKE :s AND lon IS NOT NULL"),
-                             {"s": scope + "%"}).all()
-    out = [{"existing": 0, "potential": 0, "competitor": 0} for _ in radii]
-    r_earth = 6_371_008.8
-    for status, lon, lat in rows_:
-        p1, p2 = math.radians(slat), math.radians(lat)
-        a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon - slon) / 2) ** 2
-        d = 2 * r_earth * math.asin(math.sqrt(a)) / 1000
-        for i, r in enumerate(radii):
-            if d < r:
-                if status in out[i]:
-                    out[i][status] += 1
-                break
-    return out
-
-
 @pytest.mark.parametrize("login, radii", [("station", (1, 3, 5)), ("area", (0.5, 2, 4, 8)), ("custmgr", (2, 6))])
 def test_rings_equal_independent_haversine(engine, login, radii):
     scope = _scope(engine, login)
@@ -325,67 +307,6 @@ def test_grid_membership_and_owners_on_the_fixture(engine):
     scope = _scope(engine, "area")
     assert maps.data.grid_membership(engine, scope).empty  # demo customers lie inside their grids
     assert maps.data.grids_without_owner(engine, scope).empty
-
-
-# --- the page around the map (AppTest) --------------------------------------------------------------
-
-
-def test_grid_map_page_panel_shows_the_selected_grids_figures(fixture_url, engine):
-    from streamlit.testing.v1 import AppTest
-
-    from lib.ui import Keys
-
-    with engine.connect() as conn:
-        uid = conn.execute(text("SELECT id FROM app_user WHERE login = 'area'")).scalar_one()
-    scope, month = _scope(engine, "area"), _month(engine)
-    grid = maps.data.grids(engine, scope).iloc[1]
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[Keys.LANG] = "en"
-    at.session_state[Keys.USER_ID] = uid
-    at.session_state["grid_map_selected"] = grid["code"]
-    at.run()
-    at.switch_page("pages/grid_map.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert any(grid["code"] in s.value for s in at.subheader)
-    t = translator("en")
-    shown = {m.label: m.value for m in at.metric}
-    with engine.connect() as conn:
-        expected = dict(conn.execute(text(
-            "SELECT COALESCE(tier_override, computed_tier), COUNT(*) FROM customer c WHERE grid_id = :g "
-            "AND org_path LIKE :s AND (status = 'existing' OR (status = 'lost' AND lost_month > :m)) "
-            "AND (developed_month IS NULL OR developed_month <= :m) GROUP BY 1"),
-            {"g": int(grid["id"]), "s": scope + "%", "m": month}).all())
-    for tier in ("province", "city", "district", "station"):
-        assert shown[t(f"tier.{tier}")] == f"{expected.get(tier, 0):,}"
-    assert sum(expected.values()) > 0
-    assert [b.label for b in at.get("download_button")] == [t("maps.card.download_html"), t("maps.card.download_svg")]
-
-
-def test_membership_check_runs_on_request_above_district_and_at_once_below(fixture_url, engine):
-    """Province and city scopes hold up to a million customers: the per-customer check against the
-    grids waits for a click there; a district manager sees it at once."""
-    from streamlit.testing.v1 import AppTest
-
-    from lib.ui import Keys
-
-    t = translator("zh")
-    for login, automatic in (("admin", False), ("area", True)):
-        with engine.connect() as conn:
-            uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.session_state[Keys.USER_ID] = uid
-        at.run()
-        at.switch_page("pages/grid_map.py").run()
-        assert not at.exception, [e.value for e in at.exception]
-        expected = t("maps.partition.membership", n=len(maps.data.grid_membership(engine, _scope(engine, login))))
-        buttons = [b for b in at.button if b.key == "grid_map_membership_run"]
-        if automatic:
-            assert not buttons and any(m.value == expected for m in at.markdown)
-        else:
-            assert buttons and not any(m.value == expected for m in at.markdown)
-            buttons[0].click().run()
-            assert not at.exception, [e.value for e in at.exception]
-            assert any(m.value == expected for m in at.markdown)
 
 
 def test_ring_map_draws_the_nearest_existing_customers_and_every_potential_one(engine):

@@ -743,9 +743,33 @@ def test_tier_decisions_equal_tier_decision_random(cases):
     _vector_vs_scalar(cases)
 
 
+# The seed sections of the tier rules (002 §6.3.1 / §6.4.1), pinned here, not read from lib.rules.
+SEED_SECTIONS = {
+    "province.procurement": "002 §6.3.1.1.1", "province.agreement": "002 §6.3.1.1.2",
+    "province.card": "002 §6.3.1.1.3",
+    "city.gasoline": "002 §6.3.1.2.1", "city.diesel": "002 §6.3.1.2.1", "city.agreement": "002 §6.3.1.2.2",
+    "city.card": "002 §6.3.1.2.3",
+    "district.gasoline": "002 §6.3.1.3.1", "district.diesel": "002 §6.3.1.3.1",
+    "district.agreement": "002 §6.3.1.3.2", "district.card": "002 §6.3.1.3.3",
+    "station.institution": "002 §6.4.1.4.1", "station.personal": "002 §6.4.1.4.3",
+}
+
+
 def test_tier_rules_table_matches_decisions():
-    assert [r for r, _, _ in R.TIER_RULES] == list(R.RULE_TIER)
-    assert all(r.startswith(t + ".") and s.startswith("002 §") for r, t, s in R.TIER_RULES)
+    """TIER_RULES and tier_decision agree: every rule id of the table decides at least one case of
+    this file's tables, every id decided on those cases is in the table, the tier decided is the id's
+    prefix, and each id carries its pinned seed section."""
+    table = {r: (t, s) for r, t, s in R.TIER_RULES}
+    decided = {}
+    for g, d, c, inst, agr, pp, sb in _all_table_cases():
+        dec = R.tier_decision(g, d, c, institutional=inst, agreement=agr, province_procurement=pp, stable=sb)
+        assert dec.rule in table, dec.rule
+        assert dec.rule.split(".")[0] == dec.tier == table[dec.rule][0], dec
+        assert dec.section == table[dec.rule][1] == SEED_SECTIONS[dec.rule], dec
+        decided.setdefault(dec.rule, dec.tier)
+    assert sorted(table) == sorted(decided), set(table) ^ set(decided)  # no rule id without a case
+    assert {r: s for r, (_, s) in table.items()} == SEED_SECTIONS
+    assert len(R.TIER_RULES) == len(table)  # no rule id listed twice
 
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])

@@ -6,16 +6,16 @@ charts) must not contain a customer name or code from outside the user's scope.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from apptest_helpers import user_of
+from apptest_helpers import LAZY_TABS, rendered_text, user_of
 
 from lib import auth, queries
+from lib.i18n import translator
 from lib.ui import PAGES, Keys, allowed_pages
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,59 +35,71 @@ def _outsiders(engine, scope: str, limit: int = 3000) -> set[str]:
     return {v for r in rows for v in r if v and len(v) >= 4}
 
 
-def _rendered_text(at: AppTest) -> str:
-    """Everything the page put on screen, as one string."""
-    parts = []
-    for node in at.main:  # noqa: B007 (walk the element tree)
-        pass
-    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "metric", "info", "warning",
-                 "error", "success", "table"):
-        for el in getattr(at, kind):
-            parts.append(str(getattr(el, "value", "")))
-            parts.append(str(getattr(el, "label", "")))
-    for df in at.dataframe:
-        parts.append(df.value.to_csv())
-    for el in at.get("plotly_chart"):
-        parts.append(json.dumps(el.proto.spec if hasattr(el.proto, "spec") else str(el.proto), ensure_ascii=False))
-    return "\n".join(parts)
+_rendered_text = rendered_text
 
 
-def _render(engine, login: str, spec) -> str:
-    """Log in as demo user `login`, open page `spec` when the role may see it, return what it shows."""
+def _render(engine, login: str, spec, tab: str | None = None) -> str:
+    """Log in as demo user `login`, open page `spec` when the role may see it, return what it shows.
+    `tab` (catalog key of a lazy tab's label, LAZY_TABS) opens that tab of the page: only the open
+    tab runs, so each tab is a view of its own."""
     user = _user(engine, login)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state[Keys.USER_ID] = user.id
+    if tab:
+        at.session_state[LAZY_TABS[spec.path][0]] = translator("zh")(tab)
     at.run()
-    if spec in allowed_pages(user.role):
+    allowed = spec in allowed_pages(user.role)
+    if allowed:
         at.switch_page(spec.path).run()
-    assert not at.exception
+    assert not at.exception, [e.value for e in at.exception]
+    if tab and allowed:  # the tab asked for is the one that ran
+        assert at.session_state[LAZY_TABS[spec.path][0]] == translator("zh")(tab)
     return _rendered_text(at)
 
 
+# Every view of every page: a page, or one lazy tab of a page with tabs (tiers, churn).
+VIEWS = [(spec, tab) for spec in PAGES for tab in (LAZY_TABS[spec.path][1] if spec.path in LAZY_TABS else (None,))]
+
+
 @pytest.mark.parametrize("login", list(ROLES))
-@pytest.mark.parametrize("spec", PAGES, ids=[s.path for s in PAGES])
-def test_role_page_matrix_shows_nothing_outside_scope(engine, spec, login):
+@pytest.mark.parametrize("spec,tab", VIEWS, ids=[s.path + (f"#{t}" if t else "") for s, t in VIEWS])
+def test_role_page_matrix_shows_nothing_outside_scope(engine, spec, tab, login):
     user = _user(engine, login)
-    shown = _render(engine, login, spec)
+    shown = _render(engine, login, spec, tab)
     leaked = [v for v in _outsiders(engine, user.scope) if v in shown]
     if user.scope != "/37/":
         assert leaked == []
 
 
-@pytest.mark.parametrize("page", ["pages/customers.py", "pages/visits.py"])
-def test_outsider_check_catches_a_page_shown_with_the_wrong_scope(engine, page):
-    """The matrix's detector finds a leak on a real page: the page rendered with a wrong (too wide)
-    scope, the province's, is checked against the station user's scope, as the matrix checks it, and
-    must show outsiders; rendered with the station's own scope, the same page shows none. So an empty
-    result in the matrix means the scope held, not that the detector saw nothing."""
+def test_matrix_opens_every_lazy_tab():
+    """Each tab of tiers and churn is a view of the matrix (a leak in a non-default tab is seen)."""
+    for path, (_, tabs) in LAZY_TABS.items():
+        assert [t for s, t in VIEWS if s.path == path] == list(tabs) and len(tabs) == 4
+
+
+LEAK_PROBES = [("pages/customers.py", None), ("pages/visits.py", None), ("pages/tiers.py", "tiers.tab_candidates"),
+               ("pages/churn.py", "churn.tab_tracking"), ("pages/churn.py", "churn.tab_lost")]
+
+
+@pytest.mark.parametrize("page,tab", LEAK_PROBES, ids=[p + (f"#{t}" if t else "") for p, t in LEAK_PROBES])
+def test_outsider_check_catches_a_page_shown_with_the_wrong_scope(engine, page, tab):
+    """The matrix's detector finds a leak on a real page: the page (or a non-default lazy tab of it)
+    rendered with a wrong (too wide) scope, the province's, is checked against the station user's
+    scope, as the matrix checks it, and must show outsiders; rendered with the station's own scope,
+    the same view shows none. So an empty result in the matrix means the scope held, not that the
+    detector saw nothing, also in the tabs that run only when opened."""
     station = _user(engine, "station")
     spec = next(s for s in PAGES if s.path == page)
     outsiders = _outsiders(engine, station.scope)
     assert len(outsiders) > 1000
-    wrong_scope = _render(engine, "admin", spec)
-    right_scope = _render(engine, "station", spec)
-    assert len([v for v in outsiders if v in wrong_scope]) >= 5
+    wrong_scope = _render(engine, "admin", spec, tab)
+    right_scope = _render(engine, "station", spec, tab)
+    caught = [v for v in outsiders if v in wrong_scope]
+    assert len(caught) >= 5
     assert [v for v in outsiders if v in right_scope] == []
+    if tab:  # the default tab does not show these: only opening the tab can reveal a leak there
+        default_tab = _render(engine, "admin", spec)
+        assert set(caught) - {v for v in outsiders if v in default_tab}
 
 
 @pytest.mark.parametrize("login", list(ROLES))

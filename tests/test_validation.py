@@ -235,16 +235,3 @@ def test_visit_form_and_import_accept_and_refuse_the_same_values(values, expecte
                       dtype=object)
     _, ck = check_frame("visits", df, ctx)
     assert form == {(e.column, e.code) for e in ck.errors} == expected
-
-
-@pytest.mark.parametrize("lang,shown", [("zh", "输入有误:名称: 必填"), ("en", "Invalid input: Name: Required")])
-def test_customer_form_shows_the_issue_in_the_users_language(fixture_url, lang, shown):
-    """The archive page's new-customer form, submitted without a name: nothing is written (the
-    check fails first) and the message is in the page's language ("输入有误:name: required" before)."""
-    from test_pages import open_page
-
-    at = open_page("pages/customers.py", lang)
-    at.text_input(key="cust_new_name").set_value("")
-    next(b for b in at.button if b.label == translator(lang)("cust.create")).click()
-    at.run()
-    assert [e.value for e in at.error] == [shown]

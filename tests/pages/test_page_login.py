@@ -1,0 +1,100 @@
+"""The app frame around the pages: the login form, the first-admin setup of a fresh database, the
+user's name in the sidebar, the language chosen before logging in."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from apptest_helpers import app, user_id
+
+from lib import auth
+from lib.ui import Keys
+
+
+def test_without_login_the_app_shows_only_the_login_form(fixture_url):
+    at = app(None)
+    at.run()
+    assert not at.exception
+    assert len(at.metric) == 0
+    assert [ti.label for ti in at.text_input] == ["用户名", "密码"]
+
+
+def test_login_form_logs_in_and_wrong_password_is_refused(fixture_url):
+    at = app(None)
+    at.run()
+    at.text_input(key=Keys.LOGIN_NAME).input("admin")
+    at.text_input(key=Keys.LOGIN_PASSWORD).input("not the password")
+    at.button[0].click().run()
+    assert at.error and "不正确" in at.error[0].value
+    at.text_input(key=Keys.LOGIN_NAME).input("admin")
+    at.text_input(key=Keys.LOGIN_PASSWORD).input(auth.DEMO_PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state[Keys.USER_ID] == user_id("admin")
+
+
+def test_fresh_non_demo_database_asks_for_the_first_admin(fresh_url, monkeypatch):
+    """No built-in password: a fresh database with an organisation but no users shows the
+    first-admin form, which needs the setup token; with it, the admin is created and can log in."""
+    from lib.db import make_engine, upgrade, write
+
+    engine = make_engine(fresh_url)
+    upgrade(engine)
+    with write(engine) as conn:
+        conn.execute(text("INSERT INTO org_unit (code, name, name_en, level, path, manager_name, manager_phone, "
+                          "staff) VALUES ('37', '山东', 'Shandong', 'province', '/37/', '', '', 0)"))
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
+    monkeypatch.setenv("GRIDCRM_DEMO", "0")
+    monkeypatch.setenv("GRIDCRM_SETUP_TOKEN", "s3cret-token")
+    monkeypatch.setattr(auth, "_SETUP_TOKEN", None)
+    at = app(None)
+    at.run()
+    assert not at.exception
+    labels = [ti.label for ti in at.text_input]
+    assert labels == ["设置口令", "管理员用户名", "姓名", "密码"]
+    assert not [i for i in at.info if "demo-2026" in i.value]  # no demo notice
+    at.text_input[0].input("wrong")
+    at.text_input[1].input("boss")
+    at.text_input[2].input("王总")
+    at.text_input[3].input("long enough pw")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["设置口令不正确。"]
+    assert auth.user_count(engine) == 0
+    at.text_input[0].input("s3cret-token")
+    at.button[0].click().run()
+    assert auth.user_count(engine) == 1
+    assert auth.authenticate(engine, "boss", "long enough pw").user.role == "province_admin"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["' OR 1=1 --", "<script>alert(1)</script> **bold**"])
+def test_hostile_display_name_is_shown_as_plain_text(fresh_url, monkeypatch, name):
+    from lib.db import make_engine, upgrade, write
+
+    engine = make_engine(fresh_url)
+    upgrade(engine)
+    with write(engine) as conn:
+        conn.execute(text("INSERT INTO org_unit (code, name, name_en, level, path, manager_name, manager_phone, "
+                          "staff) VALUES ('37', '山东', 'Shandong', 'province', '/37/', '', '', 0)"))
+    uid = auth.create_first_admin(engine, "boss", name, "long enough pw")
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
+    monkeypatch.setenv("GRIDCRM_DEMO", "0")
+    at = app(None)
+    at.session_state[Keys.USER_ID] = uid
+    at.run()
+    assert not at.exception  # an organisation without data yet shows empty figures, not an error
+    assert f"{name} · 省公司管理员" in [el.value for el in at.sidebar.text]
+    engine.dispose()
+
+
+def test_language_chosen_on_the_login_page_carries_into_the_app(fixture_url):
+    at = app(None)
+    at.run()
+    picker = next(w for w in at.get("button_group") if w.key == "login_lang_widget")
+    picker.set_value("en").run()
+    assert at.title[0].value == "Fuel Station Grid Customer Management"
+    at.text_input(key=Keys.LOGIN_NAME).input("admin")
+    at.text_input(key=Keys.LOGIN_PASSWORD).input(auth.DEMO_PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"

@@ -1,0 +1,42 @@
+"""Page reports 月度报表: the pack's figures against independent SQL and the overview, and the pack build."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from apptest_helpers import (T, assert_chinese_key_numbers, consumption, customers, metrics, on_books, open_page,
+                             scope_and_month)
+
+from lib import fmt
+
+PAGE = "pages/reports.py"
+
+
+@pytest.mark.parametrize("city_index", [None, 1])
+def test_reports_page_figures(engine, city_index):
+    at = open_page(PAGE, city_index=city_index)
+    scope, month = scope_and_month(engine, city_index)
+    custs = [c for c in customers(engine, scope) if c[1] == "institutional" and on_books(c, month)]
+    cons, _ = consumption(engine, scope)
+    with engine.connect() as conn:
+        lost = conn.execute(text("SELECT COUNT(*) FROM customer WHERE org_path LIKE :s AND lost_month = :m "
+                                 "AND kind = 'institutional'"), {"s": scope + "%", "m": month}).scalar()
+    shown = metrics(at)
+    assert shown[T("pack.tracked")] == fmt.count(len(custs), "en")
+    assert shown[T("pack.inst_volume")] == fmt.tonnes(sum(sum(cons[c[0]].get(month, (0, 0, 0))[:2]) for c in custs),
+                                                      "en")
+    assert shown[T("pack.inst_lost")] == fmt.count(lost, "en")
+    assert shown[T("overview.plan_card")] == metrics(open_page("pages/overview.py", city_index=city_index))[
+        T("overview.plan_card")]
+
+
+def test_reports_page_speaks_chinese_with_the_key_numbers_first(fixture_url):
+    assert_chinese_key_numbers(PAGE, "月度报表")
+
+
+def test_report_button_builds_the_pack(fixture_url):
+    at = open_page(PAGE, login="area")
+    assert not [b for b in at.get("download_button")]
+    at.button(key="pack_build").click().run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 1
