@@ -79,10 +79,10 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(org):
 def test_success_resets_the_failure_counter(org):
     auth.create_user(org, "t", "wang", "王", "city_manager", 2, "correct horse")
     t0 = dt.datetime(2026, 11, 25, 9, 0)
-    for i in range(4):
+    for _ in range(4):
         auth.authenticate(org, "wang", "bad", now=t0)
     assert auth.authenticate(org, "wang", "correct horse", now=t0).user is not None
-    for i in range(4):
+    for _ in range(4):
         assert auth.authenticate(org, "wang", "bad", now=t0).reason == "invalid"
 
 

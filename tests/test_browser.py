@@ -8,11 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser_harness import BROWSER_MARKS, Visit, browser, server  # noqa: F401 (fixtures)
 
 from lib import auth
 from lib.ui import PAGES, allowed_pages
-
-from browser_harness import BROWSER_MARKS, Visit, browser, server  # noqa: F401 (fixtures)
 
 pytestmark = BROWSER_MARKS
 

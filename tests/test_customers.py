@@ -6,13 +6,12 @@ import os
 import time
 
 import pytest
+from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import customers, rules
 from lib.auth import SessionUser
 from lib.customers import Filters
-
-from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 
 
 def _all_pages(engine, scope, f, limit=50):

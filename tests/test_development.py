@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from apptest_helpers import user_of
 from sqlalchemy import text
 
-from lib import development as dev, queries
+from lib import development as dev
+from lib import queries
 from lib.models import DEV_STAGES
 
 MONTH = "2026-10"

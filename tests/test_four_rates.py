@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from lib import four_rates as fr, queries
+from lib import four_rates as fr
+from lib import queries
 from lib.config import rules as config
 
 MONTH = "2026-10"

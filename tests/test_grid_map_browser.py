@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from browser_harness import CHROMIUM, Visit, browser, server  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import auth
-from lib.maps import assets
 from lib.i18n import translator
-from browser_harness import CHROMIUM, Visit, browser, server  # noqa: F401 (fixtures)
+from lib.maps import assets
 
 pytestmark = [
     pytest.mark.browser,

@@ -10,14 +10,14 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import text
 
 from lib import importer
 from lib.importer import Checker, Context, check_frame, import_file
-
-from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 
 TODAY = dt.date(2026, 11, 20)
 TABLES = ("customer", "monthly_consumption", "station_traffic", "visit", "grid", "station_monthly")
@@ -247,14 +247,14 @@ def _formula_workbook() -> bytes:
 
 MALFORMED = {
     "undecodable": (b"customer_code,month\n\xff\xfe\xfd\x80abc,2026-11\n", "c.csv", "undecodable"),
-    "missing-column": ("customer_code,diesel_t\nX,1\n".encode(), "c.csv", "missing_column"),
+    "missing-column": (b"customer_code,diesel_t\nX,1\n", "c.csv", "missing_column"),
     "empty": (b"", "c.csv", "empty"),
     "blank": (b"\xef\xbb\xbf \r\n\r\n", "c.csv", "empty"),
-    "header-only": ("customer_code,month,diesel_t\n".encode(), "c.csv", "no_rows"),
+    "header-only": (b"customer_code,month,diesel_t\n", "c.csv", "no_rows"),
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "c.csv", "binary"),
-    "ragged": ("customer_code,month\nA,2026-11,1,2,3\n".encode(), "c.csv", "parse"),
+    "ragged": (b"customer_code,month\nA,2026-11,1,2,3\n", "c.csv", "parse"),
     "not-a-workbook": (b"PK\x03\x04 this is no zip", "c.xlsx", "unreadable_excel"),
-    "csv-named-xlsx": ("customer_code,month\n".encode(), "c.xlsx", "unreadable_excel"),
+    "csv-named-xlsx": (b"customer_code,month\n", "c.xlsx", "unreadable_excel"),
     "old-xls": (b"\xd0\xcf\x11\xe0" + b"\x00" * 100, "c.xls", "bad_format"),
     "formulas": (_formula_workbook(), "c.xlsx", "formulas"),
 }

@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import managers, rules
 from lib.config import rules as config
-
-from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 
 TODAY = dt.date(2026, 11, 20)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import folium
 import folium.plugins
 import pytest
+from apptest_helpers import independent_rings as _independent_rings
 from sqlalchemy import text
 from streamlit_folium import _get_header, _get_html, _get_map_string
 
@@ -16,8 +17,6 @@ from lib import auth, geo, maps
 from lib.i18n import translator
 from lib.maps import assets
 from lib.queries import default_scope_and_month
-
-from apptest_helpers import independent_rings as _independent_rings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGINS = [u[0] for u in auth.DEMO_USERS]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import matters
 from lib.config import rules
-
-from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 
 T0 = dt.datetime(2026, 11, 2, 9, 0)
 # login of the demo user acting at each level (station = the grid owner 网格负责人)
@@ -40,7 +39,7 @@ def _customer(engine, scope):
 
 def test_route_table_is_data_for_every_kind():
     assert set(matters.ROUTES) == set(matters.KINDS)
-    for kind, steps in matters.ROUTES.items():
+    for _kind, steps in matters.ROUTES.items():
         assert steps and all(s.level in matters.LEVELS for s in steps)
         ids = [s.step for s in steps]
         for s in steps:  # every action leads to a later step of the route or closes it

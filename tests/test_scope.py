@@ -9,10 +9,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from apptest_helpers import LAZY_TABS, rendered_text, user_of
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
-
-from apptest_helpers import LAZY_TABS, rendered_text, user_of
 
 from lib import auth, queries
 from lib.i18n import translator

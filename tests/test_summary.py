@@ -90,7 +90,7 @@ def independent_customer_monthly(engine, month: str) -> dict[int, tuple]:
         n3 = max(1, min(3, idx(month) - idx(start) + 1))
         n12 = max(1, min(12, idx(month) - idx(start) + 1))
         rows = by[cid]
-        get = lambda m, k: rows.get(m, (0.0, 0.0, 0.0))[k]  # noqa: E731
+        get = lambda m, k, rows=rows: rows.get(m, (0.0, 0.0, 0.0))[k]
         g = round(sum(get(shift_month(month, -k), 0) for k in range(3)) / n3, 6)
         d = round(sum(get(shift_month(month, -k), 1) for k in range(3)) / n3, 6)
         c = round(sum(get(shift_month(month, -k), 2) for k in range(12)) * 12 / n12, 2)

@@ -6,7 +6,6 @@ import json
 from collections import Counter, defaultdict
 
 import pytest
-
 from apptest_helpers import user_of
 from sqlalchemy import text
 

@@ -7,7 +7,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 from apptest_helpers import user_of
 from sqlalchemy import text
 

@@ -8,14 +8,13 @@ import re
 
 import pandas as pd
 import pytest
+from _work_db import db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import customers, importer, rules, validation
 from lib.i18n import catalog, translator
 from lib.importer import Context, check_frame
 from lib.validation import CODES, Issue, ValidationError
-
-from _work_db import db, small_url, user  # noqa: F401 (fixtures)
 
 TODAY = dt.date(2026, 11, 20)
 BASE = {"name": "测试新客户", "kind": "personal", "sub_type": "private_car", "phone": "13712345678",

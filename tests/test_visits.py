@@ -6,12 +6,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import visits
 from lib.config import rules
-
-from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 
 TODAY = dt.date(2026, 11, 18)  # a Wednesday
 

@@ -27,10 +27,10 @@ from lib.importer.check import Context, check_frame, load_context
 from lib.importer.grids import import_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
 from lib.importer.specs import COLUMNS, KINDS, PASSING, RATE_PAIRS, limits
-from lib.vocab import VISIT_MODES
 from lib.importer.templates import EXAMPLES, template
 from lib.importer.write import Progress, write_rows
 from lib.validation import CODES, MAX_ERRORS, Checker, Issue
+from lib.vocab import VISIT_MODES
 
 __all__ = ["CODES", "COLUMNS", "EXAMPLES", "KINDS", "MAX_ERRORS", "MESSAGES", "PASSING", "RATE_PAIRS", "VISIT_MODES",
            "Checker", "Context", "FileError", "ImportReport", "Issue", "Progress", "RowError", "check_frame", "decode",

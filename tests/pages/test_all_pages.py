@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from apptest_helpers import ROOT, app, open_page, rendered_text
 
 from lib import auth

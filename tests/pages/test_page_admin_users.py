@@ -2,9 +2,8 @@
 create form adds an audited user."""
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from apptest_helpers import open_page
+from sqlalchemy import text
 
 from lib import auth
 from lib.ui import Keys

@@ -4,10 +4,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from apptest_helpers import (
+    LAZY_TABS,
+    T,
+    assert_chinese_key_numbers,
+    consumption,
+    customers,
+    metrics,
+    on_books,
+    open_page,
+    scope_and_month,
+    submit,
+)
 from sqlalchemy import text
-
-from apptest_helpers import (LAZY_TABS, T, assert_chinese_key_numbers, consumption, customers, metrics, on_books,
-                             open_page, scope_and_month, submit)
 
 from lib import fmt, queries
 from lib.config import rules as config

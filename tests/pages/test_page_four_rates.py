@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from apptest_helpers import T, assert_chinese_key_numbers, metrics, open_page, rates, scope_and_month
 
 from lib import fmt, queries

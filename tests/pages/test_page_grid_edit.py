@@ -2,9 +2,8 @@
 district's grids. (Editing itself is tested in tests/test_grid_edit.py and in the browser.)"""
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from apptest_helpers import open_page, scope_of
+from sqlalchemy import text
 
 from lib.ui import Keys
 

@@ -2,9 +2,8 @@
 (The map builders are tested in tests/test_maps.py, the map in a real browser in test_grid_map_browser.py.)"""
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from apptest_helpers import app, open_page, scope_of
+from sqlalchemy import text
 
 from lib import maps
 from lib.i18n import translator

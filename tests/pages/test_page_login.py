@@ -3,9 +3,8 @@ user's name in the sidebar, the language chosen before logging in."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
-
 from apptest_helpers import app, user_id
+from sqlalchemy import text
 
 from lib import auth
 from lib.ui import Keys

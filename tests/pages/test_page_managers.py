@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from apptest_helpers import T, metrics, one, open_page, scope_of
 
 from lib import fmt

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
-
 from apptest_helpers import app, metrics, open_page, scope_and_month
+from sqlalchemy import text
 
 from lib import fmt
 from lib.i18n import translator

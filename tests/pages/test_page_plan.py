@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
-
 from apptest_helpers import T, assert_chinese_key_numbers, metrics, open_page, scope_and_month, submit
+from sqlalchemy import text
 
 from lib import fmt
 

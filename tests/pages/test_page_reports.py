@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import pytest
+from apptest_helpers import (
+    T,
+    assert_chinese_key_numbers,
+    consumption,
+    customers,
+    metrics,
+    on_books,
+    open_page,
+    scope_and_month,
+)
 from sqlalchemy import text
-
-from apptest_helpers import (T, assert_chinese_key_numbers, consumption, customers, metrics, on_books, open_page,
-                             scope_and_month)
 
 from lib import fmt
 

@@ -3,10 +3,20 @@ audit, roles) and the capped candidate table."""
 from __future__ import annotations
 
 import pytest
+from apptest_helpers import (
+    LAZY_TABS,
+    T,
+    assert_chinese_key_numbers,
+    consumption,
+    customers,
+    metrics,
+    month_index,
+    on_books,
+    open_page,
+    scope_and_month,
+    submit,
+)
 from sqlalchemy import text
-
-from apptest_helpers import (LAZY_TABS, T, assert_chinese_key_numbers, consumption, customers, metrics,
-                             month_index, on_books, open_page, scope_and_month, submit)
 
 from lib import fmt, queries, rules, tiers
 from lib.config import rules as config

@@ -4,9 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import text
-
 from apptest_helpers import T, metrics, one, open_page, scope_of
+from sqlalchemy import text
 
 from lib import fmt, visits
 
