@@ -344,6 +344,8 @@ FIELDS = (
     Field("kind", "客户类型", "choice", required=True, options=KINDS),
     Field("sub_type", "客户性质", "own"),
     Field("station_code", "加油站代码", "ref", required=True, form=False),
+    Field("station_id", "加油站", "integer", required=True, lo=1, hi=2**63 - 1, file=False),  # before grid and
+    Field("grid_id", "网格", "integer", lo=1, hi=2**63 - 1, file=False),  # manager: the form offers theirs
     Field("grid_code", "网格代码", "ref", form=False),
     Field("manager_id", "客户经理编号", "integer", lo=1, hi=2**31),
     Field("phone", "电话", "own"),
@@ -368,8 +370,6 @@ FIELDS = (
     Field("competitor", "竞争对手", max_len=50, widget=False),
     Field("lon", "经度", "number", lo=73, hi=136, widget=False),  # China's extent
     Field("lat", "纬度", "number", lo=3, hi=54, widget=False),
-    Field("station_id", "加油站", "integer", required=True, lo=1, hi=2**63 - 1, file=False),
-    Field("grid_id", "网格", "integer", lo=1, hi=2**63 - 1, file=False),
     Field("tier_override", "人工分级", "choice", options=rules.TIERS, file=False),
     Field("tier_override_reason", "人工分级原因", max_len=500, file=False),
 )
