@@ -66,6 +66,7 @@ with tab_search:
         st.session_state[K.SELECTED] = int(chosen)
 
 
+NEW_DEFAULTS = {"kind": "personal", "payment": "fuel_card"}  # the new form's first choices (else the spec default)
 EDIT_ONLY = ("tier_override", "tier_override_reason")  # below the edit form's fields (set by hand, 002 §6.1.1)
 
 
@@ -171,7 +172,7 @@ with tab_new:
         st.info(t("cust.read_only"))
     else:
         with st.form(K.NEW_FORM):
-            values = form_fields(K.NEW, {"kind": "personal"})
+            values = form_fields(K.NEW, NEW_DEFAULTS)
             submitted = st.form_submit_button(t("cust.create"), type="primary")
         if submitted:
             save(customers.create, values, confirm_key=K.NEW_CONFIRM)
