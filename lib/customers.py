@@ -434,14 +434,15 @@ def _json_value(value):
     return validation.plain(value)
 
 
-def pack_extra(values: dict, before: dict | None = None) -> str | None:
+def pack_extra(values: dict, before: dict | None = None, fields=None) -> str | None:
     """JSON text for customer.extra: the stored `before` dict with the extension fields present in
     `values` set over it (merge, not replace: keys `values` leaves out, and keys of fields no longer
     in the spec, keep their stored value); an emptied field is removed. None when nothing is left.
     Text, not a dict, so every write path (SQL text, the ON CONFLICT upsert, the import's
-    executemany) binds it alike on SQLite and PostgreSQL."""
+    executemany) binds it alike on SQLite and PostgreSQL. `fields`: the extension fields to set
+    (default all of the spec's; an import passes those its file has, once for all rows)."""
     extra = dict(before or {})
-    for f in extra_fields():
+    for f in extra_fields() if fields is None else fields:
         if f.key not in values:
             continue
         value = _json_value(values[f.key])

@@ -157,10 +157,13 @@ def _customer_extra(df: pd.DataFrame, out: pd.DataFrame) -> list:
     """customer.extra 扩展字段 per row: the extension fields the file has a column for, merged over
     what an existing customer has stored (a file without the column leaves the stored value alone)."""
     headers = df.attrs.get("headers")
-    keys = [f.key for f in customers.extra_fields() if f.key in (df.columns if headers is None else headers)]
+    fields = [f for f in customers.extra_fields() if f.key in (df.columns if headers is None else headers)]
     old = out["old_extra"].tolist() if isinstance(out["old_extra"], pd.Series) else [None] * len(out)
-    cells = out[keys].to_dict("records") if keys else [{}] * len(out)
-    return [customers.pack_extra(cell, customers.extra_dict(prev)) for cell, prev in zip(cells, old)]
+    if not fields:  # nothing to set: stored values stay as they are (fast path for big files)
+        return [None if not isinstance(prev, (str, dict)) else customers.pack_extra({}, customers.extra_dict(prev), ())
+                for prev in old]
+    cells = out[[f.key for f in fields]].to_dict("records")
+    return [customers.pack_extra(cell, customers.extra_dict(prev), fields) for cell, prev in zip(cells, old)]
 
 
 def _code_ok(code: str) -> bool:
@@ -184,6 +187,7 @@ def check_customers(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Check
     out["org_path"] = _customer_paths(ck, ctx, st, out["manager_id"])
     _customer_codes(ck, ctx, out)
     out["extra"] = _customer_extra(df, out)
+    out = out.drop(columns="old_extra")
     has_code = out["code"] != ""
     ck.duplicates([out["code"]], "code", mask=has_code)
     ck.duplicates([out["credit_code"]], "credit_code", mask=out["credit_code"] != "")

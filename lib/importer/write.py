@@ -50,12 +50,10 @@ def _insert_sql(table: str, cols: list[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['{?}'] * len(cols))})"
 
 
-
 def _customer_columns() -> list[str]:
     """The stored customer columns a file sets (the hand-set tier is the form's only), and the
     extension fields packed into `extra` (lib.importer.check)."""
     return [k for k in stored_columns() if not k.startswith("tier_override")] + ["extra"]
-
 
 
 def _assign_codes(conn: Connection, out: pd.DataFrame, ctx: Context) -> pd.Series:
