@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -198,7 +199,8 @@ def search(engine: Engine, scope: str, filters: Filters = Filters(), after: str 
            limit: int = PAGE_SIZE, count: bool = True) -> SearchPage:
     """Return one page of customers inside `scope` matching `filters`, in (org path, code) order.
 
-    Columns: id, code, name, kind, sub_type, phone, status, tier, station, grid, manager, org_path.
+    Columns: id, code, name, kind, sub_type, phone, status, tier, station, grid, manager, org_path, and
+    one column per extension field 扩展字段 of the spec (`extra_fields`).
     `after` is the previous page's `next_after` (keyset paging: every page costs the same).
     `total` counts matches up to COUNT_CAP (`total_capped` when there are more); with count=False
     (later pages) it is -1.
@@ -212,7 +214,7 @@ def search(engine: Engine, scope: str, filters: Filters = Filters(), after: str 
         sql = f"""
             SELECT c.id, c.code, c.name, c.kind, c.sub_type, c.phone, c.status,
                    COALESCE(c.tier_override, c.computed_tier) AS tier, s.name AS station, g.name AS grid,
-                   cm.name AS manager, c.org_path
+                   cm.name AS manager, c.org_path, c.extra
             FROM (SELECT c.* FROM customer c WHERE {page_where} ORDER BY c.org_path, c.code LIMIT :lim) c
             JOIN station s ON s.id = c.station_id
             LEFT JOIN grid g ON g.id = c.grid_id
@@ -224,7 +226,7 @@ def search(engine: Engine, scope: str, filters: Filters = Filters(), after: str 
             total = conn.execute(text(f"SELECT COUNT(*) FROM (SELECT 1 FROM customer c WHERE {where} LIMIT :cap) x"),
                                  params | {"cap": COUNT_CAP + 1}).scalar_one()
     more = len(rows) > limit
-    rows = rows.iloc[:limit].reset_index(drop=True)
+    rows = expand_extra(rows.iloc[:limit].reset_index(drop=True))
     last = rows.iloc[-1] if more else None
     return SearchPage(rows, f"{last['org_path']}\t{last['code']}" if more else None, min(int(total), COUNT_CAP),
                       int(total) > COUNT_CAP, params | {"driver": driver})
@@ -276,13 +278,13 @@ def by_code(engine: Engine, scope: str, code: str) -> dict | None:
     with engine.connect() as conn:
         row = conn.execute(text(f"SELECT * FROM customer c WHERE c.code = :code AND {in_scope('c.org_path')}"),
                            {"code": (code or "").strip().upper(), "scope": scope_like(scope)}).mappings().first()
-    return dict(row) if row else None
+    return unpack(row) if row else None
 
 
 def _get(conn: Connection, scope: str, customer_id: int) -> dict | None:
     row = conn.execute(text(f"SELECT * FROM customer c WHERE c.id = :id AND {in_scope('c.org_path')}"),
                        {"id": int(customer_id), "scope": scope_like(scope)}).mappings().first()
-    return dict(row) if row else None
+    return unpack(row) if row else None
 
 
 def profile(engine: Engine, scope: str, customer_id: int, months: int = 24) -> dict | None:
@@ -330,44 +332,125 @@ _SUB_TYPES = "/".join(sorted(set(rules.CLASS_CODES["institutional"]) | set(rules
 
 # The customer's fields, in the order of the import file. `form`/`file`: where a field appears; the
 # station, grid and manager are ids on the form and codes in a file (references: `_resolve` and the
-# importer check them against the database). Adding a field: a row here, its col.<key> label, and
-# the column in lib/models.py with its migration.
+# importer check them against the database). `widget=False`: checked and kept on save, not shown on
+# the form (set by imports). Adding a field the rules do not compute with: a row here with
+# stored="extra" and its col.<key> label in lib/locales/*/tables.toml; it then shows on the form, the
+# profile, the archive table and its downloads, the import and its template, and is stored in the
+# JSON column customer.extra 扩展字段 (no migration). A field the rules compute with needs a real
+# column (lib/models/customers.py and a migration).
 FIELDS = (
     Field("code", "客户代码", "ref", form=False),
     Field("name", "客户名称", required=True, max_len=200),
     Field("kind", "客户类型", "choice", required=True, options=KINDS),
     Field("sub_type", "客户性质", "own"),
     Field("station_code", "加油站代码", "ref", required=True, form=False),
+    Field("station_id", "加油站", "integer", required=True, lo=1, hi=2**63 - 1, file=False),  # before grid and
+    Field("grid_id", "网格", "integer", lo=1, hi=2**63 - 1, file=False),  # manager: the form offers theirs
     Field("grid_code", "网格代码", "ref", form=False),
     Field("manager_id", "客户经理编号", "integer", lo=1, hi=2**31),
     Field("phone", "电话", "own"),
     Field("credit_code", "统一社会信用代码", "own"),
     Field("contact", "联系人", max_len=50),
     Field("fuel", "油品", "choice", options=FUELS, default="gasoline"),
-    Field("fuel_segment", "细分", max_len=30),
+    Field("fuel_segment", "细分", max_len=30, widget=False),
     Field("payment", "支付方式", "choice", options=PAYMENTS, default="cash"),
-    Field("industry", "行业", max_len=30),
+    Field("industry", "行业", max_len=30, widget=False),
     Field("status", "客户状态", "choice", options=STATUSES, default="existing"),
-    Field("value_class", "价值类别", "integer", lo=1, hi=4, default=4),
-    Field("loyalty", "忠诚度", "own"),
+    Field("value_class", "价值类别", "integer", lo=1, hi=4, default=4, widget=False),
+    Field("loyalty", "忠诚度", "own", widget=False),
     Field("gasoline_t", "汽油月需求(吨)", "number", hi=100_000, default=0.0),
     Field("diesel_t", "柴油月需求(吨)", "number", hi=100_000, default=0.0),
     Field("card_cny", "不记名卡年采购额(元)", "number", hi=1e10, default=0.0),
     Field("agreement", "协议签订单位", "choice", options=AGREEMENTS),
     Field("province_procurement", "省公司统一采购", "flag"),
     Field("stable", "消费稳定", "flag"),
-    Field("developed_month", "开发月份", "month", not_future=True),
+    Field("developed_month", "开发月份", "month", not_future=True, widget=False),
     Field("lost_month", "流失月份", "month", not_future=True),
     Field("lost_reason", "流失原因", max_len=100),
-    Field("competitor", "竞争对手", max_len=50),
-    Field("lon", "经度", "number", lo=73, hi=136),  # China's extent
-    Field("lat", "纬度", "number", lo=3, hi=54),
-    Field("station_id", "加油站", "integer", required=True, lo=1, hi=2**63 - 1, file=False),
-    Field("grid_id", "网格", "integer", lo=1, hi=2**63 - 1, file=False),
+    Field("competitor", "竞争对手", max_len=50, widget=False),
+    Field("lon", "经度", "number", lo=73, hi=136, widget=False),  # China's extent
+    Field("lat", "纬度", "number", lo=3, hi=54, widget=False),
     Field("tier_override", "人工分级", "choice", options=rules.TIERS, file=False),
     Field("tier_override_reason", "人工分级原因", max_len=500, file=False),
 )
-FORM_KEYS = tuple(f.key for f in FIELDS if f.form)
+# what the checks derive from the fields and the customer table stores (tier 分级, rule, size 规模, path)
+DERIVED = ("size", "org_path", "computed_tier", "tier_rule")
+
+
+def form_keys() -> tuple[str, ...]:
+    """Keys of the spec's form fields. Read at call time (like the other spec helpers below), so a
+    row added to FIELDS counts everywhere at once."""
+    return tuple(f.key for f in FIELDS if f.form)
+
+
+def extra_fields() -> tuple[Field, ...]:
+    """The extension fields 扩展字段: spec rows stored in the JSON column customer.extra."""
+    return tuple(f for f in FIELDS if f.stored == "extra")
+
+
+def stored_columns() -> tuple[str, ...]:
+    """The customer table columns a form write sets: the form's column fields and what the checks
+    derive (`DERIVED`); the extension fields go packed into `extra` (`pack_extra`)."""
+    return tuple(f.key for f in FIELDS if f.form and f.stored == "column") + DERIVED
+
+
+FORM_KEYS = form_keys()  # as the spec stands at import (kept for callers of the old constant)
+
+
+def extra_dict(value) -> dict:
+    """The stored `extra` as a dict: JSON text (SQLite, or any raw SQL read) or a dict (PostgreSQL)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        value = json.loads(value)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def unpack(row) -> dict:
+    """A customer row as a dict with `extra` parsed ({key: value}) and each extension field of the
+    spec expanded into its own key (None when unset)."""
+    out = dict(row)
+    extra = extra_dict(out.get("extra"))
+    out["extra"] = extra
+    for f in extra_fields():
+        out[f.key] = extra.get(f.key)
+    return out
+
+
+def expand_extra(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame of customer rows with its `extra` column replaced by one column per extension field."""
+    if "extra" not in df.columns:
+        return df
+    extras = [extra_dict(v) for v in df["extra"].tolist()]
+    df = df.drop(columns="extra")
+    for f in extra_fields():
+        df[f.key] = pd.Series([e.get(f.key) for e in extras], index=df.index, dtype=object)
+    return df
+
+
+def _json_value(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return validation.plain(value)
+
+
+def pack_extra(values: dict, before: dict | None = None, fields=None) -> str | None:
+    """JSON text for customer.extra: the stored `before` dict with the extension fields present in
+    `values` set over it (merge, not replace: keys `values` leaves out, and keys of fields no longer
+    in the spec, keep their stored value); an emptied field is removed. None when nothing is left.
+    Text, not a dict, so every write path (SQL text, the ON CONFLICT upsert, the import's
+    executemany) binds it alike on SQLite and PostgreSQL. `fields`: the extension fields to set
+    (default all of the spec's; an import passes those its file has, once for all rows)."""
+    extra = dict(before or {})
+    for f in extra_fields() if fields is None else fields:
+        if f.key not in values:
+            continue
+        value = _json_value(values[f.key])
+        if value is None or value == "":
+            extra.pop(f.key, None)
+        else:
+            extra[f.key] = value
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
 
 
 def normalise_phone(value) -> str:
@@ -440,7 +523,7 @@ def validate(data: dict, today: dt.date | None = None) -> dict:
 
     Checks only what needs no database (references are checked in `_resolve`).
     """
-    ck = Checker(validation.text_frame([data], FORM_KEYS), first_row=0)
+    ck = Checker(validation.text_frame([data], form_keys()), first_row=0)
     out = check_fields(ck, today or dt.date.today())
     if ck.errors:
         raise ValidationError(ck.errors)
@@ -454,6 +537,8 @@ def validate(data: dict, today: dt.date | None = None) -> dict:
     row["province_procurement"], row["stable"] = bool(row["province_procurement"]), bool(row["stable"])
     if not row["tier_override"]:
         row["tier_override_reason"] = None
+    for f in extra_fields():  # as stored in JSON (dates as text), so an unchanged value compares equal
+        row[f.key] = _json_value(row.get(f.key))
     return row
 
 
@@ -597,9 +682,8 @@ def insert_with_code(conn: Connection, values: dict, station_code: str, kind: st
     raise RuntimeError(f"no free customer code for {station_code}/{kind}/{sub_type} after {CODE_TRIES} tries")
 
 
-# the stored columns: the form's fields and what the checks derive from them (tier 分级, size 规模, path)
-STORED_FIELDS = FORM_KEYS + ("size", "org_path", "computed_tier", "tier_rule")
-_DB_FIELDS = STORED_FIELDS
+# the stored columns as the spec stands at import (kept for callers of the old constant; see stored_columns)
+STORED_FIELDS = stored_columns()
 
 
 def _now() -> dt.datetime:
@@ -620,7 +704,8 @@ def create(engine: Engine, user: SessionUser, data: dict, *, allow_duplicates: b
         dup = duplicates(conn, user.scope, out["name"], out["phone"], out["credit_code"])
         if _has_duplicates(dup) and not allow_duplicates:
             raise DuplicateError(dup)
-        values = {k: out[k] for k in _DB_FIELDS} | {"code": None, "created_at": _now()}
+        values = {k: out[k] for k in stored_columns()} | {"extra": pack_extra(out), "code": None,
+                                                            "created_at": _now()}
         if out["tier_override"]:
             values |= {"tier_override_by": user.login, "tier_override_at": _now()}
         cid, code = insert_with_code(conn, values, out["_station_code"], out["kind"], out["sub_type"])
@@ -648,7 +733,7 @@ def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *
         before = _get(conn, user.scope, customer_id)
         if before is None:
             raise ValidationError.one("customer", "not_found")
-        merged = {k: before[k] for k in _DB_FIELDS} | dict(changes)
+        merged = {k: before.get(k) for k in form_keys()} | dict(changes)
         if "tier_override" in changes and not changes["tier_override"]:
             merged["tier_override_reason"] = None
         out = validate(merged)
@@ -660,17 +745,20 @@ def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *
                          exclude_id=customer_id)
         if _has_duplicates(dup) and not allow_duplicates:
             raise DuplicateError(dup)
-        values = {k: out[k] for k in _DB_FIELDS}
+        values = {k: out[k] for k in stored_columns()}
         if out["tier_override"] != before["tier_override"] or (
                 out["tier_override"] and out["tier_override_reason"] != before["tier_override_reason"]):
             values |= ({"tier_override_by": user.login, "tier_override_at": _now()} if out["tier_override"]
                        else {"tier_override_by": None, "tier_override_at": None})
         changed = {k: (before[k], v) for k, v in values.items() if _differs(before[k], v)}
-        if not changed:
+        extra = {f.key: (before.get(f.key), out[f.key]) for f in extra_fields() if _differs(before.get(f.key), out[f.key])}
+        if not changed and not extra:
             return {}
-        sets = ", ".join(f"{k} = :{k}" for k in changed)
-        conn.execute(text(f"UPDATE customer SET {sets} WHERE id = :id"),
-                     {k: v for k, (_, v) in changed.items()} | {"id": customer_id})
+        sets = [f"{k} = :{k}" for k in changed] + (["extra = :extra"] if extra else [])
+        conn.execute(text(f"UPDATE customer SET {', '.join(sets)} WHERE id = :id"),
+                     {k: v for k, (_, v) in changed.items()} | {"id": customer_id}
+                     | ({"extra": pack_extra(out, before["extra"])} if extra else {}))
+        changed |= extra
         audit(conn, user.login, "update", "customer", customer_id, {k: b for k, (b, _) in changed.items()},
               {k: a for k, (_, a) in changed.items()}, org_path=values["org_path"])
         summary_keys = {"computed_tier", "tier_override", "kind", "station_id", "org_path"}

@@ -272,7 +272,10 @@ class Field:
     """One field of an entity's spec 字段规则: its key, the Chinese header of import files 表头, the
     check (`check`: text, number, integer, choice, flag, month, date; "own" for a check the entity
     writes itself; "ref" for a reference it resolves against the database), whether a month or date
-    may lie in the future, and where the field appears (`form`, `file`)."""
+    may lie in the future, where the field appears (`form`, `file`; `widget=False`: checked on save but
+    not shown as a form widget) and where it is stored (`stored`: "column", a real column of the
+    entity's table, or "extra", a key of its JSON column `extra` 扩展字段: a field the rules never
+    compute with, added with this row and its catalog label alone)."""
 
     key: str
     header: str
@@ -286,6 +289,12 @@ class Field:
     not_future: bool = False
     form: bool = True
     file: bool = True
+    widget: bool = True
+    stored: str = "column"
+
+    def __post_init__(self):
+        if self.stored not in ("column", "extra"):
+            raise ValueError(f"field {self.key}: stored is 'column' or 'extra', not {self.stored!r}")
 
 
 def check_fields(ck: Checker, fields, today: dt.date) -> pd.DataFrame:

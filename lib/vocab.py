@@ -193,8 +193,13 @@ def page_format(column: str) -> str | None:
 
 
 def column_label(t: Callable[..., str], column: str) -> str:
-    """Return the header of a column in the session's language (the column name if it has no label)."""
-    return t(f"col.{column}") if column in COLUMNS else column
+    """Return the header of a column in the session's language (the column name if it has no label).
+    A column outside COLUMNS with a catalog label (an extension field 扩展字段 of the customer spec,
+    lib.customers.FIELDS) is labelled too."""
+    if column in COLUMNS:
+        return t(f"col.{column}")
+    label = t(f"col.{column}")
+    return column if label == f"col.{column}" else label
 
 
 def _missing(value) -> bool:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lib import auth, customers, fmt, rules, ui, validation
-from lib.vocab import labelled
+from lib.vocab import display, labelled
 
 ctx = ui.guard("pages/customers.py")
 t = ctx.t
@@ -49,7 +49,7 @@ with tab_search:
     st.metric(t("cust.found"), (t("cust.more_than", n=fmt.count(total, ctx.lang)) if capped
                                 else fmt.count(total, ctx.lang)))
     shown = labelled(page.rows, t, ["code", "name", "kind", "sub_type", "phone", "status", "tier", "station", "grid",
-                                    "manager"], VALUES)
+                                    "manager", *(f.key for f in customers.extra_fields())], VALUES)
     st.dataframe(shown, hide_index=True, key=K.TABLE)
     p1, p2, p3 = st.columns([1, 1, 4])
     if p1.button(t("cust.prev"), disabled=len(pages) == 1, key=K.PREV, icon=":material/chevron_left:"):
@@ -66,45 +66,50 @@ with tab_search:
         st.session_state[K.SELECTED] = int(chosen)
 
 
-def form_fields(prefix: str, row: dict) -> dict:
-    """The customer fields as widgets prefilled from `row`; returns the values."""
-    a, b, c = st.columns(3)
-    v = {"name": a.text_input(t("col.name"), row.get("name", ""), key=K.field(prefix, "name")),
-         "phone": b.text_input(t("col.phone"), row.get("phone", ""), key=K.field(prefix, "phone")),
-         "credit_code": c.text_input(t("col.credit_code"), row.get("credit_code", ""), key=K.field(prefix, "credit_code")),
-         "contact": a.text_input(t("col.contact"), row.get("contact", ""), key=K.field(prefix, "contact"))}
-    kinds = list(customers.KINDS)
-    v["kind"] = b.selectbox(t("col.kind"), kinds, kinds.index(row.get("kind", "personal")), key=K.field(prefix, "kind"),
-                            format_func=lambda x: t(f"kind.{x}"))
-    subs = list(rules.CLASS_CODES[v["kind"]])
-    v["sub_type"] = c.selectbox(t("col.sub_type"), subs, subs.index(row["sub_type"]) if row.get("sub_type") in subs
-                                else 0, key=K.field(prefix, "sub_type", v["kind"]), format_func=lambda x: t(f"val.sub_type.{x}"))
+NEW_DEFAULTS = {"kind": "personal", "payment": "fuel_card"}  # the new form's first choices (else the spec default)
+EDIT_ONLY = ("tier_override", "tier_override_reason")  # below the edit form's fields (set by hand, 002 §6.1.1)
+
+
+def _sub_type(col, prefix: str, row: dict, v: dict):
+    subs = list(rules.CLASS_CODES[v["kind"]])  # the classes of the kind chosen above (001 客户代码制)
+    return col.selectbox(t("col.sub_type"), subs, subs.index(row["sub_type"]) if row.get("sub_type") in subs else 0,
+                         key=K.field(prefix, "sub_type", v["kind"]), format_func=lambda x: t(f"val.sub_type.{x}"))
+
+
+def _station(col, prefix: str, row: dict, v: dict):
     st_ids = list(stations)
-    v["station_id"] = a.selectbox(t("col.station"), st_ids, st_ids.index(row["station_id"]) if row.get("station_id")
-                                  in st_ids else 0, format_func=stations.get, key=K.field(prefix, "station_id"))
+    return col.selectbox(t("col.station"), st_ids, st_ids.index(row["station_id"]) if row.get("station_id") in st_ids
+                         else 0, format_func=stations.get, key=K.field(prefix, "station_id"))
+
+
+def _grid(col, prefix: str, row: dict, v: dict):
     g_ids = [None, *picks["grids"].loc[picks["grids"]["station_id"] == v["station_id"], "id"]]
-    v["grid_id"] = b.selectbox(t("col.grid"), g_ids, g_ids.index(row.get("grid_id")) if row.get("grid_id") in g_ids
-                               else 0, format_func=lambda x: "—" if x is None else grids[x], key=K.field(prefix, "grid_id"))
+    return col.selectbox(t("col.grid"), g_ids, g_ids.index(row.get("grid_id")) if row.get("grid_id") in g_ids else 0,
+                         format_func=lambda x: "—" if x is None else grids[x], key=K.field(prefix, "grid_id"))
+
+
+def _manager(col, prefix: str, row: dict, v: dict):
     m_ids = [None, *picks["managers"].loc[picks["managers"]["station_id"] == v["station_id"], "id"]]
-    v["manager_id"] = c.selectbox(t("col.manager"), m_ids, m_ids.index(row.get("manager_id")) if row.get("manager_id")
-                                  in m_ids else 0, format_func=lambda x: "—" if x is None else managers[x],
-                                  key=K.field(prefix, "manager_id"))
-    for col, key, options in ((a, "status", customers.STATUSES), (b, "fuel", customers.FUELS),
-                              (c, "payment", customers.PAYMENTS)):
-        vocab = "customer_status" if key == "status" else key
-        v[key] = col.selectbox(t(f"col.{key}"), options, list(options).index(row.get(key, options[0])),
-                               format_func=lambda x, voc=vocab: t(f"val.{voc}.{x}"), key=K.field(prefix, key))
-    for col, key in ((a, "gasoline_t"), (b, "diesel_t"), (c, "card_cny")):
-        v[key] = col.number_input(t(f"col.{key}"), 0.0, value=float(row.get(key) or 0.0), key=K.field(prefix, key))
-    agreements = [None, *customers.AGREEMENTS]
-    v["agreement"] = a.selectbox(t("col.agreement"), agreements, agreements.index(row.get("agreement")),
-                                 format_func=lambda x: "—" if x is None else t(f"val.agreement.{x}"), key=K.field(prefix, "agreement"))
-    v["stable"] = b.checkbox(t("col.stable"), bool(row.get("stable")), key=K.field(prefix, "stable"))
-    v["province_procurement"] = c.checkbox(t("col.province_procurement"), bool(row.get("province_procurement")),
-                                           key=K.field(prefix, "province_procurement"))
-    v["lost_month"] = a.text_input(t("col.lost_month"), row.get("lost_month") or "", placeholder="YYYY-MM",
-                                    key=K.field(prefix, "lost_month"))
-    v["lost_reason"] = b.text_input(t("col.lost_reason"), row.get("lost_reason") or "", key=K.field(prefix, "lost_reason"))
+    return col.selectbox(t("col.manager"), m_ids, m_ids.index(row.get("manager_id")) if row.get("manager_id") in m_ids
+                         else 0, format_func=lambda x: "—" if x is None else managers[x],
+                         key=K.field(prefix, "manager_id"))
+
+
+# fields whose widget is not the spec's: the sub type by kind, the station, and that station's grids and
+# managers (ids shown by name); every other form field gets ui.field_widget
+SPECIAL = {"sub_type": _sub_type, "station_id": _station, "grid_id": _grid, "manager_id": _manager}
+
+
+def form_fields(prefix: str, row: dict) -> dict:
+    """The customer fields as widgets prefilled from `row`, three columns in the spec's order
+    (lib.customers.FIELDS: the form fields with a widget); returns the values."""
+    cols = st.columns(3)
+    v: dict = {}
+    shown = [f for f in customers.FIELDS if f.form and f.widget and f.key not in EDIT_ONLY]
+    for i, f in enumerate(shown):
+        col = cols[i % 3]
+        v[f.key] = (SPECIAL[f.key](col, prefix, row, v) if f.key in SPECIAL else
+                    ui.field_widget(col, f, row.get(f.key), t, K.field(prefix, f.key), vocabulary=VALUES.get(f.key)))
     return v
 
 
@@ -147,6 +152,10 @@ with tab_profile:
         owner = prof["owner"]
         st.markdown(t("cust.owner_line", owner=owner["name"] if owner else "—", phone=owner["phone"] if owner else "—",
                       station=prof["station"]["name"], grid=prof["grid"]["name"] if prof["grid"] else "—"))
+        extra = [f"{ui.field_label(t, f)}: {display(t, f.key, c[f.key])}" for f in customers.extra_fields()
+                 if c.get(f.key) not in (None, "")]
+        if extra:  # extension fields 扩展字段
+            st.markdown(" · ".join(extra))
         if len(prof["consumption"]):
             st.plotly_chart(customers.consumption_chart(prof["consumption"], t), key=K.CHART)
         else:
@@ -163,7 +172,7 @@ with tab_new:
         st.info(t("cust.read_only"))
     else:
         with st.form(K.NEW_FORM):
-            values = form_fields(K.NEW, {})
+            values = form_fields(K.NEW, NEW_DEFAULTS)
             submitted = st.form_submit_button(t("cust.create"), type="primary")
         if submitted:
             save(customers.create, values, confirm_key=K.NEW_CONFIRM)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import importer, vocab
+from lib import customers, importer, vocab
 from lib.i18n import LANGUAGES, catalog, translator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,7 @@ def test_table_keys_are_exactly_the_vocabulary(lang):
     """Every col.* and val.* key of the catalog belongs to lib.vocab and the other way round, so a
     column or value is added in one place (the vocabulary) plus its catalog entry."""
     expected = {f"col.{c}" for c in vocab.COLUMNS}
+    expected |= {f"col.{f.key}" for f in customers.extra_fields()}  # extension fields: spec row + label
     expected |= {vocab.value_key(v, x) for v, xs in vocab.VALUES.items() if v not in vocab.SHARED_VALUE_KEYS
                  for x in xs}
     got = {k for k in catalog(lang) if k.startswith(("col.", "val."))}

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from lib import customers, development, four_rates, matters, models, models_dashboards, rules, visits, vocab
+from lib import customers, development, four_rates, matters, models, rules, visits, vocab
 from lib.i18n import catalog, translator
 
 ZH, EN = translator("zh"), translator("en")
@@ -35,8 +35,8 @@ def test_matter_steps_and_actions_are_those_of_the_route_table():
 
 
 @pytest.mark.parametrize("model_list, vocabulary", [
-    (models.DEV_STAGES, "stage"), (models.ORG_LEVELS, "level"), (models_dashboards.SURVEY_STATES, "status"),
-    (models_dashboards.TASK_STATES, "task_state"), (models_dashboards.WARNING_REASONS, "reason"),
+    (models.DEV_STAGES, "stage"), (models.ORG_LEVELS, "level"), (models.SURVEY_STATES, "status"),
+    (models.TASK_STATES, "task_state"), (models.WARNING_REASONS, "reason"),
 ], ids=["dev_stages", "org_levels", "survey_states", "task_states", "warning_reasons"])
 def test_model_value_lists_are_in_the_vocabulary(model_list, vocabulary):
     """lib.models keeps its own tuples for now (another branch moves it into a package): they must

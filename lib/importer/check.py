@@ -47,7 +47,7 @@ def _customers_by_code(conn: Connection, codes: list[str]) -> pd.DataFrame:
     for chunk in _chunks(codes):
         names = {f"c{i}": c for i, c in enumerate(chunk)}
         parts.append(pd.read_sql_query(text(
-            f"SELECT code, id, org_path, station_id, manager_id FROM customer WHERE code IN "
+            f"SELECT code, id, org_path, station_id, manager_id, extra FROM customer WHERE code IN "
             f"({', '.join(':' + k for k in names)})"), conn, params=names))
     return pd.concat(parts, ignore_index=True).set_index("code")
 
@@ -150,6 +150,20 @@ def _customer_codes(ck: Checker, ctx: Context, out: pd.DataFrame) -> None:
     out["exists"] = exists
     out["old_id"] = old["id"]
     out["old_station_id"] = old["station_id"]
+    out["old_extra"] = old["extra"] if "extra" in old.columns else None
+
+
+def _customer_extra(df: pd.DataFrame, out: pd.DataFrame) -> list:
+    """customer.extra 扩展字段 per row: the extension fields the file has a column for, merged over
+    what an existing customer has stored (a file without the column leaves the stored value alone)."""
+    headers = df.attrs.get("headers")
+    fields = [f for f in customers.extra_fields() if f.key in (df.columns if headers is None else headers)]
+    old = out["old_extra"].tolist() if isinstance(out["old_extra"], pd.Series) else [None] * len(out)
+    if not fields:  # nothing to set: stored values stay as they are (fast path for big files)
+        return [None if not isinstance(prev, (str, dict)) else customers.pack_extra({}, customers.extra_dict(prev), ())
+                for prev in old]
+    cells = out[[f.key for f in fields]].to_dict("records")
+    return [customers.pack_extra(cell, customers.extra_dict(prev), fields) for cell, prev in zip(cells, old)]
 
 
 def _code_ok(code: str) -> bool:
@@ -172,6 +186,8 @@ def check_customers(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Check
     out["grid_id"] = _customer_grids(ck, ctx, st)
     out["org_path"] = _customer_paths(ck, ctx, st, out["manager_id"])
     _customer_codes(ck, ctx, out)
+    out["extra"] = _customer_extra(df, out)
+    out = out.drop(columns="old_extra")
     has_code = out["code"] != ""
     ck.duplicates([out["code"]], "code", mask=has_code)
     ck.duplicates([out["credit_code"]], "credit_code", mask=out["credit_code"] != "")

@@ -11,7 +11,7 @@ import warnings
 
 import pandas as pd
 
-from lib.importer.specs import COLUMNS, limits
+from lib.importer.specs import COLUMNS, columns, limits
 from lib.validation import Issue, text_cell
 
 
@@ -116,7 +116,7 @@ def read_table(data: bytes, filename: str, max_rows: int | None = None) -> pd.Da
 def _header_keys(kind: str) -> dict[str, str]:
     """Every header a file may use for a column of `kind` (key, Chinese, "中文(key)") → key."""
     by_label = {}
-    for key, zh, _ in COLUMNS[kind]:
+    for key, zh, _ in columns(kind):
         by_label[key.lower()] = key
         by_label[zh] = key
         by_label[f"{zh}({key})".lower()] = key
@@ -136,10 +136,10 @@ def map_columns(df: pd.DataFrame, kind: str) -> pd.DataFrame:
             seen.add(key)
     df = df[[c for c in df.columns if c in rename]].rename(columns=rename)
     headers = {key: str(col).strip() for col, key in rename.items()}
-    missing = [key for key, _, req in COLUMNS[kind] if req and key not in df.columns]
+    missing = [key for key, _, req in columns(kind) if req and key not in df.columns]
     if missing:
         raise FileError("missing_column", column=missing[0], row=1)
-    for key, _, _ in COLUMNS[kind]:
+    for key, _, _ in columns(kind):
         if key not in df.columns:
             df[key] = ""
     df = df.astype(object).fillna("")

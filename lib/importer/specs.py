@@ -1,17 +1,18 @@
 """Column specs per import kind 导入列规则: (key, Chinese header, required), the import limits, and the
 value lists only imports use. Files may use either header; templates use the language chosen. The
-customer columns are the file fields of the one customer spec (lib.customers.FIELDS), shared with the form.
+customer columns are the file fields of the one customer spec (lib.customers.FIELDS), shared with the form;
+`columns(kind)` reads that spec when called, so a row added to it is a file column at once.
 """
 from __future__ import annotations
 
+from lib import customers
 from lib.config import rules as config
-from lib.customers import FIELDS as CUSTOMER_FIELDS
 from lib.visits import FIELDS as VISIT_FIELDS
 
 KINDS = ("customers", "consumption", "traffic", "visits", "grids")
 
 COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
-    "customers": [(f.key, f.header, f.required) for f in CUSTOMER_FIELDS if f.file],
+    "customers": [(f.key, f.header, f.required) for f in customers.FIELDS if f.file],  # as at import: see columns()
     "consumption": [
         ("customer_code", "客户代码", True), ("month", "月份", True), ("gasoline_t", "汽油(吨)", False),
         ("diesel_t", "柴油(吨)", False), ("card_cny", "卡消费(元)", False), ("visits", "加油次数", False),
@@ -43,6 +44,13 @@ def limits() -> dict:
     return {"max_bytes": int(c.get("max_bytes", 50 * 1024 * 1024)), "max_rows": int(c.get("max_rows", 2_000_000))}
 
 
+def columns(kind: str) -> list[tuple[str, str, bool]]:
+    """The columns of `kind`: (key, Chinese header, required); customers from the spec as it stands now."""
+    if kind == "customers":
+        return [(f.key, f.header, f.required) for f in customers.FIELDS if f.file]
+    return COLUMNS[kind]
+
+
 def required(kind: str, key: str) -> bool:
     """Whether column `key` of `kind` must be filled."""
-    return any(k == key and req for k, _, req in COLUMNS[kind])
+    return any(k == key and req for k, _, req in columns(kind))

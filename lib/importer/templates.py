@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 
-from lib.importer.specs import COLUMNS, KINDS
+from lib.importer.specs import COLUMNS, KINDS, columns
 
 EXAMPLES = {
     "customers": {"name": "济南示例物流有限公司", "kind": "institutional", "sub_type": "logistics",
@@ -32,7 +32,7 @@ def template(kind: str, fmt: str = "csv", lang: str = "zh") -> bytes:
         raise ValueError(f"kind: one of {', '.join(KINDS)}")
     if kind == "grids":
         return _grid_example()
-    header = [zh if lang == "zh" else key for key, zh, _ in COLUMNS[kind]]
+    header = [zh if lang == "zh" else key for key, zh, _ in columns(kind)]
     if fmt == "csv":
         return (",".join(header) + "\r\n").encode("utf-8-sig")
     if fmt != "xlsx":
@@ -66,7 +66,7 @@ def _workbook(kind: str, header: list[str], lang: str) -> bytes:
         ws.column_dimensions[letter].width = 16
     info = wb.create_sheet("说明" if lang == "zh" else "help")
     info.append(["column", "表头", "required", "example"])
-    for key, zh, req in COLUMNS[kind]:
+    for key, zh, req in columns(kind):
         info.append([key, zh, "yes" if req else "", EXAMPLES.get(kind, {}).get(key, "")])
     buf = io.BytesIO()
     wb.save(buf)

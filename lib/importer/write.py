@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from lib import rules
-from lib.customers import STORED_FIELDS, max_code
+from lib.customers import max_code, stored_columns
 from lib.db import bulk_insert
 from lib.importer.check import Context
 from lib.importer.read import FileError
@@ -50,8 +50,10 @@ def _insert_sql(table: str, cols: list[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['{?}'] * len(cols))})"
 
 
-# the stored customer columns a file sets (the hand-set tier is the form's only)
-_CUSTOMER_FIELDS = tuple(k for k in STORED_FIELDS if not k.startswith("tier_override"))
+def _customer_columns() -> list[str]:
+    """The stored customer columns a file sets (the hand-set tier is the form's only), and the
+    extension fields packed into `extra` (lib.importer.check)."""
+    return [k for k in stored_columns() if not k.startswith("tier_override")] + ["extra"]
 
 
 def _assign_codes(conn: Connection, out: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -89,7 +91,7 @@ def _write_customers(conn: Connection, out: pd.DataFrame, ctx: Context, actor: s
     for col in ("lost_reason", "competitor"):
         out[col] = out[col].where(out[col] != "", None)
     out["value_class"] = out["value_class"].astype(int)
-    cols = list(_CUSTOMER_FIELDS)
+    cols = _customer_columns()
     new, upd = out[~out["exists"]], out[out["exists"]]
     if len(new):
         names = cols + ["code", "created_at"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lib.models.base import Base, Month, OrgPath
@@ -61,6 +61,8 @@ class Customer(Base):
     lost_reason: Mapped[str | None] = mapped_column(String(100))
     competitor: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
+    # extension fields 扩展字段: {key: value} of the spec fields stored="extra" (lib.customers.FIELDS)
+    extra: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_customer_scope", "org_path", "status"),

@@ -6,10 +6,11 @@
 - `login`: login page, first-admin form, session timeout, logout. `language_switch`: 中文/English.
 - `sidebar`: scope and month pickers. `tables`: table widget and download buttons.
 - `cache`: `cached(fn)` readers and `invalidate(*areas)` after a write.
+- `forms`: a form widget per spec field (`field_widget`).
 - `map_assets`: the URL maps load Leaflet from. `presentation`: slide HTML and charts, briefing downloads. `keys`: every session-state key, `Keys`.
 """
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-exported for app.py)
-from lib.ui import tables  # noqa: F401 (tests patch tables.TABLE_ROWS)
+from lib.ui import forms, tables  # noqa: F401 (tests patch tables.TABLE_ROWS)
 from lib.ui.bootstrap import demo_mode, ensure_data, get_engine
 from lib.ui.cache import (
                           AREAS,
@@ -22,6 +23,7 @@ from lib.ui.cache import (
                           months,
                           org_units,
 )
+from lib.ui.forms import field_label, field_widget
 from lib.ui.frame import PageContext, guard, page_context, page_link, run, scope_name
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language, language_picker
@@ -35,7 +37,7 @@ from lib.ui.tables import TABLE_ROWS, download_buttons, table
 __all__ = [
     "AREAS", "DEFAULT_LANGUAGE", "IMPORT_AREAS", "LANGUAGES", "PAGES", "PRESENTATION_CSS", "TABLE_ROWS", "Keys",
     "PageContext", "PageSpec", "allowed_pages", "areas_of", "briefing_downloads", "cached", "current_user",
-    "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "first_admin_form",
+    "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "field_label", "field_widget", "first_admin_form",
     "get_engine", "guard", "invalidate", "language", "language_picker", "login_page", "logout", "map_asset_base", "may_open",
     "months", "navigation_pages", "org_units", "page_context", "page_link", "page_spec", "run", "scope_name",
     "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label"
