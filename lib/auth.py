@@ -229,6 +229,13 @@ _LOGIN_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")
 def create_user(engine: Engine, actor: str, login: str, display_name: str, role: str, org_unit_id: int,
                 password: str, manager_id: int | None = None) -> int:
     """Create a user (admin action, audited); return its id. ValueError names what is wrong."""
+    with write(engine) as conn:
+        return _insert_user(conn, actor, login, display_name, role, org_unit_id, password, manager_id)
+
+
+def _insert_user(conn: Connection, actor: str, login: str, display_name: str, role: str, org_unit_id: int,
+                 password: str, manager_id: int | None = None) -> int:
+    """Check and insert one user inside the caller's transaction (create_user, create_first_admin)."""
     if not _LOGIN_RE.match(login or ""):
         raise ValueError("login: 3–50 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
@@ -236,28 +243,27 @@ def create_user(engine: Engine, actor: str, login: str, display_name: str, role:
     if not (display_name or "").strip():
         raise ValueError("display name: required")
     pw_hash = hash_password(password)
-    with write(engine) as conn:
-        unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
-        if unit is None:
-            raise ValueError("org unit: not found")
-        if unit.level != ROLE_LEVEL[role]:
-            raise ValueError(f"org unit: a {role} belongs to a {ROLE_LEVEL[role]} unit, not a {unit.level}")
-        if role == "customer_manager":
-            ok = manager_id is not None and conn.execute(
-                text("SELECT 1 FROM customer_manager WHERE id = :m AND org_unit_id = :u"),
-                {"m": manager_id, "u": org_unit_id}).first()
-            if not ok:
-                raise ValueError("customer manager: choose the manager record of this station")
-        uid = upsert(conn, "app_user", {
-            "login": login, "display_name": display_name.strip(), "role": role, "org_unit_id": org_unit_id,
-            "org_path": unit.path, "manager_id": manager_id if role == "customer_manager" else None,
-            "password_hash": pw_hash, "active": True, "failed_attempts": 0, "created_at": _now()},
-            key=("login",), update=(), returning="id")
-        if uid is None:  # ON CONFLICT DO NOTHING: two admins creating one login at once both get a clear answer
-            raise ValueError(f"login: {login!r} is taken")
-        audit(conn, actor, "create", "app_user", uid, None,
-              {"login": login, "display_name": display_name, "role": role, "org_path": unit.path},
-              org_path=unit.path)
+    unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
+    if unit is None:
+        raise ValueError("org unit: not found")
+    if unit.level != ROLE_LEVEL[role]:
+        raise ValueError(f"org unit: a {role} belongs to a {ROLE_LEVEL[role]} unit, not a {unit.level}")
+    if role == "customer_manager":
+        ok = manager_id is not None and conn.execute(
+            text("SELECT 1 FROM customer_manager WHERE id = :m AND org_unit_id = :u"),
+            {"m": manager_id, "u": org_unit_id}).first()
+        if not ok:
+            raise ValueError("customer manager: choose the manager record of this station")
+    uid = upsert(conn, "app_user", {
+        "login": login, "display_name": display_name.strip(), "role": role, "org_unit_id": org_unit_id,
+        "org_path": unit.path, "manager_id": manager_id if role == "customer_manager" else None,
+        "password_hash": pw_hash, "active": True, "failed_attempts": 0, "created_at": _now()},
+        key=("login",), update=(), returning="id")
+    if uid is None:  # ON CONFLICT DO NOTHING: two admins creating one login at once both get a clear answer
+        raise ValueError(f"login: {login!r} is taken")
+    audit(conn, actor, "create", "app_user", uid, None,
+          {"login": login, "display_name": display_name, "role": role, "org_path": unit.path},
+          org_path=unit.path)
     return uid
 
 
@@ -319,15 +325,36 @@ def user_count(engine: Engine) -> int:
         return conn.execute(text("SELECT COUNT(*) FROM app_user")).scalar_one()
 
 
-def create_first_admin(engine: Engine, login: str, display_name: str, password: str) -> int:
-    """Create the first province admin of a fresh database; refuses once any user exists."""
+PROVINCE_CODE = re.compile(r"[1-8][0-9]")  # the two digits of a province-level adcode (GB/T 2260), e.g. 37
+
+
+def create_first_admin(engine: Engine, login: str, display_name: str, password: str,
+                       province_code: str = "", province_name: str = "") -> int:
+    """Create the first province admin 首位管理员 of a fresh database; refuses once any user exists.
+
+    On an empty organisation (a real company's first start) the province unit 省公司 is created
+    first from `province_code` (the two digits of its administrative code, e.g. "37" for Shandong)
+    and `province_name`, in the same transaction as the admin."""
     if user_count(engine):
         raise ValueError("the first admin exists already")
     with engine.connect() as conn:
         root = conn.execute(text("SELECT id FROM org_unit WHERE parent_id IS NULL ORDER BY id")).scalar()
-    if root is None:
-        raise ValueError("org unit: the organisation is empty; import it first")
-    return create_user(engine, "setup", login, display_name, "province_admin", root, password)
+    if root is not None:
+        return create_user(engine, "setup", login, display_name, "province_admin", root, password)
+    code, name = (province_code or "").strip(), (province_name or "").strip()
+    from lib.validation import ValidationError
+
+    if not PROVINCE_CODE.fullmatch(code):
+        raise ValidationError.one("", "bad_province_code", value=code)
+    if not name or len(name) > 100:
+        raise ValidationError.one("", "bad_province_name", limit=100)
+    with write(engine) as conn:
+        root = conn.execute(text(
+            "INSERT INTO org_unit (code, name, name_en, level, path, manager_name, manager_phone, staff) "
+            "VALUES (:code, :name, '', 'province', :path, '', '', 0) RETURNING id"),
+            {"code": code, "name": name, "path": f"/{code}/"}).scalar_one()
+        audit(conn, "setup", "create", "org_unit", root, None, {"code": code, "name": name}, f"/{code}/")
+        return _insert_user(conn, "setup", login, display_name, "province_admin", root, password)
 
 
 def setup_token() -> str:

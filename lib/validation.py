@@ -31,7 +31,7 @@ CODES = (
     "missing_column", "no_rows", "too_many_rows", "unknown_kind", "internal",
     # values
     "required", "too_long", "not_number", "not_integer", "out_of_range", "bad_choice", "bad_month", "future_month",
-    "bad_date", "future_date", "bad_phone", "bad_credit_code", "bad_code",
+    "bad_date", "future_date", "bad_phone", "bad_credit_code", "bad_code", "bad_province_code", "bad_province_name",
     # references and scope
     "unknown_station", "unknown_grid", "unknown_manager", "unknown_customer", "outside_scope", "not_found",
     "read_only", "duplicate",

@@ -44,8 +44,7 @@ def ensure_data(engine: Engine, t: Callable[..., str]) -> None:
         _ready.add(engine_key(engine))
         return
     if not demo_mode():
-        st.warning(t("bootstrap.empty"))
-        st.stop()
+        return  # a real company's first start: the login page asks for the first admin and the province
     with _bootstrap_lock:
         if not is_empty(engine):  # another session built it while we waited
             return

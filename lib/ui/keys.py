@@ -26,6 +26,8 @@ class Keys:
     LOGIN_NOTICE = "login_notice"
     SETUP_FORM = "setup_form"
     SETUP_TOKEN = "setup_token"
+    SETUP_PROVINCE_CODE = "setup_province_code"
+    SETUP_PROVINCE_NAME = "setup_province_name"
     SETUP_LOGIN = "setup_login"
     SETUP_NAME = "setup_display_name"
     SETUP_PASSWORD = "setup_password"

@@ -9,9 +9,11 @@ from collections.abc import Callable
 import streamlit as st
 from sqlalchemy import Engine
 
-from lib import auth
+from lib import auth, validation
+from lib.db import is_empty
 from lib.i18n import translator
 from lib.ui.bootstrap import demo_mode, ensure_data, get_engine
+from lib.ui.cache import invalidate
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language, language_picker
 
@@ -94,11 +96,18 @@ def _login_body(engine: Engine, t: Callable[..., str]) -> None:
 
 def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
     """A fresh non-demo database: create the first province admin, proven by the setup token
-    printed in the server log (so the first visitor of a public URL cannot take the system)."""
+    printed in the server log (so the first visitor of a public URL cannot take the system); on an
+    empty organisation the form also creates the province company 省公司, the root of the org tree."""
     auth.setup_token()
     st.info(t("setup.intro"))
+    new_org = is_empty(engine)
+    if new_org:
+        st.caption(t("setup.province_intro"))
     with st.form(Keys.SETUP_FORM):
         token = st.text_input(t("setup.token"), type="password", key=Keys.SETUP_TOKEN)
+        if new_org:
+            code = st.text_input(t("setup.province_code"), max_chars=2, key=Keys.SETUP_PROVINCE_CODE)
+            province = st.text_input(t("setup.province_name"), max_chars=100, key=Keys.SETUP_PROVINCE_NAME)
         login = st.text_input(t("setup.login"), key=Keys.SETUP_LOGIN)
         name = st.text_input(t("setup.display_name"), key=Keys.SETUP_NAME)
         password = st.text_input(t("login.password"), type="password", key=Keys.SETUP_PASSWORD)
@@ -108,10 +117,14 @@ def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
             st.error(t("setup.bad_token"))
             return
         try:
-            auth.create_first_admin(engine, login, name, password)
+            if new_org:
+                auth.create_first_admin(engine, login, name, password, province_code=code, province_name=province)
+            else:
+                auth.create_first_admin(engine, login, name, password)
         except ValueError as exc:
-            st.error(t("common.invalid", reason=str(exc)))
+            st.error(t("common.invalid", reason=validation.describe(exc, t)))
             return
+        invalidate()  # the organisation and its users are new: no cached reader may keep "empty"
         st.success(t("setup.done"))
 
 

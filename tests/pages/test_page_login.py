@@ -97,3 +97,60 @@ def test_language_chosen_on_the_login_page_carries_into_the_app(fixture_url):
     at.button[0].click().run()
     assert not at.exception
     assert at.title[0].value == "Overview"
+
+
+def test_empty_database_creates_the_province_with_the_first_admin(fresh_url, monkeypatch):
+    """A real company's first start (GRIDCRM_DEMO=0, not even an org unit): the login page asks for
+    the setup token, the province company and the first admin; a bad province code is refused in
+    Chinese and writes nothing; then the province and the admin exist, and every page the admin may
+    open renders without an error on an organisation that has no data yet."""
+    from lib.db import is_empty, make_engine, upgrade
+    from lib.ui import PAGES, allowed_pages
+
+    engine = make_engine(fresh_url)
+    upgrade(engine)
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
+    monkeypatch.setenv("GRIDCRM_DEMO", "0")
+    monkeypatch.setenv("GRIDCRM_SETUP_TOKEN", "s3cret-token")
+    monkeypatch.setattr(auth, "_SETUP_TOKEN", None)
+    at = app(None)
+    at.run()
+    assert not at.exception
+    assert [ti.label for ti in at.text_input] == ["设置口令", "省份代码(行政区划代码前两位,如 37)",
+                                                  "省公司名称(如 山东省分公司)", "管理员用户名", "姓名", "密码"]
+    for box, value in zip(at.text_input, ["s3cret-token", "3", "山东省分公司", "boss", "王总", "long enough pw"]):
+        box.input(value)
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ['输入有误:省份代码应为省级行政区划代码的前两位(如山东为 37):"3"']
+    assert is_empty(engine) and auth.user_count(engine) == 0
+    at.text_input[1].input("37")
+    at.button[0].click().run()
+    assert not at.error and auth.user_count(engine) == 1
+    with engine.connect() as conn:
+        root = conn.execute(text("SELECT code, name, level, path FROM org_unit")).all()
+    assert [tuple(r) for r in root] == [("37", "山东省分公司", "province", "/37/")]
+    admin = auth.authenticate(engine, "boss", "long enough pw").user
+    assert admin.role == "province_admin" and admin.scope == "/37/"
+    for spec in allowed_pages(admin.role):
+        page = app(None)
+        page.session_state[Keys.USER_ID] = admin.id
+        page.run()
+        page.switch_page(spec.path).run()
+        assert not page.exception, (spec.path, [e.value for e in page.exception])
+    assert len(allowed_pages(admin.role)) == len(PAGES)
+    engine.dispose()
+
+
+def test_first_admin_on_an_empty_organisation_needs_a_valid_province(fresh_url):
+    from lib.db import is_empty, make_engine, upgrade
+    from lib.validation import ValidationError
+
+    engine = make_engine(fresh_url)
+    upgrade(engine)
+    for code, name in (("", "山东"), ("3", "山东"), ("99", "山东"), ("371", "山东"), ("37", ""), ("37", "x" * 101)):
+        with pytest.raises(ValidationError):
+            auth.create_first_admin(engine, "boss", "王总", "long enough pw", province_code=code, province_name=name)
+    with pytest.raises(ValueError, match="password"):  # a refused admin leaves no province behind
+        auth.create_first_admin(engine, "boss", "王总", "short", province_code="37", province_name="山东")
+    assert is_empty(engine) and auth.user_count(engine) == 0
+    engine.dispose()
