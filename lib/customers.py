@@ -394,7 +394,6 @@ def stored_columns() -> tuple[str, ...]:
     return tuple(f.key for f in FIELDS if f.form and f.stored == "column") + DERIVED
 
 
-FORM_KEYS = form_keys()  # as the spec stands at import (kept for callers of the old constant)
 
 
 def extra_dict(value) -> dict:
@@ -683,7 +682,6 @@ def insert_with_code(conn: Connection, values: dict, station_code: str, kind: st
 
 
 # the stored columns as the spec stands at import (kept for callers of the old constant; see stored_columns)
-STORED_FIELDS = stored_columns()
 
 
 def _now() -> dt.datetime:

@@ -102,8 +102,6 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
     return buf.getvalue()
 
 
-# the names the daily-work download buttons call
-
 
 def table_csv(df: pd.DataFrame, t: Callable[..., str], columns: list[str] | None = None,
               values: dict[str, str] | None = None) -> bytes:

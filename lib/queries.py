@@ -170,11 +170,6 @@ def on_books(month: str, alias: str = "c", param: str = "month") -> Cond:
                 f"AND ({c('developed_month')} IS NULL OR {c('developed_month')} <= :{param})", {param: month})
 
 
-# the on-the-books condition of customer `c` with `:month` bound by the caller (kept for old callers)
-ON_BOOKS = on_books(month="", alias="c").sql
-_ON_BOOKS = ON_BOOKS
-
-
 def tier_in_force(alias: str = "c") -> str:
     """Return the SQL of the tier in force 执行分级: the manual override, else the computed tier (002 §6.1.1)."""
     return f"COALESCE({_col(alias, 'tier_override')}, {_col(alias, 'computed_tier')})"

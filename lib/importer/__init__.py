@@ -22,7 +22,6 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import db
 from lib.auth import audit
-from lib.i18n import catalog
 from lib.importer.check import Context, check_frame, load_context
 from lib.importer.grids import import_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
@@ -32,12 +31,10 @@ from lib.importer.write import Progress, write_rows
 from lib.validation import CODES, MAX_ERRORS, Checker, Issue
 from lib.vocab import VISIT_MODES
 
-__all__ = ["CODES", "COLUMNS", "EXAMPLES", "KINDS", "MAX_ERRORS", "MESSAGES", "PASSING", "RATE_PAIRS", "VISIT_MODES",
-           "Checker", "Context", "FileError", "ImportReport", "Issue", "Progress", "RowError", "check_frame", "decode",
+__all__ = ["CODES", "COLUMNS", "EXAMPLES", "KINDS", "MAX_ERRORS", "PASSING", "RATE_PAIRS", "VISIT_MODES",
+           "Checker", "Context", "FileError", "ImportReport", "Issue", "Progress", "check_frame", "decode",
            "columns", "import_file", "limits", "load_context", "map_columns", "read_table", "template"]
 
-RowError = Issue  # the name imports used before errors were shared with forms
-MESSAGES = {code: catalog("en")[f"err.{code}"] for code in CODES}  # English texts, for code that listed them
 
 
 @dataclass
