@@ -83,7 +83,7 @@ PINNED = {
     "four_rate_target": (12, "8fc446c5fedc9879"), "grid": (37, "152a8c97dd8b26f4"),
     "matter": (74, "320ce0476c78856c"), "matter_event": (172, "e30f6fa0ab1dda59"),
     "matter_flow": (74, "20cb7b3c6003101d"), "monthly_consumption": (632, "6df51d1099f24c14"),
-    "org_unit": (59, "f6cb24477e96798b"), "patch": (74, "0c760628d2dd81ae"), "station": (37, "87364b5bae4a3e2e"),
+    "org_unit": (59, "c2786c3e846bcaa7"), "patch": (74, "0c760628d2dd81ae"), "station": (37, "87364b5bae4a3e2e"),
     "station_monthly": (200, "ee530f92e2915d68"), "station_traffic": (3367, "bbbae7986b81661d"),
     "visit": (327, "d9c880a48badd4f5"), "work_log": (233, "ac7f1835c4ed5e10"),
 }

@@ -21,7 +21,7 @@ from lib.models.base import NAMING_CONVENTION, Base, Month, OrgPath
 from lib.models.customers import Customer, MonthlyConsumption
 from lib.models.development import DEV_STAGES, SURVEY_STATES, Development, DevelopmentPlan, SurveySubmission
 from lib.models.four_rates import FourRateTarget, StationTraffic
-from lib.models.org import ORG_LEVELS, CompetitorStation, Grid, OrgUnit, Patch, Station
+from lib.models.org import ORG_LEVELS, CompetitorStation, Grid, OrgUnit, Patch, Station, StationSales
 from lib.models.people import AuditLog, CustomerManager, User
 from lib.models.summary import CustomerMonthly, StationMonthly
 from lib.models.tracking import TASK_STATES, WARNING_REASONS, WinBackTask
@@ -29,7 +29,7 @@ from lib.models.work import ManagerPlan, ManagerRating, Matter, MatterEvent, Mat
 
 __all__ = [
     "NAMING_CONVENTION", "Base", "Month", "OrgPath",
-    "ORG_LEVELS", "OrgUnit", "Station", "CompetitorStation", "Grid", "Patch",
+    "ORG_LEVELS", "OrgUnit", "Station", "StationSales", "CompetitorStation", "Grid", "Patch",
     "CustomerManager", "User", "AuditLog",
     "Customer", "MonthlyConsumption",
     "StationMonthly", "CustomerMonthly",

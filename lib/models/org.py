@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lib.models.base import Base, OrgPath
+from lib.models.base import Base, Month, OrgPath
 
 ORG_LEVELS = ("province", "city", "district", "station")
 
@@ -30,6 +30,7 @@ class OrgUnit(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     staff: Mapped[int] = mapped_column(Integer, default=0)  # for the §6.1.1 load check
+    adcode: Mapped[str | None] = mapped_column(String(12))  # 行政区划代码 (GB/T 2260) from the real map, if any
 
 
 class Station(Base):
@@ -47,6 +48,18 @@ class Station(Base):
     nozzles: Mapped[int] = mapped_column(Integer, default=8)
     daily_sales_t: Mapped[float] = mapped_column(Float, default=0.0)  # 日销量 (t/day), last 12 months
     grade: Mapped[str] = mapped_column(String(10), default="regular")  # lib.rules.station_grade
+
+
+class StationSales(Base):
+    """Monthly sales of a station 加油站月销量 (tonnes; walk-in customers included): the station's daily
+    sales 日销量 and grade (001 Chongqing) are recomputed from its last 12 known months."""
+
+    __tablename__ = "station_sales"
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(Month, primary_key=True)
+    org_path: Mapped[str] = mapped_column(OrgPath, index=True)
+    gasoline_t: Mapped[float] = mapped_column(Float, default=0.0)
+    diesel_t: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class CompetitorStation(Base):

@@ -42,6 +42,7 @@ class User(Base):
     first_failed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # one-time password 初始密码
 
 
 class AuditLog(Base):
