@@ -514,13 +514,22 @@ def restore(engine: Engine, path: str | Path, progress: Progress | None = None) 
     order = {t.name: i for i, t in enumerate(_models().sorted_tables)}
     files = sorted(manifest["files"].items(), key=lambda kv: order[kv[1]["table"]])
     counts = {}
-    with zipfile.ZipFile(path) as zf, write(engine) as conn:
-        if conn.dialect.name == "sqlite":  # a self-referencing table (org_unit) in any row order
-            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
-        for fname, info in files:
-            counts[info["table"]] = _load_table(conn, zf, fname, info, progress)
-        if conn.dialect.name == "postgresql":
-            _set_sequences(conn)
+    fname = ""
+    try:
+        with zipfile.ZipFile(path) as zf, write(engine) as conn:
+            if conn.dialect.name == "sqlite":  # a self-referencing table (org_unit) in any row order
+                conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            for fname, info in files:
+                counts[info["table"]] = _load_table(conn, zf, fname, info, progress)
+            fname = ""
+            if conn.dialect.name == "postgresql":
+                _set_sequences(conn)
+    except TransferError:
+        raise
+    except (sa.exc.SQLAlchemyError, engine.dialect.loaded_dbapi.Error, ValueError, KeyError, csv.Error) as exc:
+        # rolled back: every table empty
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+        raise TransferError(f"{fname or 'commit'}: {type(exc).__name__}: {detail}; nothing was loaded") from exc
     upgrade(engine)
     progress(f"import done in {time.perf_counter() - t0:.1f} s: {sum(counts.values()):,} rows")
     return counts
