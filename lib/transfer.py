@@ -37,6 +37,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import sys
 import time
@@ -193,8 +194,8 @@ def _empties(conn: Connection, cols: list[sa.Column]) -> tuple[list[str], list[s
     return marker, text
 
 
-def _lookups(conn: Connection, table: str, columns: set[str]) -> dict[str, Callable]:
-    """key → function(row dict) → text, for the derived import keys of `table` (IMPORT_KINDS)."""
+def _lookups(conn: Connection, table: str, columns: set[str]) -> dict[str, tuple[str, Callable]]:
+    """key → (source column, function(value) → text), for the derived import keys of `table` (IMPORT_KINDS)."""
     out = {}
     _, derived = IMPORT_KINDS.get(table, (None, {}))
     meta = _models()
@@ -205,13 +206,12 @@ def _lookups(conn: Connection, table: str, columns: set[str]) -> dict[str, Calla
                 continue
             t = meta.tables[ref_table]
             codes = dict(conn.execute(sa.select(t.c.id, t.c[ref_col])).all())
-            out[key] = lambda row, fk=fk, codes=codes: codes.get(row[fk], "")
+            out[key] = (fk, lambda v, codes=codes: codes.get(v) or "")
         else:
             _, col, segment = spec
             if col not in columns:
                 continue
-            out[key] = (lambda row, col=col, segment=segment:
-                        (row[col] or "").strip("/").split("/")[segment] if row[col] else "")
+            out[key] = (col, lambda v, segment=segment: v.strip("/").split("/")[segment] if v else "")
     return out
 
 
@@ -232,13 +232,11 @@ def _header(table: str, columns: list[str], lookups: dict) -> list[str]:
     return first + [n for n in names if n not in first]
 
 
-def _rows(conn: Connection, table: sa.Table, cols: list[sa.Column]) -> Iterator[dict]:
-    pk = list(table.primary_key.columns)
-    stmt = sa.select(*cols).order_by(*pk)
+def _batches(conn: Connection, table: sa.Table, cols: list[sa.Column]) -> Iterator[list]:
+    """The rows of `table` in primary-key order, BATCH at a time (a server-side cursor on PostgreSQL)."""
+    stmt = sa.select(*cols).order_by(*table.primary_key.columns)
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
-    names = [c.name for c in cols]
-    for row in result:
-        yield dict(zip(names, row))
+    yield from result.partitions(BATCH)
 
 
 def export(engine: Engine, out: str | Path, progress: Progress | None = None) -> dict:
@@ -281,23 +279,28 @@ def export(engine: Engine, out: str | Path, progress: Progress | None = None) ->
                     text.write("\ufeff")
                     writer = csv.writer(text, lineterminator="\r\n")
                     writer.writerow(header)
-                for row in _rows(conn, table, cols):
+                for batch in _batches(conn, table, cols):
+                    values = dict(zip(names, zip(*batch)))
                     cells = {}
                     for h in header:
                         if h in lookups:
-                            cells[h] = lookups[h](row)
+                            src, fn = lookups[h]
+                            cells[h] = [fn(v) for v in values[src]]
                             continue
                         col = renames.get(h, h)
-                        v = row[col]
-                        cells[h] = (NULL if col in marker else "") if v is None else enc[col](v)
+                        e, none = enc[col], (NULL if col in marker else "")
+                        cells[h] = ([none if v is None else v for v in values[col]] if e is str else
+                                    [none if v is None else e(v) for v in values[col]])
                     if geom:
-                        props = {h: (None if h not in lookups and row[renames.get(h, h)] is None else cells[h])
-                                 for h in header}
-                        text.write(("\n" if n == 0 else ",\n") + _feature(props, row[geom]))
+                        for i, g in enumerate(values[geom]):
+                            props = {h: (None if h not in lookups and values[renames.get(h, h)][i] is None
+                                         else cells[h][i]) for h in header}
+                            text.write(("\n" if n == 0 else ",\n") + _feature(props, g))
+                            n += 1
                     else:
-                        writer.writerow([cells[h] for h in header])
-                    n += 1
-                    if n % 100_000 == 0:
+                        writer.writerows(zip(*(cells[h] for h in header)))
+                        n += len(batch)
+                    if n % (5 * BATCH) == 0:
                         progress(f"export {table.name}: {n:,} rows")
                 if geom:
                     text.write("\n]}\n")
@@ -413,35 +416,57 @@ def _to_revision(engine: Engine, rev: str | None) -> None:
     (downgrade if rev in ancestors else upgrade)(engine, rev)
 
 
-def _cells(zf: zipfile.ZipFile, fname: str, info: dict) -> Iterator[dict]:
-    """The rows of one file as {header: text or None}."""
-    with zf.open(fname) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        if info.get("geometry"):
-            geom = info["geometry"]
-            for line in text:
-                line = line.rstrip("\r\n")
-                if not line.startswith("{\"type\": \"Feature\""):
-                    continue
-                line = line.rstrip(",")
-                feat = json.loads(line)
-                props = feat["properties"]
-                if "geometry_text" in props:
-                    props[geom] = props.pop("geometry_text")
-                elif feat.get("geometry") is None:
-                    props[geom] = None
-                else:  # the stored text verbatim: the raw JSON value after "geometry":
-                    start = line.rindex('"geometry": ') + len('"geometry": ')
-                    end = json.JSONDecoder().raw_decode(line, start)[1]
-                    props[geom] = line[start:end]
-                yield props
-            return
-        reader = csv.reader(text)
-        header = next(reader)
-        if header != info["header"]:
-            raise TransferError(f"{fname}: header differs from the manifest")
-        for row in reader:
-            yield dict(zip(header, row))
+def _rows_of(zf: zipfile.ZipFile, fname: str, info: dict) -> tuple[list[str], Iterator[list]]:
+    """(header, rows as lists of text or None) of one file. GeoJSON: the properties, then the
+    geometry text verbatim under its column name."""
+    raw = zf.open(fname)
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    if info.get("geometry"):
+        geom = info["geometry"]
+        header = [*info["header"], geom]
+
+        def features() -> Iterator[list]:
+            with text:
+                for line in text:
+                    line = line.rstrip("\r\n").rstrip(",")
+                    if not line.startswith('{"type": "Feature"'):
+                        continue
+                    feat = json.loads(line)
+                    props = feat["properties"]
+                    if "geometry_text" in props:
+                        g = props.pop("geometry_text")
+                    elif feat.get("geometry") is None:
+                        g = None
+                    else:  # the stored text verbatim: the raw JSON value after "geometry":
+                        start = line.rindex('"geometry": ') + len('"geometry": ')
+                        g = line[start:json.JSONDecoder().raw_decode(line, start)[1]]
+                    yield [*(props.get(h) for h in info["header"]), g]
+        return header, features()
+    reader = csv.reader(text)
+    header = next(reader, None)
+    if header != info["header"]:
+        text.close()
+        raise TransferError(f"{fname}: header differs from the manifest")
+
+    def rows() -> Iterator[list]:
+        with text:
+            for i, row in enumerate(reader, start=2):
+                if len(row) != len(header):
+                    raise TransferError(f"{fname}: row {i} has {len(row)} cells, the header {len(header)}")
+                yield row
+    return header, rows()
+
+
+def _column_decoder(kind: str, empty_text: bool, marker: bool) -> Callable[[tuple], list]:
+    """Cells of one column (text, or None in GeoJSON) → values: see the module doc for empty cells."""
+    if kind == "text":
+        if marker:
+            return lambda cells: [None if v == NULL else v for v in cells]
+        if empty_text:
+            return list
+        return lambda cells: [v or None for v in cells]
+    dec = _decoder(kind)
+    return lambda cells: [None if v is None or v == "" else dec(v) for v in cells]
 
 
 def _load_table(conn: Connection, zf: zipfile.ZipFile, fname: str, info: dict, progress: Progress) -> int:
@@ -453,30 +478,22 @@ def _load_table(conn: Connection, zf: zipfile.ZipFile, fname: str, info: dict, p
     marker = set(info.get("null_marker", []))
     empty_text = set(info.get("empty_is_text", []))
     exact = bool(info.get("geometry"))  # GeoJSON properties: NULL is a JSON null, "" is ""
+    header, rows = _rows_of(zf, fname, info)
+    pos = {h: i for i, h in enumerate(header)}
     plan = []
     for name in names:
         col = table.c[name]
-        kind = _kind(col)
-        empty = "" if kind == "text" and (not col.nullable or name in marker or name in empty_text or exact) else None
-        plan.append((name, renames.get(name, name), _decoder(kind), empty, name in marker))
-    batch: dict[str, list] = {n: [] for n in names}
+        if renames.get(name, name) not in pos:
+            raise TransferError(f"{fname}: no column {name}")
+        plan.append((name, pos[renames.get(name, name)], _column_decoder(
+            _kind(col), not col.nullable or name in empty_text or exact, name in marker)))
     n = 0
-    for cells in _cells(zf, fname, info):
-        for name, head, dec, empty, has_marker in plan:
-            v = cells.get(head)
-            if v is None or (has_marker and v == NULL):
-                batch[name].append(None)
-            elif v == "":
-                batch[name].append(empty)
-            else:
-                batch[name].append(dec(v))
-        n += 1
-        if n % BATCH == 0:
-            bulk_insert(conn, table, batch)
-            batch = {k: [] for k in names}
-            if n % 100_000 == 0:
-                progress(f"import {table.name}: {n:,} rows")
-    bulk_insert(conn, table, batch)
+    while batch := list(itertools.islice(rows, BATCH)):
+        cells = list(zip(*batch))
+        bulk_insert(conn, table, {name: dec(cells[i]) for name, i, dec in plan})
+        n += len(batch)
+        if n % (5 * BATCH) == 0:
+            progress(f"import {table.name}: {n:,} rows")
     if n != info["rows"]:
         raise TransferError(f"{fname}: {n} rows read, the manifest says {info['rows']}")
     progress(f"import {table.name}: {n:,} rows")

@@ -183,13 +183,14 @@ def test_postgresql_export_restores_into_sqlite(exported, engine, tmp_path):
 
 
 def test_exported_files_feed_the_importer(exported, restored):
-    """Files of tables with an import kind carry its keys: a dry run of the consumption and
-    traffic files into the restored copy passes every check."""
+    """Files of tables with an import kind carry its keys: a dry run of the consumption, traffic,
+    customer, visit and grid files into the restored copy passes every check."""
     from lib.importer import import_file
 
     with zipfile.ZipFile(exported) as zf:
         for kind, fname in (("consumption", "tables/monthly_consumption.csv"),
-                            ("traffic", "tables/station_traffic.csv")):
+                            ("traffic", "tables/station_traffic.csv"), ("customers", "tables/customer.csv"),
+                            ("visits", "tables/visit.csv"), ("grids", "tables/grid.geojson")):
             data = zf.read(fname)
             report = import_file(restored, kind, data, fname.rsplit("/", 1)[1], dry_run=True)
             assert report.ok, (kind, report.errors[:3])
