@@ -139,7 +139,7 @@ def _decoder(kind: str) -> Callable:
     return lambda s: s  # text, and JSON kept as its text
 
 
-def _models() -> sa.MetaData:
+def models_metadata() -> sa.MetaData:
     import lib.models  # noqa: F401 - registers every table on Base.metadata
     from lib.models.base import Base
 
@@ -198,7 +198,7 @@ def _lookups(conn: Connection, table: str, columns: set[str]) -> dict[str, tuple
     """key → (source column, function(value) → text), for the derived import keys of `table` (IMPORT_KINDS)."""
     out = {}
     _, derived = IMPORT_KINDS.get(table, (None, {}))
-    meta = _models()
+    meta = models_metadata()
     for key, spec in derived.items():
         if spec[0] == "ref":
             _, fk, ref_table, ref_col = spec
@@ -245,7 +245,7 @@ def export(engine: Engine, out: str | Path, progress: Progress | None = None) ->
     Read in one transaction (a consistent snapshot: REPEATABLE READ on PostgreSQL, one read
     transaction on SQLite), so a restore never sees half of a concurrent write."""
     progress = progress or (lambda msg: None)
-    meta = _models()
+    meta = models_metadata()
     t0 = time.perf_counter()
     manifest = {"format": FORMAT, "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "dialect": engine.dialect.name, "schema_revision": None, "files": {}}
@@ -356,7 +356,7 @@ def verify(path: str | Path) -> dict:
         raise TransferError(f"{path}: not a readable zip ({exc})") from None
     with zf:
         manifest = _read_manifest(zf)
-        meta = _models()
+        meta = models_metadata()
         for fname, info in manifest["files"].items():
             table = info.get("table")
             if table not in meta.tables:
@@ -389,7 +389,7 @@ def verify(path: str | Path) -> dict:
     return manifest
 
 
-def _non_empty_table(engine: Engine) -> str | None:
+def non_empty_table(engine: Engine) -> str | None:
     """The first table of `engine` holding a row (alembic_version aside), or None."""
     with engine.connect() as conn:
         for name in sa.inspect(conn).get_table_names():
@@ -472,7 +472,7 @@ def _column_decoder(kind: str, empty_text: bool, marker: bool) -> Callable[[tupl
 def _load_table(conn: Connection, zf: zipfile.ZipFile, fname: str, info: dict, progress: Progress) -> int:
     from lib.db import bulk_insert
 
-    table = _models().tables[info["table"]]
+    table = models_metadata().tables[info["table"]]
     names = info["columns"]
     renames = RENAMES.get(table.name, {})
     marker = set(info.get("null_marker", []))
@@ -502,7 +502,7 @@ def _load_table(conn: Connection, zf: zipfile.ZipFile, fname: str, info: dict, p
 
 def _set_sequences(conn: Connection) -> None:
     """PostgreSQL: every serial id's sequence continues after the largest id loaded."""
-    for table in _models().sorted_tables:
+    for table in models_metadata().sorted_tables:
         if "id" not in table.c or not table.c.id.primary_key or not sa.inspect(conn).has_table(table.name):
             continue
         seq = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar()
@@ -523,12 +523,12 @@ def restore(engine: Engine, path: str | Path, progress: Progress | None = None) 
     t0 = time.perf_counter()
     manifest = verify(path)
     progress(f"checked {len(manifest['files'])} files against the manifest")
-    busy = _non_empty_table(engine)
+    busy = non_empty_table(engine)
     if busy:
         raise TransferError(f"the target database is not empty (table {busy} has rows): import only into an "
                             "empty database")
     _to_revision(engine, manifest.get("schema_revision"))
-    order = {t.name: i for i, t in enumerate(_models().sorted_tables)}
+    order = {t.name: i for i, t in enumerate(models_metadata().sorted_tables)}
     files = sorted(manifest["files"].items(), key=lambda kv: order[kv[1]["table"]])
     counts = {}
     fname = ""

@@ -217,7 +217,7 @@ def _with_checksums(manifest: bytes, files: dict[str, bytes]) -> bytes:
 
 
 def _no_rows(url: str) -> bool:
-    return transfer._non_empty_table(make_engine(url)) is None
+    return transfer.non_empty_table(make_engine(url)) is None
 
 
 def _dup_first_customer(data: bytes) -> bytes:
@@ -290,3 +290,55 @@ def test_command_line(exported, restored, tmp_path, capsys):
     assert {k: v["sha256"] for k, v in ma["files"].items()} == {k: v["sha256"] for k, v in mb["files"].items()}
     assert transfer.main(["import", "--db", url, str(out)]) == 2
     assert "error: the target database is not empty" in capsys.readouterr().err
+
+
+def test_import_kinds_table_names_real_columns():
+    """Every row of IMPORT_KINDS names a table and columns of the schema, and a derived key never
+    shadows a column (the integrator completes the table as import kinds land)."""
+    meta = transfer.models_metadata()
+    for table, (_, derived) in transfer.IMPORT_KINDS.items():
+        assert table in meta.tables, table
+        cols = meta.tables[table].c
+        for key, spec in derived.items():
+            assert key not in cols, (table, key)
+            assert spec[0] in ("ref", "path") and spec[1] in cols, (table, key)
+            if spec[0] == "ref":
+                assert spec[3] in meta.tables[spec[2]].c, (table, key)
+
+
+def test_awkward_cells_survive(fresh_url, tmp_path):
+    """NULL beside "" in one column (written \\N), a column of "" only, commas, quotes, newlines,
+    CJK, exact floats, microseconds, and a boundary that is not one-line JSON come back as they were."""
+    from lib.db import upgrade, write
+
+    src = make_engine(fresh_url)
+    upgrade(src)
+    multi_line = '{\n  "type": "Polygon",\n  "coordinates": [[[117, 36], [117.1, 36], [117, 36.1], [117, 36]]]}'
+    with write(src) as conn:
+        conn.execute(text(
+            "INSERT INTO org_unit (id, code, name, name_en, level, parent_id, path, manager_name, manager_phone,"
+            " boundary, lon, lat, staff, adcode) VALUES"
+            " (1, '37', '山东, \"省\"', 'a\nb', 'province', NULL, '/37/', '', '', NULL, 0.30000000000000004, NULL, 3, NULL),"
+            " (2, '3701', '济南', '', 'city', 1, '/37/3701/', '', '', :b, 117.0, 36.0, 0, ''),"
+            " (3, '3702', '\\N', '', 'city', 1, '/37/3702/', '', '', '{\"type\": \"Point\", \"coordinates\": [1, 2]}',"
+            " 1e-300, -0.0, 0, '370200')"), {"b": multi_line})
+        conn.execute(text(
+            "INSERT INTO audit_log (id, at, actor, action, entity, entity_id, before, after, org_path) VALUES"
+            " (7, :at, 'x', 'y', 'z', '1', '', '{\"k\": \"值\"}', '/')"), {"at": "2026-01-02 03:04:05.678901"})
+    zip_path = tmp_path / "awkward.zip"
+    manifest = transfer.export(src, zip_path)
+    assert manifest["files"]["tables/org_unit.geojson"]["null_marker"] == ["adcode"]
+    assert manifest["files"]["tables/audit_log.csv"]["empty_is_text"] == ["before"]
+    url = _new_database(tmp_path)
+    try:
+        dst = make_engine(url)
+        transfer.restore(dst, zip_path)
+        src_url = src.url.render_as_string(hide_password=False)
+        assert _hashes(url) == _hashes(src_url)
+        with dst.connect() as conn:
+            assert conn.execute(text("SELECT boundary FROM org_unit WHERE id = 2")).scalar_one() == multi_line
+            assert conn.execute(text("SELECT adcode FROM org_unit ORDER BY id")).scalars().all() == [None, "", "370200"]
+        dst.dispose()
+    finally:
+        src.dispose()
+        _drop(url)
