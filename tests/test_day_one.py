@@ -317,8 +317,9 @@ def company(empty_url):
         reports[kind] = report
 
     load("org_units", org_units_file(), "org_units.geojson")
+    _org_without_imports(engine, {"org_units"} & set(skipped))
     load("stations", stations_file(), "stations.csv")
-    _org_without_imports(engine, {"org_units", "stations"} & set(skipped))
+    _org_without_imports(engine, {"stations"} & set(skipped))
     load("grids", grids_file(), "grids.geojson")
     load("managers", managers_file(), "managers.csv")
     load("customers", customers_file(), "customers.csv")
