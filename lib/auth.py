@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "page.presentation": _ALL,
     "page.audit": _ADMINS,
     "page.admin_users": _ADMINS,
+    "page.checklist": _STATION_AND_ABOVE,  # setup checklist 数据完整性: who fills the data
     # daily work 日常工作
     "customers.write": _WRITERS,  # create and edit customers 客户档案
     "visits.write": _WRITERS,  # plan and record visits, daily log 维护回访

@@ -1,7 +1,7 @@
 """Overview 总览: the headline figures for the chosen scope and month."""
 import streamlit as st
 
-from lib import charts, fmt, queries, ui
+from lib import auth, charts, checklist, fmt, queries, ui
 from lib.kpis import change
 
 ctx = ui.guard("pages/overview.py")
@@ -12,6 +12,11 @@ trend = ui.cached(queries.volume_trend)(ctx.engine, ctx.scope, ctx.month)
 
 st.title(t("page.overview"))
 st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+if auth.can(ctx.user, "page.checklist"):  # issue 13: the setup checklist's short version, when data is missing
+    gaps = checklist.open_items(ui.cached(checklist.checklist)(ctx.engine, ctx.scope, ctx.month))
+    if gaps["missing"] + gaps["partial"]:
+        st.info(t("checklist.short", missing=gaps["missing"], partial=gaps["partial"]), icon=":material/checklist:")
+        ui.page_link("pages/checklist.py", t("checklist.open"), ctx.user)
 
 vol, vol_ly = overview["volume"], overview["volume_last_year"]
 plan = overview["plan"]

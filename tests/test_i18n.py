@@ -36,6 +36,11 @@ DYNAMIC = {
     "imp.help": list(importer.KINDS),
     # table headers col.*, code values val.* / tier.* / kind.* / level.*, tier-rule explanations (lib.vocab)
     **vocab.I18N_DYNAMIC,
+    # setup checklist (issue 13)
+    "checklist.check": list(__import__("lib.checklist", fromlist=["CHECK_KEYS"]).CHECK_KEYS),
+    "checklist.hint": list(__import__("lib.checklist", fromlist=["CHECK_KEYS"]).CHECK_KEYS),
+    "checklist.status": list(__import__("lib.checklist", fromlist=["STATUSES"]).STATUSES),
+    "checklist.unit": list(__import__("lib.checklist", fromlist=["UNITS"]).UNITS),
 }
 
 

@@ -92,11 +92,12 @@ def guard(page: str) -> PageContext:
     return ctx
 
 
-def page_link(path: str, label: str, user: auth.SessionUser) -> None:
-    """Show a link to a page (drill-down) when it exists and `user` may open it."""
+def page_link(path: str, label: str, user: auth.SessionUser, query_params: dict | None = None) -> None:
+    """Show a link to a page (drill-down) when it exists and `user` may open it (with `query_params`
+    in its URL, e.g. {"kind": "traffic"} for the imports page)."""
     if may_open(user, path):
         try:
-            st.page_link(path, label=label, icon=":material/arrow_forward:")
+            st.page_link(path, label=label, icon=":material/arrow_forward:", query_params=query_params)
         except st.errors.StreamlitAPIException:  # a page file run alone has no navigation to link into
             pass
 

@@ -361,6 +361,11 @@ class Keys:
         WEEK = "visit_week"
         MONTH = "visit_month"
 
+    class Checklist:
+        """pages/checklist.py 数据完整性 / 设置清单 (and its short version on the overview)."""
+
+        OPEN_ONLY = "checklist_open_only"
+
 
 def all_keys() -> dict[str, str]:
     """Every constant key as {"Class.NAME": value} (tests check they are unique)."""
