@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "page.presentation": _ALL,
     "page.audit": _ADMINS,
     "page.admin_users": _ADMINS,
+    "page.stations": _ALL,
     # daily work 日常工作
     "customers.write": _WRITERS,  # create and edit customers 客户档案
     "visits.write": _WRITERS,  # plan and record visits, daily log 维护回访
@@ -82,6 +83,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "churn.task": _WRITERS,  # win-back tasks 挽回任务
     # administration 系统管理
     "users.manage": _ADMINS,
+    # stations 加油站 (issue 13): create/edit stations and competitor stations; monthly station sales
+    "stations.edit": _ABOVE_STATION,
+    "stations.sales": _STATION_AND_ABOVE,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 
