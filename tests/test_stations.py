@@ -297,3 +297,23 @@ def test_malformed_files_are_refused_with_row_and_column_and_change_nothing(db, 
     assert (first.code, first.column) == (code, column), report.errors_frame()
     assert first.row == (1 if code == "missing_column" else len(rows) + 1 if code == "duplicate" else 2)
     assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_downloaded_lists_import_back_unchanged(db, lang):
+    """Export → import: the station and competitor lists the page downloads are files their imports
+    read; imported again they update every row and change no figure."""
+    admin = user(db, "admin")
+    d = districts(db, 1)[0]
+    stations.save_competitor(db, admin, {"name": "民营乙站", "brand": "民营", "district_code": d["code"],
+                                         "lon": d["lon"], "lat": d["lat"]}, today=TODAY)
+    before = snapshot(db)
+    for kind, frame in (("stations", stations.table(db, admin.scope)),
+                        ("competitor_stations", stations.competitors(db, admin.scope))):
+        data = stations.as_import(frame, kind, lang, {"grade": "grade_shown"}
+                                  if kind == "stations" else None).to_csv(index=False).encode("utf-8-sig")
+        report = import_file(db, kind, data, f"{kind}.csv", today=TODAY)
+        assert report.ok, report.errors_frame().head()
+        assert (report.inserted, report.updated) == (0, len(frame))
+    after = snapshot(db)
+    assert {k: v for k, v in after.items() if k != "audit_log"} == {k: v for k, v in before.items() if k != "audit_log"}
