@@ -214,6 +214,7 @@ TABLE_AREAS = {
     "development": {"plans"}, "development_plan": {"plans"}, "survey_submission": {"plans"},
     "customer_manager": {"managers"}, "manager_plan": {"managers"}, "manager_rating": {"managers"},
     "grid": {"grids"}, "patch": {"grids"}, "app_user": {"users"},
+    "station_sales": {"org"},  # monthly station sales: the stations' daily sales and grade (lib.stations)
 }
 
 
