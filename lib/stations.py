@@ -200,7 +200,8 @@ def _plain(v):
 
 
 def write_stations(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
-    """Write checked station rows in the caller's transaction: a new code creates the station-level
+    """Write checked station rows in the caller's transaction (the forms take the "station" lock first;
+    on SQLite every write transaction is serialised anyway): a new code creates the station-level
     org unit (path = district path + code + "/") and the station; an existing code updates name,
     coordinates, opening date and nozzles (empty cells keep the stored value). Grids are not made
     here: a new station gets its grid from the grid import or the grid editor 网格编辑. Audited per
@@ -262,6 +263,7 @@ def create_station(engine: Engine, actor: SessionUser, values: dict, today: dt.d
     (a code that exists is refused here; the import updates it)."""
     _require(actor, "stations.edit")
     with write(engine) as conn:
+        _lock(conn, "station")  # PostgreSQL: a second create of the same code waits, then sees it taken
         out, ck = check_station_rows(_form_frame(values, FIELDS), load_refs(conn, actor.scope, today),
                                      first_row=0, create_only=True)
         if ck.errors:
@@ -294,6 +296,7 @@ def update_station(engine: Engine, actor: SessionUser, station_id: int, changes:
         raise ValidationError.one("station", "not_found")
     values = {k: before[k] for k in (f.key for f in FIELDS)} | {k: v for k, v in changes.items() if k != "code"}
     with write(engine) as conn:
+        _lock(conn, "station")
         out, ck = check_station_rows(_form_frame(values, FIELDS), load_refs(conn, actor.scope, today), first_row=0)
         if ck.errors:
             raise ValidationError(ck.errors)
