@@ -18,6 +18,13 @@ rivals = ui.cached(stations.competitors)(ctx.engine, ctx.scope)
 editor = auth.can(ctx.user, "stations.edit")
 districts = ui.cached(stations.districts)(ctx.engine, ctx.user.scope)
 district_names = dict(zip(districts["code"], districts["code"] + " · " + districts["name"]))
+STATION_LABELS = {"col.code": t("stn.code"), "col.name": t("stn.name")}  # not the customer's code and name
+RIVAL_LABELS = {"col.name": t("stn.competitor_name")}
+
+
+def labels(over: dict):
+    """The translator with some column labels of this page's entities put in."""
+    return lambda key, **values: over.get(key) or t(key, **values)
 
 
 def saved(message: str) -> None:
@@ -26,8 +33,10 @@ def saved(message: str) -> None:
     st.rerun()
 
 
-def spec_form(fields, values: dict, form_key: str, field_key: str, submit_key: str, label: str, locked=()) -> dict | None:
-    """The fields of a spec as one form (district as a pick list); the entered values on submit."""
+def spec_form(fields, values: dict, form_key: str, field_key: str, submit_key: str, label: str, lt, locked=()
+              ) -> dict | None:
+    """The fields of a spec as one form (district as a pick list, coordinates typed), labelled by `lt`;
+    the entered values on submit."""
     with st.form(form_key):
         entered = {}
         for f in fields:
@@ -36,13 +45,13 @@ def spec_form(fields, values: dict, form_key: str, field_key: str, submit_key: s
             key = ui.Keys.row(field_key, values.get("id") or "new", f.key)
             if f.key in ("lon", "lat"):  # typed as text: a number input would round them to 2 decimals
                 value = values.get(f.key)
-                entered[f.key] = st.text_input(ui.field_label(t, f), "" if value is None else f"{value:.6f}", key=key)
+                entered[f.key] = st.text_input(ui.field_label(lt, f), "" if value is None else f"{value:.6f}", key=key)
             elif f.key == "district_code":
                 codes = list(district_names)
                 index = codes.index(values[f.key]) if values.get(f.key) in codes else 0
-                entered[f.key] = st.selectbox(ui.field_label(t, f), codes, index, format_func=district_names.get, key=key)
+                entered[f.key] = st.selectbox(ui.field_label(lt, f), codes, index, format_func=district_names.get, key=key)
             else:
-                entered[f.key] = ui.field_widget(st, f, values.get(f.key), t, key)
+                entered[f.key] = ui.field_widget(st, f, values.get(f.key), lt, key)
         return entered if st.form_submit_button(label, key=submit_key, type="primary") else None
 
 
@@ -50,7 +59,7 @@ tab_list, tab_edit, tab_rivals, tab_sales = st.tabs(
     [t("stn.tab_list"), t("stn.tab_edit"), t("stn.tab_competitors"), t("stn.tab_sales")])
 with tab_list:
     st.caption(t("stn.list_help", n=len(table)))
-    st.dataframe(labelled(table, t, ["code", "name", "district", "nozzles", "daily_sales_t", "grade", "sales_months"]),
+    st.dataframe(labelled(table, labels(STATION_LABELS), ["code", "name", "district", "nozzles", "daily_sales_t", "grade", "sales_months"]),
                  hide_index=True, key=ui.Keys.table(K.LIST))
     ui.download_buttons(stations.as_import(table, "stations", ctx.lang, {"daily_sales_t": t("col.daily_sales_t"),
                                                                           "grade": t("col.grade")}), "stations", t, K.LIST)
@@ -61,7 +70,7 @@ with tab_edit:
         names = {None: t("stn.new")} | dict(zip(table["id"], table["code"] + " · " + table["name"]))
         pick = st.selectbox(t("stn.pick"), list(names), format_func=names.get, key=K.PICK)
         values = (stations.station_values(ctx.engine, ctx.user.scope, int(pick)) or {}) if pick is not None else {}
-        entered = spec_form(stations.FIELDS, values, K.FORM, K.FIELD, K.SAVE, t("stn.save"),
+        entered = spec_form(stations.FIELDS, values, K.FORM, K.FIELD, K.SAVE, t("stn.save"), labels(STATION_LABELS),
                             locked=("code",) if pick is not None else ())
         if entered is not None:
             try:
@@ -74,7 +83,7 @@ with tab_edit:
             else:
                 saved(t("common.saved"))
 with tab_rivals:
-    st.dataframe(labelled(rivals, t, ["name", "brand", "district", "lon", "lat"]), hide_index=True,
+    st.dataframe(labelled(rivals, labels(RIVAL_LABELS), ["name", "brand", "district", "lon", "lat"]), hide_index=True,
                  key=ui.Keys.table(K.COMPETITORS))
     ui.download_buttons(stations.as_import(rivals, "competitor_stations", ctx.lang), "competitor_stations", t,
                         K.COMPETITORS)
@@ -82,7 +91,8 @@ with tab_rivals:
         names = {None: t("stn.new")} | dict(zip(rivals["id"], rivals["name"] + " · " + rivals["district"]))
         pick = st.selectbox(t("stn.pick_competitor"), list(names), format_func=names.get, key=K.COMP_PICK)
         values = rivals[rivals["id"] == pick].iloc[0].to_dict() if pick is not None else {}
-        entered = spec_form(stations.COMPETITOR_FIELDS, values, K.COMP_FORM, K.COMP_FIELD, K.COMP_SAVE, t("stn.save"))
+        entered = spec_form(stations.COMPETITOR_FIELDS, values, K.COMP_FORM, K.COMP_FIELD, K.COMP_SAVE, t("stn.save"),
+                            labels(RIVAL_LABELS))
         if entered is not None:
             try:
                 stations.save_competitor(ctx.engine, ctx.user, entered, None if pick is None else int(pick))

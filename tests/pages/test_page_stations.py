@@ -25,7 +25,7 @@ def test_station_table_equals_sql(engine, login):
         rows = conn.execute(text("SELECT code, daily_sales_t, grade FROM station WHERE org_path LIKE :s ORDER BY code"),
                             {"s": station_scope + "%"}).all()
     shown = at.dataframe[0].value
-    assert shown[T("col.code")].tolist() == [r[0] for r in rows]
+    assert shown[T("stn.code")].tolist() == [r[0] for r in rows]
     assert shown[T("col.daily_sales_t")].round(3).tolist() == [round(r[1], 3) for r in rows]
     assert shown[T("col.grade")].tolist() == [T(f"val.grade.{r[2]}") for r in rows]
 
@@ -61,7 +61,7 @@ def test_create_form_adds_a_station(writable):
         district_path = conn.execute(text("SELECT path FROM org_unit WHERE code = :c"), {"c": code}).scalar_one()
     assert tuple(got) == ("表单新站", 6, district_path + "T7001/")
     assert T("common.saved") in [s.value for s in at.success]
-    assert "T7001" in at.dataframe[0].value[T("col.code")].tolist()
+    assert "T7001" in at.dataframe[0].value[T("stn.code")].tolist()
 
 
 def test_sales_form_recomputes_the_grade(writable):
