@@ -69,6 +69,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "page.audit": _ADMINS,
     "page.admin_users": _ADMINS,
     "page.checklist": _STATION_AND_ABOVE,  # setup checklist 数据完整性: who fills the data
+    "page.stations": _ALL,
     # daily work 日常工作
     "customers.write": _WRITERS,  # create and edit customers 客户档案
     "visits.write": _WRITERS,  # plan and record visits, daily log 维护回访
@@ -83,6 +84,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "churn.task": _WRITERS,  # win-back tasks 挽回任务
     # administration 系统管理
     "users.manage": _ADMINS,
+    # stations 加油站 (issue 13): create/edit stations and competitor stations; monthly station sales
+    "stations.edit": _ABOVE_STATION,
+    "stations.sales": _STATION_AND_ABOVE,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

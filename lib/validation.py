@@ -40,6 +40,8 @@ CODES = (
     "lon_lat",
     # grids (GeoJSON)
     "bad_geojson", "bad_geometry", "grid_station", "overlap", "gap", "outside",
+    # stations, competitor stations, station sales (lib.stations)
+    "unknown_district", "out_of_china", "outside_district", "station_moved", "code_taken", "bad_station_code",
 )
 YES = frozenset({"1", "true", "yes", "y", "是"})
 NO = frozenset({"", "0", "false", "no", "n", "否"})

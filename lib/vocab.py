@@ -140,6 +140,8 @@ COLUMNS = (
     "station_name", "grid_code", "grids_containing", "containing", "grids", "ok", "overlaps", "overlap_m2", "gaps",
     "gap_m2", "outside_m2", "problem", "area_m2", "ring", "existing", "potential", "distance_km",
     "area_before", "area_after",
+    # stations 加油站 (lib.stations)
+    "district_code", "opened_on", "brand", "sales_months",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)

@@ -292,7 +292,7 @@ def test_too_many_rows_is_refused(db, monkeypatch):
 
 
 def test_unknown_kind_is_a_report_not_an_exception(db):
-    report = import_file(db, "stations", b"a,b\n1,2\n", "x.csv")
+    report = import_file(db, "shops", b"a,b\n1,2\n", "x.csv")
     assert not report.ok and report.errors[0].code == "unknown_kind"
 
 

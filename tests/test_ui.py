@@ -36,6 +36,7 @@ MATRIX = {  # x = allowed, . = refused
     "tiers.override": "x.xx..", "plans.edit": "x.xx..", "surveys.record": "x.xxx.", "churn.task": "x.xxxx",
     "users.manage": "x.....",
     "page.checklist": "x.xxx.",
+    "page.stations": "xxxxxx", "stations.edit": "x.xx..", "stations.sales": "x.xxx.",
 }
 
 
@@ -214,6 +215,7 @@ TABLE_AREAS = {
     "development": {"plans"}, "development_plan": {"plans"}, "survey_submission": {"plans"},
     "customer_manager": {"managers"}, "manager_plan": {"managers"}, "manager_rating": {"managers"},
     "grid": {"grids"}, "patch": {"grids"}, "app_user": {"users"},
+    "station_sales": {"org"},  # monthly station sales: the stations' daily sales and grade (lib.stations)
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from lib import customers, rules, visits
 from lib.auth import manager_scope
 from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, required
+from lib.stations import check_competitor_rows, check_sales_rows, check_station_rows, load_units
 from lib.validation import Checker
 
 
@@ -31,6 +32,7 @@ class Context:
     managers: pd.DataFrame  # index id → org_unit_id
     customers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["code", "id", "org_path", "station_id", "manager_id"]).set_index("code"))
+    units: pd.DataFrame | None = None  # org units above stations by code (lib.stations.load_units)
 
 
 STATIONS_SQL = ("SELECT s.code, s.id, s.org_path, s.org_unit_id, u.parent_id AS district_id FROM station s "
@@ -58,6 +60,7 @@ def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=()
     grids = pd.read_sql_query(text("SELECT code, id, station_id FROM grid"), conn)
     managers = pd.read_sql_query(text("SELECT id, org_unit_id FROM customer_manager"), conn).set_index("id")
     ctx = Context(scope, today, stations, grids, managers)
+    ctx.units = load_units(conn)
     codes = sorted({c for c in customer_codes if c})
     if codes:
         ctx.customers = _customers_by_code(conn, codes)
@@ -67,7 +70,8 @@ def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=()
 def check_frame(kind: str, df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
     """Check a mapped frame of one kind; return (clean values per row, the Checker with its issues)."""
     return {"customers": check_customers, "consumption": check_consumption, "traffic": check_traffic,
-            "visits": check_visits}[kind](df, ctx)
+            "visits": check_visits, "stations": check_station_rows,
+            "competitor_stations": check_competitor_rows, "station_sales": check_sales_rows}[kind](df, ctx)
 
 
 # --- references ----------------------------------------------------------------------------------

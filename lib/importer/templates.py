@@ -21,6 +21,11 @@ EXAMPLES = {
                 "peak_nozzle_lifts": "90", "sampling": "15min/h x 24h"},
     "visits": {"customer_code": "370102001J10000001X", "mode": "phone", "done_on": "2026-10-08",
                "note": "电话回访，客户对服务满意"},
+    "stations": {"code": "370102001", "name": "济南历下第1加油站", "district_code": "370102", "lon": "117.05",
+                 "lat": "36.67", "opened_on": "2010-05-01", "nozzles": "12"},
+    "competitor_stations": {"name": "历下某民营加油站", "brand": "民营", "district_code": "370102", "lon": "117.06",
+                            "lat": "36.66"},
+    "station_sales": {"station_code": "370102001", "month": "2026-10", "gasoline_t": "180.5", "diesel_t": "95"},
 }
 
 

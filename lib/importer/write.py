@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from lib import rules
+from lib import rules, stations
 from lib.customers import max_code, stored_columns
 from lib.db import bulk_insert
 from lib.importer.check import Context
@@ -22,6 +22,8 @@ from lib.queries import shift_month
 from lib.summary import customer_ids, refresh_customer_monthly, refresh_station_monthly
 
 Progress = Callable[[float, str], None]
+STATION_WRITES = {"stations": stations.write_stations, "competitor_stations": stations.write_competitors,
+                  "station_sales": stations.write_sales}
 
 def _pylist(s: pd.Series) -> list:
     """A column as a list of plain Python values (NaN/NA → None, timestamps → datetime)."""
@@ -180,4 +182,6 @@ def write_rows(conn: Connection, kind: str, out: pd.DataFrame, ctx: Context, act
         return _write_consumption(conn, out, progress)
     if kind == "traffic":
         return _write_traffic(conn, out)
+    if kind in STATION_WRITES:
+        return STATION_WRITES[kind](conn, out, actor)
     return _write_visits(conn, out, actor)

@@ -47,6 +47,7 @@ READS: dict[str, frozenset[str]] = {
     "lib.maps.editing": frozenset({"org", "customers", "grids"}),
     "lib.maps.layers": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
     "lib.checklist": frozenset({"org", "customers", "consumption", "plans", "grids", "managers", "visits", "users"}),
+    "lib.stations": frozenset({"org"}),
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {
@@ -62,6 +63,7 @@ READS_BY_FUNCTION: dict[str, frozenset[str]] = {
 IMPORT_AREAS: dict[str, tuple[str, ...]] = {
     "customers": ("customers",), "consumption": ("consumption",), "traffic": ("consumption",),
     "visits": ("visits",), "grids": ("grids",),
+    "stations": ("org",), "competitor_stations": ("org",), "station_sales": ("org",),
 }
 
 _readers: dict[Callable, Callable] = {}  # fn → its st.cache_data wrapper, made once

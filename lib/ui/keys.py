@@ -366,6 +366,28 @@ class Keys:
 
         OPEN_ONLY = "checklist_open_only"
 
+    class Stations:
+        """pages/stations.py 加油站."""
+
+        LIST = "stn_list"  # table widgets: <base>_table, _csv, _xlsx
+        PICK = "stn_pick"
+        FORM = "stn_form"
+        FIELD = "stn_field"  # one per field and station: row(FIELD, station, key)
+        SAVE = "stn_save"
+        COMPETITORS = "stn_comp"
+        COMP_PICK = "stn_comp_pick"
+        COMP_FORM = "stn_comp_form"
+        COMP_FIELD = "stn_comp_field"
+        COMP_SAVE = "stn_comp_save"
+        SALES_STATION = "stn_sales_station"
+        SALES_FORM = "stn_sales_form"
+        SALES_MONTH = "stn_sales_month"
+        SALES_GASOLINE = "stn_sales_gasoline"
+        SALES_DIESEL = "stn_sales_diesel"
+        SALES_SAVE = "stn_sales_save"
+        SALES = "stn_sales"
+        FLASH = "stn_flash"
+
 
 def all_keys() -> dict[str, str]:
     """Every constant key as {"Class.NAME": value} (tests check they are unique)."""

@@ -64,6 +64,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/audit.py", "page.audit", ":material/history:", "nav.admin"),
     PageSpec("pages/admin_users.py", "page.admin_users", ":material/manage_accounts:", "nav.admin"),
     PageSpec("pages/checklist.py", "page.checklist", ":material/checklist:", "nav.admin"),
+    PageSpec("pages/stations.py", "page.stations", ":material/local_gas_station:", "nav.work"),
 )
 
 
