@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from lib import customers, rules, visits
 from lib.auth import manager_scope
+from lib.importer import people
 from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, required
 from lib.validation import Checker
 
@@ -31,6 +32,7 @@ class Context:
     managers: pd.DataFrame  # index id → org_unit_id
     customers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["code", "id", "org_path", "station_id", "manager_id"]).set_index("code"))
+    people: dict = field(default_factory=dict)  # units, managers, logins … of lib.importer.people.prepare
 
 
 STATIONS_SQL = ("SELECT s.code, s.id, s.org_path, s.org_unit_id, u.parent_id AS district_id FROM station s "
@@ -67,7 +69,7 @@ def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=()
 def check_frame(kind: str, df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
     """Check a mapped frame of one kind; return (clean values per row, the Checker with its issues)."""
     return {"customers": check_customers, "consumption": check_consumption, "traffic": check_traffic,
-            "visits": check_visits}[kind](df, ctx)
+            "visits": check_visits, **people.CHECKS}[kind](df, ctx)
 
 
 # --- references ----------------------------------------------------------------------------------

@@ -21,6 +21,14 @@ EXAMPLES = {
                 "peak_nozzle_lifts": "90", "sampling": "15min/h x 24h"},
     "visits": {"customer_code": "370102001J10000001X", "mode": "phone", "done_on": "2026-10-08",
                "note": "电话回访，客户对服务满意"},
+    "managers": {"code": "KM0001", "name": "张伟", "phone": "13805310001", "station_code": "370102001",
+                 "hired_on": "2025-03-01", "level": "junior"},
+    "users": {"login": "zhangwei", "display_name": "张伟", "role": "customer_manager", "org_code": "370102001",
+              "manager_code": "KM0001"},
+    "targets": {"org_code": "370102001", "month": "2026-01", "kind": "personal_card", "target": "10"},
+    "rate_targets": {"station_code": "370102001", "rate": "entry_rate", "target": "12%"},
+    "surveys": {"station_code": "370102001", "period": "2026-07", "submitted_on": "2026-07-28",
+                "potential_customers": "35", "note": "周边物流园区走访"},
 }
 
 
