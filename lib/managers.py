@@ -74,6 +74,25 @@ def check_fields(ck: Checker, today: dt.date) -> pd.DataFrame:
     return out
 
 
+def records(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the customer managers inside `scope` as the form and the import see them: id, code
+    (its own or the generated one), name, phone, station_code, hired_on, level."""
+    where = scoped("m.org_path", station_scope(scope))
+    df = read_df(engine, f"SELECT m.id, m.code, m.name, m.phone, s.code AS station_code, m.hired_on, m.level "
+                         f"FROM customer_manager m JOIN station s ON s.org_unit_id = m.org_unit_id "
+                         f"WHERE {where.sql} ORDER BY m.org_path, m.name", **where.params)
+    df["code"] = effective_codes(df)
+    df["hired_on"] = pd.to_datetime(df["hired_on"]).dt.date
+    return df
+
+
+def stations(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the stations inside `scope` a manager may work at: code, name."""
+    where = scoped("s.org_path", station_scope(scope))
+    return read_df(engine, f"SELECT s.code, s.name FROM station s WHERE {where.sql} ORDER BY s.org_path",
+                   **where.params)
+
+
 def save_manager(engine: Engine, user: SessionUser, values: dict, today: dt.date | None = None) -> str:
     """Create or edit ONE customer manager 客户经理 from the form (the import's checks and write, one
     row, audited in one transaction); return its code. `values`: code (empty: a new manager with a

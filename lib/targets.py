@@ -101,7 +101,7 @@ def _changed_cells(before: pd.DataFrame, after: pd.DataFrame, key: str, value_co
             new, old = a.at[k, c], b.at[k, c]
             same = (pd.isna(new) and pd.isna(old)) or (not pd.isna(new) and not pd.isna(old) and new == old)
             if not same:
-                cells.append((k, c, new))
+                cells.append((k, c, new.item() if isinstance(new, np.generic) else new))  # plain Python values
     return cells
 
 
