@@ -140,6 +140,8 @@ COLUMNS = (
     "station_name", "grid_code", "grids_containing", "containing", "grids", "ok", "overlaps", "overlap_m2", "gaps",
     "gap_m2", "outside_m2", "problem", "area_m2", "ring", "existing", "potential", "distance_km",
     "area_before", "area_after",
+    # people and plans 人员与计划 (issue 13)
+    "login", "display_name", "role", "org_code", "manager_code", "station_code", "rate",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)
