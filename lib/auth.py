@@ -87,6 +87,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # stations 加油站 (issue 13): create/edit stations and competitor stations; monthly station sales
     "stations.edit": _ABOVE_STATION,
     "stations.sales": _STATION_AND_ABOVE,
+    # issue 13: people and plans 人员与计划
+    "managers.edit": _ABOVE_STATION,  # create and edit customer managers 客户经理档案
+    "rates.targets": _ABOVE_STATION,  # per-station four-rate targets 四率目标
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 
@@ -131,6 +134,7 @@ class SessionUser:
     display_name: str
     role: str
     scope: str
+    must_change: bool = False  # a one-time password 初始密码: no page opens before a new one is set
 
     @property
     def is_admin(self) -> bool:
@@ -174,7 +178,8 @@ def _session_user(row) -> SessionUser:
     scope = row["org_path"]
     if row["role"] == "customer_manager" and row["manager_id"] is not None:
         scope = manager_scope(row["org_path"], row["manager_id"])
-    return SessionUser(row["id"], row["login"], row["display_name"], row["role"], scope)
+    return SessionUser(row["id"], row["login"], row["display_name"], row["role"], scope,
+                       bool(row.get("must_change_password")))
 
 
 def authenticate(engine: Engine, login: str, password: str, now: dt.datetime | None = None) -> LoginResult:
@@ -229,6 +234,7 @@ def session_user(engine: Engine, user_id: int) -> SessionUser | None:
 
 
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")
+LOGIN_PATTERN = _LOGIN_RE  # what a login name may be (the users import checks it too)
 
 
 def create_user(engine: Engine, actor: str, login: str, display_name: str, role: str, org_unit_id: int,
@@ -239,8 +245,9 @@ def create_user(engine: Engine, actor: str, login: str, display_name: str, role:
 
 
 def _insert_user(conn: Connection, actor: str, login: str, display_name: str, role: str, org_unit_id: int,
-                 password: str, manager_id: int | None = None) -> int:
-    """Check and insert one user inside the caller's transaction (create_user, create_first_admin)."""
+                 password: str, manager_id: int | None = None, must_change: bool = False) -> int:
+    """Check and insert one user inside the caller's transaction (create_user, create_first_admin,
+    insert_user); `must_change`: the password is a one-time password 初始密码."""
     if not _LOGIN_RE.match(login or ""):
         raise ValueError("login: 3–50 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
@@ -262,14 +269,81 @@ def _insert_user(conn: Connection, actor: str, login: str, display_name: str, ro
     uid = upsert(conn, "app_user", {
         "login": login, "display_name": display_name.strip(), "role": role, "org_unit_id": org_unit_id,
         "org_path": unit.path, "manager_id": manager_id if role == "customer_manager" else None,
-        "password_hash": pw_hash, "active": True, "failed_attempts": 0, "created_at": _now()},
+        "password_hash": pw_hash, "active": True, "failed_attempts": 0, "created_at": _now(),
+        "must_change_password": bool(must_change)},
         key=("login",), update=(), returning="id")
     if uid is None:  # ON CONFLICT DO NOTHING: two admins creating one login at once both get a clear answer
         raise ValueError(f"login: {login!r} is taken")
     audit(conn, actor, "create", "app_user", uid, None,
-          {"login": login, "display_name": display_name, "role": role, "org_path": unit.path},
-          org_path=unit.path)
+          {"login": login, "display_name": display_name, "role": role, "org_path": unit.path,
+           "one_time_password": bool(must_change)}, org_path=unit.path)
     return uid
+
+
+# --- one-time passwords 初始密码 (issue 13) -----------------------------------------------------------
+
+_OTP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"  # no 0/O, 1/l/I
+
+
+def one_time_password(length: int = 12) -> str:
+    """Return a random one-time password 初始密码 (secrets module; no look-alike characters)."""
+    return "".join(secrets.choice(_OTP_ALPHABET) for _ in range(max(length, MIN_PASSWORD)))
+
+
+def grantable_roles(user) -> tuple[str, ...]:
+    """Return the roles `user` (a SessionUser or a role name) may give a new user: none without
+    `users.manage`; else every role whose unit lies at or below the user's own level."""
+    role = user if isinstance(user, str) else user.role
+    if not can(role, "users.manage"):
+        return ()
+    depth = ("province", "city", "district", "station")
+    own = depth.index(ROLE_LEVEL[role])
+    return tuple(r for r in ROLES if depth.index(ROLE_LEVEL[r]) >= own)
+
+
+def insert_user(conn: Connection, actor: str, login: str, display_name: str, role: str, org_unit_id: int,
+                manager_id: int | None = None) -> tuple[int, str]:
+    """Insert one user with a one-time password in the caller's transaction (audited); return
+    (id, password). The password is shown once to the admin and never stored in plain text; the user
+    must set their own at first login (`must_change_password`)."""
+    password = one_time_password()
+    uid = _insert_user(conn, actor, login, display_name, role, org_unit_id, password, manager_id, must_change=True)
+    return uid, password
+
+
+def create_user_once(engine: Engine, actor, login: str, display_name: str, role: str, org_unit_id: int,
+                     manager_id: int | None = None) -> str:
+    """Create one user with a one-time password (the users page); return the password to show once.
+
+    `actor` is the admin's SessionUser: the role must be one they may grant and the unit inside
+    their scope. ValueError names what is wrong."""
+    if role not in grantable_roles(actor):
+        raise ValueError(f"role: you may not grant {role!r}")
+    with write(engine) as conn:
+        path = conn.execute(text("SELECT path FROM org_unit WHERE id = :id"), {"id": org_unit_id}).scalar()
+        if path is None or not path.startswith(actor.scope):
+            raise ValueError("org unit: not in your scope")
+        return insert_user(conn, actor.login, login, display_name, role, org_unit_id, manager_id)[1]
+
+
+def change_own_password(engine: Engine, user_id: int, old: str, new: str) -> None:
+    """Set a user's own new password (the first login after a one-time password, audited without
+    either password): the old one must match and the new one differ from it."""
+    if (new or "") == (old or ""):
+        raise ValueError("new password: must differ from the one-time password")
+    pw_hash = hash_password(new)
+    with write(engine) as conn:
+        row = conn.execute(text("SELECT login, org_path, password_hash FROM app_user WHERE id = :id"),
+                           {"id": user_id}).first()
+        if row is None:
+            raise ValueError("user: not found")
+        try:
+            HASHER.verify(row.password_hash, old or "")
+        except (VerificationError, InvalidHashError):
+            raise ValueError("password: the current password is wrong") from None
+        conn.execute(text("UPDATE app_user SET password_hash = :h, must_change_password = :f WHERE id = :id"),
+                     {"h": pw_hash, "f": False, "id": user_id})
+        audit(conn, row.login, "change_password", "app_user", user_id, None, None, org_path=row.org_path)
 
 
 def _user_row(conn: Connection, user_id: int):

@@ -207,7 +207,11 @@ def set_target(engine: Engine, actor: auth.SessionUser, org_unit_id: int, month:
 def plan_status(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     """Return the appendix 1 plan rows edited for `month` inside `scope` with whether each came by
     its due date (the 25th of the month before). Columns: unit, plan_kind, target, updated_by,
-    updated_at, due_on, late."""
+    updated_at, due_on, late.
+
+    A target written after its month had ended is a back-fill 补录 (the history of a company that
+    starts using the app, lib.targets / the targets import), not a plan compiled late: never late.
+    """
     df = _df(
         engine,
         f"""SELECT u.name AS unit, dp.kind AS plan_kind, dp.target, dp.updated_by, dp.updated_at
@@ -217,7 +221,8 @@ def plan_status(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     )
     due = plan_due(month)
     df["due_on"] = due
-    df["late"] = [pd.Timestamp(x).date() > due for x in df["updated_at"]]
+    end = _month_end(month)
+    df["late"] = [due < pd.Timestamp(x).date() <= end for x in df["updated_at"]]
     return df
 
 
@@ -308,7 +313,7 @@ def record_survey(engine: Engine, actor: auth.SessionUser, org_unit_id: int, per
     if not auth.can(actor, "surveys.record"):
         raise NotAllowed(f"role {actor.role} may not record surveys")
     period = _check_month(period)
-    if int(period[5:7]) not in [int(x) for x in config()["development"]["survey_months"]]:
+    if not is_survey_period(period):
         raise ValueError(f"survey periods are the months {config()['development']['survey_months']}, got {period}")
     if isinstance(potential_customers, bool) or not isinstance(potential_customers, int) or potential_customers < 0:
         raise ValueError(f"potential customers must be a whole number ≥ 0, got {potential_customers!r}")
@@ -317,14 +322,25 @@ def record_survey(engine: Engine, actor: auth.SessionUser, org_unit_id: int, per
         unit = _unit_in_scope(conn, actor, org_unit_id)
         if unit["level"] != "station":
             raise ValueError("surveys are reported by stations")
-        new_id = upsert(conn, "survey_submission",
-                        {"org_unit_id": unit["id"], "org_path": unit["path"], "period": period, "submitted_on": day,
-                         "submitted_by": actor.login, "potential_customers": potential_customers, "note": note or ""},
-                        key=("org_unit_id", "period"), update=(), returning="id")
-        if new_id is None:  # one survey per station and period: the first one stands
-            raise ValueError(f"the survey for {period} is already recorded")
-        auth.audit(conn, actor.login, "survey_recorded", "survey_submission", f"{unit['id']}/{period}",
-                   after={"potential_customers": potential_customers, "submitted_on": day}, org_path=unit["path"])
+        insert_survey(conn, actor.login, unit, period, potential_customers, note, day)
+
+
+def is_survey_period(period: str) -> bool:
+    """True for a survey period 调查期: a month of config `development.survey_months` (July, December)."""
+    return int(_check_month(period)[5:7]) in [int(x) for x in config()["development"]["survey_months"]]
+
+
+def insert_survey(conn, actor: str, unit, period: str, potential_customers: int, note: str, day: dt.date) -> None:
+    """Write one station's survey in the caller's transaction (record_survey and the surveys import),
+    audited; ValueError when that station's survey for `period` exists (the first one stands)."""
+    new_id = upsert(conn, "survey_submission",
+                    {"org_unit_id": unit["id"], "org_path": unit["path"], "period": period, "submitted_on": day,
+                     "submitted_by": actor, "potential_customers": potential_customers, "note": note or ""},
+                    key=("org_unit_id", "period"), update=(), returning="id")
+    if new_id is None:  # one survey per station and period: the first one stands
+        raise ValueError(f"the survey for {period} is already recorded")
+    auth.audit(conn, actor, "survey_recorded", "survey_submission", f"{unit['id']}/{period}",
+               after={"potential_customers": potential_customers, "submitted_on": day}, org_path=unit["path"])
 
 
 def potential_customers(engine: Engine, scope: str) -> pd.DataFrame:

@@ -8,10 +8,17 @@ completion (lib.rules.commission; coefficients in config). A manager's volume is
 the customers assigned to them; the monthly plan 月度销售任务 is a `manager_plan` row or, by default,
 the same month last year × (1 + `[manager_plan] growth`). With no plan at all, completion counts as
 100 % (default, not from a seed).
+
+The manager spec 客户经理字段 (`FIELDS`, `check_fields`) is shared by the one-manager form and the
+`managers` import (lib.importer.people). A manager is identified across imports by its code 编号
+(`customer_manager.code`, unique, migration 0012): a file row whose code exists updates that
+manager, a new code creates one, an empty code creates one with the generated code "M" + six-digit
+id (`generated_code`; rows from before 0012 carry it too). Codes of that form are reserved.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -22,6 +29,82 @@ from lib.auth import SessionUser, audit, can
 from lib.config import rules as config
 from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scope_manager_id, scoped, shift_month, station_scope
+from lib.validation import Checker, Field, ValidationError, text_frame
+from lib.validation import check_fields as check_spec
+
+# --- the manager spec 客户经理字段 (form and import) ------------------------------------------------
+
+FIELDS = (
+    Field("code", "编号", max_len=30),
+    Field("name", "姓名", required=True, max_len=50),
+    Field("phone", "电话", max_len=30),
+    Field("station_code", "加油站代码", check="ref", required=True),
+    Field("hired_on", "入职日期", check="date", required=True, not_future=True),
+    Field("level", "级别", check="choice", options=rules.MANAGER_LEVELS, default="trainee"),
+)
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,30}$")
+GENERATED = re.compile(r"^M\d{6,}$")  # "M" + id: reserved for generated codes
+PHONE = re.compile(r"^\+?\d{5,20}$")
+
+
+def generated_code(manager_id: int) -> str:
+    """Return the code a manager without its own gets: "M" + the id on six digits (M000012)."""
+    return f"M{int(manager_id):06d}"
+
+
+def effective_codes(df: pd.DataFrame) -> pd.Series:
+    """The code of each manager row (columns id, code): its own, else the generated one."""
+    own = df["code"].astype(object)
+    return pd.Series([c if isinstance(c, str) and c else generated_code(i) for c, i in zip(own, df["id"])],
+                     index=df.index, dtype=object)
+
+
+def check_fields(ck: Checker, today: dt.date) -> pd.DataFrame:
+    """Check the manager fields of a frame of text cells (a file, or the form as one row); return
+    the clean values (the station reference is resolved by the caller: lib.importer.people)."""
+    out = check_spec(ck, FIELDS, today)
+    df = ck.df
+    code = df["code"].str.upper()
+    ck.flag((code != "") & ~code.str.fullmatch(CODE_PATTERN), "code", "bad_code", values=df["code"])
+    out["code"] = code
+    phone = df["phone"].str.replace(r"[\s\-()]", "", regex=True)
+    ck.flag((phone != "") & ~phone.str.fullmatch(PHONE), "phone", "bad_phone", values=df["phone"])
+    out["phone"] = phone
+    out["name"] = df["name"]
+    return out
+
+
+def records(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the customer managers inside `scope` as the form and the import see them: id, code
+    (its own or the generated one), name, phone, station_code, hired_on, level."""
+    where = scoped("m.org_path", station_scope(scope))
+    df = read_df(engine, f"SELECT m.id, m.code, m.name, m.phone, s.code AS station_code, m.hired_on, m.level "
+                         f"FROM customer_manager m JOIN station s ON s.org_unit_id = m.org_unit_id "
+                         f"WHERE {where.sql} ORDER BY m.org_path, m.name", **where.params)
+    df["code"] = effective_codes(df)
+    df["hired_on"] = pd.to_datetime(df["hired_on"]).dt.date
+    return df
+
+
+def stations(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the stations inside `scope` a manager may work at: code, name."""
+    where = scoped("s.org_path", station_scope(scope))
+    return read_df(engine, f"SELECT s.code, s.name FROM station s WHERE {where.sql} ORDER BY s.org_path",
+                   **where.params)
+
+
+def save_manager(engine: Engine, user: SessionUser, values: dict, today: dt.date | None = None) -> str:
+    """Create or edit ONE customer manager 客户经理 from the form (the import's checks and write, one
+    row, audited in one transaction); return its code. `values`: code (empty: a new manager with a
+    generated code; an existing code: edit that manager), name, phone, station_code, hired_on, level.
+    Needs `managers.edit` and a station inside the user's scope; ValidationError names the field."""
+    from lib.importer import people  # the import's row checks (lib.importer imports this module)
+
+    if not can(user, "managers.edit"):
+        raise ValidationError.one("", "not_allowed", action="managers.edit")
+    frame = text_frame([values], [f.key for f in FIELDS])
+    with write(engine) as conn:
+        return people.save_one_manager(conn, frame, user, today or dt.date.today())
 
 
 def months_employed(hired_on: dt.date, as_of: dt.date) -> float:

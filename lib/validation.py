@@ -42,6 +42,9 @@ CODES = (
     "bad_geojson", "bad_geometry", "grid_station", "overlap", "gap", "outside",
     # stations, competitor stations, station sales (lib.stations)
     "unknown_district", "out_of_china", "outside_district", "station_moved", "code_taken", "bad_station_code",
+    # people and plans (lib.importer.people, issue 13)
+    "not_allowed", "unknown_unit", "bad_login", "login_taken", "role_not_grantable", "role_level",
+    "manager_required", "manager_moves", "wrong_level", "bad_period", "already_recorded",
 )
 YES = frozenset({"1", "true", "yes", "y", "是"})
 NO = frozenset({"", "0", "false", "no", "n", "否"})

@@ -142,6 +142,8 @@ COLUMNS = (
     "area_before", "area_after",
     # stations 加油站 (lib.stations)
     "district_code", "opened_on", "brand", "sales_months",
+    # people and plans 人员与计划 (issue 13)
+    "login", "display_name", "role", "org_code", "manager_code", "station_code", "rate",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)

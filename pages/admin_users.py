@@ -1,4 +1,5 @@
-"""Users 用户管理 (province admins): create, deactivate, reset password, change role and unit; audit log."""
+"""Users 用户管理 (province admins): create (with a one-time password 初始密码 shown once), deactivate,
+reset password, change role and unit; audit log."""
 import streamlit as st
 
 from lib import auth, queries, ui
@@ -37,17 +38,28 @@ def attempt(action, *args) -> bool:
 
 
 create, edit, log = st.tabs([t("admin.create"), t("admin.edit"), t("admin.audit")])
-with create, st.form(K.CREATE_FORM, clear_on_submit=True):
-    login = st.text_input(t("login.name"), key=K.NEW_LOGIN)
-    name = st.text_input(t("setup.display_name"), key=K.NEW_NAME)
-    role = st.selectbox(t("admin.role"), auth.ROLES, format_func=role_label, key=K.NEW_ROLE)
-    unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get, key=K.NEW_UNIT)
-    manager = st.selectbox(t("admin.manager"), list(manager_name), key=K.NEW_MANAGER,
-                           format_func=manager_name.get)
-    password = st.text_input(t("login.password"), type="password", key=K.NEW_PASSWORD)
-    if st.form_submit_button(t("admin.create"), type="primary") and attempt(
-            auth.create_user, login, name, role, unit, password, manager):
-        done("common.saved")
+with create:
+    if shown_once := st.session_state.pop(K.ONE_TIME, None):  # the one-time password, this run only
+        st.success(t("people.otp_shown", login=shown_once[0], password=shown_once[1]))
+        st.download_button(t("people.otp_download"), f"login,password\r\n{shown_once[0]},{shown_once[1]}\r\n",
+                           f"{shown_once[0]}.csv", mime="text/csv", key=K.ONE_TIME_DOWNLOAD, on_click="ignore")
+    st.caption(t("people.otp_intro"))
+    with st.form(K.CREATE_FORM, clear_on_submit=True):
+        login = st.text_input(t("login.name"), key=K.NEW_LOGIN)
+        name = st.text_input(t("setup.display_name"), key=K.NEW_NAME)
+        role = st.selectbox(t("admin.role"), auth.grantable_roles(ctx.user), format_func=role_label, key=K.NEW_ROLE)
+        unit = st.selectbox(t("admin.unit"), list(unit_label), format_func=unit_label.get, key=K.NEW_UNIT)
+        manager = st.selectbox(t("admin.manager"), list(manager_name), key=K.NEW_MANAGER,
+                               format_func=manager_name.get)
+        if st.form_submit_button(t("admin.create"), type="primary"):
+            try:
+                password = auth.create_user_once(ctx.engine, ctx.user, login, name, role, unit, manager)
+            except ValueError as exc:
+                st.error(t("common.invalid", reason=str(exc)))
+            else:
+                st.session_state[K.ONE_TIME] = (login, password)
+                ui.invalidate("users")
+                st.rerun()
 
 with edit:
     target = st.selectbox(t("admin.user"), list(login_of), key=K.EDIT_USER, format_func=login_of.get)

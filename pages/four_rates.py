@@ -1,9 +1,10 @@
-"""Four rates 四率 (FOUR_RATES.md): formulas on screen, by station/district/city, trend, targets, medians."""
+"""Four rates 四率 (FOUR_RATES.md): formulas on screen, by station/district/city, trend, targets (and their
+editor), medians."""
 import streamlit as st
 
+from lib import auth, fmt, targets, ui, validation
 from lib import charts_dashboards as charts
 from lib import development as dev
-from lib import fmt, ui
 from lib import four_rates as fr
 from lib.kpis import change
 
@@ -61,3 +62,20 @@ with tab_class:
     with right:
         ui.table(mix, t, "vehicle_mix", K.MIX, ["vehicle_class", "passing", "share"],
                  {"share": st.column_config.NumberColumn(format="percent")})
+
+if auth.can(ctx.user, "rates.targets"):  # each station's four targets 四率目标 (lib.targets: the import's checks)
+    with st.expander(t("people.rates_title"), icon=":material/flag:"):
+        st.caption(t("people.rates_help"))
+        grid = ui.cached(targets.rate_grid)(ctx.engine, ctx.scope)
+        edited = st.data_editor(grid, hide_index=True, disabled=["code", "station"], key=K.TARGETS,
+                                column_config={"code": t("col.station_code"), "station": t("col.station")} | {
+                                    r: st.column_config.NumberColumn(t(f"rate.{r}"), min_value=0.0, max_value=1.0,
+                                                                     format="percent") for r in targets.RATES})
+        if st.button(t("people.rates_save"), key=K.TARGETS_SAVE, icon=":material/save:"):
+            try:
+                n = targets.save_rate_grid(ctx.engine, ctx.user, grid, edited)
+            except ValueError as exc:
+                st.error(t("common.invalid", reason=validation.describe(exc, t)))
+            else:
+                ui.invalidate("org")
+                st.success(t("people.rates_saved", n=n) if n else t("people.grid_unchanged"))

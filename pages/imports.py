@@ -58,6 +58,13 @@ if upload is not None:
                 st.rerun()
         elif report.ok:
             st.success(t("imp.done", inserted=report.inserted, updated=report.updated, seconds=report.seconds))
+            if report.secrets is not None:  # users: the one-time passwords, shown this once and then forgotten
+                secrets, report.secrets = report.secrets, None
+                st.warning(t("imp.secrets_title"))
+                st.dataframe(secrets, hide_index=True, key=K.SECRETS)
+                st.download_button(t("imp.secrets_download"), secrets.to_csv(index=False).encode("utf-8-sig"),
+                                   "one_time_passwords.csv", mime="text/csv", key=K.SECRETS_DOWNLOAD,
+                                   on_click="ignore")
         else:
             st.error(t("imp.failed", n=fmt.count(report.error_count, ctx.lang)))
             errors = pd.DataFrame([{"row": e.row, "column": e.column, "message": e.text(t)}

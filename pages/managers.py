@@ -1,11 +1,11 @@
 """Customer managers 客户经理 (003 §4): ranking and commission, levels and the transfer flag, each
-manager's customers on a map, the yearly rating and monthly plans."""
+manager's customers on a map, the yearly rating and monthly plans; one manager created or edited."""
 import datetime as dt
 
 import streamlit as st
 
-from lib import auth, fmt, managers, ui
-from lib.vocab import labelled
+from lib import auth, fmt, managers, ui, validation
+from lib.vocab import MANAGER_LEVELS, labelled
 
 ctx = ui.guard("pages/managers.py")
 t = ctx.t
@@ -65,3 +65,38 @@ with tab_rate:
                 else:
                     ui.invalidate("managers")
                     st.success(t("common.saved"))
+if auth.can(ctx.user, "managers.edit"):  # one manager, created or edited: the import's checks (lib.managers)
+    with st.expander(t("people.manager_form"), icon=":material/badge:"):
+        recs = ui.cached(managers.records)(ctx.engine, ctx.scope)
+        sites = ui.cached(managers.stations)(ctx.engine, ctx.scope)
+        site_name = dict(zip(sites["code"], sites["code"] + " · " + sites["name"]))
+        picks = {"": t("people.manager_new"), **dict(zip(recs["code"], recs["code"] + " · " + recs["name"]))}
+        pick = st.selectbox(t("people.manager_pick"), list(picks), format_func=picks.get, key=K.EDIT_PICK)
+        cur = recs.set_index("code").loc[pick] if pick else None
+        tag = pick or "new"  # the widgets of each manager keep their own state
+        stations = list(site_name)
+        at = stations.index(cur["station_code"]) if cur is not None and cur["station_code"] in stations else 0
+        with st.form(ui.Keys.row(K.EDIT_FORM, tag)):
+            code = st.text_input(t("people.manager_code"), value=pick, disabled=bool(pick),
+                                 key=ui.Keys.row(K.EDIT_CODE, tag))
+            name = st.text_input(t("people.manager_name"), value="" if cur is None else cur["name"],
+                                 key=ui.Keys.row(K.EDIT_NAME, tag))
+            phone = st.text_input(t("people.manager_phone"), value="" if cur is None else cur["phone"],
+                                  key=ui.Keys.row(K.EDIT_PHONE, tag))
+            station = st.selectbox(t("people.manager_station"), stations, index=at, format_func=site_name.get,
+                                   key=ui.Keys.row(K.EDIT_STATION, tag))
+            hired = st.date_input(t("people.manager_hired"), value=today if cur is None else cur["hired_on"],
+                                  key=ui.Keys.row(K.EDIT_HIRED, tag))
+            level = st.selectbox(t("people.manager_level"), MANAGER_LEVELS, key=ui.Keys.row(K.EDIT_LEVEL, tag),
+                                 index=0 if cur is None else MANAGER_LEVELS.index(cur["level"]),
+                                 format_func=lambda x: t(f"val.manager_level.{x}"))
+            if st.form_submit_button(t("people.manager_save"), type="primary"):
+                try:
+                    saved = managers.save_manager(ctx.engine, ctx.user, {
+                        "code": pick or code, "name": name, "phone": phone, "station_code": station,
+                        "hired_on": hired, "level": level}, today)
+                except ValueError as exc:
+                    st.error(t("common.invalid", reason=validation.describe(exc, t)))
+                else:
+                    ui.invalidate("managers")
+                    st.success(t("people.manager_saved", code=saved))

@@ -1,7 +1,8 @@
-"""Development plan 开发计划: targets and completion rolled up, the appendix 1 plan, pipeline, survey."""
+"""Development plan 开发计划: targets and completion rolled up, the appendix 1 plan (one target, or a
+unit × month grid of them), pipeline, survey."""
 import streamlit as st
 
-from lib import auth, fmt, ui
+from lib import auth, fmt, targets, ui, validation
 from lib import charts_dashboards as charts
 from lib import development as dev
 
@@ -66,6 +67,26 @@ with tab_plan:
                 ui.invalidate("plans")
                 st.session_state[K.FLASH] = t("common.saved")
                 st.rerun()  # the figures at the top change too
+        st.markdown(f"**{t('people.grid_title')}**")  # targets in bulk, any month (back-fills never late)
+        st.caption(t("people.grid_help"))
+        g_kind = st.segmented_control(t("people.grid_kind"), dev.KINDS, default="personal_card", key=K.GRID_KIND,
+                                      format_func=lambda k: t(f"val.plan_kind.{k}")) or "personal_card"
+        year = int(st.number_input(t("people.grid_year"), 2000, 2100, int(ctx.month[:4]), key=K.GRID_YEAR))
+        months = [f"{year}-{m:02d}" for m in range(1, 13)]
+        grid = ui.cached(targets.target_grid)(ctx.engine, ctx.scope, g_kind, months)
+        edited = st.data_editor(grid, hide_index=True, disabled=["code", "unit"], key=ui.Keys.row(K.GRID, g_kind),
+                                column_config={"code": t("col.org_code"), "unit": t("col.unit")} | {
+                                    m: st.column_config.NumberColumn(m, min_value=0, max_value=dev.MAX_TARGET, step=1)
+                                    for m in months})
+        if st.button(t("people.grid_save"), key=K.GRID_SAVE, icon=":material/save:"):
+            try:
+                n = targets.save_target_grid(ctx.engine, ctx.user, g_kind, grid, edited)
+            except ValueError as exc:
+                st.error(t("common.invalid", reason=validation.describe(exc, t)))
+            else:
+                ui.invalidate("plans")
+                st.session_state[K.FLASH] = t("people.grid_saved", n=n) if n else t("people.grid_unchanged")
+                st.rerun()
 with tab_pipe:
     pipe = ui.cached(dev.pipeline)(ctx.engine, ctx.scope, ctx.month)
     left, right = st.columns([3, 2])

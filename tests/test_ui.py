@@ -37,6 +37,7 @@ MATRIX = {  # x = allowed, . = refused
     "users.manage": "x.....",
     "page.checklist": "x.xxx.",
     "page.stations": "xxxxxx", "stations.edit": "x.xx..", "stations.sales": "x.xxx.",
+    "managers.edit": "x.xx..", "rates.targets": "x.xx..",
 }
 
 

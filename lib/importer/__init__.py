@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import db
 from lib.auth import audit
+from lib.importer import people
 from lib.importer.check import Context, check_frame, load_context
 from lib.importer.grids import import_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
@@ -53,6 +54,7 @@ class ImportReport:
     warnings: list[Issue] = field(default_factory=list)
     seconds: float = 0.0
     preview: pd.DataFrame | None = None
+    secrets: pd.DataFrame | None = None  # users: the one-time passwords 初始密码, to be shown once (never stored)
 
     def errors_frame(self) -> pd.DataFrame:
         """The errors as a table: row, column, code, message (English)."""
@@ -133,6 +135,7 @@ def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: 
     with db.write(engine) as conn, _big_cache(conn):
         codes = df["customer_code"] if "customer_code" in df else df["code"] if kind == "customers" else ()
         ctx = load_context(conn, scope, today, [str(c).upper() for c in codes])
+        people.prepare(conn, ctx, kind, actor)
         out, ck = check_frame(kind, df, ctx)
         progress(0.5, "check")
         if ck.count:
@@ -144,6 +147,7 @@ def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: 
         _audit(conn, report, actor, scope)
         if dry_run:
             raise _Rollback
+        report.secrets = ctx.people.get("secrets")
 
 
 def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, dry_run: bool = False,

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from lib import customers, rules, visits
 from lib.auth import manager_scope
+from lib.importer import people
 from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, required
 from lib.stations import check_competitor_rows, check_sales_rows, check_station_rows, load_units
 from lib.validation import Checker
@@ -33,6 +34,7 @@ class Context:
     customers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["code", "id", "org_path", "station_id", "manager_id"]).set_index("code"))
     units: pd.DataFrame | None = None  # org units above stations by code (lib.stations.load_units)
+    people: dict = field(default_factory=dict)  # units, managers, logins … of lib.importer.people.prepare
 
 
 STATIONS_SQL = ("SELECT s.code, s.id, s.org_path, s.org_unit_id, u.parent_id AS district_id FROM station s "
@@ -71,7 +73,8 @@ def check_frame(kind: str, df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
     """Check a mapped frame of one kind; return (clean values per row, the Checker with its issues)."""
     return {"customers": check_customers, "consumption": check_consumption, "traffic": check_traffic,
             "visits": check_visits, "stations": check_station_rows,
-            "competitor_stations": check_competitor_rows, "station_sales": check_sales_rows}[kind](df, ctx)
+            "competitor_stations": check_competitor_rows, "station_sales": check_sales_rows,
+            **people.CHECKS}[kind](df, ctx)
 
 
 # --- references ----------------------------------------------------------------------------------

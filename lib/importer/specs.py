@@ -5,11 +5,12 @@ customer columns are the file fields of the one customer spec (lib.customers.FIE
 """
 from __future__ import annotations
 
-from lib import customers, stations
+from lib import customers, managers, stations
 from lib.config import rules as config
 from lib.visits import FIELDS as VISIT_FIELDS
 
-KINDS = ("customers", "consumption", "traffic", "visits", "grids", "stations", "competitor_stations", "station_sales")
+KINDS = ("customers", "consumption", "traffic", "visits", "grids", "stations", "competitor_stations", "station_sales",
+         "managers", "users", "targets", "rate_targets", "surveys")
 
 COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "customers": [(f.key, f.header, f.required) for f in customers.FIELDS if f.file],  # as at import: see columns()
@@ -33,6 +34,15 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "stations": stations.columns("stations"),
     "competitor_stations": stations.columns("competitor_stations"),
     "station_sales": stations.columns("station_sales"),
+    # issue 13, people and plans (lib.importer.people)
+    "managers": [(f.key, f.header, f.required) for f in managers.FIELDS],
+    "users": [("login", "登录名", True), ("display_name", "姓名", True), ("role", "角色", True),
+              ("org_code", "组织单元代码", True), ("manager_code", "客户经理编号", False)],
+    "targets": [("org_code", "组织单元代码", True), ("month", "月份", True), ("kind", "计划类型", True),
+                ("target", "目标(户)", True)],
+    "rate_targets": [("station_code", "加油站代码", True), ("rate", "指标", True), ("target", "目标值", True)],
+    "surveys": [("station_code", "加油站代码", True), ("period", "调查期", True), ("submitted_on", "报送日期", False),
+                ("potential_customers", "潜在客户数", True), ("note", "备注", False)],
 }
 PASSING = ("passing_car", "passing_medium", "passing_truck", "passing_bus")
 # impossible counts: (numerator, denominator, rate) — FOUR_RATES.md "a count that makes a rate exceed 100 %"

@@ -26,6 +26,14 @@ EXAMPLES = {
     "competitor_stations": {"name": "历下某民营加油站", "brand": "民营", "district_code": "370102", "lon": "117.06",
                             "lat": "36.66"},
     "station_sales": {"station_code": "370102001", "month": "2026-10", "gasoline_t": "180.5", "diesel_t": "95"},
+    "managers": {"code": "KM0001", "name": "张伟", "phone": "13805310001", "station_code": "370102001",
+                 "hired_on": "2025-03-01", "level": "junior"},
+    "users": {"login": "zhangwei", "display_name": "张伟", "role": "customer_manager", "org_code": "370102001",
+              "manager_code": "KM0001"},
+    "targets": {"org_code": "370102001", "month": "2026-01", "kind": "personal_card", "target": "10"},
+    "rate_targets": {"station_code": "370102001", "rate": "entry_rate", "target": "12%"},
+    "surveys": {"station_code": "370102001", "period": "2026-07", "submitted_on": "2026-07-28",
+                "potential_customers": "35", "note": "周边物流园区走访"},
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, text
 from lib import rules, stations
 from lib.customers import max_code, stored_columns
 from lib.db import bulk_insert
+from lib.importer import people
 from lib.importer.check import Context
 from lib.importer.read import FileError
 from lib.importer.specs import PASSING
@@ -184,4 +185,6 @@ def write_rows(conn: Connection, kind: str, out: pd.DataFrame, ctx: Context, act
         return _write_traffic(conn, out)
     if kind in STATION_WRITES:
         return STATION_WRITES[kind](conn, out, actor)
+    if kind in people.KINDS:
+        return people.write(conn, kind, out, ctx, actor)
     return _write_visits(conn, out, actor)

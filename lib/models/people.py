@@ -17,6 +17,7 @@ class CustomerManager(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     org_path: Mapped[str] = mapped_column(OrgPath, index=True)
+    code: Mapped[str | None] = mapped_column(String(30))  # 编号, unique (migration 0012); M000012 when generated
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str] = mapped_column(String(30), default="")
     hired_on: Mapped[dt.date] = mapped_column(Date)
@@ -60,5 +61,7 @@ class AuditLog(Base):
     org_path: Mapped[str] = mapped_column(OrgPath, default="/")
 
 
+# Created in alembic 0012: managers imports name a manager by its code.
+Index("uq_customer_manager_code", CustomerManager.__table__.c.code, unique=True)
 # Created in alembic 0003 (daily work): the audit log page looks rows up by entity.
 Index("ix_audit_log_entity", AuditLog.__table__.c.entity, AuditLog.__table__.c.entity_id)

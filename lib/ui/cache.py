@@ -48,6 +48,7 @@ READS: dict[str, frozenset[str]] = {
     "lib.maps.layers": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
     "lib.checklist": frozenset({"org", "customers", "consumption", "plans", "grids", "managers", "visits", "users"}),
     "lib.stations": frozenset({"org"}),
+    "lib.targets": frozenset({"org", "plans"}),
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {
@@ -64,6 +65,8 @@ IMPORT_AREAS: dict[str, tuple[str, ...]] = {
     "customers": ("customers",), "consumption": ("consumption",), "traffic": ("consumption",),
     "visits": ("visits",), "grids": ("grids",),
     "stations": ("org",), "competitor_stations": ("org",), "station_sales": ("org",),
+    "managers": ("managers",), "users": ("users",), "targets": ("plans",), "rate_targets": ("org",),
+    "surveys": ("plans",),
 }
 
 _readers: dict[Callable, Callable] = {}  # fn → its st.cache_data wrapper, made once

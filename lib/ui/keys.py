@@ -28,6 +28,11 @@ class Keys:
     SETUP_TOKEN = "setup_token"
     SETUP_PROVINCE_CODE = "setup_province_code"
     SETUP_PROVINCE_NAME = "setup_province_name"
+    CHANGE_FORM = "pw_change_form"  # first login with a one-time password 初始密码
+    CHANGE_OLD = "pw_change_old"
+    CHANGE_NEW = "pw_change_new"
+    CHANGE_REPEAT = "pw_change_repeat"
+    LOGOUT_PENDING = "pw_change_logout"
     SETUP_LOGIN = "setup_login"
     SETUP_NAME = "setup_display_name"
     SETUP_PASSWORD = "setup_password"
@@ -76,6 +81,8 @@ class Keys:
         NEW_UNIT = "admin_new_unit"
         NEW_MANAGER = "admin_new_manager"
         NEW_PASSWORD = "admin_new_password"
+        ONE_TIME = "admin_one_time"  # (login, one-time password) of the user just created, shown once
+        ONE_TIME_DOWNLOAD = "admin_one_time_dl"
         EDIT_USER = "admin_edit_user"
         ACTIVE = "admin_active"  # + user id
         RESET_FORM = "admin_reset_form"
@@ -185,6 +192,8 @@ class Keys:
         TREND = "fr_trend"
         MIX_CHART = "fr_mix_chart"
         MIX = "fr_mix"
+        TARGETS = "fr_targets"  # the editor of the stations' four-rate targets (issue 13)
+        TARGETS_SAVE = "fr_targets_save"
 
     class GridEdit:
         """pages/grid_edit.py 网格编辑."""
@@ -234,6 +243,8 @@ class Keys:
         COMMIT = "imp_commit"
         ERRORS = "imp_errors"
         ERRORS_DOWNLOAD = "imp_errors_dl"
+        SECRETS = "imp_secrets"  # one-time passwords of a users import, shown once
+        SECRETS_DOWNLOAD = "imp_secrets_dl"
 
     class Managers:
         """pages/managers.py 客户经理."""
@@ -249,6 +260,14 @@ class Keys:
         PLAN_FORM = "mgr_plan_form"
         PLAN_WHO = "mgr_plan_who"
         PLAN_TARGET = "mgr_plan_target"
+        EDIT_PICK = "mgr_edit_pick"  # the one-manager form 客户经理档案 (issue 13)
+        EDIT_FORM = "mgr_edit_form"  # + the manager's code, or "new"
+        EDIT_CODE = "mgr_edit_code"
+        EDIT_NAME = "mgr_edit_name"
+        EDIT_PHONE = "mgr_edit_phone"
+        EDIT_STATION = "mgr_edit_station"
+        EDIT_HIRED = "mgr_edit_hired"
+        EDIT_LEVEL = "mgr_edit_level"
 
     class Matters:
         """pages/matters.py 事项."""
@@ -291,6 +310,10 @@ class Keys:
         FUNNEL = "plan_funnel"
         PIPELINE = "plan_pipe"
         SURVEY = "plan_survey"
+        GRID_KIND = "plan_grid_kind"  # targets in bulk, unit × month (issue 13)
+        GRID_YEAR = "plan_grid_year"
+        GRID = "plan_grid"  # + plan kind
+        GRID_SAVE = "plan_grid_save"
 
     class Presentation:
         """pages/presentation.py 会议模式 and its briefing downloads."""

@@ -1,4 +1,5 @@
-"""Logins 登录: the login page, the first-admin form of a fresh database, session timeout, logout."""
+"""Logins 登录: the login page, the first-admin form of a fresh database, session timeout, logout, and
+the new password a user with a one-time password 初始密码 must set before any page opens."""
 from __future__ import annotations
 
 import datetime as dt
@@ -39,6 +40,8 @@ def current_user(engine: Engine) -> auth.SessionUser | None:
         logout(rerun=False)
         return None
     st.session_state[Keys.LAST_SEEN] = now
+    if user.must_change:  # logged in, but no page opens before a new password (the login page asks)
+        return None
     return user
 
 
@@ -68,6 +71,11 @@ def _login_body(engine: Engine, t: Callable[..., str]) -> None:
     language_picker(t, "login")
     if auth.user_count(engine) == 0:
         first_admin_form(engine, t)
+        return
+    pending = st.session_state.get(Keys.USER_ID)
+    user = auth.session_user(engine, pending) if pending is not None else None
+    if user is not None and user.must_change:
+        change_password_form(engine, t, user)
         return
     if demo_mode():
         st.info(t("login.demo", password=auth.DEMO_PASSWORD,
@@ -126,6 +134,31 @@ def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
             return
         invalidate()  # the organisation and its users are new: no cached reader may keep "empty"
         st.success(t("setup.done"))
+
+
+def change_password_form(engine: Engine, t: Callable[..., str], user: auth.SessionUser) -> None:
+    """First login with a one-time password 初始密码: the user sets their own before any page opens."""
+    st.subheader(t("people.change_title"))
+    st.info(t("people.change_intro"))
+    with st.form(Keys.CHANGE_FORM):
+        old = st.text_input(t("people.change_old"), type="password", key=Keys.CHANGE_OLD)
+        new = st.text_input(t("people.change_new"), type="password", key=Keys.CHANGE_NEW)
+        again = st.text_input(t("people.change_repeat"), type="password", key=Keys.CHANGE_REPEAT)
+        submitted = st.form_submit_button(t("people.change_submit"), type="primary")
+    if st.button(t("login.logout"), key=Keys.LOGOUT_PENDING):
+        logout()
+    if not submitted:
+        return
+    if new != again:
+        st.error(t("people.change_mismatch"))
+        return
+    try:
+        auth.change_own_password(engine, user.id, old, new)
+    except ValueError as exc:
+        st.error(t("common.invalid", reason=validation.describe(exc, t)))
+        return
+    st.session_state[Keys.LAST_SEEN] = dt.datetime.now()
+    st.rerun()
 
 
 def secrets_equal(a: str, b: str) -> bool:

@@ -24,3 +24,14 @@ def test_four_rates_page_figures_and_formulas(engine, city_index):
 
 def test_four_rates_page_speaks_chinese_with_the_key_numbers_first(fixture_url):
     assert_chinese_key_numbers(PAGE, "四率分析")
+
+
+@pytest.mark.parametrize("login,editor", [("area", True), ("admin", True), ("station", False), ("viewer", False)])
+def test_rate_target_editor_only_for_roles_that_set_targets(writable, login, editor):
+    """Issue 13: the stations' four-rate targets are edited on the page by district and above."""
+    at = open_page(PAGE, login=login)
+    assert bool([b for b in at.button if b.key == "fr_targets_save"]) == editor
+    if editor:
+        at = next(b for b in at.button if b.key == "fr_targets_save").click().run()
+        assert not at.exception and not at.error
+        assert T("people.grid_unchanged") in [s.value for s in at.success]

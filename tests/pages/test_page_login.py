@@ -154,3 +154,36 @@ def test_first_admin_on_an_empty_organisation_needs_a_valid_province(fresh_url):
         auth.create_first_admin(engine, "boss", "王总", "short", province_code="37", province_name="山东")
     assert is_empty(engine) and auth.user_count(engine) == 0
     engine.dispose()
+
+
+def test_a_one_time_password_must_be_changed_before_any_page_opens(writable):
+    """Issue 13: a user created with a one-time password logs in, gets only the new-password form
+    (no navigation, no page), and after setting a new one is in the app; the old password is spent."""
+    admin = auth.session_user(writable, user_id("admin"))
+    with writable.connect() as conn:
+        unit = conn.execute(text("SELECT id FROM org_unit WHERE level = 'station' ORDER BY path")).scalar()
+    once = auth.create_user_once(writable, admin, "first.login", "首次登录", "station_manager", unit)
+    at = app(None)
+    at.run()
+    at.text_input(key=Keys.LOGIN_NAME).input("first.login")
+    at.text_input(key=Keys.LOGIN_PASSWORD).input(once)
+    at.button[0].click().run()
+    assert not at.exception
+    assert {w.key for w in at.text_input} == {Keys.CHANGE_OLD, Keys.CHANGE_NEW, Keys.CHANGE_REPEAT}
+    assert len(at.metric) == 0 and not at.dataframe  # no page opened
+    at.run()  # still only the form on the next run
+    assert {w.key for w in at.text_input} == {Keys.CHANGE_OLD, Keys.CHANGE_NEW, Keys.CHANGE_REPEAT}
+    at.text_input(key=Keys.CHANGE_OLD).input(once)
+    at.text_input(key=Keys.CHANGE_NEW).input("a brand new pw 7")
+    at.text_input(key=Keys.CHANGE_REPEAT).input("something else 7")
+    at = next(b for b in at.button if b.key and b.key.startswith(f"FormSubmitter:{Keys.CHANGE_FORM}")).click().run()
+    assert at.error and not auth.authenticate(writable, "first.login", "a brand new pw 7").user  # mismatch: unchanged
+    at.text_input(key=Keys.CHANGE_NEW).input("a brand new pw 7")
+    at.text_input(key=Keys.CHANGE_REPEAT).input("a brand new pw 7")
+    at = next(b for b in at.button if b.key and b.key.startswith(f"FormSubmitter:{Keys.CHANGE_FORM}")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not [w for w in at.text_input if w.key == Keys.CHANGE_OLD]  # the app is open
+    assert at.metric  # the first page shows its figures
+    result = auth.authenticate(writable, "first.login", "a brand new pw 7")
+    assert result.user is not None and not result.user.must_change
+    assert auth.authenticate(writable, "first.login", once).user is None

@@ -62,3 +62,16 @@ def test_plan_target_edited_on_the_page_is_saved_and_audited(writable):
         assert conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE entity = 'development_plan' AND actor = 'area'")
                             ).scalar() == 1
     assert tuple(row) == ("2026-11", "personal_card", 13, "area")
+
+
+def test_target_grid_is_offered_to_plan_editors_only(writable):
+    """Issue 13: the unit × month target grid (lib.targets; its saves are tested in test_people_import)."""
+    at = open_page(PAGE, login="area")
+    assert [b for b in at.button if b.key == "plan_grid_save"]
+    at = next(b for b in at.button if b.key == "plan_grid_save").click().run()
+    assert not at.exception and not at.error
+    assert T("people.grid_unchanged") in [s.value for s in at.success]  # nothing edited: nothing written
+    with writable.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM development_plan WHERE updated_by = 'area'")).scalar() == 0
+    station = open_page(PAGE, login="station")
+    assert not [b for b in station.button if b.key == "plan_grid_save"]

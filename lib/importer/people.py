@@ -1,0 +1,312 @@
+"""People and plans imports 人员与计划导入 (issue 13): customer managers 客户经理, users 用户,
+development targets 开发目标, four-rate targets 四率目标 and potential-customer surveys 潜在客户调查表.
+
+Each kind is checked like the other kinds (pure row checks on text cells, every issue with its row
+and column) and written in the import's one transaction, audited row by row. Rights: the importer's
+role must hold the kind's action of lib.auth.PERMISSIONS (`ACTIONS`; a file from someone without it
+is refused as a whole), and every unit, station and manager a row names must lie inside the
+importer's scope. An actor that is no login of the app (a script run by the operator, as `lib.demo`)
+has every right inside the scope it passes.
+
+- managers: identified by `code` (lib.managers: existing codes update that manager, new ones create
+  one, empty ones get the generated code). A manager with customers or a login keeps its station.
+- users: new logins only (an existing login is refused: role changes are made one at a time on the
+  users page); each gets a one-time password (lib.auth.insert_user), returned once in
+  `ctx.people["secrets"]` and never stored in plain text; a customer-manager role names its manager
+  by `manager_code` (a manager of the row's station).
+- targets: unit × month × kind, any month (past months are back-fills, never late: lib.development
+  .plan_status); institutional targets belong to districts, personal card targets to stations
+  (002 §6.5.3).
+- rate_targets: station × rate, the target as a fraction (0.12) or a percentage ("12%").
+- surveys: one per station and period (a July or December, 002 §6.5.1); a recorded one stands, as
+  in lib.development.record_survey.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from lib import auth, managers, targets
+from lib import development as dev
+from lib.importer import check as rowcheck
+from lib.importer.read import FileError
+from lib.validation import Checker, ValidationError
+
+if TYPE_CHECKING:
+    from lib.importer.check import Context
+
+KINDS = ("managers", "users", "targets", "rate_targets", "surveys")
+ACTIONS = {"managers": "managers.edit", "users": "users.manage", "targets": "plans.edit",
+           "rate_targets": "rates.targets", "surveys": "surveys.record"}
+
+
+# --- references 引用 ---------------------------------------------------------------------------------
+
+
+def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
+    """Load what the checks of `kind` need into `ctx.people` (units, managers, logins, the actor's
+    role, recorded surveys); nothing for the other kinds."""
+    if kind not in KINDS:
+        return
+    role = conn.execute(text("SELECT role FROM app_user WHERE login = :l AND active = :a"),
+                        {"l": actor, "a": True}).scalar()
+    refs: dict = {"role": role, "kind": kind}
+    refs["units"] = pd.read_sql_query(text("SELECT id, code, level, path FROM org_unit"), conn).set_index("code")
+    if kind in ("managers", "users"):
+        mg = pd.read_sql_query(text("SELECT id, code, org_unit_id, org_path FROM customer_manager"), conn)
+        counts = pd.read_sql_query(text("SELECT manager_id, COUNT(*) AS n FROM customer WHERE manager_id IS NOT NULL "
+                                        "GROUP BY manager_id"), conn).set_index("manager_id")["n"]
+        logins = pd.read_sql_query(text("SELECT manager_id, COUNT(*) AS n FROM app_user WHERE manager_id IS NOT NULL "
+                                        "GROUP BY manager_id"), conn).set_index("manager_id")["n"]
+        mg["customers"] = mg["id"].map(counts).fillna(0).astype(int)
+        mg["logins"] = mg["id"].map(logins).fillna(0).astype(int)
+        mg["code"] = managers.effective_codes(mg)
+        refs["managers"] = mg.set_index("code")
+    if kind == "users":
+        refs["logins"] = set(pd.read_sql_query(text("SELECT login FROM app_user"), conn)["login"])
+        refs["grantable"] = auth.ROLES if role is None else auth.grantable_roles(role)
+    if kind == "surveys":
+        done = pd.read_sql_query(text("SELECT org_unit_id, period FROM survey_submission"), conn)
+        refs["surveys"] = set(zip(done["org_unit_id"].astype(int), done["period"]))
+    ctx.people = refs
+
+
+def _gate(ctx: Context, kind: str) -> None:
+    """Refuse the whole file when the importer's role lacks the kind's action."""
+    role = ctx.people.get("role")
+    if role is not None and not auth.can(role, ACTIONS[kind]):
+        raise FileError("not_allowed", action=ACTIONS[kind])
+
+
+def unit_refs(ck: Checker, col: str, ctx: Context) -> pd.DataFrame:
+    """Look up org unit codes 组织单元代码; flag unknown ones and units outside the scope."""
+    units = ctx.people["units"]
+    codes = ck.df[col]
+    known = codes.isin(units.index)
+    ck.flag((codes != "") & ~known, col, "unknown_unit", values=codes)
+    u = units.reindex(codes.where(known, None).tolist())
+    u.index = ck.df.index
+    ck.flag(known & ~u["path"].fillna("").str.startswith(ctx.scope), col, "outside_scope", values=codes)
+    return u
+
+
+def _stations(ck: Checker, ctx: Context) -> pd.DataFrame:
+    st = rowcheck.station_refs(ck, "station_code", ctx)
+    ck.flag(ck.df["station_code"] == "", "station_code", "required")
+    return st
+
+
+# --- managers 客户经理 ----------------------------------------------------------------------------
+
+
+def check_managers(df: pd.DataFrame, ctx: Context, first_row: int = 2) -> tuple[pd.DataFrame, Checker]:
+    """Manager rows: the manager spec (lib.managers.check_fields), a station inside the scope, the
+    code (existing: that manager, inside the scope; new: not of the generated form), no station
+    change for a manager with customers or a login, no code twice."""
+    _gate(ctx, "managers")
+    ck = Checker(df, first_row)
+    out = managers.check_fields(ck, ctx.today)
+    st = _stations(ck, ctx)
+    out["org_unit_id"], out["org_path"] = st["org_unit_id"], st["org_path"]
+    mg = ctx.people["managers"]
+    code = out["code"]
+    exists = (code != "") & code.isin(mg.index)
+    old = mg.reindex(code.where(exists, None).tolist())
+    old.index = df.index
+    ck.flag(exists & ~old["org_path"].fillna("").str.startswith(ctx.scope), "code", "outside_scope", values=df["code"])
+    ck.flag(~exists & code.str.fullmatch(managers.GENERATED), "code", "bad_code", values=df["code"])
+    moved = exists & st["org_unit_id"].notna() & (old["org_unit_id"] != st["org_unit_id"])
+    ck.flag(moved & ((old["customers"] > 0) | (old["logins"] > 0)), "station_code", "manager_moves",
+            values=df["station_code"])
+    ck.duplicates([code], "code", mask=code != "")
+    out["exists"], out["old_id"] = exists, old["id"]
+    return out, ck
+
+
+def write_managers(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int, list[str]]:
+    """Insert or update the checked manager rows, audited; return (inserted, updated, codes)."""
+    inserted = updated = 0
+    codes = []
+    for r in out.to_dict("records"):
+        values = {"name": r["name"], "phone": r["phone"], "org_unit_id": int(r["org_unit_id"]),
+                  "org_path": r["org_path"], "hired_on": r["hired_on"], "level": r["level"]}
+        if r["exists"]:
+            mid = int(r["old_id"])
+            before = dict(conn.execute(text("SELECT code, name, phone, org_path, hired_on, level FROM customer_manager "
+                                            "WHERE id = :id"), {"id": mid}).mappings().one())
+            conn.execute(text("UPDATE customer_manager SET code = :code, name = :name, phone = :phone, "
+                              "org_unit_id = :org_unit_id, org_path = :org_path, hired_on = :hired_on, level = :level "
+                              "WHERE id = :id"), {**values, "code": r["code"], "id": mid})
+            audit_action, code = "update", r["code"]
+            updated += 1
+        else:
+            before = None
+            mid = conn.execute(text(
+                "INSERT INTO customer_manager (code, name, phone, org_unit_id, org_path, hired_on, level, misses, active) "
+                "VALUES (:code, :name, :phone, :org_unit_id, :org_path, :hired_on, :level, 0, :active) RETURNING id"),
+                {**values, "code": r["code"] or None, "active": True}).scalar_one()
+            code = r["code"] or managers.generated_code(mid)
+            if not r["code"]:
+                conn.execute(text("UPDATE customer_manager SET code = :c WHERE id = :id"), {"c": code, "id": mid})
+            audit_action = "create"
+            inserted += 1
+        auth.audit(conn, actor, audit_action, "customer_manager", mid, before, {**values, "code": code},
+                   org_path=r["org_path"])
+        codes.append(code)
+    return inserted, updated, codes
+
+
+def save_one_manager(conn: Connection, frame: pd.DataFrame, user: auth.SessionUser, today: dt.date) -> str:
+    """The one-manager form (lib.managers.save_manager): the import's checks on one row, then its
+    write; ValidationError (row 0) names the fields."""
+    ctx = rowcheck.load_context(conn, user.scope, today)
+    prepare(conn, ctx, "managers", user.login)
+    try:
+        out, ck = check_managers(frame, ctx, first_row=0)
+    except FileError as exc:
+        raise ValidationError([exc.error]) from None
+    if ck.errors:
+        raise ValidationError(ck.errors)
+    return write_managers(conn, out, user.login)[2][0]
+
+
+# --- users 用户 -------------------------------------------------------------------------------------
+
+
+def check_users(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """User rows: a well-formed login not taken (in the database or above in the file), a role the
+    importer may grant, a unit inside the scope at the role's level, and for a customer-manager
+    role the manager (by code) of that station."""
+    _gate(ctx, "users")
+    ck = Checker(df)
+    refs = ctx.people
+    login = ck.text("login", required=True, max_len=50)
+    ck.flag((login != "") & ~login.str.fullmatch(auth.LOGIN_PATTERN), "login", "bad_login", values=login)
+    ck.flag(login.isin(refs["logins"]), "login", "login_taken", values=login)
+    ck.duplicates([login], "login", mask=login != "")
+    name = ck.text("display_name", required=True, max_len=100)
+    role = ck.choice("role", auth.ROLES, required=True)
+    ck.flag(role.isin(auth.ROLES) & ~role.isin(refs["grantable"]), "role", "role_not_grantable", values=role)
+    u = unit_refs(ck, "org_code", ctx)
+    need = role.map(auth.ROLE_LEVEL)
+    ck.flag(u["level"].notna() & need.notna() & (u["level"] != need), "org_code", "role_level", values=df["org_code"],
+            )
+    mg = refs["managers"]
+    mcode = df["manager_code"].str.upper()
+    is_cm = role == "customer_manager"
+    ck.flag(is_cm & (mcode == ""), "manager_code", "manager_required")
+    known = mcode.isin(mg.index)
+    m = mg.reindex(mcode.where(known, None).tolist())
+    m.index = df.index
+    ck.flag(is_cm & (mcode != "") & (~known | (m["org_unit_id"] != u["id"])), "manager_code", "unknown_manager",
+            values=df["manager_code"])
+    out = pd.DataFrame({"login": login, "display_name": name, "role": role, "org_unit_id": u["id"],
+                        "org_path": u["path"], "manager_id": m["id"].where(is_cm, np.nan)}, index=df.index)
+    return out, ck
+
+
+def write_users(conn: Connection, out: pd.DataFrame, ctx: Context, actor: str) -> tuple[int, int]:
+    """Create the checked users with one-time passwords (lib.auth.insert_user); the passwords go to
+    `ctx.people["secrets"]` (login, display_name, role, password), to be shown once."""
+    secrets = []
+    for r in out.to_dict("records"):
+        mid = None if r["manager_id"] != r["manager_id"] or r["manager_id"] is None else int(r["manager_id"])
+        _, password = auth.insert_user(conn, actor, r["login"], r["display_name"], r["role"], int(r["org_unit_id"]),
+                                       mid)
+        secrets.append({"login": r["login"], "display_name": r["display_name"], "role": r["role"],
+                        "password": password})
+    ctx.people["secrets"] = pd.DataFrame(secrets, columns=["login", "display_name", "role", "password"])
+    return len(secrets), 0
+
+
+# --- development targets 开发目标 -------------------------------------------------------------------
+
+
+def check_targets(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Target rows: a unit inside the scope at the kind's level (districts institutional, stations
+    personal card, 002 §6.5.3), any month, a whole number 0–MAX_TARGET, one row per unit, month, kind."""
+    _gate(ctx, "targets")
+    ck = Checker(df)
+    u = unit_refs(ck, "org_code", ctx)
+    month = ck.month("month", required=True)
+    kind = ck.choice("kind", dev.KINDS, required=True)
+    target = ck.number("target", hi=dev.MAX_TARGET, integer=True, required=True)
+    need = kind.map(dev.KIND_LEVEL)
+    ck.flag(u["level"].notna() & need.notna() & (u["level"] != need), "org_code", "wrong_level",
+            values=df["org_code"])
+    ck.duplicates([df["org_code"], month, kind], "org_code")
+    out = pd.DataFrame({"org_unit_id": u["id"], "org_path": u["path"], "month": month, "kind": kind,
+                        "target": target}, index=df.index)
+    return out, ck
+
+
+# --- four-rate targets 四率目标 ---------------------------------------------------------------------
+
+
+def check_rate_targets(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Rate target rows: a station inside the scope, one of the four rates, a target as a fraction
+    or a percentage between 0 and 100 %, one row per station and rate."""
+    _gate(ctx, "rate_targets")
+    ck = Checker(df)
+    st = _stations(ck, ctx)
+    rate = ck.choice("rate", targets.RATES, required=True)
+    value = targets.rate_values(ck, "target")
+    ck.duplicates([df["station_code"], rate], "station_code")
+    out = pd.DataFrame({"station_id": st["id"], "org_path": st["org_path"], "rate": rate, "target": value},
+                       index=df.index)
+    return out, ck
+
+
+# --- surveys 潜在客户调查表 -------------------------------------------------------------------------
+
+
+def check_surveys(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Survey rows (002 §6.5.1, appendix 2): a station inside the scope, a survey period (a July or a
+    December), the day reported (not in the future; empty: today), the number of potential customers
+    found; one survey per station and period, a recorded one stands."""
+    _gate(ctx, "surveys")
+    ck = Checker(df)
+    st = _stations(ck, ctx)
+    period = ck.month("period", required=True)
+    ck.flag(np.array([bool(p) and not dev.is_survey_period(p) for p in period], dtype=bool), "period", "bad_period",
+            values=df["period"])
+    day = ck.date("submitted_on", not_after=ctx.today)
+    count = ck.number("potential_customers", hi=1_000_000, integer=True, required=True)
+    note = ck.text("note", max_len=2000)
+    done = ctx.people["surveys"]
+    ck.flag(np.array([u == u and (int(u), p) in done for u, p in zip(st["org_unit_id"], period)], dtype=bool),
+            "period", "already_recorded", values=df["period"])
+    ck.duplicates([df["station_code"], period], "period")
+    out = pd.DataFrame({"org_unit_id": st["org_unit_id"], "org_path": st["org_path"], "period": period,
+                        "submitted_on": day.where(day.notna(), ctx.today), "potential_customers": count,
+                        "note": note}, index=df.index)
+    return out, ck
+
+
+def write_surveys(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
+    """Record the checked surveys (the first one of a station and period stands), audited."""
+    for r in out.to_dict("records"):
+        dev.insert_survey(conn, actor, {"id": int(r["org_unit_id"]), "path": r["org_path"]}, r["period"],
+                          int(r["potential_customers"]), r["note"], r["submitted_on"])
+    return len(out), 0
+
+
+CHECKS = {"managers": check_managers, "users": check_users, "targets": check_targets,
+          "rate_targets": check_rate_targets, "surveys": check_surveys}
+
+
+def write(conn: Connection, kind: str, out: pd.DataFrame, ctx: Context, actor: str) -> tuple[int, int]:
+    """Write the checked rows of one of this module's kinds; return (inserted, updated)."""
+    if kind == "managers":
+        return write_managers(conn, out, actor)[:2]
+    if kind == "users":
+        return write_users(conn, out, ctx, actor)
+    if kind == "targets":
+        return targets.write_plan_targets(conn, out.to_dict("records"), actor)
+    if kind == "rate_targets":
+        return targets.write_rate_targets(conn, out.to_dict("records"), actor)
+    return write_surveys(conn, out, actor)
