@@ -1,0 +1,115 @@
+"""Files as people write them (issue 13): a customer template filled in the natural way by a Chinese
+clerk imports without a refusal a person would call wrong; what is really wrong is still refused;
+templates list the allowed values (help sheet, drop-downs); every list the app downloads for an
+import kind goes back in (export → edit in Excel → import)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pandas as pd
+import pytest
+from _work_db import db, small_url  # noqa: F401 (fixtures)
+from openpyxl import load_workbook
+from sqlalchemy import text
+
+from lib import importer
+from lib.importer import import_file
+
+TODAY = dt.date(2026, 11, 20)
+
+# one row per customer as a clerk types it: labels not codes, Chinese dates, phones with dashes and
+# spaces, units after the tonnes, blanks where nothing is known (column → cycle of cell values)
+CLERK = {
+    "客户名称": [f"济南{n}号客户" for n in range(1, 43)],
+    "客户类型": ["机构客户", "个人客户", "个人", "机构", " 机构客户 ", "Institutional"],
+    "客户性质": ["物流", "私家车", "个体运输", "工程施工", "", "Logistics"],
+    "加油站代码": ["370102001", "370102002", "370102003"],
+    "电话": ["0531-8888 6666", "138 0531 0001", "13905310002", "(0531)86001234", "", "+86 139-0531-0003"],
+    "联系人": ["张经理", "", "李四"],
+    "油品": ["柴油", "汽油", "汽柴油", "", "diesel", "Gasoline"],
+    "支付方式": ["加油卡", "现金", "银行卡", "", "Fuel card", "油卡"],
+    "客户状态": ["存量", "潜在", "存量客户", "", "Existing", "流失"],
+    "忠诚度": ["固定", "", "游离", "潜在", "", "流失"],
+    "汽油月需求(吨)": ["12吨", "3.5", "", "0", "1,200", "8 t"],
+    "柴油月需求(吨)": ["25", "", "40吨", "0", "６", ""],
+    "不记名卡年采购额(元)": ["", "1.2万", "￥8,000", "12000元", "", "0"],
+    "协议签订单位": ["", "地市分公司", "", "区县/片区", "", "省公司"],
+    "省公司统一采购": ["否", "", "是", "", "√", "否"],
+    "消费稳定": ["是", "否", "", "是", "×", "是"],
+    "开发月份": ["2025年3月", "", "2026.1", "2024年12月", "2025-06", "2026年2月15日"],
+    "流失月份": ["", "", "", "", "", "2026年10月"],
+    "流失原因": ["", "", "", "", "", "转到竞争对手"],
+    "价值类别": ["一类", "2", "", "三类", "4", ""],
+    "经度": ["117.05", "", "117.06", "", "", "117.07"],
+    "纬度": ["36.66", "", "36.67", "", "", "36.68"],
+}
+
+
+def clerk_frame(n: int = 42) -> pd.DataFrame:
+    return pd.DataFrame({col: [vals[i % len(vals)] for i in range(n)] for col, vals in CLERK.items()})
+
+
+def fill_template(df: pd.DataFrame, kind: str = "customers") -> bytes:
+    """The downloaded .xlsx template with `df` typed under its headers (first sheet)."""
+    wb = load_workbook(io.BytesIO(importer.template(kind, "xlsx", "zh")))
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    for r, row in enumerate(df.to_dict("records"), start=2):
+        for c, name in enumerate(header, start=1):
+            if row.get(name, "") != "":
+                ws.cell(r, c, row[name])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def stored(engine, names) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, kind, sub_type, phone, fuel, payment, status, loyalty, gasoline_t, "
+                                 "diesel_t, card_cny, agreement, stable, developed_month, lost_month, value_class, "
+                                 "lon, lat FROM customer WHERE name IN :n").bindparams(
+            __import__("sqlalchemy").bindparam("n", expanding=True)), {"n": list(names)}).mappings().all()
+    return pd.DataFrame(rows).set_index("name")
+
+
+def test_natural_customer_template_imports(db):  # noqa: F811
+    df = clerk_frame()
+    report = import_file(db, "customers", fill_template(df), "客户.xlsx", today=TODAY)
+    assert report.ok, report.errors_frame().head(20).to_string()
+    assert report.inserted == 42
+    got = stored(db, df["客户名称"])
+    assert len(got) == 42
+    first, second, sixth = got.loc["济南1号客户"], got.loc["济南2号客户"], got.loc["济南6号客户"]
+    assert (first.kind, first.sub_type, first.fuel, first.payment, first.status, first.loyalty) == (
+        "institutional", "logistics", "diesel", "fuel_card", "existing", "fixed")
+    assert first.phone == "053188886666" and first.gasoline_t == 12 and first.developed_month == "2025-03"
+    assert first.value_class == 1 and bool(first.stable) and (first.lon, first.lat) == (117.05, 36.66)
+    assert (second.kind, second.sub_type, second.status, second.card_cny, second.agreement) == (
+        "personal", "private_car", "potential", 12000, "city")
+    assert (sixth.kind, sixth.status, sixth.lost_month, sixth.developed_month, sixth.agreement) == (
+        "institutional", "lost", "2026-10", "2026-02", "province")
+    assert got.loc["济南4号客户"].developed_month == "2024-12" and got.loc["济南3号客户"].diesel_t == 40
+    assert got.loc["济南5号客户"].gasoline_t == 1200 and got.loc["济南4号客户"].card_cny == 12000
+
+
+@pytest.mark.parametrize("column, value, code", [
+    ("客户类型", "公司", "bad_choice"),
+    ("油品", "天然气", "bad_choice"),
+    ("客户状态", "好", "bad_choice"),
+    ("汽油月需求(吨)", "12元", "not_number"),
+    ("汽油月需求(吨)", "很多", "not_number"),
+    ("开发月份", "3月", "bad_month"),
+    ("开发月份", "2025年13月", "bad_month"),
+    ("电话", "无", "bad_phone"),
+    ("消费稳定", "也许", "bad_choice"),
+    ("加油站代码", "999999999", "unknown_station"),
+    ("经度", "200", "out_of_range"),
+], ids=["kind", "fuel", "status", "tonnes-in-yuan", "words", "month-no-year", "month-13", "phone", "flag",
+        "station", "lon"])
+def test_really_wrong_values_are_refused(db, column, value, code):  # noqa: F811
+    df = clerk_frame(6)
+    df.loc[2, column] = value
+    report = import_file(db, "customers", fill_template(df), "客户.xlsx", today=TODAY)
+    assert not report.ok and report.inserted == 0
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(4, column, code)]
