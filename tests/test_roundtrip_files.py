@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from _work_db import db, small_url  # noqa: F401 (fixtures)
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import text
 
 from lib import importer
@@ -113,3 +114,36 @@ def test_really_wrong_values_are_refused(db, column, value, code):  # noqa: F811
     report = import_file(db, "customers", fill_template(df), "客户.xlsx", today=TODAY)
     assert not report.ok and report.inserted == 0
     assert [(e.row, e.column, e.code) for e in report.errors] == [(4, column, code)]
+
+
+# --- templates list the allowed values ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang, sheet, kind_values, example", [
+    ("zh", "填写说明", "机构客户、个人客户", "机构客户"),
+    ("en", "Instructions", "Institutional, Personal", "Institutional"),
+], ids=["zh", "en"])
+def test_template_help_sheet_lists_allowed_values(lang, sheet, kind_values, example):
+    wb = load_workbook(io.BytesIO(importer.template("customers", "xlsx", lang)))
+    assert wb.sheetnames[:2] == ["customers", sheet]
+    rows = {r[1]: r for r in wb[sheet].iter_rows(min_row=3, values_only=True)}
+    assert set(rows) == {k for k, _, _ in importer.columns("customers")}
+    assert rows["kind"][4] == kind_values and rows["kind"][5] == example
+    assert rows["name"][2] and not rows["phone"][2]  # required or not
+    assert "2026" in rows["developed_month"][3] and rows["stable"][4]  # month format; yes/no listed
+    dropdowns = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in wb.worksheets[0].data_validations.dataValidation}
+    header = [c.value for c in wb.worksheets[0][1]]
+    col = get_column_letter(1 + [k for k, _, _ in importer.columns("customers")].index("fuel"))
+    assert len(header) == len(importer.columns("customers"))
+    lists = wb.worksheets[2]
+    ref = dropdowns[f"{col}2"].split("!")[1].replace("$", "")
+    fuels = [r[0].value for r in lists[ref]]
+    assert fuels == (["汽油", "柴油", "汽柴油"] if lang == "zh" else ["Gasoline", "Diesel", "Both"])
+
+
+@pytest.mark.parametrize("kind", ["consumption", "traffic", "visits"])
+def test_every_template_has_help_rows_for_each_column(kind):
+    wb = load_workbook(io.BytesIO(importer.template(kind, "xlsx", "zh")))
+    keys = [r[1] for r in wb["填写说明"].iter_rows(min_row=3, values_only=True)]
+    assert keys == [k for k, _, _ in importer.columns(kind)]
+    assert all(r[3] for r in wb["填写说明"].iter_rows(min_row=3, values_only=True))  # a format for every column
