@@ -147,3 +147,82 @@ def test_every_template_has_help_rows_for_each_column(kind):
     keys = [r[1] for r in wb["填写说明"].iter_rows(min_row=3, values_only=True)]
     assert keys == [k for k, _, _ in importer.columns(kind)]
     assert all(r[3] for r in wb["填写说明"].iter_rows(min_row=3, values_only=True))  # a format for every column
+
+
+# --- export → edit in Excel → import ------------------------------------------------------------------
+
+SCOPE, MONTH = "/37/3701/", "2026-10"
+
+
+def edit_xlsx(data: bytes, header: str, row: int, value) -> tuple[bytes, str]:
+    """Set cell (`row` counted from the first data row = 0, column `header`) as a person would in
+    Excel; return the workbook and the row's first cell (the record's code)."""
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb.worksheets[0]
+    col = [c.value for c in ws[1]].index(header) + 1
+    ws.cell(row + 2, col, value)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), ws.cell(row + 2, 1).value
+
+
+def edit_csv(data: bytes, header: str, row: int, value) -> tuple[bytes, str]:
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df.loc[row, header] = str(value)
+    return df.to_csv(index=False).encode("utf-8-sig"), df.iloc[row, 0]
+
+
+def one(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+# kind, language, column as the download heads it, the row edited, the new value (as typed), the check:
+# SQL reading the edited value back by the row's code (:code), and the value expected there
+ROUND_TRIPS = [
+    ("customers", "zh", "电话", 5, "0531-8123 4567", "SELECT phone FROM customer WHERE code = :code", "053181234567"),
+    ("customers", "zh", "客户状态", 7, "潜在", "SELECT status FROM customer WHERE code = :code", "potential"),
+    ("customers", "en", "payment", 3, "Bank card", "SELECT payment FROM customer WHERE code = :code", "bank_card"),
+    ("consumption", "zh", "柴油(吨)", 4, 77.5, "SELECT m.diesel_t FROM monthly_consumption m JOIN customer c ON "
+     "c.id = m.customer_id WHERE c.code = :code AND m.month = '2026-10'", 77.5),
+    ("traffic", "zh", "进站车辆", 2, 150, "SELECT t.entering FROM station_traffic t JOIN station s ON s.id = t.station_id "
+     "WHERE s.code = :code AND t.day = '2026-10-03'", 150),
+    ("visits", "zh", "回访内容", 0, "改为电话确认", "SELECT v.note FROM visit v JOIN customer c ON c.id = v.customer_id "
+     "WHERE c.code = :code AND v.note = '改为电话确认'", "改为电话确认"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+@pytest.mark.parametrize("kind, lang, header, row, value, sql, expected", ROUND_TRIPS,
+                         ids=[f"{r[0]}-{r[1]}-{r[2]}" for r in ROUND_TRIPS])
+def test_download_edit_import(db, fmt, kind, lang, header, row, value, sql, expected):  # noqa: F811
+    from lib import export
+
+    download = (export.import_xlsx if fmt == "xlsx" else export.import_csv)(db, kind, SCOPE, lang, MONTH)
+    n = len(export.import_frame(db, kind, SCOPE, lang, MONTH))
+    tables = {t: one(db, f"SELECT COUNT(*) FROM {t}") for t in ("customer", "monthly_consumption", "station_traffic",
+                                                                  "visit")}
+    edited, code = (edit_xlsx if fmt == "xlsx" else edit_csv)(download, header, row, value)
+    report = import_file(db, kind, edited, f"{kind}.{fmt}", scope=SCOPE, today=TODAY)
+    assert report.ok, report.errors_frame().head(10).to_string()
+    assert (report.rows, report.inserted, report.updated) == (n, 0, n)  # every row found its record
+    assert one(db, sql, code=str(code)) == expected
+    assert {t: one(db, f"SELECT COUNT(*) FROM {t}") for t in tables} == tables  # nothing doubled
+
+
+@pytest.mark.parametrize("kind, table, lang", [
+    ("customers", "customer", "zh"), ("customers", "customer", "en"), ("consumption", "monthly_consumption", "zh"),
+    ("traffic", "station_traffic", "zh"), ("visits", "visit", "zh")])
+def test_unedited_download_imports_as_no_change(db, kind, table, lang):  # noqa: F811
+    from lib import export
+
+    def rows():
+        df = pd.read_sql_query(text(f"SELECT * FROM {table}"), db)
+        return df.drop(columns=[c for c in ("updated_at", "created_at") if c in df.columns]).sort_values(
+            list(df.columns[:2])).reset_index(drop=True)
+
+    before = rows()
+    report = import_file(db, kind, export.import_xlsx(db, kind, SCOPE, lang, MONTH), f"{kind}.xlsx", scope=SCOPE,
+                         today=TODAY)
+    assert report.ok and report.inserted == 0 and report.updated > 0
+    pd.testing.assert_frame_equal(rows(), before)
