@@ -234,6 +234,7 @@ class Keys:
         COMMIT = "imp_commit"
         ERRORS = "imp_errors"
         ERRORS_DOWNLOAD = "imp_errors_dl"
+        EXPORT = "imp_export"  # + kind: the current data in the import format (csv/xlsx derive from it)
 
     class Managers:
         """pages/managers.py 客户经理."""
