@@ -470,9 +470,11 @@ def check_fields(ck: Checker, today: dt.date) -> pd.DataFrame:
     database; return their clean values. Issues go to `ck` with the same codes for form and import."""
     df = ck.df
     out = validation.check_fields(ck, FIELDS, today)
-    sub = df["sub_type"].where(df["sub_type"] != "", "other")  # the class depends on the kind (001 客户代码制)
+    sub = ck.codes("sub_type", vocab.VALUES["sub_type"], "sub_type")  # labels (物流, Logistics) → codes
+    sub = sub.where(sub != "", "other")  # the class depends on the kind (001 客户代码制)
     valid_sub = [k not in KINDS or s in rules.CLASS_CODES[k] for k, s in zip(out["kind"], sub)]
-    ck.flag(~np.array(valid_sub, dtype=bool), "sub_type", "bad_choice", values=df["sub_type"], options=_SUB_TYPES)
+    ck.flag(~np.array(valid_sub, dtype=bool), "sub_type", "bad_choice", values=df["sub_type"], options=_SUB_TYPES,
+            vocab="sub_type")
     out["sub_type"] = sub
     phone = df["phone"].str.replace(r"[\s\-()]", "", regex=True)
     ck.flag((phone != "") & ~phone.str.fullmatch(_PHONE), "phone", "bad_phone", values=df["phone"])
@@ -482,8 +484,10 @@ def check_fields(ck: Checker, today: dt.date) -> pd.DataFrame:
             "bad_credit_code", values=df["credit_code"])
     out["credit_code"] = cc
     default_loyalty = out["status"].map({"existing": "floating", "lost": "lost"}).fillna("potential")
-    loyalty = df["loyalty"].where(df["loyalty"] != "", default_loyalty)
-    ck.flag(~loyalty.isin(LOYALTIES), "loyalty", "bad_choice", values=df["loyalty"], options="/".join(LOYALTIES))
+    loyalty = ck.codes("loyalty", LOYALTIES, "loyalty")
+    loyalty = loyalty.where(loyalty != "", default_loyalty)
+    ck.flag(~loyalty.isin(LOYALTIES), "loyalty", "bad_choice", values=df["loyalty"], options="/".join(LOYALTIES),
+            vocab="loyalty")
     out["loyalty"] = loyalty
     ck.flag((out["status"] == "lost") & (df["lost_month"] == ""), "lost_month", "lost_month_required")
     dev, lost = out["developed_month"], out["lost_month"]

@@ -189,3 +189,132 @@ def write_sheet(ws, sheet_title: str, title: str, subtitle: str, df: pd.DataFram
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = "&P / &N"
+
+
+# --- lists in the import formats 可导入格式的下载 -----------------------------------------------------
+# Every list the app downloads for an import kind is in the format that import reads (export → edit in
+# Excel → import): the import's columns and headers (Chinese headers for "zh", keys for "en", as the
+# templates), code values as the labels of the language (which the import accepts), yes/no as 是/否,
+# dates YYYY-MM-DD. Each kind's rows come from one reader below (`IMPORT_READERS`).
+
+
+def _customer_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Customers 客户档案 inside `scope` (all, in code order) with the customer file's columns."""
+    from lib import customers, queries
+    from lib.importer.specs import columns
+
+    keys = [k for k, _, _ in columns("customers")]
+    own = [f.key for f in customers.FIELDS if f.file and f.stored == "column" and f.check != "ref"]
+    sql = (f"SELECT c.code, {', '.join('c.' + k for k in own)}, s.code AS station_code, g.code AS grid_code, c.extra "
+           "FROM customer c JOIN station s ON s.id = c.station_id LEFT JOIN grid g ON g.id = c.grid_id "
+           f"WHERE {queries.in_scope('c.org_path')} ORDER BY c.code")
+    df = customers.expand_extra(queries.read_df(conn, sql, scope=queries.scope_like(scope)))
+    return df.reindex(columns=keys)
+
+
+def _consumption_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Monthly consumption 月度消费 of the customers inside `scope` for `month` (every month if None)."""
+    from lib import queries
+
+    cond = " AND m.month = :month" if month else ""
+    return queries.read_df(conn, (
+        "SELECT c.code AS customer_code, m.month, m.gasoline_t, m.diesel_t, m.card_cny, m.visits "
+        "FROM monthly_consumption m JOIN customer c ON c.id = m.customer_id "
+        f"WHERE {queries.in_scope('c.org_path')}{cond} ORDER BY c.code, m.month"),
+        scope=queries.scope_like(scope), month=month)
+
+
+def _traffic_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Station traffic 站点车流 of the stations inside `scope` for `month` (every month if None)."""
+    from lib import queries
+    from lib.importer.specs import columns
+
+    keys = [k for k, _, _ in columns("traffic") if k != "station_code"]
+    cond = " AND t.month = :month" if month else ""
+    return queries.read_df(conn, (
+        f"SELECT s.code AS station_code, {', '.join('t.' + k for k in keys)} FROM station_traffic t "
+        f"JOIN station s ON s.id = t.station_id WHERE {queries.in_scope('t.org_path')}{cond} ORDER BY s.code, t.day"),
+        scope=queries.scope_like(scope), month=month)
+
+
+def _visit_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Visits 维护回访 inside `scope` planned or done in `month` (every visit if None)."""
+    from lib import months, queries
+
+    cond = ""
+    params = {"scope": queries.scope_like(scope)}
+    if month:
+        params |= {"lo": months.first_day(month), "hi": months.first_day(months.shift(month, 1))}
+        cond = (" AND ((v.planned_on >= :lo AND v.planned_on < :hi) OR (v.done_on >= :lo AND v.done_on < :hi))")
+    return queries.read_df(conn, (
+        "SELECT c.code AS customer_code, v.mode, v.planned_on, v.done_on, v.note FROM visit v "
+        f"JOIN customer c ON c.id = v.customer_id WHERE {queries.in_scope('v.org_path')}{cond} "
+        "ORDER BY COALESCE(v.planned_on, v.done_on), c.code, v.id"), **params)
+
+
+IMPORT_READERS: dict[str, Callable] = {  # import kind → its rows (conn, scope, month); new kinds at the END
+    "customers": _customer_rows,
+    "consumption": _consumption_rows,
+    "traffic": _traffic_rows,
+    "visits": _visit_rows,
+}
+
+
+def _file_cell(value, field, voc: str | None, t: Callable[..., str]):
+    """One value as the import file writes it: a label for a coded value, 是/否, dates as text."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return ""
+    if field.check == "flag":
+        return t(vocab.value_key("bool", "yes" if bool(value) and value not in ("0", "false") else "no"))
+    if voc:
+        code = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        if code in vocab.VALUES.get(voc, ()) or (field.options and code in map(str, field.options)):
+            label = t(vocab.value_key(voc, code))
+            return code if label == vocab.value_key(voc, code) else label
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return value.date().isoformat() if value.time() == dt.time() else str(value)[:16]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if field.check == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if field.check == "date" and isinstance(value, str):
+        return value[:10]
+    return value
+
+
+def as_import_file(df: pd.DataFrame, kind: str, lang: str) -> pd.DataFrame:
+    """Rows of `kind` (one column per import key) as the import file reads them: the template's headers
+    and column order, code values as labels in `lang`, yes/no as 是/否 (or yes/no)."""
+    from lib.i18n import translator
+    from lib.importer.specs import columns, fields
+    from lib.importer.specs import vocabulary as field_vocabulary
+
+    t = translator(lang)
+    out = {}
+    for field, (key, zh, _) in zip(fields(kind), columns(kind)):
+        voc = field_vocabulary(field)
+        cells = df[key].tolist() if key in df.columns else [None] * len(df)
+        out[zh if lang == "zh" else key] = pd.Series([_file_cell(v, field, voc, t) for v in cells], dtype=object)
+    return pd.DataFrame(out, index=range(len(df)))
+
+
+def import_frame(engine, kind: str, scope: str, lang: str = "zh", month: str | None = None) -> pd.DataFrame:
+    """The rows of import kind `kind` inside `scope` (and `month` where the kind has months) in that
+    import's format (`as_import_file`); ValueError for a kind the app does not download."""
+    if kind not in IMPORT_READERS:
+        raise ValueError(f"kind: one of {', '.join(IMPORT_READERS)}")
+    with engine.connect() as conn:
+        rows = IMPORT_READERS[kind](conn, scope, month)
+    return as_import_file(rows, kind, lang)
+
+
+def import_csv(engine, kind: str, scope: str, lang: str = "zh", month: str | None = None) -> bytes:
+    """`import_frame` as CSV bytes (UTF-8 with BOM, formula-injection safe): what the import reads."""
+    return csv_bytes(import_frame(engine, kind, scope, lang, month))
+
+
+def import_xlsx(engine, kind: str, scope: str, lang: str = "zh", month: str | None = None) -> bytes:
+    """`import_frame` as an .xlsx workbook (one sheet, first): what the import reads."""
+    return xlsx_bytes(import_frame(engine, kind, scope, lang, month), kind)

@@ -6,16 +6,24 @@ domain function raises `ValidationError` (a ValueError) carrying its issues; an 
 
 `Checker` runs the checks column-wise on a frame of text cells (what a file holds, and what a form's
 values become through `text_cell`), so a form is checked as a one-row file and both accept and
-refuse exactly the same values. Accepted formats (one set):
-- numbers: "1,234.5" and " 7 " (thousands commas and spaces dropped); finite only;
-- months: 2026-01, 2026-1, 2026/01, 202601 and a date in the month (2026-01-15, as Excel writes it);
-- dates: 2026-01-15 and 2026/01/15 (a time after the date is ignored);
-- yes/no: 1/0, true/false, yes/no, y/n, 是/否 in any case (empty is no).
+refuse exactly the same values. Accepted formats (one set), as people write them:
+- numbers: "1,234.5" and " 7 " (thousands commas and spaces dropped, full-width digits read); finite
+  only; a column of tonnes (key ending "_t") also takes "12吨" / "12 t", a column of yuan (key ending
+  "_cny") "12000元", "¥12,000" and "1.2万" / "1.2万元";
+- months: 2026-01, 2026-1, 2026/01, 2026.1, 202601, 2026年1月 and a date in the month (2026-01-15,
+  2026年1月15日, as Excel writes it);
+- dates: 2026-01-15, 2026/1/15, 2026.1.15, 20260115 and 2026年1月15日 (a time after the date is
+  ignored); day-first or month-first dates (15/01/2026, 01/15/2026) are refused: ambiguous;
+- choices: the code, or the value's label in Chinese or English as the UI shows it (存量, 机构客户,
+  Fuel card), any case, spaces ignored (`lib.vocab.codes_by_label`), mapped to the code;
+- yes/no: 1/0, true/false, yes/no, y/n, 是/否, 有/无, √/× in any case (empty is no).
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,8 +54,8 @@ CODES = (
     "not_allowed", "unknown_unit", "bad_login", "login_taken", "role_not_grantable", "role_level",
     "manager_required", "manager_moves", "wrong_level", "bad_period", "already_recorded",
 )
-YES = frozenset({"1", "true", "yes", "y", "是"})
-NO = frozenset({"", "0", "false", "no", "n", "否"})
+YES = frozenset({"1", "true", "yes", "y", "是", "有", "√", "✓", "✔"})
+NO = frozenset({"", "0", "false", "no", "n", "否", "无", "×", "✗", "✘"})
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,16 @@ class Issue:
     params: dict = field(default_factory=dict, compare=False, hash=False)
 
     def text(self, t: Callable[..., str]) -> str:
-        """The message in the language of `t` (lib.i18n.translator)."""
-        return t(f"err.{self.code}", **self.params)
+        """The message in the language of `t` (lib.i18n.translator). A bad choice lists the allowed
+        values as the labels of its vocabulary (param "vocab") in that language."""
+        params = self.params
+        if params.get("vocab") and params.get("options"):
+            from lib.vocab import value_key
+
+            labels = [(o, t(value_key(params["vocab"], o))) for o in str(params["options"]).split("/")]
+            params = params | {"options": "/".join(o if label == value_key(params["vocab"], o) else label
+                                                   for o, label in labels)}
+        return t(f"err.{self.code}", **params)
 
     @property
     def message(self) -> str:
@@ -184,10 +200,9 @@ class Checker:
         if required:
             self.flag(empty, col, "required")
         num = pd.to_numeric(raw.where(~empty, None), errors="coerce").astype(float)
-        retry = ~empty & num.isna()  # "1,234.5" and "1 234": thousands separators dropped (rare: only those rows)
+        retry = ~empty & num.isna()  # "1,234.5", "12吨", "1.2万元": only those rows (rare) take the slow path
         if retry.any():
-            cleaned = raw[retry].str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
-            num[retry] = pd.to_numeric(cleaned, errors="coerce").astype(float)
+            num[retry] = [_number_as_written(v, col) for v in raw[retry]]
         notnum = ~empty & num.isna()
         self.flag(notnum, col, "not_number", values=raw)
         num = num.where(~empty, default if not required else np.nan)
@@ -200,18 +215,41 @@ class Checker:
         self.flag(out, col, "out_of_range", values=raw, lo=f"{lo:g}", hi=f"{hi:g}")
         return num
 
-    def choice(self, col: str, options, default: str | None = None, required: bool = False) -> pd.Series:
+    def codes(self, col: str, options, vocabulary: str | None = None) -> pd.Series:
+        """The column with each code or label of `options` (zh or en, any case, spaces ignored; see
+        lib.vocab.codes_by_label) replaced by its code; other cells unchanged (the caller flags them).
+        `vocabulary` names the labels (default: the vocabulary whose values are `options`)."""
+        from lib import vocab
+
+        s = self.df[col]
+        options = tuple(str(o) for o in options)
+        known = s.isin(options) | (s == "")
+        if known.all():
+            return s
+        lookup = vocab.codes_by_label(vocabulary or vocab.vocabulary_of(options), options)
+        uniques = pd.unique(s[~known])  # files repeat a few values: map each distinct one once
+        mapped = {u: lookup.get(vocab.norm_label(u), u) for u in uniques}
+        return s.where(known, s.map(mapped))
+
+    def choice(self, col: str, options, default: str | None = None, required: bool = False,
+               vocabulary: str | None = None) -> pd.Series:
+        """The column as codes of `options`: codes and the UI's labels accepted (`codes`), blanks
+        `default`; anything else is bad_choice, listing the options as labels in the reader's language."""
         s = self.df[col]
         if required:
             self.flag(s == "", col, "required")
-        filled = s if default is None else s.where(s != "", default)
+        from lib import vocab
+
+        voc = vocabulary or vocab.vocabulary_of(options)
+        mapped = self.codes(col, options, voc)
+        filled = mapped if default is None else mapped.where(mapped != "", default)
         bad = (filled != "") & ~filled.isin(list(options))
-        self.flag(bad, col, "bad_choice", values=s, options="/".join(options))
+        self.flag(bad, col, "bad_choice", values=s, options="/".join(map(str, options)), **({"vocab": voc} if voc else {}))
         return filled
 
     def flag_values(self, col: str) -> pd.Series:
         """Yes/no cells (YES, NO above, any case) as booleans; anything else is bad_choice."""
-        s = self.df[col].str.lower()
+        s = self.df[col].map(_norm)
         self.flag(~s.isin(YES | NO), col, "bad_choice", values=self.df[col], options="是/否")
         return s.isin(YES)
 
@@ -232,8 +270,7 @@ class Checker:
         s = self.df[col]
         if required:
             self.flag(s == "", col, "required")
-        norm = s.str.replace("/", "-", regex=False).str.slice(0, 10)
-        d = pd.to_datetime(norm.where(s != "", None), format="%Y-%m-%d", errors="coerce")
+        d = _dates(s)
         self.flag((s != "") & d.isna(), col, "bad_date", values=s)
         if not_after is not None:
             self.flag(d.notna() & (d > pd.Timestamp(not_after)), col, "future_date", values=s)
@@ -260,9 +297,53 @@ class Checker:
         self.bad |= full
 
 
+def _norm(value) -> str:
+    """A cell as compared with fixed words: NFKC (full-width → half-width), stripped, lower case."""
+    return unicodedata.normalize("NFKC", str(value)).strip().lower()
+
+
+_UNITS = {"_t": re.compile(r"(?:吨|t|tons?|tonnes?)$"), "_cny": re.compile(r"(?:元|人民币|yuan|cny|rmb)$")}
+
+
+def _number_as_written(value: str, col: str) -> float:
+    """A number cell as people write it (NaN if it is none): full-width digits, thousands separators
+    and spaces; for a tonnes column (key ending "_t") a trailing 吨/t; for a yuan column ("_cny") ¥,
+    元 and the multiplier 万 (10,000). A unit of another kind ("12元" for tonnes) stays refused."""
+    s = "".join(_norm(value).split()).replace(",", "").replace("，", "")
+    scale = 1.0
+    for suffix, unit in _UNITS.items():
+        if col.endswith(suffix):
+            s = unit.sub("", s)
+            if suffix == "_cny":
+                s = s.lstrip("¥￥")
+                if s.endswith("万"):
+                    s, scale = s[:-1], 10_000.0
+    try:
+        return float(s) * scale if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", s) else np.nan
+    except ValueError:
+        return np.nan
+
+
+# 2026年1月15日, 2026.1.15, 2026/1/15, 2026-01-15, 20260115 (and a time after it) → (year, month, day)
+_DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?|(\d{2})(\d{2}))(?:[ t].*)?$")
+# 2026年1月, 2026.1, 2026/01, 2026-1, 202601, or a date in the month (day not checked) → (year, month)
+_MONTH = re.compile(r"^(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*月份?)?(?:\s*[-/.]?\s*\d{1,2}\s*[日号]?)?"
+                    r"|(\d{2})(?:\d{2})?)(?:[ t]\S.*)?$")
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    """Datetimes (NaT when not a date) for date cells in any accepted format (module docstring)."""
+    m = s.map(_norm).str.extract(_DATE)
+    year = m[0]
+    month, day = m[1].fillna(m[3]), m[2].fillna(m[4])
+    text_ = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
+    return pd.to_datetime(text_.where(year.notna(), None), format="%Y-%m-%d", errors="coerce")
+
+
 def _months(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(valid, "YYYY-MM" or "") for month cells in any accepted format (see the module docstring)."""
-    m = s.str.replace("/", "-", regex=False).str.extract(r"^(\d{4})-?(\d{1,2})(?:-\d{1,2})?$")
+    m = s.map(_norm).str.extract(_MONTH)
+    m[1] = m[1].fillna(m[2])
     mon = pd.to_numeric(m[1], errors="coerce")
     ok = m[0].notna() & m[1].notna() & (mon >= 1) & (mon <= 12)
     out = (m[0].fillna("0000") + "-" + mon.fillna(1).astype(int).astype(str).str.zfill(2)).where(ok, "")
@@ -296,10 +377,23 @@ class Field:
     file: bool = True
     widget: bool = True
     stored: str = "column"
+    vocabulary: str | None = None  # the labels a choice accepts and shows (default: lib.vocab.vocabulary_of)
 
     def __post_init__(self):
         if self.stored not in ("column", "extra"):
             raise ValueError(f"field {self.key}: stored is 'column' or 'extra', not {self.stored!r}")
+
+
+def _column_vocabulary(key: str) -> str | None:
+    from lib.vocab import COLUMN_VALUES
+
+    return COLUMN_VALUES.get(key)
+
+
+def _vocabulary_values(vocabulary: str) -> tuple:
+    from lib.vocab import VALUES
+
+    return tuple(str(v) for v in VALUES.get(vocabulary, ()))
 
 
 def check_fields(ck: Checker, fields, today: dt.date) -> pd.DataFrame:
@@ -313,10 +407,13 @@ def check_fields(ck: Checker, fields, today: dt.date) -> pd.DataFrame:
             out[f.key] = ck.text(f.key, required=f.required, max_len=f.max_len)
         elif f.check in ("number", "integer"):
             default = np.nan if f.default is None else f.default
+            voc = f.vocabulary or _column_vocabulary(f.key)
+            if voc:  # a coded number (价值类别 "一类" → 1): its labels are accepted as for a choice
+                ck.df[f.key] = ck.codes(f.key, _vocabulary_values(voc), voc)
             out[f.key] = ck.number(f.key, lo=f.lo, hi=f.hi, integer=f.check == "integer", required=f.required,
                                    default=default)
         elif f.check == "choice":
-            out[f.key] = ck.choice(f.key, f.options, default=f.default, required=f.required)
+            out[f.key] = ck.choice(f.key, f.options, default=f.default, required=f.required, vocabulary=f.vocabulary)
         elif f.check == "flag":
             out[f.key] = ck.flag_values(f.key)
         elif f.check == "month":

@@ -18,7 +18,9 @@ catalogs. No streamlit, no database: this module imports only `lib.rules`.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
+from functools import cache
 
 import pandas as pd
 
@@ -90,6 +92,75 @@ def value_key(vocab: str, value) -> str:
     """Return the catalog key of a code value: "tier.city", "kind.personal", "level.city", otherwise
     "val.<vocabulary>.<value>" (e.g. "val.payment.fuel_card")."""
     return f"{vocab}.{value}" if vocab in SHARED_VALUE_KEYS else f"val.{vocab}.{value}"
+
+
+# --- values as people write them 取值的写法 -------------------------------------------------------------
+# Files and forms accept a value's code, its Chinese label or its English label (any case, spaces
+# and full-width forms ignored); `codes_by_label` is the one lookup (lib.validation.Checker.choice).
+
+ALIASES: dict[str, dict[str, str]] = {  # short forms people write beside the labels, per vocabulary
+    "kind": {"机构": "institutional", "单位": "institutional", "个人": "personal"},
+    "fuel": {"汽油柴油": "both", "汽油+柴油": "both", "柴汽油": "both", "汽、柴油": "both", "汽油/柴油": "both"},
+    "payment": {"油卡": "fuel_card", "ic卡": "fuel_card", "银联卡": "bank_card"},
+    "agreement": {"省级": "province", "省": "province", "地市": "city", "地市级": "city", "市公司": "city",
+                  "区县": "district", "区县级": "district", "片区": "district"},
+    "customer_status": {"存量客户": "existing", "潜在客户": "potential", "流失客户": "lost"},
+}
+
+
+def norm_label(value) -> str:
+    """A cell as compared with codes and labels: NFKC (full-width → half-width), no spaces, casefolded."""
+    return "".join(unicodedata.normalize("NFKC", str(value)).split()).casefold()
+
+
+def vocabulary_of(options) -> str | None:
+    """The vocabulary whose values are exactly `options` (else the first holding all of them), or None."""
+    opts = tuple(str(o) for o in options)
+    if not opts:
+        return None
+    exact = [v for v, xs in VALUES.items() if tuple(map(str, xs)) == opts]
+    if exact:
+        return exact[0]
+    return next((v for v, xs in VALUES.items() if set(opts) <= {str(x) for x in xs}), None)
+
+
+@cache
+def codes_by_label(vocabulary: str | None, options: tuple) -> dict[str, str]:
+    """{normalised code or label: code} for `options` of `vocabulary`: the codes, the zh and en labels
+    (val.<vocabulary>.<value>, or tier./kind./level.), a zh label without its trailing 客户, and ALIASES.
+    A label two options share is left out (ambiguous: only the code is accepted then)."""
+    from lib.i18n import LANGUAGES, catalog
+
+    out: dict[str, str] = {}
+    ambiguous: set[str] = set()
+
+    def put(label: str, code: str) -> None:
+        key = norm_label(label)
+        if not key or key in ambiguous:
+            return
+        if out.get(key, code) != code:
+            ambiguous.add(key)
+            out.pop(key)
+            return
+        out[key] = code
+
+    for o in options:
+        put(str(o), str(o))
+    if vocabulary:
+        for lang in LANGUAGES:
+            messages = catalog(lang)
+            for o in options:
+                label = messages.get(value_key(vocabulary, o))
+                if label:
+                    put(label, str(o))
+                    if label.endswith("客户") and len(label) > 2:
+                        put(label[:-2], str(o))
+        for alias, code in ALIASES.get(vocabulary, {}).items():
+            if code in options:
+                put(alias, code)
+    for o in options:  # a code always means itself
+        out[norm_label(o)] = str(o)
+    return out
 
 
 # --- columns 表头 ---------------------------------------------------------------------------------------

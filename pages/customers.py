@@ -59,7 +59,8 @@ with tab_search:
         pages.append(page.next_after)
         st.rerun()
     p3.caption(t("cust.page_no", n=len(pages)))
-    ui.download_buttons(shown, "customers", t, key=K.DOWNLOAD)
+    st.caption(t("tpl.download_caption"))
+    ui.import_downloads(ctx, "customers", K.DOWNLOAD)  # the whole scope, as the customer import reads it
     if len(page.rows):
         label = dict(zip(page.rows["id"], page.rows["code"] + " · " + page.rows["name"]))
         chosen = st.selectbox(t("cust.open"), list(label), format_func=label.get, key=K.PICK)

@@ -3,7 +3,7 @@ reason) before anything is written, then the import itself — all rows or none.
 import pandas as pd
 import streamlit as st
 
-from lib import fmt, importer, ui
+from lib import export, fmt, importer, ui
 
 ctx = ui.guard("pages/imports.py")
 t = ctx.t
@@ -27,6 +27,10 @@ else:
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             key=ui.Keys.row(K.TEMPLATE_XLSX, kind), on_click="ignore")
     types = ["csv", "txt", "xlsx"]
+if kind in export.IMPORT_READERS:  # the data already there, in this import's format (edit, then import)
+    month = None if kind == "customers" else ctx.month
+    st.caption(t("tpl.current", month=month or t("tpl.all_months")))
+    ui.import_downloads(ctx, kind, ui.Keys.row(K.EXPORT, kind), month)
 upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, kind))
 
 

@@ -114,12 +114,23 @@ def read_table(data: bytes, filename: str, max_rows: int | None = None) -> pd.Da
 
 
 def _header_keys(kind: str) -> dict[str, str]:
-    """Every header a file may use for a column of `kind` (key, Chinese, "中文(key)") → key."""
-    by_label = {}
+    """Every header a file may use for a column of `kind` → key: the key, the Chinese header, "中文(key)",
+    and the column's label in the app's tables (catalog col.<key>, zh and en, as a download shows it),
+    compared without case, spaces or full-width forms (lib.vocab.norm_label). A label never takes a
+    header another column already has."""
+    from lib.i18n import LANGUAGES, catalog
+    from lib.vocab import norm_label
+
+    by_label: dict[str, str] = {}
     for key, zh, _ in columns(kind):
-        by_label[key.lower()] = key
-        by_label[zh] = key
-        by_label[f"{zh}({key})".lower()] = key
+        for header in (key, zh, f"{zh}({key})"):
+            by_label.setdefault(norm_label(header), key)
+    for lang in LANGUAGES:
+        messages = catalog(lang)
+        for key, _, _ in columns(kind):
+            label = messages.get(f"col.{key}")
+            if label:
+                by_label.setdefault(norm_label(label), key)
     return by_label
 
 
@@ -127,10 +138,12 @@ def map_columns(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Rename Chinese or "中文(key)" headers to keys, add the missing optional columns empty and strip
     every cell; FileError naming the first missing required column. `attrs["headers"]`: key → the
     header as the file wrote it (errors name that)."""
+    from lib.vocab import norm_label
+
     by_label = _header_keys(kind)
     rename, seen = {}, set()
     for col in df.columns:
-        key = by_label.get(str(col).strip().lower()) or by_label.get(str(col).strip())
+        key = by_label.get(norm_label(col))
         if key and key not in seen:
             rename[col] = key
             seen.add(key)

@@ -5,8 +5,11 @@ customer columns are the file fields of the one customer spec (lib.customers.FIE
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lib import customers, managers, stations
 from lib.config import rules as config
+from lib.validation import Field
 from lib.visits import FIELDS as VISIT_FIELDS
 
 KINDS = ("customers", "consumption", "traffic", "visits", "grids", "stations", "competitor_stations", "station_sales",
@@ -67,3 +70,64 @@ def columns(kind: str) -> list[tuple[str, str, bool]]:
 def required(kind: str, key: str) -> bool:
     """Whether column `key` of `kind` must be filled."""
     return any(k == key and req for k, _, req in columns(kind))
+
+
+# The field spec of a kind (lib.validation.Field rows: check, options, range) where one exists, read at
+# call time; templates list each column's format and allowed values from it. A kind without a row
+# here gets fields guessed from its COLUMNS keys (`fields`). One row per kind, new kinds at the END.
+SPECS: dict[str, Callable[[], tuple[Field, ...]]] = {
+    "customers": lambda: tuple(f for f in customers.FIELDS if f.file),
+    "visits": lambda: tuple(f for f in VISIT_FIELDS if f.file),
+}
+_INTEGER_KEYS = ("visits", "nozzles") + PASSING + ("entering", "fuelled", "transactions", "full_tank", "identified",
+                                                    "returned", "peak_nozzle_lifts")
+
+
+def _guess(key: str, header: str, req: bool) -> Field:
+    """A column's Field from its key alone (months, days and dates, tonnes, yuan, counts; else text)."""
+    if key == "month" or key.endswith("_month"):
+        check = "month"
+    elif key == "day" or key.endswith(("_on", "_date")):
+        check = "date"
+    elif key == "code" or key.endswith("_code"):
+        check = "ref"
+    elif key in _INTEGER_KEYS:
+        check = "integer"
+    elif key.endswith(("_t", "_cny")) or key in ("lon", "lat", "target"):
+        check = "number"
+    else:
+        check = "text"
+    return Field(key, header, check, required=req)
+
+
+def fields(kind: str) -> tuple[Field, ...]:
+    """The Field of every file column of `kind`, in file order: the kind's spec (SPECS) where it has one
+    for the column, else guessed from the key (`_guess`)."""
+    spec = {f.key: f for f in SPECS[kind]()} if kind in SPECS else {}
+    return tuple(spec.get(key) or _guess(key, zh, req) for key, zh, req in columns(kind))
+
+
+def vocabulary(field: Field) -> str | None:
+    """The vocabulary whose labels a file column accepts (lib.vocab): the field's own, the one its
+    choice options form, else the column's default for a coded number or own check (价值类别, 客户性质)."""
+    from lib import vocab
+
+    if field.vocabulary:
+        return field.vocabulary
+    if field.options:
+        return vocab.vocabulary_of(field.options)
+    if field.check in ("own", "integer", "choice"):
+        return vocab.COLUMN_VALUES.get(field.key)
+    return None
+
+
+def allowed(field: Field) -> tuple[str, ...]:
+    """The codes a column accepts (empty: not a list of values): the choice options, or its vocabulary's values."""
+    from lib import vocab
+
+    if field.check == "flag":
+        return ("yes", "no")
+    voc = vocabulary(field)
+    if field.options:
+        return tuple(str(o) for o in field.options)
+    return tuple(str(v) for v in vocab.VALUES.get(voc, ())) if voc else ()

@@ -1,13 +1,18 @@
 """Downloadable templates 导入模板: an empty CSV or .xlsx per kind with the header row (Chinese headers
-for "zh", keys for "en") and, in .xlsx, a sheet describing the columns with an example; a GeoJSON
-FeatureCollection with one example grid.
+for "zh", keys for "en") and, in .xlsx, drop-downs of the allowed values on choice columns and a sheet
+填写说明 listing each column's header, key, whether it is required, its format, its allowed values
+(labels in the language chosen; lib.importer.specs.fields) and an example; a GeoJSON FeatureCollection
+with one example grid.
 """
 from __future__ import annotations
 
 import io
 import json
 
-from lib.importer.specs import COLUMNS, KINDS, columns
+from lib import vocab
+from lib.importer.specs import COLUMNS, KINDS, allowed, columns, fields, vocabulary
+
+MAX_VALIDATED_ROWS = 10_001  # rows of the data sheet with a drop-down on choice columns
 
 EXAMPLES = {
     "customers": {"name": "济南示例物流有限公司", "kind": "institutional", "sub_type": "logistics",
@@ -62,25 +67,84 @@ def _grid_example() -> bytes:
     return json.dumps(example, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def _workbook(kind: str, header: list[str], lang: str) -> bytes:
-    """The .xlsx template: the header row with text-formatted columns, and a help sheet."""
-    from openpyxl import Workbook
+def _format(field, t) -> str:
+    """How a column is written, in the language of `t` (tpl.fmt.*)."""
+    check = field.check
+    if check == "number":
+        if field.key.endswith("_t"):
+            return t("tpl.fmt.tonnes")
+        if field.key.endswith("_cny"):
+            return t("tpl.fmt.yuan")
+        return t("tpl.fmt.number", lo=f"{field.lo:g}", hi=f"{field.hi:g}")
+    if check == "integer":
+        return t("tpl.fmt.integer", lo=f"{field.lo:g}", hi=f"{min(field.hi, 1e12):g}")
+    if check == "text":
+        return t("tpl.fmt.text", n=field.max_len)
+    if check in ("choice", "flag", "month", "date", "ref"):
+        return t(f"tpl.fmt.{check}")
+    return t("tpl.fmt.choice") if allowed(field) else t("tpl.fmt.own")
 
+
+def labels(field, t) -> list[str]:
+    """The allowed values of a column as labels in the language of `t` ([] when it is not a list)."""
+    codes = allowed(field)
+    voc = "bool" if field.check == "flag" else vocabulary(field)
+    return [t(vocab.value_key(voc, c)) if voc else c for c in codes]
+
+
+def _example(kind: str, field, t) -> str:
+    value = EXAMPLES.get(kind, {}).get(field.key, "")
+    voc = "bool" if field.check == "flag" else vocabulary(field)
+    if voc and value in allowed(field):
+        return t(vocab.value_key(voc, value))
+    return value
+
+
+def _workbook(kind: str, header: list[str], lang: str) -> bytes:
+    """The .xlsx template: the header row with text-formatted columns and, on choice columns, a
+    drop-down of the allowed labels (an Excel data validation reading a list sheet); a help sheet
+    填写说明 (header, key, required, format, allowed values, example) in the language chosen."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from lib.i18n import translator
+
+    t = translator(lang)
+    specs = fields(kind)
     wb = Workbook()
     ws = wb.active
     ws.title = kind
     ws.append(header)
-    for col in ws.iter_cols(min_row=1, max_row=1):
-        for cell in col:
-            cell.number_format = "@"
     for c in range(1, len(header) + 1):  # text format for the data cells so codes keep leading zeros
-        letter = ws.cell(row=1, column=c).column_letter
+        letter = get_column_letter(c)
+        ws.cell(row=1, column=c).number_format = "@"
         ws.column_dimensions[letter].number_format = "@"
         ws.column_dimensions[letter].width = 16
-    info = wb.create_sheet("说明" if lang == "zh" else "help")
-    info.append(["column", "表头", "required", "example"])
-    for key, zh, req in columns(kind):
-        info.append([key, zh, "yes" if req else "", EXAMPLES.get(kind, {}).get(key, "")])
+    ws.freeze_panes = "A2"
+    info = wb.create_sheet(t("tpl.sheet_help"))
+    info.append([t("tpl.note")])
+    info.append([t("tpl.header"), t("tpl.key"), t("tpl.required"), t("tpl.format"), t("tpl.allowed"), t("tpl.example")])
+    lists = wb.create_sheet(t("tpl.sheet_lists"))
+    n_lists = 0
+    for c, (f, head) in enumerate(zip(specs, header), start=1):
+        values = labels(f, t)
+        info.append([head, f.key, t("tpl.yes") if f.required else t("tpl.no"), _format(f, t), "、".join(values)
+                     if lang == "zh" else ", ".join(values), _example(kind, f, t)])
+        if not values:
+            continue
+        n_lists += 1
+        col = get_column_letter(n_lists)
+        lists.cell(1, n_lists, head)
+        for r, label in enumerate(values, start=2):
+            lists.cell(r, n_lists, label).data_type = "s"
+        dv = DataValidation(type="list", formula1=f"'{lists.title}'!${col}$2:${col}${len(values) + 1}",
+                            allow_blank=True, showErrorMessage=True, errorStyle="warning")
+        dv.add(f"{get_column_letter(c)}2:{get_column_letter(c)}{MAX_VALIDATED_ROWS}")
+        ws.add_data_validation(dv)
+    for letter, width in zip("ABCDEF", (18, 18, 8, 36, 48, 24)):
+        info.column_dimensions[letter].width = width
+    lists.sheet_state = "hidden"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

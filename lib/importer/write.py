@@ -162,13 +162,48 @@ def _write_traffic(conn: Connection, out: pd.DataFrame) -> tuple[int, int]:
     return len(recs) - updated, updated
 
 
+def _existing_visits(conn: Connection, customer_ids: list[int]) -> dict:
+    """{(customer id, mode, planned_on or None, done_on if unplanned): visit id} of the customers' visits
+    (the first visit of each key): how a file row finds the visit it edits (`_write_visits`)."""
+    found: dict = {}
+    for i in range(0, len(customer_ids), 900):
+        chunk = customer_ids[i:i + 900]
+        names = {f"c{k}": c for k, c in enumerate(chunk)}
+        rows = conn.execute(text(
+            "SELECT id, customer_id, mode, planned_on, done_on FROM visit WHERE customer_id IN "
+            f"({', '.join(':' + n for n in names)}) ORDER BY id"), names).all()
+        for vid, cid, mode, planned, done in rows:
+            planned, done = _day(planned), _day(done)
+            found.setdefault((cid, mode, planned, None if planned else done), vid)
+    return found
+
+
+def _day(value) -> dt.date | None:
+    """A date column as read back (SQLite returns text, PostgreSQL dates)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def _write_visits(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
+    """Visits: a row naming a visit the customer already has (same mode and planned day; for an
+    unplanned visit, the same day done) updates its done day and note, so a downloaded list edited
+    in Excel (a planned visit marked done) goes back in without doubling; other rows are new visits."""
     out = out.copy()
     out["customer_id"] = out["customer_id"].astype(int)
     out["created_by"] = actor
+    existing = _existing_visits(conn, sorted(set(out["customer_id"].tolist())))
+    keys = [(c, m, _day(p), None if _day(p) else _day(d)) for c, m, p, d in
+            zip(out["customer_id"], out["mode"], _pylist(out["planned_on"]), _pylist(out["done_on"]))]
+    ids = [existing.get(k) for k in keys]
+    old = pd.Series([v is not None for v in ids], index=out.index)
+    if old.any():
+        upd = out[old].assign(id=[v for v in ids if v is not None])
+        _bulk(conn, "UPDATE visit SET done_on = {?}, note = {?} WHERE id = {?}", ["done_on", "note", "id"],
+              _rows(upd, ["done_on", "note", "id"]))
     cols = ["customer_id", "org_path", "manager_id", "mode", "planned_on", "done_on", "note", "created_by"]
-    _bulk(conn, _insert_sql("visit", cols), cols, _rows(out, cols))
-    return len(out), 0
+    _bulk(conn, _insert_sql("visit", cols), cols, _rows(out[~old], cols))
+    return int((~old).sum()), int(old.sum())
 
 
 

@@ -32,13 +32,13 @@ from lib.ui.map_assets import map_asset_base
 from lib.ui.navigation import PAGES, PageSpec, allowed_pages, may_open, navigation_pages, page_spec
 from lib.ui.presentation import PRESENTATION_CSS, briefing_downloads, slide_chart, slide_html
 from lib.ui.sidebar import unit_label
-from lib.ui.tables import TABLE_ROWS, download_buttons, table
+from lib.ui.tables import TABLE_ROWS, download_buttons, import_downloads, table
 
 __all__ = [
     "AREAS", "DEFAULT_LANGUAGE", "IMPORT_AREAS", "LANGUAGES", "PAGES", "PRESENTATION_CSS", "TABLE_ROWS", "Keys",
     "PageContext", "PageSpec", "allowed_pages", "areas_of", "briefing_downloads", "cached", "current_user",
     "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "field_label", "field_widget", "first_admin_form",
-    "get_engine", "guard", "invalidate", "language", "language_picker", "login_page", "logout", "map_asset_base", "may_open",
+    "get_engine", "guard", "import_downloads", "invalidate", "language", "language_picker", "login_page", "logout", "map_asset_base", "may_open",
     "months", "navigation_pages", "org_units", "page_context", "page_link", "page_spec", "run", "scope_name",
     "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label"
 ]

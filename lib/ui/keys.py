@@ -245,6 +245,7 @@ class Keys:
         ERRORS_DOWNLOAD = "imp_errors_dl"
         SECRETS = "imp_secrets"  # one-time passwords of a users import, shown once
         SECRETS_DOWNLOAD = "imp_secrets_dl"
+        EXPORT = "imp_export"  # + kind: the current data in the import format (csv/xlsx derive from it)
 
     class Managers:
         """pages/managers.py 客户经理."""

@@ -49,3 +49,20 @@ def download_buttons(df, name: str, t: Callable[..., str], key: str, sheet: str 
     row.download_button(t("work.xlsx"), data=lambda: export.xlsx_bytes(df, sheet or name),
                         file_name=f"{name}.xlsx", key=Keys.xlsx(key), on_click="ignore", mime=XLSX_MIME,
                         icon=":material/table_view:")
+
+
+def import_downloads(ctx, kind: str, key: str, month: str | None = None) -> None:
+    """CSV and .xlsx buttons downloading the `kind` rows inside the page's scope (and `month` where
+    the kind has months) in that import's format (lib.export.import_frame): edited in Excel, the file
+    goes back through the import page unchanged. The files are built only when clicked."""
+    from lib import export
+
+    t = ctx.t
+    name = f"{kind}_{month}" if month else kind
+    row = st.container(horizontal=True)
+    row.download_button(t("tpl.download_csv"), file_name=f"{name}.csv", mime="text/csv", key=Keys.csv(key),
+                        data=lambda: export.import_csv(ctx.engine, kind, ctx.scope, ctx.lang, month),
+                        on_click="ignore", icon=":material/download:")
+    row.download_button(t("tpl.download_xlsx"), file_name=f"{name}.xlsx", mime=XLSX_MIME, key=Keys.xlsx(key),
+                        data=lambda: export.import_xlsx(ctx.engine, kind, ctx.scope, ctx.lang, month),
+                        on_click="ignore", icon=":material/table_view:")

@@ -1,0 +1,228 @@
+"""Files as people write them (issue 13): a customer template filled in the natural way by a Chinese
+clerk imports without a refusal a person would call wrong; what is really wrong is still refused;
+templates list the allowed values (help sheet, drop-downs); every list the app downloads for an
+import kind goes back in (export → edit in Excel → import)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pandas as pd
+import pytest
+from _work_db import db, small_url  # noqa: F401 (fixtures)
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from sqlalchemy import text
+
+from lib import importer
+from lib.importer import import_file
+
+TODAY = dt.date(2026, 11, 20)
+
+# one row per customer as a clerk types it: labels not codes, Chinese dates, phones with dashes and
+# spaces, units after the tonnes, blanks where nothing is known (column → cycle of cell values)
+CLERK = {
+    "客户名称": [f"济南{n}号客户" for n in range(1, 43)],
+    "客户类型": ["机构客户", "个人客户", "个人", "机构", " 机构客户 ", "Institutional"],
+    "客户性质": ["物流", "私家车", "个体运输", "工程施工", "", "Logistics"],
+    "加油站代码": ["370102001", "370102002", "370102003"],
+    "电话": ["0531-8888 6666", "138 0531 0001", "13905310002", "(0531)86001234", "", "+86 139-0531-0003"],
+    "联系人": ["张经理", "", "李四"],
+    "油品": ["柴油", "汽油", "汽柴油", "", "diesel", "Gasoline"],
+    "支付方式": ["加油卡", "现金", "银行卡", "", "Fuel card", "油卡"],
+    "客户状态": ["存量", "潜在", "存量客户", "", "Existing", "流失"],
+    "忠诚度": ["固定", "", "游离", "潜在", "", "流失"],
+    "汽油月需求(吨)": ["12吨", "3.5", "", "0", "1,200", "8 t"],
+    "柴油月需求(吨)": ["25", "", "40吨", "0", "６", ""],
+    "不记名卡年采购额(元)": ["", "1.2万", "￥8,000", "12000元", "", "0"],
+    "协议签订单位": ["", "地市分公司", "", "区县/片区", "", "省公司"],
+    "省公司统一采购": ["否", "", "是", "", "√", "否"],
+    "消费稳定": ["是", "否", "", "是", "×", "是"],
+    "开发月份": ["2025年3月", "", "2026.1", "2024年12月", "2025-06", "2026年2月15日"],
+    "流失月份": ["", "", "", "", "", "2026年10月"],
+    "流失原因": ["", "", "", "", "", "转到竞争对手"],
+    "价值类别": ["一类", "2", "", "三类", "4", ""],
+    "经度": ["117.05", "", "117.06", "", "", "117.07"],
+    "纬度": ["36.66", "", "36.67", "", "", "36.68"],
+}
+
+
+def clerk_frame(n: int = 42) -> pd.DataFrame:
+    return pd.DataFrame({col: [vals[i % len(vals)] for i in range(n)] for col, vals in CLERK.items()})
+
+
+def fill_template(df: pd.DataFrame, kind: str = "customers") -> bytes:
+    """The downloaded .xlsx template with `df` typed under its headers (first sheet)."""
+    wb = load_workbook(io.BytesIO(importer.template(kind, "xlsx", "zh")))
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    for r, row in enumerate(df.to_dict("records"), start=2):
+        for c, name in enumerate(header, start=1):
+            if row.get(name, "") != "":
+                ws.cell(r, c, row[name])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def stored(engine, names) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT name, kind, sub_type, phone, fuel, payment, status, loyalty, gasoline_t, "
+                                 "diesel_t, card_cny, agreement, stable, developed_month, lost_month, value_class, "
+                                 "lon, lat FROM customer WHERE name IN :n").bindparams(
+            __import__("sqlalchemy").bindparam("n", expanding=True)), {"n": list(names)}).mappings().all()
+    return pd.DataFrame(rows).set_index("name")
+
+
+def test_natural_customer_template_imports(db):  # noqa: F811
+    df = clerk_frame()
+    report = import_file(db, "customers", fill_template(df), "客户.xlsx", today=TODAY)
+    assert report.ok, report.errors_frame().head(20).to_string()
+    assert report.inserted == 42
+    got = stored(db, df["客户名称"])
+    assert len(got) == 42
+    first, second, sixth = got.loc["济南1号客户"], got.loc["济南2号客户"], got.loc["济南6号客户"]
+    assert (first.kind, first.sub_type, first.fuel, first.payment, first.status, first.loyalty) == (
+        "institutional", "logistics", "diesel", "fuel_card", "existing", "fixed")
+    assert first.phone == "053188886666" and first.gasoline_t == 12 and first.developed_month == "2025-03"
+    assert first.value_class == 1 and bool(first.stable) and (first.lon, first.lat) == (117.05, 36.66)
+    assert (second.kind, second.sub_type, second.status, second.card_cny, second.agreement) == (
+        "personal", "private_car", "potential", 12000, "city")
+    assert (sixth.kind, sixth.status, sixth.lost_month, sixth.developed_month, sixth.agreement) == (
+        "institutional", "lost", "2026-10", "2026-02", "province")
+    assert got.loc["济南4号客户"].developed_month == "2024-12" and got.loc["济南3号客户"].diesel_t == 40
+    assert got.loc["济南5号客户"].gasoline_t == 1200 and got.loc["济南4号客户"].card_cny == 12000
+
+
+@pytest.mark.parametrize("column, value, code", [
+    ("客户类型", "公司", "bad_choice"),
+    ("油品", "天然气", "bad_choice"),
+    ("客户状态", "好", "bad_choice"),
+    ("汽油月需求(吨)", "12元", "not_number"),
+    ("汽油月需求(吨)", "很多", "not_number"),
+    ("开发月份", "3月", "bad_month"),
+    ("开发月份", "2025年13月", "bad_month"),
+    ("电话", "无", "bad_phone"),
+    ("消费稳定", "也许", "bad_choice"),
+    ("加油站代码", "999999999", "unknown_station"),
+    ("经度", "200", "out_of_range"),
+], ids=["kind", "fuel", "status", "tonnes-in-yuan", "words", "month-no-year", "month-13", "phone", "flag",
+        "station", "lon"])
+def test_really_wrong_values_are_refused(db, column, value, code):  # noqa: F811
+    df = clerk_frame(6)
+    df.loc[2, column] = value
+    report = import_file(db, "customers", fill_template(df), "客户.xlsx", today=TODAY)
+    assert not report.ok and report.inserted == 0
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(4, column, code)]
+
+
+# --- templates list the allowed values ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang, sheet, kind_values, example", [
+    ("zh", "填写说明", "机构客户、个人客户", "机构客户"),
+    ("en", "Instructions", "Institutional, Personal", "Institutional"),
+], ids=["zh", "en"])
+def test_template_help_sheet_lists_allowed_values(lang, sheet, kind_values, example):
+    wb = load_workbook(io.BytesIO(importer.template("customers", "xlsx", lang)))
+    assert wb.sheetnames[:2] == ["customers", sheet]
+    rows = {r[1]: r for r in wb[sheet].iter_rows(min_row=3, values_only=True)}
+    assert set(rows) == {k for k, _, _ in importer.columns("customers")}
+    assert rows["kind"][4] == kind_values and rows["kind"][5] == example
+    assert rows["name"][2] and not rows["phone"][2]  # required or not
+    assert "2026" in rows["developed_month"][3] and rows["stable"][4]  # month format; yes/no listed
+    dropdowns = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in wb.worksheets[0].data_validations.dataValidation}
+    header = [c.value for c in wb.worksheets[0][1]]
+    col = get_column_letter(1 + [k for k, _, _ in importer.columns("customers")].index("fuel"))
+    assert len(header) == len(importer.columns("customers"))
+    lists = wb.worksheets[2]
+    ref = dropdowns[f"{col}2"].split("!")[1].replace("$", "")
+    fuels = [r[0].value for r in lists[ref]]
+    assert fuels == (["汽油", "柴油", "汽柴油"] if lang == "zh" else ["Gasoline", "Diesel", "Both"])
+
+
+@pytest.mark.parametrize("kind", ["consumption", "traffic", "visits"])
+def test_every_template_has_help_rows_for_each_column(kind):
+    wb = load_workbook(io.BytesIO(importer.template(kind, "xlsx", "zh")))
+    keys = [r[1] for r in wb["填写说明"].iter_rows(min_row=3, values_only=True)]
+    assert keys == [k for k, _, _ in importer.columns(kind)]
+    assert all(r[3] for r in wb["填写说明"].iter_rows(min_row=3, values_only=True))  # a format for every column
+
+
+# --- export → edit in Excel → import ------------------------------------------------------------------
+
+SCOPE, MONTH = "/37/3701/", "2026-10"
+
+
+def edit_xlsx(data: bytes, header: str, row: int, value) -> tuple[bytes, str]:
+    """Set cell (`row` counted from the first data row = 0, column `header`) as a person would in
+    Excel; return the workbook and the row's first cell (the record's code)."""
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb.worksheets[0]
+    col = [c.value for c in ws[1]].index(header) + 1
+    ws.cell(row + 2, col, value)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), ws.cell(row + 2, 1).value
+
+
+def edit_csv(data: bytes, header: str, row: int, value) -> tuple[bytes, str]:
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df.loc[row, header] = str(value)
+    return df.to_csv(index=False).encode("utf-8-sig"), df.iloc[row, 0]
+
+
+def one(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+# kind, language, column as the download heads it, the row edited, the new value (as typed), the check:
+# SQL reading the edited value back by the row's code (:code), and the value expected there
+ROUND_TRIPS = [
+    ("customers", "zh", "电话", 5, "0531-8123 4567", "SELECT phone FROM customer WHERE code = :code", "053181234567"),
+    ("customers", "zh", "客户状态", 7, "潜在", "SELECT status FROM customer WHERE code = :code", "potential"),
+    ("customers", "en", "payment", 3, "Bank card", "SELECT payment FROM customer WHERE code = :code", "bank_card"),
+    ("consumption", "zh", "柴油(吨)", 4, 77.5, "SELECT m.diesel_t FROM monthly_consumption m JOIN customer c ON "
+     "c.id = m.customer_id WHERE c.code = :code AND m.month = '2026-10'", 77.5),
+    ("traffic", "zh", "进站车辆", 2, 150, "SELECT t.entering FROM station_traffic t JOIN station s ON s.id = t.station_id "
+     "WHERE s.code = :code AND t.day = '2026-10-03'", 150),
+    ("visits", "zh", "回访内容", 0, "改为电话确认", "SELECT v.note FROM visit v JOIN customer c ON c.id = v.customer_id "
+     "WHERE c.code = :code AND v.note = '改为电话确认'", "改为电话确认"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+@pytest.mark.parametrize("kind, lang, header, row, value, sql, expected", ROUND_TRIPS,
+                         ids=[f"{r[0]}-{r[1]}-{r[2]}" for r in ROUND_TRIPS])
+def test_download_edit_import(db, fmt, kind, lang, header, row, value, sql, expected):  # noqa: F811
+    from lib import export
+
+    download = (export.import_xlsx if fmt == "xlsx" else export.import_csv)(db, kind, SCOPE, lang, MONTH)
+    n = len(export.import_frame(db, kind, SCOPE, lang, MONTH))
+    tables = {t: one(db, f"SELECT COUNT(*) FROM {t}") for t in ("customer", "monthly_consumption", "station_traffic",
+                                                                  "visit")}
+    edited, code = (edit_xlsx if fmt == "xlsx" else edit_csv)(download, header, row, value)
+    report = import_file(db, kind, edited, f"{kind}.{fmt}", scope=SCOPE, today=TODAY)
+    assert report.ok, report.errors_frame().head(10).to_string()
+    assert (report.rows, report.inserted, report.updated) == (n, 0, n)  # every row found its record
+    assert one(db, sql, code=str(code)) == expected
+    assert {t: one(db, f"SELECT COUNT(*) FROM {t}") for t in tables} == tables  # nothing doubled
+
+
+@pytest.mark.parametrize("kind, table, lang", [
+    ("customers", "customer", "zh"), ("customers", "customer", "en"), ("consumption", "monthly_consumption", "zh"),
+    ("traffic", "station_traffic", "zh"), ("visits", "visit", "zh")])
+def test_unedited_download_imports_as_no_change(db, kind, table, lang):  # noqa: F811
+    from lib import export
+
+    def rows():
+        df = pd.read_sql_query(text(f"SELECT * FROM {table}"), db)
+        return df.drop(columns=[c for c in ("updated_at", "created_at") if c in df.columns]).sort_values(
+            list(df.columns[:2])).reset_index(drop=True)
+
+    before = rows()
+    report = import_file(db, kind, export.import_xlsx(db, kind, SCOPE, lang, MONTH), f"{kind}.xlsx", scope=SCOPE,
+                         today=TODAY)
+    assert report.ok and report.inserted == 0 and report.updated > 0
+    pd.testing.assert_frame_equal(rows(), before)
