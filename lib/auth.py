@@ -82,6 +82,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "churn.task": _WRITERS,  # win-back tasks 挽回任务
     # administration 系统管理
     "users.manage": _ADMINS,
+    # organisation setup 组织设置 (lib.org)
+    "page.setup": _ADMINS,
+    "org.edit": _ADMINS,  # create units from the map, rename, managers, boundaries
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

@@ -40,6 +40,9 @@ CODES = (
     "lon_lat",
     # grids (GeoJSON)
     "bad_geojson", "bad_geometry", "grid_station", "overlap", "gap", "outside",
+    # org units 组织单元 (lib.org)
+    "bad_org_code", "unknown_parent", "wrong_level", "org_moved", "org_exists", "not_polygon", "out_of_china",
+    "unknown_region", "province_mismatch", "area_empty", "area_twice", "area_city",
 )
 YES = frozenset({"1", "true", "yes", "y", "是"})
 NO = frozenset({"", "0", "false", "no", "n", "否"})

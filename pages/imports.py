@@ -24,7 +24,7 @@ else:
     cols[1].download_button(t("imp.template_xlsx"), importer.template(kind, "xlsx", ctx.lang), f"{kind}_template.xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             key=ui.Keys.row(K.TEMPLATE_XLSX, kind), on_click="ignore")
-    types = ["csv", "txt", "xlsx"]
+    types = ["csv", "txt", "xlsx"] + (["geojson", "json"] if kind == "org_units" else [])
 upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, kind))
 
 

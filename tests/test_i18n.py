@@ -36,6 +36,10 @@ DYNAMIC = {
     "imp.help": list(importer.KINDS),
     # table headers col.*, code values val.* / tier.* / kind.* / level.*, tier-rule explanations (lib.vocab)
     **vocab.I18N_DYNAMIC,
+    # organisation setup (pages/setup.py): field labels of the setup table, unit list and refusals
+    "org.field": ["level", "kind", "adcode", "code", "city", "official", "name", "keep", "area", "parent_code",
+                  "manager_name", "manager_phone", "has_boundary", "path", "boundary", "province", "cities",
+                  "districts", "renames", "areas"],
 }
 
 

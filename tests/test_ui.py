@@ -35,6 +35,7 @@ MATRIX = {  # x = allowed, . = refused
     "matters.escalate_overdue": "x.xx..", "managers.rate": "x.xx..", "managers.plan": "x.xxx.",
     "tiers.override": "x.xx..", "plans.edit": "x.xx..", "surveys.record": "x.xxx.", "churn.task": "x.xxxx",
     "users.manage": "x.....",
+    "page.setup": "x.....", "org.edit": "x.....",
 }
 
 

@@ -5,11 +5,11 @@ customer columns are the file fields of the one customer spec (lib.customers.FIE
 """
 from __future__ import annotations
 
-from lib import customers
+from lib import customers, org
 from lib.config import rules as config
 from lib.visits import FIELDS as VISIT_FIELDS
 
-KINDS = ("customers", "consumption", "traffic", "visits", "grids")
+KINDS = ("customers", "consumption", "traffic", "visits", "grids", "org_units")
 
 COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "customers": [(f.key, f.header, f.required) for f in customers.FIELDS if f.file],  # as at import: see columns()
@@ -30,6 +30,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("code", "网格代码", True), ("name", "网格名称", True), ("station_code", "加油站代码", True),
         ("owner_name", "网格负责人", False), ("owner_phone", "负责人电话", False), ("owner_duties", "职责", False),
     ],
+    "org_units": [(f.key, f.header, f.required) for f in org.FIELDS if f.file],  # org units 组织单元 (lib.org)
 }
 PASSING = ("passing_car", "passing_medium", "passing_truck", "passing_bus")
 # impossible counts: (numerator, denominator, rate) — FOUR_RATES.md "a count that makes a rate exceed 100 %"

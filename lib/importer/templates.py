@@ -21,6 +21,9 @@ EXAMPLES = {
                 "peak_nozzle_lifts": "90", "sampling": "15min/h x 24h"},
     "visits": {"customer_code": "370102001J10000001X", "mode": "phone", "done_on": "2026-10-08",
                "note": "电话回访，客户对服务满意"},
+    "org_units": {"code": "370102", "name": "历下区", "level": "district", "parent_code": "3701",
+                  "manager_name": "张经理", "manager_phone": "13800000000",
+                  "boundary": '{"type":"Polygon","coordinates":[[[117.0,36.6],[117.1,36.6],[117.1,36.7],[117.0,36.6]]]}'},
 }
 
 

@@ -180,4 +180,8 @@ def write_rows(conn: Connection, kind: str, out: pd.DataFrame, ctx: Context, act
         return _write_consumption(conn, out, progress)
     if kind == "traffic":
         return _write_traffic(conn, out)
+    if kind == "org_units":  # org units 组织单元 (lib.importer.org_units)
+        from lib.importer import org_units
+
+        return org_units.write(conn, out, actor)
     return _write_visits(conn, out, actor)

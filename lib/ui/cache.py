@@ -46,6 +46,7 @@ READS: dict[str, frozenset[str]] = {
     "lib.maps.data": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
     "lib.maps.editing": frozenset({"org", "customers", "grids"}),
     "lib.maps.layers": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
+    "lib.org": frozenset({"org"}),
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {
@@ -61,6 +62,7 @@ READS_BY_FUNCTION: dict[str, frozenset[str]] = {
 IMPORT_AREAS: dict[str, tuple[str, ...]] = {
     "customers": ("customers",), "consumption": ("consumption",), "traffic": ("consumption",),
     "visits": ("visits",), "grids": ("grids",),
+    "org_units": ("org",),
 }
 
 _readers: dict[Callable, Callable] = {}  # fn → its st.cache_data wrapper, made once

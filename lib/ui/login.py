@@ -125,7 +125,8 @@ def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
             st.error(t("common.invalid", reason=validation.describe(exc, t)))
             return
         invalidate()  # the organisation and its users are new: no cached reader may keep "empty"
-        st.success(t("setup.done"))
+        st.session_state[Keys.DEEP_LINK] = "pages/setup.py"  # after logging in, the admin lands on 组织设置
+        st.success(t("setup.done_org" if new_org else "setup.done"))
 
 
 def secrets_equal(a: str, b: str) -> bool:

@@ -63,6 +63,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/presentation.py", "page.presentation", ":material/slideshow:", "nav.meeting"),
     PageSpec("pages/audit.py", "page.audit", ":material/history:", "nav.admin"),
     PageSpec("pages/admin_users.py", "page.admin_users", ":material/manage_accounts:", "nav.admin"),
+    PageSpec("pages/setup.py", "page.setup", ":material/account_tree:", "nav.admin"),
 )
 
 
