@@ -116,6 +116,7 @@ def region_rows(province_code: str) -> pd.DataFrame:
 def choices_from_table(table: pd.DataFrame) -> dict:
     """The setup table as edited (region_rows with name, keep, area changed) → the keyword arguments of
     `setup_from_map`: cities and districts kept, renames, areas {name: [district adcodes]}."""
+    table = table.assign(keep=table["keep"].fillna(False).astype(bool))
     cities = table[(table["level"] == "city") & table["keep"]]
     dists = table[(table["level"] == "district") & table["keep"]]
     renames = {r.adcode: str(r.name).strip() for r in table.itertuples()

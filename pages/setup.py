@@ -31,14 +31,20 @@ with st.expander(t("org.from_map"), expanded=not set_up, key=K.FROM_MAP):
     code = st.selectbox(t("org.province"), codes, index=default, format_func=lambda c: f"{names[c]} ({c})",
                         key=K.PROVINCE)
     rows = ui.cached(org.region_rows, areas=("org",))(code)
+    cities = dict(zip(rows["code"], rows["city"]))
+    cities = {c: n for c, n in cities.items() if len(c) == 4}
+    chosen = st.multiselect(t("org.cities"), list(cities), default=list(cities), format_func=cities.get,
+                            key=ui.Keys.row(K.CITIES, code))
+    rows = rows[rows["code"].str[:4].isin(chosen)].reset_index(drop=True)
     rows = rows.assign(kind=rows["level"].map(lambda x: t(f"level.{x}")))
     edited = st.data_editor(
-        rows, key=ui.Keys.row(K.TABLE, code), hide_index=True, use_container_width=True, height=360,
+        rows, key=ui.Keys.row(K.TABLE, code, *chosen), hide_index=True, width="stretch", height=360,
         disabled=["kind", "adcode", "code", "city", "official"],
         column_order=["kind", "code", "city", "official", "name", "keep", "area", "adcode"],
         column_config={c: st.column_config.Column(t(f"org.field.{c}")) for c in rows.columns if c != "level"} | {
             "keep": st.column_config.CheckboxColumn(t("org.field.keep"))})
-    left_out = set(edited.loc[~edited["keep"].astype(bool), "adcode"])
+    left_out = set(edited.loc[~edited["keep"].astype(bool), "adcode"]) | {
+        f"{c}00" for c in cities if c not in chosen}
     st_folium(org.preview_map(code, left_out, lang=ctx.lang, asset_base=ui.map_asset_base()), key=K.MAP,
               height=420, use_container_width=True, returned_objects=[])
     if st.button(t("org.create"), key=K.CREATE, type="primary", icon=":material/account_tree:"):
@@ -59,7 +65,7 @@ if set_up:
     units = ui.cached(org.units)(ctx.engine, ctx.scope)
     shown = units.assign(level=units["level"].map(lambda x: t(f"level.{x}")))
     st.dataframe(shown.rename(columns={c: t(f"org.field.{c}") for c in shown.columns}).drop(columns=[t("org.field.path")]),
-                 hide_index=True, key=K.UNITS, use_container_width=True)
+                 hide_index=True, key=K.UNITS, width="stretch")
     labels = {r.code: f"{r.name} · {r.code}" for r in units.itertuples()}
     pick = st.selectbox(t("org.unit"), list(labels), format_func=labels.get, key=K.UNIT)
     unit = units.set_index("code").loc[pick]

@@ -366,6 +366,7 @@ class Keys:
 
         FLASH = "orgset_flash"  # the counts of the last setup from the map
         PROVINCE = "orgset_province"
+        CITIES = "orgset_cities"  # + province code: the cities to set up
         TABLE = "orgset_table"  # the editable table of cities and districts
         MAP = "orgset_map"
         CREATE = "orgset_create"

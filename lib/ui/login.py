@@ -125,8 +125,10 @@ def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
             st.error(t("common.invalid", reason=validation.describe(exc, t)))
             return
         invalidate()  # the organisation and its users are new: no cached reader may keep "empty"
-        st.session_state[Keys.DEEP_LINK] = "pages/setup.py"  # after logging in, the admin lands on 组织设置
-        st.success(t("setup.done_org" if new_org else "setup.done"))
+        # the login form comes next, saying so; after logging in the admin lands on 组织设置 (pages/setup.py)
+        st.session_state[Keys.DEEP_LINK] = "pages/setup.py"
+        st.session_state[Keys.LOGIN_NOTICE] = "setup.done_org" if new_org else "setup.done"
+        st.rerun()
 
 
 def secrets_equal(a: str, b: str) -> bool:
