@@ -90,6 +90,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # issue 13: people and plans 人员与计划
     "managers.edit": _ABOVE_STATION,  # create and edit customer managers 客户经理档案
     "rates.targets": _ABOVE_STATION,  # per-station four-rate targets 四率目标
+    # organisation setup 组织设置 (lib.org)
+    "page.setup": _ADMINS,
+    "org.edit": _ADMINS,  # create units from the map, rename, managers, boundaries
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

@@ -53,6 +53,9 @@ CODES = (
     # people and plans (lib.importer.people, issue 13)
     "not_allowed", "unknown_unit", "bad_login", "login_taken", "role_not_grantable", "role_level",
     "manager_required", "manager_moves", "wrong_level", "bad_period", "already_recorded",
+    # org units 组织单元 (lib.org)
+    "bad_org_code", "unknown_parent", "org_moved", "org_exists", "not_polygon",
+    "unknown_region", "province_mismatch", "area_empty", "area_twice", "area_city",
 )
 YES = frozenset({"1", "true", "yes", "y", "是", "有", "√", "✓", "✔"})
 NO = frozenset({"", "0", "false", "no", "n", "否", "无", "×", "✗", "✘"})

@@ -26,7 +26,7 @@ else:
     cols[1].download_button(t("imp.template_xlsx"), importer.template(kind, "xlsx", ctx.lang), f"{kind}_template.xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             key=ui.Keys.row(K.TEMPLATE_XLSX, kind), on_click="ignore")
-    types = ["csv", "txt", "xlsx"]
+    types = ["csv", "txt", "xlsx"] + (["geojson", "json"] if kind == "org_units" else [])
 if kind in export.IMPORT_READERS:  # the data already there, in this import's format (edit, then import)
     month = None if kind == "customers" else ctx.month
     st.caption(t("tpl.current", month=month or t("tpl.all_months")))

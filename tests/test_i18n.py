@@ -41,6 +41,10 @@ DYNAMIC = {
     "checklist.hint": list(__import__("lib.checklist", fromlist=["CHECK_KEYS"]).CHECK_KEYS),
     "checklist.status": list(__import__("lib.checklist", fromlist=["STATUSES"]).STATUSES),
     "checklist.unit": list(__import__("lib.checklist", fromlist=["UNITS"]).UNITS),
+    # organisation setup (pages/setup.py): field labels of the setup table, unit list and refusals
+    "org.field": ["level", "kind", "adcode", "code", "city", "official", "name", "keep", "area", "parent_code",
+                  "manager_name", "manager_phone", "has_boundary", "path", "boundary", "province", "cities",
+                  "districts", "renames", "areas"],
 }
 
 

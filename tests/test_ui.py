@@ -38,6 +38,7 @@ MATRIX = {  # x = allowed, . = refused
     "page.checklist": "x.xxx.",
     "page.stations": "xxxxxx", "stations.edit": "x.xx..", "stations.sales": "x.xxx.",
     "managers.edit": "x.xx..", "rates.targets": "x.xx..",
+    "page.setup": "x.....", "org.edit": "x.....",
 }
 
 

@@ -150,6 +150,15 @@ def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: 
         report.secrets = ctx.people.get("secrets")
 
 
+def _read(kind: str, data: bytes, filename: str, max_rows: int) -> pd.DataFrame:
+    """The file as text cells; org units may also come as a GeoJSON FeatureCollection."""
+    from lib.importer import org_units
+
+    if kind == "org_units" and org_units.is_geojson(data, filename):
+        return org_units.read_features(data)
+    return read_table(data, filename, max_rows)
+
+
 def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, dry_run: bool = False,
                 scope: str | None = None, actor: str = "import", progress: Progress | None = None,
                 today: dt.date | None = None) -> ImportReport:
@@ -172,7 +181,7 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, dry_ru
         if kind == "grids":
             _import_grids(engine, report, data, scope, actor, dry_run)
         else:
-            df = map_columns(read_table(data, filename, lim["max_rows"]), kind)
+            df = map_columns(_read(kind, data, filename, lim["max_rows"]), kind)
             report.rows = len(df)
             _check_size(df, lim)
             progress(0.2, "check")

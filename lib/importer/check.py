@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from lib import customers, rules, visits
+from lib import customers, org, rules, visits
 from lib.auth import manager_scope
 from lib.importer import people
 from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, required
@@ -35,6 +35,7 @@ class Context:
         columns=["code", "id", "org_path", "station_id", "manager_id"]).set_index("code"))
     units: pd.DataFrame | None = None  # org units above stations by code (lib.stations.load_units)
     people: dict = field(default_factory=dict)  # units, managers, logins … of lib.importer.people.prepare
+    org_units: pd.DataFrame | None = None  # every org unit by code with its parent's code (lib.org.unit_table)
 
 
 STATIONS_SQL = ("SELECT s.code, s.id, s.org_path, s.org_unit_id, u.parent_id AS district_id FROM station s "
@@ -61,8 +62,7 @@ def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=()
     stations = pd.read_sql_query(text(STATIONS_SQL), conn).set_index("code")
     grids = pd.read_sql_query(text("SELECT code, id, station_id FROM grid"), conn)
     managers = pd.read_sql_query(text("SELECT id, org_unit_id FROM customer_manager"), conn).set_index("id")
-    ctx = Context(scope, today, stations, grids, managers)
-    ctx.units = load_units(conn)
+    ctx = Context(scope, today, stations, grids, managers, units=load_units(conn), org_units=org.unit_table(conn))
     codes = sorted({c for c in customer_codes if c})
     if codes:
         ctx.customers = _customers_by_code(conn, codes)
@@ -74,7 +74,7 @@ def check_frame(kind: str, df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
     return {"customers": check_customers, "consumption": check_consumption, "traffic": check_traffic,
             "visits": check_visits, "stations": check_station_rows,
             "competitor_stations": check_competitor_rows, "station_sales": check_sales_rows,
-            **people.CHECKS}[kind](df, ctx)
+            **people.CHECKS, "org_units": _check_org_units}[kind](df, ctx)
 
 
 # --- references ----------------------------------------------------------------------------------
@@ -275,3 +275,10 @@ def check_visits(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]
         out[key] = values
     ck.duplicates([df["customer_code"].str.upper(), out["mode"], df["planned_on"], df["done_on"]], "customer_code")
     return out, ck
+
+
+def _check_org_units(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Org-unit rows 组织单元 (lib.importer.org_units, through the spec lib.org shares with the setup page)."""
+    from lib.importer import org_units
+
+    return org_units.check(df, ctx)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lib import customers, managers, stations
+from lib import customers, managers, org, stations
 from lib.config import rules as config
 from lib.validation import Field
 from lib.visits import FIELDS as VISIT_FIELDS
 
 KINDS = ("customers", "consumption", "traffic", "visits", "grids", "stations", "competitor_stations", "station_sales",
-         "managers", "users", "targets", "rate_targets", "surveys")
+         "managers", "users", "targets", "rate_targets", "surveys", "org_units")
 
 COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "customers": [(f.key, f.header, f.required) for f in customers.FIELDS if f.file],  # as at import: see columns()
@@ -46,6 +46,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "rate_targets": [("station_code", "加油站代码", True), ("rate", "指标", True), ("target", "目标值", True)],
     "surveys": [("station_code", "加油站代码", True), ("period", "调查期", True), ("submitted_on", "报送日期", False),
                 ("potential_customers", "潜在客户数", True), ("note", "备注", False)],
+    "org_units": [(f.key, f.header, f.required) for f in org.FIELDS if f.file],  # org units 组织单元 (lib.org)
 }
 PASSING = ("passing_car", "passing_medium", "passing_truck", "passing_bus")
 # impossible counts: (numerator, denominator, rate) — FOUR_RATES.md "a count that makes a rate exceed 100 %"

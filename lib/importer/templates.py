@@ -39,6 +39,9 @@ EXAMPLES = {
     "rate_targets": {"station_code": "370102001", "rate": "entry_rate", "target": "12%"},
     "surveys": {"station_code": "370102001", "period": "2026-07", "submitted_on": "2026-07-28",
                 "potential_customers": "35", "note": "周边物流园区走访"},
+    "org_units": {"code": "370102", "name": "历下区", "level": "district", "parent_code": "3701",
+                  "manager_name": "张经理", "manager_phone": "13800000000",
+                  "boundary": '{"type":"Polygon","coordinates":[[[117.0,36.6],[117.1,36.6],[117.1,36.7],[117.0,36.6]]]}'},
 }
 
 

@@ -222,4 +222,8 @@ def write_rows(conn: Connection, kind: str, out: pd.DataFrame, ctx: Context, act
         return STATION_WRITES[kind](conn, out, actor)
     if kind in people.KINDS:
         return people.write(conn, kind, out, ctx, actor)
+    if kind == "org_units":  # org units 组织单元 (lib.importer.org_units)
+        from lib.importer import org_units
+
+        return org_units.write(conn, out, actor)
     return _write_visits(conn, out, actor)

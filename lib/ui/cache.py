@@ -49,6 +49,7 @@ READS: dict[str, frozenset[str]] = {
     "lib.checklist": frozenset({"org", "customers", "consumption", "plans", "grids", "managers", "visits", "users"}),
     "lib.stations": frozenset({"org"}),
     "lib.targets": frozenset({"org", "plans"}),
+    "lib.org": frozenset({"org"}),
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {
@@ -67,6 +68,7 @@ IMPORT_AREAS: dict[str, tuple[str, ...]] = {
     "stations": ("org",), "competitor_stations": ("org",), "station_sales": ("org",),
     "managers": ("managers",), "users": ("users",), "targets": ("plans",), "rate_targets": ("org",),
     "surveys": ("plans",),
+    "org_units": ("org",),
 }
 
 _readers: dict[Callable, Callable] = {}  # fn → its st.cache_data wrapper, made once

@@ -412,6 +412,26 @@ class Keys:
         SALES = "stn_sales"
         FLASH = "stn_flash"
 
+    class Setup:
+        """pages/setup.py 组织设置."""
+
+        FLASH = "orgset_flash"  # the counts of the last setup from the map
+        PROVINCE = "orgset_province"
+        CITIES = "orgset_cities"  # + province code: the cities to set up
+        TABLE = "orgset_table"  # the editable table of cities and districts
+        MAP = "orgset_map"
+        CREATE = "orgset_create"
+        UNITS = "orgset_units"
+        UNIT = "orgset_unit"
+        EDIT_FORM = "orgset_edit_form"
+        NAME = "orgset_name"
+        MANAGER = "orgset_manager"
+        PHONE = "orgset_phone"
+        SAVE = "orgset_save"
+        BOUNDARY_FILE = "orgset_boundary_file"
+        BOUNDARY_SAVE = "orgset_boundary_save"
+        FROM_MAP = "orgset_from_map"  # the expander with the map setup once units exist
+
 
 def all_keys() -> dict[str, str]:
     """Every constant key as {"Class.NAME": value} (tests check they are unique)."""

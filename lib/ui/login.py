@@ -133,7 +133,10 @@ def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
             st.error(t("common.invalid", reason=validation.describe(exc, t)))
             return
         invalidate()  # the organisation and its users are new: no cached reader may keep "empty"
-        st.success(t("setup.done"))
+        # the login form comes next, saying so; after logging in the admin lands on 组织设置 (pages/setup.py)
+        st.session_state[Keys.DEEP_LINK] = "pages/setup.py"
+        st.session_state[Keys.LOGIN_NOTICE] = "setup.done_org" if new_org else "setup.done"
+        st.rerun()
 
 
 def change_password_form(engine: Engine, t: Callable[..., str], user: auth.SessionUser) -> None:

@@ -65,6 +65,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/admin_users.py", "page.admin_users", ":material/manage_accounts:", "nav.admin"),
     PageSpec("pages/checklist.py", "page.checklist", ":material/checklist:", "nav.admin"),
     PageSpec("pages/stations.py", "page.stations", ":material/local_gas_station:", "nav.work"),
+    PageSpec("pages/setup.py", "page.setup", ":material/account_tree:", "nav.admin"),
 )
 
 
