@@ -175,6 +175,19 @@ def managers(rng: np.random.Generator, ids: Ids, org: Org, as_of: dt.date) -> li
     return out
 
 
+def patch_seeds(rng: np.random.Generator, s: dict, n: int) -> np.ndarray:
+    """n seeds of a grid's patches: evenly around the station 1.5 km out (inside the grid, else a random
+    point of it), so that the patches share the station's surroundings, where its customers are, like
+    slices (a rural district's grid reaches tens of km beyond them)."""
+    kx = km_per_deg_lon(s["lat"])
+    ang = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.arange(n) / n
+    pts = np.column_stack([s["lon"] + 1.5 * np.cos(ang) / kx, s["lat"] + 1.5 * np.sin(ang) / KM_PER_DEG_LAT])
+    outside = ~shapely.contains_xy(s["grid"], pts[:, 0], pts[:, 1])
+    if outside.any():
+        pts[outside] = random_points_in(rng, s["grid"], int(outside.sum()))
+    return pts
+
+
 def patch_rows(rng: np.random.Generator, ids: Ids, org: Org) -> pd.DataFrame:
     """Patches 包区: each grid split into one part per customer manager; sets each station's `patches`."""
     rows = []
@@ -183,7 +196,7 @@ def patch_rows(rng: np.random.Generator, ids: Ids, org: Org) -> pd.DataFrame:
         if nm == 1:
             parts = [s["grid"]]
         else:
-            parts = voronoi_split(random_points_in(rng, s["grid"], nm), s["grid"])
+            parts = voronoi_split(patch_seeds(rng, s, nm), s["grid"])
         s["patches"] = parts
         for no, (part, mg) in enumerate(zip(parts, s["managers"]), start=1):
             shapely.prepare(part)
