@@ -70,22 +70,22 @@ def test_same_seed_same_data_other_seed_other_data(built, tmp_path):
         other.dispose()
 
 
-# Table hashes (scripts/db_hash.py) of a tiny province written by the generator before it became the
-# lib/demo package of stages (lib/demo.py at 4fed690): the refactoring changed no row. A deliberate
-# change of the generator's output updates these with `python scripts/db_hash.py URL`. The customer
-# hash changed once more when the table gained the column `extra` (migration 0007, NULL for every demo
-# customer): with that column dropped the table hashes to 32f3babf3e514652 as before.
+# Table hashes (scripts/db_hash.py) of a tiny province. A deliberate change of the generator's output
+# updates these with `python scripts/db_hash.py URL`. History: pinned when lib/demo.py became the
+# package of stages (4fed690, no row changed); the customer table gained `extra` (migration 0007);
+# re-pinned on purpose when the demo moved onto Shandong's real cities and districts (lib.regions:
+# official names, adcodes, real boundaries; issue 13), which changed every table.
 PINNED_ARGS = dict(seed=1, customers=400, months=3, end_month="2025-06")
 PINNED = {
-    "competitor_station": (12, "d934b4ec19a6f03c"), "customer": (400, "5d39535ea519d88c"),
-    "customer_manager": (74, "f2af9ca230688e9b"), "customer_monthly": (655, "dc5faa165194a60a"),
-    "development": (45, "c1a6d44b077d427b"), "development_plan": (8, "0d8132b129cc2ce6"),
-    "four_rate_target": (12, "8fc446c5fedc9879"), "grid": (37, "152a8c97dd8b26f4"),
-    "matter": (74, "320ce0476c78856c"), "matter_event": (172, "e30f6fa0ab1dda59"),
-    "matter_flow": (74, "20cb7b3c6003101d"), "monthly_consumption": (632, "6df51d1099f24c14"),
-    "org_unit": (59, "c2786c3e846bcaa7"), "patch": (74, "0c760628d2dd81ae"), "station": (37, "87364b5bae4a3e2e"),
-    "station_monthly": (200, "ee530f92e2915d68"), "station_traffic": (3367, "bbbae7986b81661d"),
-    "visit": (327, "d9c880a48badd4f5"), "work_log": (233, "ac7f1835c4ed5e10"),
+    "competitor_station": (10, "5375db17a372a482"), "customer": (400, "9fe5622ff7ba1d19"),
+    "customer_manager": (57, "2f5b2ff2f6f5a9da"), "customer_monthly": (665, "47175e54d9cbca28"),
+    "development": (43, "85a2442153230380"), "development_plan": (8, "b527bbfb54f8614a"),
+    "four_rate_target": (12, "50e8bfb95963fdc0"), "grid": (30, "a966ba34069d5c3b"),
+    "matter": (60, "3c19d76efa552303"), "matter_event": (130, "645caf5643295fc9"),
+    "matter_flow": (60, "ea3851b9323bb7c1"), "monthly_consumption": (644, "2f3529d11924febf"),
+    "org_unit": (52, "7251b00f398ca11f"), "patch": (57, "3e76e7ae4717997b"), "station": (30, "eaf855c907089569"),
+    "station_monthly": (223, "7836ba9093f5efef"), "station_traffic": (2730, "a5fc4a1e9d9538fe"),
+    "visit": (341, "2f1f16c28e1d776e"), "work_log": (176, "f60c5a32ee4dde30"),
 }
 
 
@@ -148,13 +148,74 @@ def test_geography_depends_only_on_the_seed():
     from lib.demo import geography
 
     a, b, c = (geography.build(np.random.default_rng(s), 40) for s in (5, 5, 6))
-    assert [x["poly"].wkt for x in a] == [x["poly"].wkt for x in b]
-    assert [x["poly"].wkt for x in a] != [x["poly"].wkt for x in c]
-    assert sum(len(xy) for x in a for xy in x["stations_xy"]) >= 40
+    xy = [[p.tolist() for p in x["stations_xy"]] for x in a]
+    assert xy == [[p.tolist() for p in x["stations_xy"]] for x in b]
+    assert xy != [[p.tolist() for p in x["stations_xy"]] for x in c]
+    assert [x["poly"].wkt for x in a] == [x["poly"].wkt for x in c]  # the real map, whatever the seed
+    assert sum(len(p) for x in a for p in x["stations_xy"]) >= 40
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--end-month", "2026-13"], ["--months", "x"]],
-                         ids=["help", "bad-month", "bad-number"])
+@pytest.mark.parametrize("codes,expected", [
+    (None, {"3701": ["370102", "370103", "370104", "370114"], "3702": ["370202", "370211", "370215"],
+            "3703": ["370302", "370303", "370305"], "3706": ["370602", "370613", "370681"],
+            "3707": ["370705", "370781", "370783"]}),
+    ("3711", {"3711": ["371102", "371103", "371121", "371122"]}),
+    ("370100,371002", {"3701": [f"3701{x}" for x in ("02", "03", "04", "05", "12", "13", "14", "15", "16", "17",
+                                                     "24", "26")], "3710": ["371002"]}),
+    (["371083", "371002"], {"3710": ["371002", "371083"]}),
+], ids=["default-small", "city", "city-adcode-and-district", "districts"])
+def test_select_cities_and_districts(codes, expected):
+    from lib.demo import geography
+
+    assert geography.select(codes, 30) == expected
+
+
+@pytest.mark.parametrize("codes", ["all", "37", None], ids=["all", "province", "default-large"])
+def test_select_the_whole_province(codes):
+    from lib.demo import geography
+
+    got = geography.select(codes, 200)
+    assert len(got) == 16 and sum(len(v) for v in got.values()) == 136
+    assert geography.select(None, 135) != got  # fewer stations than districts: the small demo
+
+
+@pytest.mark.parametrize("codes", ["3712", "370199", "11", ""], ids=["no-such-city", "no-such-district",
+                                                                    "other-province", "empty"])
+def test_select_refuses_unknown_codes(codes):
+    from lib.demo import geography
+
+    with pytest.raises(ValueError):
+        geography.select(codes, 30)
+
+
+def test_whole_province_stations_and_grids_on_the_real_map():
+    """All 16 cities / 136 districts: official names and adcodes, ≥ 1 station per district, more in the
+    urban cores, and the grids of every real (ragged, island-studded) district partition it within 1 m²."""
+    from lib import regions
+    from lib.demo import common, geography, stations
+
+    rng = np.random.default_rng(2)
+    ids = common.Ids({t: 0 for t in common.ID_TABLES})
+    org = stations.build_org(rng, ids, geography.build(rng, 200, "all"))
+    stations.station_rows(rng, ids, org)
+    stations.grid_rows(ids, org)
+    real = {d.adcode: d for d in regions.province("37").districts()}
+    assert len(org.cities) == 16 and len(org.districts) == 136 and org.n_stations == 200
+    assert {d["code"] for d in org.districts} == set(real)
+    units = org.units.set_index("code")
+    assert units.loc["3702", "name"] == "青岛市分公司" and units.loc["3702", "adcode"] == "370200"
+    assert units.loc["370202", "name"] == "市南区" and units.loc["370202", "name_en"] == "Shinan District"
+    per = {d["code"]: len(d["stations"]) for d in org.districts}
+    assert min(per.values()) >= 1
+    assert per["370102"] > per["370126"]  # Lixia (Jinan's core) has more stations than rural Shanghe
+    for d in org.districts:
+        assert d["poly"].equals(real[d["code"]].geometry)
+        rep = check_partition({s["code"]: s["grid"] for s in d["stations"]}, d["poly"])
+        assert rep.ok, (d["code"], rep.overlaps[:3], rep.gaps[:3], rep.outside[:3])
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--end-month", "2026-13"], ["--months", "x"], ["--cities", "3712"]],
+                         ids=["help", "bad-month", "bad-number", "bad-city"])
 def test_cli_arguments(argv):
     with pytest.raises(SystemExit) as exc:
         demo.main(argv)
@@ -221,6 +282,7 @@ def test_org_tree(conn):
             assert u.code.startswith(parent.code)
         assert u.name and u.name_en and u.manager_name and len(u.manager_phone) == 11
     assert levels["province"] == 1 and levels["city"] == 5 and levels["district"] == 16
+    assert all(u.adcode for u in units.values() if u.level != "station")
     stations = rows(conn, "SELECT s.code, s.org_path, s.grade, s.daily_sales_t, s.nozzles, o.path, o.level "
                           "FROM station s JOIN org_unit o ON o.id = s.org_unit_id")
     assert len(stations) == levels["station"] >= 30
@@ -229,18 +291,28 @@ def test_org_tree(conn):
         assert grade == rules.station_grade(daily) and 4 <= nozzles <= 16
 
 
-def test_cities_do_not_overlap_and_districts_partition_cities(conn):
+def test_cities_and_districts_are_the_real_ones(conn):
+    """Cities and districts carry the official names, adcodes and boundaries of lib.regions; cities do
+    not overlap and their districts partition them exactly."""
+    from lib import regions
+
+    prov = regions.province("37")
+    real = {c.adcode[:4]: c for c in prov.cities} | {d.adcode: d for d in prov.districts()}
     cities = {r.path: from_geojson(r.boundary) for r in rows(conn, "SELECT path, boundary FROM org_unit WHERE level='city'")}
     paths = sorted(cities)
     for i, a in enumerate(paths):
         for b in paths[i + 1:]:
-            assert not cities[a].intersects(cities[b])
+            assert cities[a].intersection(cities[b]).area < 1e-10  # neighbours share a border, never land
+    for r in rows(conn, "SELECT code, name, adcode, boundary, level FROM org_unit WHERE level IN ('city', 'district')"):
+        region = real[r.code]
+        assert r.adcode == region.adcode
+        assert r.name == (f"{region.name}分公司" if r.level == "city" else region.name)
+        if r.level == "district":
+            assert from_geojson(r.boundary).equals(region.geometry)
     for cpath, cgeom in cities.items():
         ds = rows(conn, "SELECT code, boundary FROM org_unit WHERE level='district' AND path LIKE :p", p=cpath + "%")
-        assert 2 <= len(ds) <= 4
+        assert 3 <= len(ds) <= 4
         assert check_partition({c: from_geojson(b) for c, b in ds}, cgeom).ok
-        minx, miny, maxx, maxy = cgeom.bounds
-        assert 40 <= (maxx - minx) * 89 <= 80 and 40 <= (maxy - miny) * 111 <= 80  # ~50–70 km across
 
 
 # --- grids ----------------------------------------------------------------------------------------

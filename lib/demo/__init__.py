@@ -1,7 +1,9 @@
-"""Demo province generator (演示数据): a plausible Shandong-like province, `python -m lib.demo`.
+"""Demo province generator (演示数据): Shandong on the real map, `python -m lib.demo`.
 
-Builds, deterministically for a seed, the whole organisation (province → 5 cities → 16 districts →
-stations), grids 网格 that partition each district exactly (全覆盖、无交叉, 000 §2), patches 包区,
+Builds, deterministically for a seed, the whole organisation on Shandong's real cities and districts
+(lib.regions: official names, adcodes, real boundaries; province → 16 cities → 136 districts →
+stations, or a subset: `cities`, see lib.demo.geography.select; small demos default to 16 districts of
+5 cities), grids 网格 that partition each real district exactly (全覆盖、无交叉, 000 §2), patches 包区,
 customer managers 客户经理, customers classified and tiered by the rule book (lib.rules), monthly
 consumption 月度消费, daily station traffic for the four rates 四率, competitor stations, and a
 modest amount of work: development cases 客户开发, visits 维护回访 and matters 事项.
@@ -13,12 +15,13 @@ seed (the stages after customers have their own streams) and writes every frame 
 transaction in large batches (lib.db.bulk_insert: `executemany` on SQLite, COPY on PostgreSQL).
 
     python -m lib.demo [--seed 7] [--customers 30000] [--months 24] [--db URL]
-                       [--end-month YYYY-MM] [--replace]
+                       [--end-month YYYY-MM] [--cities all|3701,3702,370102] [--replace]
 """
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -50,8 +53,13 @@ def default_end_month(today: dt.date | None = None) -> str:
 
 
 def generate(engine: Engine, *, seed: int = 7, customers: int = 30_000, months: int = 24,
-             end_month: str | None = None, progress: Progress | None = None, replace: bool = False) -> dict:
+             end_month: str | None = None, progress: Progress | None = None, replace: bool = False,
+             cities: str | Iterable[str] | None = None) -> dict:
     """Generate the demo province into `engine`'s database and return counts of what was written.
+
+    `cities`: which of Shandong's cities/districts (lib.demo.geography.select): None → all 136 districts
+    when there are at least that many stations (≥ 27,200 customers), else 16 districts of 5 cities;
+    "all"; or city codes ("3701") and district codes ("370102"). Raises ValueError for an unknown code.
 
     `progress(fraction, step)` is called some 20+ times; `step` is one of STEPS. Raises
     DemoExistsError if the database already has org units and `replace` is False; with `replace`
@@ -61,6 +69,7 @@ def generate(engine: Engine, *, seed: int = 7, customers: int = 30_000, months: 
         raise ValueError("customers must be at least 1")
     if not 1 <= months <= 240:
         raise ValueError("months must be between 1 and 240")
+    geography.select(cities, station_count(customers))  # an unknown code fails before anything is written
     period = Period.ending(check_month(end_month or default_end_month()), months, dt.date.today())
     t0 = time.perf_counter()
     report = Reporter(progress)
@@ -74,7 +83,7 @@ def generate(engine: Engine, *, seed: int = 7, customers: int = 30_000, months: 
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MB page cache for the bulk load
         try:
-            counts = _run(conn, seed, customers, period, report)
+            counts = _run(conn, seed, customers, period, report, cities)
         finally:
             if sqlite:  # back to SQLite's default for this pooled connection
                 conn.exec_driver_sql("PRAGMA cache_size=-2000")
@@ -83,14 +92,14 @@ def generate(engine: Engine, *, seed: int = 7, customers: int = 30_000, months: 
     return counts
 
 
-def _run(conn: Connection, seed: int, n_customers: int, period: Period, report: Reporter) -> dict:
+def _run(conn: Connection, seed: int, n_customers: int, period: Period, report: Reporter, cities=None) -> dict:
     """Every stage in order, each stage's rows written as soon as their foreign keys exist."""
     rng = np.random.default_rng(seed)
     ids = Ids.after_existing(conn)
     counts: dict = {"first_month": period.month_list[0], "end_month": period.end_month,
                     "as_of": period.as_of.isoformat()}
     report(0.0, "org")
-    org, managers, patches = _organisation(conn, rng, ids, n_customers, period, counts, report)
+    org, managers, patches = _organisation(conn, rng, ids, n_customers, period, counts, report, cities)
     report(0.08, "customers")
     cust = customers.build(rng, ids, org, period, n_customers, report)
     mgr_rows = customers.manager_rows(rng, managers, cust.attrs, period.as_of)
@@ -122,10 +131,10 @@ def _run(conn: Connection, seed: int, n_customers: int, period: Period, report: 
 
 
 def _organisation(conn: Connection, rng: np.random.Generator, ids: Ids, n_customers: int, period: Period,
-                  counts: dict, report: Reporter) -> tuple[stations.Org, list[dict], pd.DataFrame]:
+                  counts: dict, report: Reporter, cities=None) -> tuple[stations.Org, list[dict], pd.DataFrame]:
     """Geography and stations: org units, stations and grids written; managers and patches returned
     (they are written after the customers, whose volumes set the managers' levels)."""
-    cities = geography.build(rng, station_count(n_customers))
+    cities = geography.build(rng, station_count(n_customers), cities)
     org = stations.build_org(rng, ids, cities)
     write(conn, m.OrgUnit.__table__, org.units)
     write(conn, m.Station.__table__, stations.station_rows(rng, ids, org))

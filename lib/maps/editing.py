@@ -22,6 +22,8 @@ from lib.geo import gcj02_to_wgs84_array
 from lib.grids import SNAP_DEG, PartitionReport, area_m2, check_partition, from_geojson, to_geojson
 from lib.i18n import translator
 from lib.maps.assets import localize
+from lib.maps.context import add_context
+from lib.maps.context import features as context_features
 from lib.maps.data import districts
 from lib.maps.elements import DataLayer, background_datum, base_map, bounds, converter, esc, flat_rings, js
 from lib.maps.layers import MapResult, problem_rows
@@ -51,6 +53,7 @@ def edit_map(district: Mapping, grids_df: pd.DataFrame, editing: Iterable[int], 
     else:
         view = [boundary] if boundary is not None else list(geoms.values())
     m = base_map(bounds(view, convert), background, t)
+    add_context(m, district.get("context"), convert, t, lang)
     if boundary is not None:
         DataLayer(t("maps.layer.district"), [[esc(district["name"]), flat_rings(boundary, convert, 6)]],
                   js("district_outline")).add_to(m)
@@ -206,7 +209,8 @@ def district_grids(engine: Engine, scope: str, district_path: str) -> dict:
     g = read_df(engine, f"SELECT id, code, name, org_path, geometry, owner_name FROM grid WHERE {in_scope('org_path')} "
                     f"ORDER BY code", scope=scope_like(district_path))
     g["editable"] = g["org_path"].str.startswith(scope)
-    return {"district": row.iloc[0].to_dict(), "grids": g}
+    # the neighbouring districts and the names around the one edited (lib.maps.context)
+    return {"district": {**row.iloc[0].to_dict(), "context": context_features(engine, district_path)}, "grids": g}
 
 
 def check_change(engine: Engine, scope: str, district_path: str, changes: dict[int, object],

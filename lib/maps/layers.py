@@ -37,6 +37,8 @@ from lib.charts import FONT, TIER_COLOURS
 from lib.grids import from_geojson
 from lib.i18n import translator
 from lib.maps.assets import localize
+from lib.maps.context import add_context
+from lib.maps.context import features as context_features
 from lib.maps.data import MAX_POINTS, STATUS_GROUPS, grid_map_data
 from lib.maps.elements import (
     DECIMALS,
@@ -62,7 +64,8 @@ RATE_MEASURES = ("plan_completion", "entry_rate", "fill_up_rate", "return_rate",
 LAYERS = ("grids", "stations", "own", "potential", "competitor", "competitor_stations", "heat", "partition")
 DEFAULT_LAYERS = ("grids", "stations", "own", "competitor_stations", "partition")
 GRADES = ("large", "graded", "regular", "reform")
-SIMPLIFY_DEG = {"province": 0.0004, "city": 0.0002, "district": 0.00003, "station": 0.00001, "manager": 0.00001}
+SIMPLIFY_DEG = {"province": 0.001, "city": 0.0003, "district": 0.00003, "station": 0.00001, "manager": 0.00001}
+DECIMALS_BY_LEVEL = {"province": 4, "city": 4}  # 1e-4° ≈ 11 m: finer than a pixel at those scales
 PALETTE = ("#fee8c8", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")  # low → high (5 classes)
 NO_DATA = "#d9d9d9"
 GROUP_COLOURS = {"potential": "#2e8b57", "competitor": "#444444"}
@@ -197,6 +200,7 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
     grids = data["grids"].reset_index(drop=True)
     geoms = [from_geojson(x) for x in grids["geometry"]]
     m = base_map(bounds(geoms, convert), background, t)
+    add_context(m, context_features(engine, scope), convert, t, lang)
     edges = _add_grids(m, data, geoms, measure, background, selected, "grids" in shown, convert, t)
     if partition and "partition" in shown:
         _add_partition(m, partition, convert, t)
@@ -247,7 +251,8 @@ def _add_grids(m: folium.Map, data: Mapping, geoms: list, measure: str, backgrou
     for rec, geom in zip(g.to_dict("records"), simplified):
         v = values.get(rec["id"], np.nan)
         rows.append([esc(rec["code"]), esc(rec["name"]), esc(rec["owner_name"]) or "—", esc(rec["station_name"]),
-                     format_measure(v, measure, t), colour_for(v, edges), flat_rings(geom, convert)])
+                     format_measure(v, measure, t), colour_for(v, edges),
+                     flat_rings(geom, convert, DECIMALS_BY_LEVEL.get(data["level"], DECIMALS))])
     DataLayer(t("maps.layer.grids"), rows, js("grid_polygon"), {
         "owner": t("maps.owner"), "station": t("maps.station"), "measure": t(f"maps.measure.{measure}"),
         "selected": selected, "line": "#1f2933" if background == "none" else "#0b3d91",
@@ -392,6 +397,7 @@ def ring_map(result: Mapping, *, background: str = "none", lang: str = "zh", ass
     dlat = r_max / 110.574
     dlon = r_max / (111.320 * math.cos(math.radians(centre[0])))
     m = base_map([[centre[0] - dlat, centre[1] - dlon], [centre[0] + dlat, centre[1] + dlon]], background, t)
+    add_context(m, result.get("context"), convert, t, lang)
     for r in reversed(result["radii_km"]):
         folium.Circle(centre, radius=r * 1000, color="#c8102e", weight=1.5, fill=False, dash_array="6 4",
                       tooltip=f"{r:g} km").add_to(m)
