@@ -177,7 +177,7 @@ def check_fields(ck: Checker, known: pd.DataFrame, scope: str) -> pd.DataFrame:
     """Check org-unit rows (a file, or a form as one row) against the units `known` (unit_table) and
     the writer's `scope`; return the clean values per row: code, name, level, parent_code, managers,
     boundary (GeoJSON text or ""), lon, lat, path, exists. The rules: a level of LEVELS; a city under
-    the province, a district under a city (wrong_level); a parent that exists or comes in the file
+    the province, a district under a city (level_under_parent); a parent that exists or comes in the file
     (unknown_parent); codes of letters and digits, once per file; an existing unit keeps its level
     and parent (org_moved); every unit inside the scope (outside_scope); the boundary a polygon
     inside China (parse_boundary)."""
@@ -228,7 +228,7 @@ def check_fields(ck: Checker, known: pd.DataFrame, scope: str) -> pd.DataFrame:
                 continue
             out_path[i] = known_row["path"]
         elif lvl == "province":
-            ck.add(i, "level", "wrong_level", value=lvl, parent="—")
+            ck.add(i, "level", "level_under_parent", value=lvl, parent="—")
             continue
         else:
             if not parent:
@@ -239,7 +239,7 @@ def check_fields(ck: Checker, known: pd.DataFrame, scope: str) -> pd.DataFrame:
                 ck.add(i, "parent_code", "unknown_parent", value=parent)
                 continue
             if p_level != PARENT_LEVEL[lvl]:
-                ck.add(i, "level", "wrong_level", value=lvl, parent=f"{parent} ({p_level})")
+                ck.add(i, "level", "level_under_parent", value=lvl, parent=f"{parent} ({p_level})")
                 continue
             out_path[i] = path_of(c)
             if out_path[i] is None:

@@ -54,7 +54,7 @@ CODES = (
     "not_allowed", "unknown_unit", "bad_login", "login_taken", "role_not_grantable", "role_level",
     "manager_required", "manager_moves", "wrong_level", "bad_period", "already_recorded",
     # org units 组织单元 (lib.org)
-    "bad_org_code", "unknown_parent", "org_moved", "org_exists", "not_polygon",
+    "bad_org_code", "unknown_parent", "level_under_parent", "org_moved", "org_exists", "not_polygon",
     "unknown_region", "province_mismatch", "area_empty", "area_twice", "area_city",
 )
 YES = frozenset({"1", "true", "yes", "y", "是", "有", "√", "✓", "✔"})

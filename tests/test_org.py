@@ -221,7 +221,7 @@ BAD = {
                        "units.csv", 1, "level", "missing_column"),
     "unknown-parent": (_csv("379901,一区,district,3798,,,"), "u.csv", 2, "上级代码", "unknown_parent"),
     "duplicate-code": (_csv("3799,甲,city,37,,,", "3799,乙,city,37,,,"), "u.csv", 3, "组织代码", "duplicate"),
-    "wrong-level": (_csv("3799,甲,district,37,,,"), "u.csv", 2, "层级", "wrong_level"),
+    "wrong-level": (_csv("3799,甲,district,37,,,"), "u.csv", 2, "层级", "level_under_parent"),
     "not-a-polygon": (_csv('3799,甲,city,37,,,"{""type"": ""LineString"", ""coordinates"": [[117,36],[118,37]]}"'),
                       "u.csv", 2, "边界", "not_polygon"),
     "outside-china": (_csv(f"3799,甲,city,37,,,{_cell(_square(2.35, 48.85))}"), "u.csv", 2, "边界", "out_of_china"),
