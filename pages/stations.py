@@ -75,7 +75,7 @@ with tab_edit:
     else:
         names = {None: t("stn.new")} | dict(zip(table["id"], table["code"] + " · " + table["name"]))
         pick = st.selectbox(t("stn.pick"), list(names), format_func=names.get, key=K.PICK)
-        values = (stations.station_values(ctx.engine, ctx.user.scope, int(pick)) or {}) if pick is not None else {}
+        values = (ui.cached(stations.station_values)(ctx.engine, ctx.user.scope, int(pick)) or {}) if pick is not None else {}
         entered = spec_form(stations.FIELDS, values, K.FORM, K.FIELD, K.SAVE, t("stn.save"), labels(STATION_LABELS),
                             locked=("code",) if pick is not None else ())
         if entered is not None:
