@@ -82,3 +82,15 @@ def test_sales_form_recomputes_the_grade(writable):
         daily, grade = conn.execute(text("SELECT daily_sales_t, grade FROM station WHERE id = :i"), {"i": sid}).one()
     assert (round(daily, 3), grade) == (5.0, "graded")  # 5 t/day over the one month known
     assert T("stn.sales_saved", daily="5.00", grade=T("val.grade.graded")) in [s.value for s in at.success]
+
+
+def test_edit_form_renames_a_station_and_keeps_its_code(writable):
+    with writable.connect() as conn:
+        sid, code = conn.execute(text("SELECT id, code FROM station ORDER BY code")).first()
+    at = open_page(PAGE, "admin")
+    at.selectbox(key=K.PICK).set_value(sid).run()
+    at.text_input(key=Keys.row(K.FIELD, sid, "name")).input("改名后的站")
+    at = at.button(key=K.SAVE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with writable.connect() as conn:
+        assert conn.execute(text("SELECT code, name FROM station WHERE id = :i"), {"i": sid}).one() == (code, "改名后的站")
