@@ -1,6 +1,8 @@
 """Stations 加油站: the stations of the scope with daily sales 日销量 and grade 站级 (001 Chongqing),
 downloads in the import format, one station created or edited, competitor stations 竞争对手加油站,
 and the monthly sales 月销量 of one station × month (the grade is recomputed on save)."""
+import datetime as dt
+
 import streamlit as st
 
 from lib import auth, stations, ui, validation
@@ -20,6 +22,7 @@ districts = ui.cached(stations.districts)(ctx.engine, ctx.user.scope)
 district_names = dict(zip(districts["code"], districts["code"] + " · " + districts["name"]))
 STATION_LABELS = {"col.code": t("stn.code"), "col.name": t("stn.name")}  # not the customer's code and name
 RIVAL_LABELS = {"col.name": t("stn.competitor_name")}
+FIRST_DAY = dt.date(1950, 1, 1)
 
 
 def labels(over: dict):
@@ -46,6 +49,9 @@ def spec_form(fields, values: dict, form_key: str, field_key: str, submit_key: s
             if f.key in ("lon", "lat"):  # typed as text: a number input would round them to 2 decimals
                 value = values.get(f.key)
                 entered[f.key] = st.text_input(ui.field_label(lt, f), "" if value is None else f"{value:.6f}", key=key)
+            elif f.check == "date":  # stations opened long ago: the date picker's default range is 10 years
+                entered[f.key] = st.date_input(ui.field_label(lt, f), values.get(f.key), min_value=FIRST_DAY,
+                                               max_value=dt.date.today(), key=key)
             elif f.key == "district_code":
                 codes = list(district_names)
                 index = codes.index(values[f.key]) if values.get(f.key) in codes else 0
@@ -69,7 +75,7 @@ with tab_edit:
     else:
         names = {None: t("stn.new")} | dict(zip(table["id"], table["code"] + " · " + table["name"]))
         pick = st.selectbox(t("stn.pick"), list(names), format_func=names.get, key=K.PICK)
-        values = (stations.station_values(ctx.engine, ctx.user.scope, int(pick)) or {}) if pick is not None else {}
+        values = (ui.cached(stations.station_values)(ctx.engine, ctx.user.scope, int(pick)) or {}) if pick is not None else {}
         entered = spec_form(stations.FIELDS, values, K.FORM, K.FIELD, K.SAVE, t("stn.save"), labels(STATION_LABELS),
                             locked=("code",) if pick is not None else ())
         if entered is not None:

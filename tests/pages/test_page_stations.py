@@ -54,12 +54,14 @@ def test_create_form_adds_a_station(writable):
     at.text_input(key=field("lon")).input(f"{lon:.6f}")
     at.text_input(key=field("lat")).input(f"{lat:.6f}")
     at.number_input(key=field("nozzles")).set_value(6)
+    at.date_input(key=field("opened_on")).set_value(dt.date(1998, 7, 1))  # more than 10 years ago
     at = at.button(key=K.SAVE).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     with writable.connect() as conn:
-        got = conn.execute(text("SELECT name, nozzles, org_path FROM station WHERE code = 'T7001'")).one()
+        got = conn.execute(text("SELECT name, nozzles, org_path, opened_on FROM station WHERE code = 'T7001'")).one()
         district_path = conn.execute(text("SELECT path FROM org_unit WHERE code = :c"), {"c": code}).scalar_one()
-    assert tuple(got) == ("表单新站", 6, district_path + "T7001/")
+    assert tuple(got[:3]) == ("表单新站", 6, district_path + "T7001/")
+    assert str(got[3])[:10] == "1998-07-01"
     assert T("common.saved") in [s.value for s in at.success]
     assert "T7001" in at.dataframe[0].value[T("stn.code")].tolist()
 
@@ -80,3 +82,15 @@ def test_sales_form_recomputes_the_grade(writable):
         daily, grade = conn.execute(text("SELECT daily_sales_t, grade FROM station WHERE id = :i"), {"i": sid}).one()
     assert (round(daily, 3), grade) == (5.0, "graded")  # 5 t/day over the one month known
     assert T("stn.sales_saved", daily="5.00", grade=T("val.grade.graded")) in [s.value for s in at.success]
+
+
+def test_edit_form_renames_a_station_and_keeps_its_code(writable):
+    with writable.connect() as conn:
+        sid, code = conn.execute(text("SELECT id, code FROM station ORDER BY code")).first()
+    at = open_page(PAGE, "admin")
+    at.selectbox(key=K.PICK).set_value(sid).run()
+    at.text_input(key=Keys.row(K.FIELD, sid, "name")).input("改名后的站")
+    at = at.button(key=K.SAVE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with writable.connect() as conn:
+        assert conn.execute(text("SELECT code, name FROM station WHERE id = :i"), {"i": sid}).one() == (code, "改名后的站")
