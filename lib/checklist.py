@@ -27,6 +27,7 @@ from lib.queries import Cond, on_books, scoped, station_scope
 STATUSES = ("missing", "partial", "ok")
 UNITS = ("stations", "districts", "customers", "months", "records")  # what a check counts
 COLUMNS = ("dashboard", "check", "status", "done", "total", "missing", "unit", "page", "kind")
+_MEMO = "lib.checklist.memo"  # Connection.info key of the counts shared by two checks within one run
 LOOKBACK_MONTHS = 12  # tiers 客户分级 (002 §6.3) and station daily sales 日销量 read the last 12 months
 
 
@@ -95,11 +96,12 @@ def _present(conn: Connection, sql: str, params: dict) -> tuple[int, int]:
 
 
 def _months_known(conn: Connection, scope: str, month: str, n: int) -> tuple[int, int]:
-    """(months among the `n` up to `month` with consumption of scope's customers, n)."""
-    where = scoped("c.org_path", scope)
+    """(months among the `n` up to `month` with consumption of scope's customers, n), read from the
+    monthly summary (lib.summary: one row per station, month, tier, kind and path with consumption)."""
+    where = scoped("sm.org_path", scope)
     known = conn.execute(text(
-        f"SELECT COUNT(DISTINCT m.month) FROM monthly_consumption m JOIN customer c ON c.id = m.customer_id "
-        f"WHERE {where.sql} AND m.month > :start AND m.month <= :month"),
+        f"SELECT COUNT(DISTINCT sm.month) FROM station_monthly sm "
+        f"WHERE {where.sql} AND sm.month > :start AND sm.month <= :month"),
         where.params | {"start": months.shift(month, -n), "month": month}).scalar_one()
     return int(known or 0), n
 
@@ -112,17 +114,28 @@ def _stations_present(conn, scope, month):
     return _present(conn, f"SELECT COUNT(*) FROM station s WHERE {where.sql}", where.params)
 
 
+def _books(conn: Connection, scope: str, month: str) -> tuple[int, int]:
+    """(customers on the books 在册 at the end of `month` with coordinates, customers on the books),
+    counted once per checklist (remembered on the connection while `checklist` runs)."""
+    memo = conn.info.get(_MEMO, {})  # only while checklist() runs: never stale on a pooled connection
+    if ("books", scope, month) not in memo:
+        where = scoped("c.org_path", scope) & on_books(month)
+        memo["books", scope, month] = _one(
+            conn, f"SELECT COALESCE(SUM(CASE WHEN c.lon IS NOT NULL AND c.lat IS NOT NULL THEN 1 ELSE 0 END), 0), "
+                  f"COUNT(*) FROM customer c WHERE {where.sql}", where.params)
+    return memo["books", scope, month]
+
+
 def _customers_present(conn, scope, month):
-    where = scoped("c.org_path", scope) & on_books(month)
-    return _present(conn, f"SELECT COUNT(*) FROM customer c WHERE {where.sql}", where.params)
+    n = _books(conn, scope, month)[1]
+    return n, n
 
 
 def _consumption(conn, scope, month):
-    # a station counts when any of its customers (in scope) has a consumption row for the month
-    cust = scoped("c.org_path", scope)
-    return _per_station(conn, scope, f"EXISTS (SELECT 1 FROM monthly_consumption m JOIN customer c ON "
-                                     f"c.id = m.customer_id WHERE c.station_id = s.id AND m.month = :month "
-                                     f"AND {cust.sql})", cust.params | {"month": month})
+    # a station counts when any of its customers (in scope) has consumption for the month (summary table)
+    cust = scoped("sm.org_path", scope)
+    return _per_station(conn, scope, f"EXISTS (SELECT 1 FROM station_monthly sm WHERE sm.station_id = s.id "
+                                     f"AND sm.month = :month AND {cust.sql})", cust.params | {"month": month})
 
 
 def _tier_history(conn, scope, month):
@@ -148,8 +161,10 @@ def _surveys(conn, scope, month):
 
 
 def _traffic(conn, scope, month):
+    # by day range: the primary key (station_id, day) answers it without reading the month's rows
     return _per_station(conn, scope, "EXISTS (SELECT 1 FROM station_traffic tr WHERE tr.station_id = s.id "
-                                     "AND tr.month = :month)", {"month": month})
+                                     "AND tr.day >= :first AND tr.day <= :last)",
+                        {"first": months.first_day(month), "last": months.last_day(month)})
 
 
 def _rate_targets(conn, scope, month):
@@ -186,9 +201,7 @@ def _competitors(conn, scope, month):
 
 
 def _coordinates(conn, scope, month):
-    where = scoped("c.org_path", scope) & on_books(month)
-    return _one(conn, f"SELECT COALESCE(SUM(CASE WHEN c.lon IS NOT NULL AND c.lat IS NOT NULL THEN 1 ELSE 0 END), 0), "
-                      f"COUNT(*) FROM customer c WHERE {where.sql}", where.params)
+    return _books(conn, scope, month)
 
 
 def _managers(conn, scope, month):
@@ -243,8 +256,12 @@ def checklist(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     month = months.check(month)
     rows = []
     with engine.connect() as conn:
-        for c in CHECKS:
-            done, total = c.count(conn, scope, month)
+        conn.info[_MEMO] = {}
+        try:
+            counts = [c.count(conn, scope, month) for c in CHECKS]
+        finally:
+            conn.info.pop(_MEMO, None)
+        for c, (done, total) in zip(CHECKS, counts):
             rows.append({"dashboard": c.dashboard, "check": c.key, "status": status(done, total), "done": done,
                          "total": total, "missing": max(total - done, 0), "unit": c.unit, "page": c.page,
                          "kind": c.kind})
