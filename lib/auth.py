@@ -24,6 +24,10 @@ from lib.models import User
 USERS = User.__table__  # typed columns (datetimes come back as datetimes on SQLite too)
 
 HASHER = PasswordHasher()
+# One-time passwords 初始密码 are ~70 random bits (one_time_password), not chosen by a person: a light
+# Argon2 cost resists offline guessing as well, and a users import of hundreds stays seconds, not
+# minutes. They are rehashed with HASHER at the first login and replaced right after.
+OTP_HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 MAX_FAILURES = 5
 LOCK_WINDOW = dt.timedelta(minutes=15)
 MIN_PASSWORD = 8
@@ -249,7 +253,7 @@ def _insert_user(conn: Connection, actor: str, login: str, display_name: str, ro
         raise ValueError(f"role: unknown role {role!r}")
     if not (display_name or "").strip():
         raise ValueError("display name: required")
-    pw_hash = hash_password(password)
+    pw_hash = OTP_HASHER.hash(password) if must_change else hash_password(password)
     unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
     if unit is None:
         raise ValueError("org unit: not found")
