@@ -314,15 +314,13 @@ def create_user_once(engine: Engine, actor, login: str, display_name: str, role:
                      manager_id: int | None = None) -> str:
     """Create one user with a one-time password (the users page); return the password to show once.
 
-    `actor` is the admin's SessionUser: the role must be one they may grant and the unit inside
-    their scope. ValueError names what is wrong."""
-    if role not in grantable_roles(actor):
-        raise ValueError(f"role: you may not grant {role!r}")
+    The form is checked as a one-row `users` import (lib.importer.people.check_users: the same rules,
+    rights and messages): `actor` is the admin's SessionUser, the role one they may grant, the unit
+    inside their scope at the role's level. ValidationError (a ValueError) names the fields."""
+    from lib.importer import people  # the import's checks (lib.importer imports this module)
+
     with write(engine) as conn:
-        path = conn.execute(text("SELECT path FROM org_unit WHERE id = :id"), {"id": org_unit_id}).scalar()
-        if path is None or not path.startswith(actor.scope):
-            raise ValueError("org unit: not in your scope")
-        return insert_user(conn, actor.login, login, display_name, role, org_unit_id, manager_id)[1]
+        return people.create_one_user(conn, actor, login, display_name, role, org_unit_id, manager_id)
 
 
 def change_own_password(engine: Engine, user_id: int, old: str, new: str) -> None:

@@ -433,3 +433,19 @@ def test_templates_have_chinese_headers_the_import_reads(kind):
     mapped = map_columns(read_table(template(kind, "csv", "zh") + ",".join(["x"] * len(header)).encode() + b"\r\n",
                                     f"{kind}.csv", 10), kind)
     assert len(mapped) == 1
+
+
+def test_the_users_form_refuses_what_the_import_refuses(db):
+    r = refs(db)
+    admin = user(db, "admin")
+    with db.connect() as conn:
+        station = conn.execute(text("SELECT id FROM org_unit WHERE code = :c"), {"c": r["s1"]}).scalar_one()
+    before = snapshot(db)
+    for args, code in [(("admin", "x", "station_manager", station), "login_taken"),
+                       (("new.form", "x", "city_manager", station), "role_level"),
+                       (("new.form", "x", "customer_manager", station), "manager_required"),
+                       (("a b", "", "station_manager", station), "bad_login")]:
+        with pytest.raises(ValidationError) as exc:
+            auth.create_user_once(db, admin, *args)
+        assert code in {i.code for i in exc.value.errors}
+    assert snapshot(db) == before
