@@ -74,11 +74,12 @@ def test_same_seed_same_data_other_seed_other_data(built, tmp_path):
 # lib/demo package of stages (lib/demo.py at 4fed690): the refactoring changed no row. A deliberate
 # change of the generator's output updates these with `python scripts/db_hash.py URL`. The customer
 # hash changed once more when the table gained the column `extra` (migration 0007, NULL for every demo
-# customer): with that column dropped the table hashes to 32f3babf3e514652 as before.
+# customer): with that column dropped the table hashes to 32f3babf3e514652 as before. customer_manager
+# likewise gained `code` (migration 0012, NULL for every demo manager; f2af9ca230688e9b before).
 PINNED_ARGS = dict(seed=1, customers=400, months=3, end_month="2025-06")
 PINNED = {
     "competitor_station": (12, "d934b4ec19a6f03c"), "customer": (400, "5d39535ea519d88c"),
-    "customer_manager": (74, "f2af9ca230688e9b"), "customer_monthly": (655, "dc5faa165194a60a"),
+    "customer_manager": (74, "8da4c64e639cb9d7"), "customer_monthly": (655, "dc5faa165194a60a"),
     "development": (45, "c1a6d44b077d427b"), "development_plan": (8, "0d8132b129cc2ce6"),
     "four_rate_target": (12, "8fc446c5fedc9879"), "grid": (37, "152a8c97dd8b26f4"),
     "matter": (74, "320ce0476c78856c"), "matter_event": (172, "e30f6fa0ab1dda59"),
