@@ -52,8 +52,8 @@ def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
     role, recorded surveys); nothing for the other kinds."""
     if kind not in KINDS:
         return
-    role = conn.execute(text("SELECT role FROM app_user WHERE login = :l AND active = :a"),
-                        {"l": actor, "a": True}).scalar()
+    row = conn.execute(text("SELECT role, active FROM app_user WHERE login = :l"), {"l": actor}).first()
+    role = None if row is None else row.role if row.active else "inactive"  # a deactivated login may do nothing
     refs: dict = {"role": role, "kind": kind}
     refs["units"] = pd.read_sql_query(text("SELECT id, code, level, path FROM org_unit"), conn).set_index("code")
     if kind in ("managers", "users"):
