@@ -461,7 +461,7 @@ def test_every_required_column_missing_is_named(db, kind):
     from lib.importer import columns
 
     before = snapshot(db)
-    for key, header, required in columns(kind):
+    for key, _header, required in columns(kind):
         if not required:
             continue
         kept = [h for k, h, _ in columns(kind) if k != key]
