@@ -24,6 +24,10 @@ from lib.models import User
 USERS = User.__table__  # typed columns (datetimes come back as datetimes on SQLite too)
 
 HASHER = PasswordHasher()
+# One-time passwords 初始密码 are ~70 random bits (one_time_password), not chosen by a person: a light
+# Argon2 cost resists offline guessing as well, and a users import of hundreds stays seconds, not
+# minutes. They are rehashed with HASHER at the first login and replaced right after.
+OTP_HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 MAX_FAILURES = 5
 LOCK_WINDOW = dt.timedelta(minutes=15)
 MIN_PASSWORD = 8
@@ -257,7 +261,7 @@ def _insert_user(conn: Connection, actor: str, login: str, display_name: str, ro
         raise ValueError(f"role: unknown role {role!r}")
     if not (display_name or "").strip():
         raise ValueError("display name: required")
-    pw_hash = hash_password(password)
+    pw_hash = OTP_HASHER.hash(password) if must_change else hash_password(password)
     unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
     if unit is None:
         raise ValueError("org unit: not found")
@@ -318,15 +322,13 @@ def create_user_once(engine: Engine, actor, login: str, display_name: str, role:
                      manager_id: int | None = None) -> str:
     """Create one user with a one-time password (the users page); return the password to show once.
 
-    `actor` is the admin's SessionUser: the role must be one they may grant and the unit inside
-    their scope. ValueError names what is wrong."""
-    if role not in grantable_roles(actor):
-        raise ValueError(f"role: you may not grant {role!r}")
+    The form is checked as a one-row `users` import (lib.importer.people.check_users: the same rules,
+    rights and messages): `actor` is the admin's SessionUser, the role one they may grant, the unit
+    inside their scope at the role's level. ValidationError (a ValueError) names the fields."""
+    from lib.importer import people  # the import's checks (lib.importer imports this module)
+
     with write(engine) as conn:
-        path = conn.execute(text("SELECT path FROM org_unit WHERE id = :id"), {"id": org_unit_id}).scalar()
-        if path is None or not path.startswith(actor.scope):
-            raise ValueError("org unit: not in your scope")
-        return insert_user(conn, actor.login, login, display_name, role, org_unit_id, manager_id)[1]
+        return people.create_one_user(conn, actor, login, display_name, role, org_unit_id, manager_id)
 
 
 def change_own_password(engine: Engine, user_id: int, old: str, new: str) -> None:

@@ -2,7 +2,7 @@
 reset password, change role and unit; audit log."""
 import streamlit as st
 
-from lib import auth, queries, ui
+from lib import auth, queries, ui, validation
 
 ctx = ui.guard("pages/admin_users.py")
 t = ctx.t
@@ -55,7 +55,7 @@ with create:
             try:
                 password = auth.create_user_once(ctx.engine, ctx.user, login, name, role, unit, manager)
             except ValueError as exc:
-                st.error(t("common.invalid", reason=str(exc)))
+                st.error(t("common.invalid", reason=validation.describe(exc, t)))
             else:
                 st.session_state[K.ONE_TIME] = (login, password)
                 ui.invalidate("users")

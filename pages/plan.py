@@ -74,7 +74,7 @@ with tab_plan:
         year = int(st.number_input(t("people.grid_year"), 2000, 2100, int(ctx.month[:4]), key=K.GRID_YEAR))
         months = [f"{year}-{m:02d}" for m in range(1, 13)]
         grid = ui.cached(targets.target_grid)(ctx.engine, ctx.scope, g_kind, months)
-        edited = st.data_editor(grid, hide_index=True, disabled=["code", "unit"], key=ui.Keys.row(K.GRID, g_kind),
+        edited = st.data_editor(grid, hide_index=True, disabled=["code", "unit"], key=ui.Keys.row(K.GRID, g_kind, year),
                                 column_config={"code": t("col.org_code"), "unit": t("col.unit")} | {
                                     m: st.column_config.NumberColumn(m, min_value=0, max_value=dev.MAX_TARGET, step=1)
                                     for m in months})

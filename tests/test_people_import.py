@@ -223,10 +223,15 @@ def _manager_elsewhere(engine, station_code: str) -> str:
     return managers.generated_code(mid)
 
 
-@pytest.mark.parametrize("kind", ["users", "managers", "targets", "rate_targets"])
-def test_a_role_without_the_right_is_refused_as_a_whole(db, kind):
+@pytest.mark.parametrize("kind", ["users", "managers", "targets", "rate_targets", "surveys"])
+@pytest.mark.parametrize("actor", ["station", "inactive admin"])
+def test_a_role_without_the_right_is_refused_as_a_whole(db, kind, actor):
+    if actor == "inactive admin":
+        auth.set_active(db, "test", user(db, "admin").id, False)
+    elif kind == "surveys":
+        actor = "custmgr"  # station managers record surveys; customer managers do not
     before = snapshot(db)
-    report = run(db, kind, template(kind, "csv", "en") + b"x,y,z\r\n", actor="station")
+    report = run(db, kind, template(kind, "csv", "en") + b"x,y,z\r\n", actor=actor.split()[-1])
     assert not report.ok and report.errors[0].code == "not_allowed"
     assert snapshot(db) == before
 
@@ -433,3 +438,43 @@ def test_templates_have_chinese_headers_the_import_reads(kind):
     mapped = map_columns(read_table(template(kind, "csv", "zh") + ",".join(["x"] * len(header)).encode() + b"\r\n",
                                     f"{kind}.csv", 10), kind)
     assert len(mapped) == 1
+
+
+def test_the_users_form_refuses_what_the_import_refuses(db):
+    r = refs(db)
+    admin = user(db, "admin")
+    with db.connect() as conn:
+        station = conn.execute(text("SELECT id FROM org_unit WHERE code = :c"), {"c": r["s1"]}).scalar_one()
+    before = snapshot(db)
+    for args, code in [(("admin", "x", "station_manager", station), "login_taken"),
+                       (("new.form", "x", "city_manager", station), "role_level"),
+                       (("new.form", "x", "customer_manager", station), "manager_required"),
+                       (("a b", "", "station_manager", station), "bad_login")]:
+        with pytest.raises(ValidationError) as exc:
+            auth.create_user_once(db, admin, *args)
+        assert code in {i.code for i in exc.value.errors}
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("kind", ["managers", "users", "targets", "rate_targets", "surveys"])
+def test_every_required_column_missing_is_named(db, kind):
+    from lib.importer import columns
+
+    before = snapshot(db)
+    for key, _header, required in columns(kind):
+        if not required:
+            continue
+        kept = [h for k, h, _ in columns(kind) if k != key]
+        report = run(db, kind, (",".join(kept) + "\r\n" + ",".join("1" * len(kept)) + "\r\n").encode("utf-8"))
+        assert not report.ok and (report.errors[0].row, report.errors[0].column, report.errors[0].code) == (
+            1, key, "missing_column")
+    assert snapshot(db) == before
+
+
+def test_surveys_outside_the_importers_scope_are_refused(db):
+    r = refs(db)
+    before = snapshot(db)
+    report = run(db, "surveys", [{"station_code": r["far"], "period": "2024-07", "submitted_on": "2024-07-02",
+                                  "potential_customers": "1", "note": ""}], actor="area", scope=user(db, "area").scope)
+    assert not report.ok and (report.errors[0].column, report.errors[0].code) == ("station_code", "outside_scope")
+    assert snapshot(db) == before

@@ -8,7 +8,8 @@ header is row 1), the column and the error code (catalog err.<code>, lib.validat
 The package by step: `specs` (columns per kind, limits), `read` (CSV, Excel, GeoJSON as text cells),
 `check` (row checks; customer fields through the customer spec the form uses too), `write` (the
 writes per kind and the summaries refreshed with them), `grids` (GeoJSON grids and the partition
-check), `templates` (downloadable templates).
+check), `templates` (downloadable templates), `people` (managers, users with one-time passwords,
+development and four-rate targets, surveys: their checks and writes).
 """
 from __future__ import annotations
 
@@ -162,7 +163,9 @@ def _read(kind: str, data: bytes, filename: str, max_rows: int) -> pd.DataFrame:
 def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, dry_run: bool = False,
                 scope: str | None = None, actor: str = "import", progress: Progress | None = None,
                 today: dt.date | None = None) -> ImportReport:
-    """Check and import one file of `kind` ("customers", "consumption", "traffic", "visits", "grids").
+    """Check and import one file of `kind` ("customers", "consumption", "traffic", "visits", "grids", and
+    the people and plans kinds of lib.importer.people: "managers", "users", "targets", "rate_targets",
+    "surveys"; a users import returns the new users' one-time passwords in `report.secrets`, once).
 
     All rows or none are written, in one transaction (lib.db.write); with `dry_run` everything is
     checked (and written, then rolled back) so the report's counts are exact. `scope` (an org path;

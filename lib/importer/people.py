@@ -34,7 +34,7 @@ from lib import auth, managers, targets
 from lib import development as dev
 from lib.importer import check as rowcheck
 from lib.importer.read import FileError
-from lib.validation import Checker, ValidationError
+from lib.validation import Checker, ValidationError, text_frame
 
 if TYPE_CHECKING:
     from lib.importer.check import Context
@@ -52,8 +52,8 @@ def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
     role, recorded surveys); nothing for the other kinds."""
     if kind not in KINDS:
         return
-    role = conn.execute(text("SELECT role FROM app_user WHERE login = :l AND active = :a"),
-                        {"l": actor, "a": True}).scalar()
+    row = conn.execute(text("SELECT role, active FROM app_user WHERE login = :l"), {"l": actor}).first()
+    role = None if row is None else row.role if row.active else "inactive"  # a deactivated login may do nothing
     refs: dict = {"role": role, "kind": kind}
     refs["units"] = pd.read_sql_query(text("SELECT id, code, level, path FROM org_unit"), conn).set_index("code")
     if kind in ("managers", "users"):
@@ -177,12 +177,12 @@ def save_one_manager(conn: Connection, frame: pd.DataFrame, user: auth.SessionUs
 # --- users 用户 -------------------------------------------------------------------------------------
 
 
-def check_users(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+def check_users(df: pd.DataFrame, ctx: Context, first_row: int = 2) -> tuple[pd.DataFrame, Checker]:
     """User rows: a well-formed login not taken (in the database or above in the file), a role the
     importer may grant, a unit inside the scope at the role's level, and for a customer-manager
     role the manager (by code) of that station."""
     _gate(ctx, "users")
-    ck = Checker(df)
+    ck = Checker(df, first_row)
     refs = ctx.people
     login = ck.text("login", required=True, max_len=50)
     ck.flag((login != "") & ~login.str.fullmatch(auth.LOGIN_PATTERN), "login", "bad_login", values=login)
@@ -221,6 +221,28 @@ def write_users(conn: Connection, out: pd.DataFrame, ctx: Context, actor: str) -
                         "password": password})
     ctx.people["secrets"] = pd.DataFrame(secrets, columns=["login", "display_name", "role", "password"])
     return len(secrets), 0
+
+
+def create_one_user(conn: Connection, actor: auth.SessionUser, login: str, display_name: str, role: str,
+                    org_unit_id: int, manager_id: int | None) -> str:
+    """The users page's create form (lib.auth.create_user_once): the import's checks on one row, then
+    its write; return the one-time password. ValidationError (row 0) names the fields."""
+    unit = conn.execute(text("SELECT code FROM org_unit WHERE id = :id"), {"id": org_unit_id}).scalar()
+    mgr = None if manager_id is None else conn.execute(text("SELECT id, code FROM customer_manager WHERE id = :id"),
+                                                        {"id": manager_id}).first()
+    frame = text_frame([{"login": login, "display_name": display_name, "role": role, "org_code": unit or "?",
+                         "manager_code": "" if mgr is None else (mgr.code or managers.generated_code(mgr.id))}],
+                       ["login", "display_name", "role", "org_code", "manager_code"])
+    ctx = rowcheck.load_context(conn, actor.scope, dt.date.today())
+    prepare(conn, ctx, "users", actor.login)
+    try:
+        out, ck = check_users(frame, ctx, first_row=0)
+    except FileError as exc:
+        raise ValidationError([exc.error]) from None
+    if ck.errors:
+        raise ValidationError(ck.errors)
+    write_users(conn, out, ctx, actor.login)
+    return str(ctx.people["secrets"]["password"].iloc[0])
 
 
 # --- development targets 开发目标 -------------------------------------------------------------------

@@ -313,7 +313,7 @@ class Keys:
         SURVEY = "plan_survey"
         GRID_KIND = "plan_grid_kind"  # targets in bulk, unit × month (issue 13)
         GRID_YEAR = "plan_grid_year"
-        GRID = "plan_grid"  # + plan kind
+        GRID = "plan_grid"  # + plan kind + year
         GRID_SAVE = "plan_grid_save"
 
     class Presentation:
