@@ -318,3 +318,23 @@ def import_csv(engine, kind: str, scope: str, lang: str = "zh", month: str | Non
 def import_xlsx(engine, kind: str, scope: str, lang: str = "zh", month: str | None = None) -> bytes:
     """`import_frame` as an .xlsx workbook (one sheet, first): what the import reads."""
     return xlsx_bytes(import_frame(engine, kind, scope, lang, month), kind)
+
+
+def grids_geojson(engine, scope: str) -> bytes:
+    """The grids 网格 inside `scope` as the grid import reads them: a GeoJSON FeatureCollection, one
+    feature per grid with the import's keys as properties (code, name, station_code, owner_name,
+    owner_phone, owner_duties) and the stored WGS-84 geometry at full precision (so a re-import keeps
+    the partition exact)."""
+    import json
+
+    from lib import queries
+    from lib.importer.specs import COLUMNS
+
+    keys = [k for k, _, _ in COLUMNS["grids"]]
+    df = queries.read_df(engine, (
+        "SELECT g.code, g.name, s.code AS station_code, g.owner_name, g.owner_phone, g.owner_duties, g.geometry "
+        f"FROM grid g JOIN station s ON s.id = g.station_id WHERE {queries.in_scope('g.org_path')} ORDER BY g.code"),
+        scope=queries.scope_like(scope))
+    features = [{"type": "Feature", "properties": {k: ("" if r[k] is None else str(r[k])) for k in keys},
+                 "geometry": json.loads(r["geometry"])} for r in df.to_dict("records")]
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")

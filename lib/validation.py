@@ -68,11 +68,10 @@ class Issue:
         values as the labels of its vocabulary (param "vocab") in that language."""
         params = self.params
         if params.get("vocab") and params.get("options"):
-            from lib.vocab import value_key
+            from lib.vocab import label_of
 
-            labels = [(o, t(value_key(params["vocab"], o))) for o in str(params["options"]).split("/")]
-            params = params | {"options": "/".join(o if label == value_key(params["vocab"], o) else label
-                                                   for o, label in labels)}
+            params = params | {"options": "/".join(label_of(t, params["vocab"], o)
+                                                   for o in str(params["options"]).split("/"))}
         return t(f"err.{self.code}", **params)
 
     @property

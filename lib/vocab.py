@@ -88,6 +88,15 @@ VALUES: dict[str, tuple] = {  # vocabulary → its values (catalog keys via valu
 SHARED_VALUE_KEYS = ("tier", "kind", "level")  # vocabularies whose labels are app-wide terms: "<vocab>.<value>"
 
 
+def label_of(t: Callable[..., str], vocab: str, value) -> str:
+    """The label of a code in the language of `t` (value_key, else "<vocab>.<value>", else the code)."""
+    for key in (value_key(vocab, value), f"{vocab}.{value}"):
+        label = t(key)
+        if label != key:
+            return label
+    return str(value)
+
+
 def value_key(vocab: str, value) -> str:
     """Return the catalog key of a code value: "tier.city", "kind.personal", "level.city", otherwise
     "val.<vocabulary>.<value>" (e.g. "val.payment.fuel_card")."""
@@ -105,6 +114,7 @@ ALIASES: dict[str, dict[str, str]] = {  # short forms people write beside the la
     "agreement": {"省级": "province", "省": "province", "地市": "city", "地市级": "city", "市公司": "city",
                   "区县": "district", "区县级": "district", "片区": "district"},
     "customer_status": {"存量客户": "existing", "潜在客户": "potential", "流失客户": "lost"},
+    "rate": {"进站率": "entry_rate", "加满率": "fill_up_rate", "回头率": "return_rate", "通过率": "pass_through_rate"},
 }
 
 
@@ -127,7 +137,8 @@ def vocabulary_of(options) -> str | None:
 @cache
 def codes_by_label(vocabulary: str | None, options: tuple) -> dict[str, str]:
     """{normalised code or label: code} for `options` of `vocabulary`: the codes, the zh and en labels
-    (val.<vocabulary>.<value>, or tier./kind./level.), a zh label without its trailing 客户, and ALIASES.
+    (val.<vocabulary>.<value>, or tier./kind./level.; for a vocabulary outside VALUES such as "role" or
+    "rate", "<vocabulary>.<value>"), a zh label without its trailing 客户, and ALIASES.
     A label two options share is left out (ambiguous: only the code is accepted then)."""
     from lib.i18n import LANGUAGES, catalog
 
@@ -149,8 +160,8 @@ def codes_by_label(vocabulary: str | None, options: tuple) -> dict[str, str]:
     if vocabulary:
         for lang in LANGUAGES:
             messages = catalog(lang)
-            for o in options:
-                label = messages.get(value_key(vocabulary, o))
+            for o in options:  # a vocabulary outside VALUES (role, rate) has its labels at "<vocabulary>.<value>"
+                label = messages.get(value_key(vocabulary, o)) or messages.get(f"{vocabulary}.{o}")
                 if label:
                     put(label, str(o))
                     if label.endswith("客户") and len(label) > 2:

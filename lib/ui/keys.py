@@ -363,6 +363,7 @@ class Keys:
         WEEK_BY = "visit_week_by"
         WEEK = "visit_week"
         MONTH = "visit_month"
+        PLANS_IMPORT = "visit_plan_import"  # the month's visits in the import format (csv/xlsx derive)
 
 
 def all_keys() -> dict[str, str]:
