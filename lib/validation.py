@@ -220,7 +220,7 @@ class Checker:
         known = s.isin(options) | (s == "")
         if known.all():
             return s
-        lookup = vocab.codes_by_label(vocabulary or vocab.vocabulary_of(options), options)
+        lookup = vocab.codes_by_label(vocabulary or vocab.vocabulary_of(options, col), options)
         uniques = pd.unique(s[~known])  # files repeat a few values: map each distinct one once
         mapped = {u: lookup.get(vocab.norm_label(u), u) for u in uniques}
         return s.where(known, s.map(mapped))
@@ -234,7 +234,7 @@ class Checker:
             self.flag(s == "", col, "required")
         from lib import vocab
 
-        voc = vocabulary or vocab.vocabulary_of(options)
+        voc = vocabulary or vocab.vocabulary_of(options, col)
         mapped = self.codes(col, options, voc)
         filled = mapped if default is None else mapped.where(mapped != "", default)
         bad = (filled != "") & ~filled.isin(list(options))

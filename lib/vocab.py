@@ -123,15 +123,17 @@ def norm_label(value) -> str:
     return "".join(unicodedata.normalize("NFKC", str(value)).split()).casefold()
 
 
-def vocabulary_of(options) -> str | None:
-    """The vocabulary whose values are exactly `options` (else the first holding all of them), or None."""
+def vocabulary_of(options, column: str | None = None) -> str | None:
+    """The vocabulary of a choice with `options` in `column`: those whose values are exactly the options
+    (else those holding all of them); where several fit (tiers and org levels share their codes), the
+    column's own (COLUMN_VALUES, or the column's name), else the first. None when none fits."""
     opts = tuple(str(o) for o in options)
     if not opts:
         return None
     exact = [v for v, xs in VALUES.items() if tuple(map(str, xs)) == opts]
-    if exact:
-        return exact[0]
-    return next((v for v, xs in VALUES.items() if set(opts) <= {str(x) for x in xs}), None)
+    fits = [v for v, xs in VALUES.items() if set(opts) <= {str(x) for x in xs}]
+    own = [v for v in (COLUMN_VALUES.get(column or ""), column) if v in fits]
+    return (own or exact or fits or [None])[0]
 
 
 @cache
