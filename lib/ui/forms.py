@@ -149,7 +149,8 @@ def location_map(stations: pd.DataFrame, point: tuple[float, float] | None, t: C
         folium.CircleMarker([float(y), float(x)], radius=5, color="#1f4e79", fill=True, fill_opacity=0.9,
                             tooltip=str(name)).add_to(m)
     if point is not None:
-        folium.Marker([float(py[0]), float(px[0])], tooltip=t("loc.picked")).add_to(m)
+        folium.CircleMarker([float(py[0]), float(px[0])], radius=8, color="#c8102e", weight=3, fill=True,
+                            fill_color="#ffffff", fill_opacity=1.0, tooltip=t("loc.picked")).add_to(m)  # no icon image
     assets.localize(m, asset_base)
     return m
 
