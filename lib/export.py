@@ -296,7 +296,18 @@ def as_import_file(df: pd.DataFrame, kind: str, lang: str) -> pd.DataFrame:
     for field, (key, zh, _) in zip(fields(kind), columns(kind)):
         voc = field_vocabulary(field)
         cells = df[key].tolist() if key in df.columns else [None] * len(df)
-        out[zh if lang == "zh" else key] = pd.Series([_file_cell(v, field, voc, t) for v in cells], dtype=object)
+        memo: dict = {}  # columns repeat their values (codes, months, blanks): each distinct one once
+
+        def cell(v, field=field, voc=voc, memo=memo):
+            try:
+                k = (type(v), v)
+                if k not in memo:
+                    memo[k] = _file_cell(v, field, voc, t)
+                return memo[k]
+            except TypeError:  # an unhashable value (a list in an extension field)
+                return _file_cell(v, field, voc, t)
+
+        out[zh if lang == "zh" else key] = pd.Series([cell(v) for v in cells], dtype=object)
     return pd.DataFrame(out, index=range(len(df)))
 
 
