@@ -368,8 +368,8 @@ FIELDS = (
     Field("lost_month", "流失月份", "month", not_future=True),
     Field("lost_reason", "流失原因", max_len=100),
     Field("competitor", "竞争对手", max_len=50, widget=False),
-    Field("lon", "经度", "number", lo=73, hi=136, widget=False),  # China's extent
-    Field("lat", "纬度", "number", lo=3, hi=54, widget=False),
+    Field("lon", "经度", "number", lo=73, hi=136),  # China's extent; typed or picked on the form's map
+    Field("lat", "纬度", "number", lo=3, hi=54),
     Field("tier_override", "人工分级", "choice", options=rules.TIERS, file=False),
     Field("tier_override_reason", "人工分级原因", max_len=500, file=False),
 )

@@ -296,7 +296,18 @@ def as_import_file(df: pd.DataFrame, kind: str, lang: str) -> pd.DataFrame:
     for field, (key, zh, _) in zip(fields(kind), columns(kind)):
         voc = field_vocabulary(field)
         cells = df[key].tolist() if key in df.columns else [None] * len(df)
-        out[zh if lang == "zh" else key] = pd.Series([_file_cell(v, field, voc, t) for v in cells], dtype=object)
+        memo: dict = {}  # columns repeat their values (codes, months, blanks): each distinct one once
+
+        def cell(v, field=field, voc=voc, memo=memo):
+            try:
+                k = (type(v), v)
+                if k not in memo:
+                    memo[k] = _file_cell(v, field, voc, t)
+                return memo[k]
+            except TypeError:  # an unhashable value (a list in an extension field)
+                return _file_cell(v, field, voc, t)
+
+        out[zh if lang == "zh" else key] = pd.Series([cell(v) for v in cells], dtype=object)
     return pd.DataFrame(out, index=range(len(df)))
 
 
@@ -318,3 +329,23 @@ def import_csv(engine, kind: str, scope: str, lang: str = "zh", month: str | Non
 def import_xlsx(engine, kind: str, scope: str, lang: str = "zh", month: str | None = None) -> bytes:
     """`import_frame` as an .xlsx workbook (one sheet, first): what the import reads."""
     return xlsx_bytes(import_frame(engine, kind, scope, lang, month), kind)
+
+
+def grids_geojson(engine, scope: str) -> bytes:
+    """The grids 网格 inside `scope` as the grid import reads them: a GeoJSON FeatureCollection, one
+    feature per grid with the import's keys as properties (code, name, station_code, owner_name,
+    owner_phone, owner_duties) and the stored WGS-84 geometry at full precision (so a re-import keeps
+    the partition exact)."""
+    import json
+
+    from lib import queries
+    from lib.importer.specs import COLUMNS
+
+    keys = [k for k, _, _ in COLUMNS["grids"]]
+    df = queries.read_df(engine, (
+        "SELECT g.code, g.name, s.code AS station_code, g.owner_name, g.owner_phone, g.owner_duties, g.geometry "
+        f"FROM grid g JOIN station s ON s.id = g.station_id WHERE {queries.in_scope('g.org_path')} ORDER BY g.code"),
+        scope=queries.scope_like(scope))
+    features = [{"type": "Feature", "properties": {k: ("" if r[k] is None else str(r[k])) for k in keys},
+                 "geometry": json.loads(r["geometry"])} for r in df.to_dict("records")]
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")

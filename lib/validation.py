@@ -76,11 +76,10 @@ class Issue:
         values as the labels of its vocabulary (param "vocab") in that language."""
         params = self.params
         if params.get("vocab") and params.get("options"):
-            from lib.vocab import value_key
+            from lib.vocab import label_of
 
-            labels = [(o, t(value_key(params["vocab"], o))) for o in str(params["options"]).split("/")]
-            params = params | {"options": "/".join(o if label == value_key(params["vocab"], o) else label
-                                                   for o, label in labels)}
+            params = params | {"options": "/".join(label_of(t, params["vocab"], o)
+                                                   for o in str(params["options"]).split("/"))}
         return t(f"err.{self.code}", **params)
 
     @property
@@ -205,7 +204,8 @@ class Checker:
         num = pd.to_numeric(raw.where(~empty, None), errors="coerce").astype(float)
         retry = ~empty & num.isna()  # "1,234.5", "12吨", "1.2万元": only those rows (rare) take the slow path
         if retry.any():
-            num[retry] = [_number_as_written(v, col) for v in raw[retry]]
+            codes, uniques = pd.factorize(raw[retry])  # each distinct cell once
+            num[retry] = np.array([_number_as_written(v, col) for v in uniques], dtype=float)[codes]
         notnum = ~empty & num.isna()
         self.flag(notnum, col, "not_number", values=raw)
         num = num.where(~empty, default if not required else np.nan)
@@ -229,7 +229,7 @@ class Checker:
         known = s.isin(options) | (s == "")
         if known.all():
             return s
-        lookup = vocab.codes_by_label(vocabulary or vocab.vocabulary_of(options), options)
+        lookup = vocab.codes_by_label(vocabulary or vocab.vocabulary_of(options, col), options)
         uniques = pd.unique(s[~known])  # files repeat a few values: map each distinct one once
         mapped = {u: lookup.get(vocab.norm_label(u), u) for u in uniques}
         return s.where(known, s.map(mapped))
@@ -243,7 +243,7 @@ class Checker:
             self.flag(s == "", col, "required")
         from lib import vocab
 
-        voc = vocabulary or vocab.vocabulary_of(options)
+        voc = vocabulary or vocab.vocabulary_of(options, col)
         mapped = self.codes(col, options, voc)
         filled = mapped if default is None else mapped.where(mapped != "", default)
         bad = (filled != "") & ~filled.isin(list(options))
@@ -252,7 +252,9 @@ class Checker:
 
     def flag_values(self, col: str) -> pd.Series:
         """Yes/no cells (YES, NO above, any case) as booleans; anything else is bad_choice."""
-        s = self.df[col].map(_norm)
+        codes, uniques = pd.factorize(self.df[col])  # each distinct cell normalised once
+        s = pd.Series(np.array([_norm(u) for u in uniques], dtype=object)[codes] if len(uniques) else
+                      np.array([], dtype=object), index=self.df.index, dtype=object)
         self.flag(~s.isin(YES | NO), col, "bad_choice", values=self.df[col], options="是/否")
         return s.isin(YES)
 
@@ -335,7 +337,20 @@ _MONTH = re.compile(r"^(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*月份?)?(?:\s*[-/
 
 
 def _dates(s: pd.Series) -> pd.Series:
-    """Datetimes (NaT when not a date) for date cells in any accepted format (module docstring)."""
+    """Datetimes (NaT when not a date) for date cells in any accepted format (module docstring).
+    YYYY-MM-DD (anything after it ignored, as Excel's "2026-01-15 00:00:00") is parsed at once; each
+    distinct other cell once (a file repeats its days)."""
+    fast = pd.to_datetime(s.str.slice(0, 10).where(s != "", None), format="%Y-%m-%d", errors="coerce")
+    rest = fast.isna() & (s != "")
+    if not rest.any():
+        return fast
+    codes, uniques = pd.factorize(s[rest])
+    parsed = _parse_dates(pd.Series(uniques, dtype=object))
+    fast[rest] = parsed.to_numpy()[codes]
+    return fast
+
+
+def _parse_dates(s: pd.Series) -> pd.Series:
     m = s.map(_norm).str.extract(_DATE)
     year = m[0]
     month, day = m[1].fillna(m[3]), m[2].fillna(m[4])

@@ -88,6 +88,15 @@ VALUES: dict[str, tuple] = {  # vocabulary → its values (catalog keys via valu
 SHARED_VALUE_KEYS = ("tier", "kind", "level")  # vocabularies whose labels are app-wide terms: "<vocab>.<value>"
 
 
+def label_of(t: Callable[..., str], vocab: str, value) -> str:
+    """The label of a code in the language of `t` (value_key, else "<vocab>.<value>", else the code)."""
+    for key in (value_key(vocab, value), f"{vocab}.{value}"):
+        label = t(key)
+        if label != key:
+            return label
+    return str(value)
+
+
 def value_key(vocab: str, value) -> str:
     """Return the catalog key of a code value: "tier.city", "kind.personal", "level.city", otherwise
     "val.<vocabulary>.<value>" (e.g. "val.payment.fuel_card")."""
@@ -105,6 +114,7 @@ ALIASES: dict[str, dict[str, str]] = {  # short forms people write beside the la
     "agreement": {"省级": "province", "省": "province", "地市": "city", "地市级": "city", "市公司": "city",
                   "区县": "district", "区县级": "district", "片区": "district"},
     "customer_status": {"存量客户": "existing", "潜在客户": "potential", "流失客户": "lost"},
+    "rate": {"进站率": "entry_rate", "加满率": "fill_up_rate", "回头率": "return_rate", "通过率": "pass_through_rate"},
 }
 
 
@@ -113,21 +123,24 @@ def norm_label(value) -> str:
     return "".join(unicodedata.normalize("NFKC", str(value)).split()).casefold()
 
 
-def vocabulary_of(options) -> str | None:
-    """The vocabulary whose values are exactly `options` (else the first holding all of them), or None."""
+def vocabulary_of(options, column: str | None = None) -> str | None:
+    """The vocabulary of a choice with `options` in `column`: those whose values are exactly the options
+    (else those holding all of them); where several fit (tiers and org levels share their codes), the
+    column's own (COLUMN_VALUES, or the column's name), else the first. None when none fits."""
     opts = tuple(str(o) for o in options)
     if not opts:
         return None
     exact = [v for v, xs in VALUES.items() if tuple(map(str, xs)) == opts]
-    if exact:
-        return exact[0]
-    return next((v for v, xs in VALUES.items() if set(opts) <= {str(x) for x in xs}), None)
+    fits = [v for v, xs in VALUES.items() if set(opts) <= {str(x) for x in xs}]
+    own = [v for v in (COLUMN_VALUES.get(column or ""), column) if v in fits]
+    return (own or exact or fits or [None])[0]
 
 
 @cache
 def codes_by_label(vocabulary: str | None, options: tuple) -> dict[str, str]:
     """{normalised code or label: code} for `options` of `vocabulary`: the codes, the zh and en labels
-    (val.<vocabulary>.<value>, or tier./kind./level.), a zh label without its trailing 客户, and ALIASES.
+    (val.<vocabulary>.<value>, or tier./kind./level.; for a vocabulary outside VALUES such as "role" or
+    "rate", "<vocabulary>.<value>"), a zh label without its trailing 客户, and ALIASES.
     A label two options share is left out (ambiguous: only the code is accepted then)."""
     from lib.i18n import LANGUAGES, catalog
 
@@ -149,8 +162,8 @@ def codes_by_label(vocabulary: str | None, options: tuple) -> dict[str, str]:
     if vocabulary:
         for lang in LANGUAGES:
             messages = catalog(lang)
-            for o in options:
-                label = messages.get(value_key(vocabulary, o))
+            for o in options:  # a vocabulary outside VALUES (role, rate) has its labels at "<vocabulary>.<value>"
+                label = messages.get(value_key(vocabulary, o)) or messages.get(f"{vocabulary}.{o}")
                 if label:
                     put(label, str(o))
                     if label.endswith("客户") and len(label) > 2:

@@ -1,7 +1,7 @@
 """Customer archive 客户档案 (DOMAIN §2–§4): search, profile with tier explanation, create and edit."""
 import streamlit as st
 
-from lib import auth, customers, fmt, rules, ui, validation
+from lib import auth, customers, fmt, maps, rules, ui, validation
 from lib.vocab import display, labelled
 
 ctx = ui.guard("pages/customers.py")
@@ -96,9 +96,23 @@ def _manager(col, prefix: str, row: dict, v: dict):
                          key=K.field(prefix, "manager_id"))
 
 
+def _coordinate(key: str):
+    field = next(f for f in customers.FIELDS if f.key == key)
+    return lambda col, prefix, row, v: ui.coordinate_input(col, field, row.get(key), t, K.field(prefix, key))
+
+
 # fields whose widget is not the spec's: the sub type by kind, the station, and that station's grids and
-# managers (ids shown by name); every other form field gets ui.field_widget
-SPECIAL = {"sub_type": _sub_type, "station_id": _station, "grid_id": _grid, "manager_id": _manager}
+# managers (ids shown by name), the location (set by a click on the map above the form); every other
+# form field gets ui.field_widget
+SPECIAL = {"sub_type": _sub_type, "station_id": _station, "grid_id": _grid, "manager_id": _manager,
+           "lon": _coordinate("lon"), "lat": _coordinate("lat")}
+
+
+def location(prefix: str, map_key: str) -> None:
+    """The map above a customer form: a click sets its lon/lat fields (WGS-84)."""
+    st.caption(t("loc.hint"))
+    ui.location_picker(t, map_key, K.field(prefix, "lon"), K.field(prefix, "lat"),
+                       ui.cached(maps.data.stations)(ctx.engine, ctx.scope))
 
 
 def form_fields(prefix: str, row: dict) -> dict:
@@ -172,6 +186,7 @@ with tab_new:
     if not writer or not stations:
         st.info(t("cust.read_only"))
     else:
+        location(K.NEW, K.NEW_MAP)
         with st.form(K.NEW_FORM):
             values = form_fields(K.NEW, NEW_DEFAULTS)
             submitted = st.form_submit_button(t("cust.create"), type="primary")
@@ -182,6 +197,7 @@ with tab_edit:
         st.info(t("cust.pick_first") if writer else t("cust.read_only"))
     else:
         c = prof["customer"]
+        location(ui.Keys.row(K.EDIT, c["id"]), ui.Keys.row(K.EDIT_MAP, c["id"]))
         with st.form(K.EDIT_FORM):
             values = form_fields(ui.Keys.row(K.EDIT, c["id"]), c)
             o1, o2 = st.columns(2)

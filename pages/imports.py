@@ -20,6 +20,10 @@ if kind == "grids":
     cols[0].download_button(t("imp.template_geojson"), importer.template("grids", lang=ctx.lang), "grids_template.geojson",
                             mime="application/geo+json", key=K.TEMPLATE_GEOJSON, on_click="ignore")
     types = ["geojson", "json"]
+    st.caption(t("tpl.current", month=t("tpl.all_months")))  # the grids there now, as the grid import reads them
+    cols[1].download_button(t("tpl.download_geojson"), data=lambda: export.grids_geojson(ctx.engine, ctx.scope),
+                            file_name="grids.geojson", mime="application/geo+json", key=ui.Keys.row(K.EXPORT, "grids"),
+                            on_click="ignore", icon=":material/download:")
 else:
     cols[0].download_button(t("imp.template_csv"), importer.template(kind, "csv", ctx.lang), f"{kind}_template.csv",
                             mime="text/csv", key=ui.Keys.row(K.TEMPLATE_CSV, kind), on_click="ignore")

@@ -30,6 +30,8 @@ with tab_due:
     st.subheader(t("visit.plans"))
     ui.table(plans, t, "visit_plans", K.PLANS, ["planned_on", "code", "customer", "mode", "owner", "overdue",
                                                      "days_late"], values=MODE | {"overdue": "bool"})
+    st.caption(t("tpl.visits_caption", month=ctx.month))  # the month's visits as the visit import reads them
+    ui.import_downloads(ctx, "visits", K.PLANS_IMPORT, ctx.month)
     st.subheader(t("visit.due_list"))
     due = ui.cached(visits.due_customers)(ctx.engine, ctx.scope, today)
     ui.table(due, t, "visits_due", K.DUE, ["code", "name", "tier", "last_done", "due_on", "owner"])

@@ -226,3 +226,27 @@ def test_unedited_download_imports_as_no_change(db, kind, table, lang):  # noqa:
                          today=TODAY)
     assert report.ok and report.inserted == 0 and report.updated > 0
     pd.testing.assert_frame_equal(rows(), before)
+
+
+def test_grids_download_edit_import(db):  # noqa: F811
+    """Grids: the GeoJSON the imports page downloads, a grid renamed and its owner changed, goes back in;
+    the geometries are unchanged and the districts stay partitioned (the import checks it)."""
+    import json
+
+    from lib import export
+
+    before = pd.read_sql_query(text("SELECT code, geometry FROM grid ORDER BY code"), db)
+    obj = json.loads(export.grids_geojson(db, SCOPE))
+    assert obj["type"] == "FeatureCollection" and len(obj["features"]) == one(
+        db, "SELECT COUNT(*) FROM grid WHERE org_path LIKE :s", s=SCOPE + "%")
+    props = obj["features"][1]["properties"]
+    props["name"], props["owner_phone"] = "泉城路网格", "0531-6666 8888"
+    report = import_file(db, "grids", json.dumps(obj, ensure_ascii=False).encode(), "grids.geojson", scope=SCOPE,
+                         today=TODAY)
+    assert report.ok, report.errors_frame().head(10).to_string()
+    assert (report.inserted, report.updated) == (0, len(obj["features"]))
+    assert one(db, "SELECT name FROM grid WHERE code = :c", c=props["code"]) == "泉城路网格"
+    after = pd.read_sql_query(text("SELECT code, geometry FROM grid ORDER BY code"), db)
+    from lib.grids import from_geojson
+
+    assert all(from_geojson(a).equals(from_geojson(b)) for a, b in zip(before["geometry"], after["geometry"]))

@@ -254,3 +254,94 @@ def test_visit_form_and_import_accept_and_refuse_the_same_values(values, expecte
                       dtype=object)
     _, ck = check_frame("visits", df, ctx)
     assert form == {(e.column, e.code) for e in ck.errors} == expected
+
+
+# --- values as people write them (issue 13) --------------------------------------------------------
+
+
+def _one(col: str, cells: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(cells, dtype=object)})
+
+
+@pytest.mark.parametrize("col, options, cells, expected", [
+    ("status", customers.STATUSES, ["存量", "潜在客户", "Existing", " LOST ", "竞争对手", "competitor"],
+     ["existing", "potential", "existing", "lost", "competitor", "competitor"]),
+    ("kind", customers.KINDS, ["机构客户", "个人", "ＰＥＲＳＯＮＡＬ", "Institutional", ""],
+     ["institutional", "personal", "personal", "institutional", ""]),
+    ("fuel", customers.FUELS, ["柴油", "汽 油", "汽柴油", "Both"], ["diesel", "gasoline", "both", "both"]),
+    ("payment", customers.PAYMENTS, ["加油卡", "fuel card", "银行卡", "现金"], ["fuel_card", "fuel_card", "bank_card", "cash"]),
+    ("agreement", customers.AGREEMENTS, ["省公司", "地市分公司", "区县/片区", "City branch"],
+     ["province", "city", "district", "city"]),
+    # tiers and org levels share their codes: the column says which labels apply
+    ("tier_override", rules.TIERS, ["省级", "区县级", "Station"], ["province", "district", "station"]),
+    ("level", ("province", "city", "district"), ["省公司", "地市分公司", "District"], ["province", "city", "district"]),
+], ids=["status", "kind", "fuel", "payment", "agreement", "tier", "org-level"])
+def test_choice_accepts_codes_and_the_uis_labels(col, options, cells, expected):
+    ck = validation.Checker(_one(col, cells))
+    assert ck.choice(col, options).tolist() == expected
+    assert ck.errors == []
+
+
+def test_a_bad_choice_lists_the_labels_in_the_readers_language():
+    ck = validation.Checker(_one("status", ["好客户"]))
+    ck.choice("status", customers.STATUSES)
+    (issue,) = ck.errors
+    assert issue.code == "bad_choice" and issue.row == 2
+    assert "存量/潜在/竞争对手/流失" in issue.text(translator("zh"))
+    assert "Existing/Potential" in issue.message
+
+
+@pytest.mark.parametrize("cell, month", [
+    ("2026-01", "2026-01"), ("2026/1", "2026-01"), ("2026.1", "2026-01"), ("202601", "2026-01"),
+    ("2026年1月", "2026-01"), ("2026年01月份", "2026-01"), ("2026年1月15日", "2026-01"), ("2026-01-15", "2026-01"),
+    ("2026-01-15 00:00:00", "2026-01"), ("２０２６年１１月", "2026-11"),
+    ("1月", None), ("2026-13", None), ("01/2026", None), ("2026", None), ("下个月", None),
+])
+def test_months_as_people_write_them(cell, month):
+    ck = validation.Checker(_one("m", [cell]))
+    out = ck.month("m")
+    assert (out.iloc[0] if not ck.errors else None) == month
+    assert [e.code for e in ck.errors] == ([] if month else ["bad_month"])
+
+
+@pytest.mark.parametrize("cell, day", [
+    ("2026-01-15", dt.date(2026, 1, 15)), ("2026/1/5", dt.date(2026, 1, 5)), ("2026.1.15", dt.date(2026, 1, 15)),
+    ("20260115", dt.date(2026, 1, 15)), ("2026年1月15日", dt.date(2026, 1, 15)), ("2026年1月5号", dt.date(2026, 1, 5)),
+    ("2026-01-15 08:30", dt.date(2026, 1, 15)), ("2026-01-15T08:30:00", dt.date(2026, 1, 15)),
+    ("15/01/2026", None), ("01/15/2026", None), ("2026-02-30", None), ("1月15日", None), ("昨天", None),
+], ids=lambda v: str(v))
+def test_dates_as_people_write_them_and_ambiguous_ones_refused(cell, day):
+    ck = validation.Checker(_one("d", [cell]))
+    out = ck.date("d")
+    assert (None if pd.isna(out.iloc[0]) else out.iloc[0]) == day
+    assert [e.code for e in ck.errors] == ([] if day else ["bad_date"])
+
+
+@pytest.mark.parametrize("col, cell, value", [
+    ("diesel_t", "12吨", 12.0), ("diesel_t", "12.5 t", 12.5), ("gasoline_t", "1,200", 1200.0), ("gasoline_t", "６", 6.0),
+    ("card_cny", "1.2万", 12000.0), ("card_cny", "1.2万元", 12000.0), ("card_cny", "￥8,000", 8000.0),
+    ("card_cny", "12000元", 12000.0),
+    ("diesel_t", "12元", None), ("card_cny", "12吨", None), ("visits", "12次", None), ("diesel_t", "很多", None),
+])
+def test_numbers_with_their_units(col, cell, value):
+    ck = validation.Checker(_one(col, [cell]))
+    out = ck.number(col)
+    assert (None if pd.isna(out.iloc[0]) else out.iloc[0]) == value
+    assert [e.code for e in ck.errors] == ([] if value is not None else ["not_number"])
+
+
+@pytest.mark.parametrize("cell, value", [("是", True), ("否", False), ("√", True), ("×", False), ("有", True),
+                                         ("Yes", True), ("", False), ("也许", None)])
+def test_yes_no_as_people_write_them(cell, value):
+    ck = validation.Checker(_one("f", [cell]))
+    out = ck.flag_values("f")
+    assert [e.code for e in ck.errors] == ([] if value is not None else ["bad_choice"])
+    if value is not None:
+        assert bool(out.iloc[0]) is value
+
+
+def test_the_customer_form_takes_labels_too():
+    row = customers.validate(BASE | {"station_id": 1, "kind": "个人客户", "sub_type": "私家车", "status": "潜在", "fuel": "汽油",
+                                     "payment": "现金", "loyalty": "潜在", "value_class": "二类"}, TODAY)
+    assert (row["kind"], row["sub_type"], row["status"], row["fuel"], row["payment"], row["loyalty"],
+            row["value_class"]) == ("personal", "private_car", "potential", "gasoline", "cash", "potential", 2)

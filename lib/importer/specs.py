@@ -116,7 +116,7 @@ def vocabulary(field: Field) -> str | None:
     if field.vocabulary:
         return field.vocabulary
     if field.options:
-        return vocab.vocabulary_of(field.options)
+        return vocab.vocabulary_of(field.options, field.key)
     if field.check in ("own", "integer", "choice"):
         return vocab.COLUMN_VALUES.get(field.key)
     return None

@@ -83,6 +83,8 @@ def _format(field, t) -> str:
         return t("tpl.fmt.integer", lo=f"{field.lo:g}", hi=f"{min(field.hi, 1e12):g}")
     if check == "text":
         return t("tpl.fmt.text", n=field.max_len)
+    if check == "ref" and field.key == "code" and not field.required:  # customers: blank creates, a code updates
+        return t("tpl.fmt.code")
     if check in ("choice", "flag", "month", "date", "ref"):
         return t(f"tpl.fmt.{check}")
     return t("tpl.fmt.choice") if allowed(field) else t("tpl.fmt.own")

@@ -23,7 +23,7 @@ from lib.ui.cache import (
                           months,
                           org_units,
 )
-from lib.ui.forms import field_label, field_widget
+from lib.ui.forms import coordinate_input, field_label, field_widget, location_picker
 from lib.ui.frame import PageContext, guard, page_context, page_link, run, scope_name
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language, language_picker
@@ -37,8 +37,8 @@ from lib.ui.tables import TABLE_ROWS, download_buttons, import_downloads, table
 __all__ = [
     "AREAS", "DEFAULT_LANGUAGE", "IMPORT_AREAS", "LANGUAGES", "PAGES", "PRESENTATION_CSS", "TABLE_ROWS", "Keys",
     "PageContext", "PageSpec", "allowed_pages", "areas_of", "briefing_downloads", "cached", "current_user",
-    "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "field_label", "field_widget", "first_admin_form",
-    "get_engine", "guard", "import_downloads", "invalidate", "language", "language_picker", "login_page", "logout", "map_asset_base", "may_open",
+    "coordinate_input", "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "field_label", "field_widget", "first_admin_form",
+    "get_engine", "guard", "import_downloads", "invalidate", "language", "language_picker", "location_picker", "login_page", "logout", "map_asset_base", "may_open",
     "months", "navigation_pages", "org_units", "page_context", "page_link", "page_spec", "run", "scope_name",
     "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label"
 ]

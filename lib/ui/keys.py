@@ -165,6 +165,8 @@ class Keys:
         EDIT_OVERRIDE = "cust_edit_ov"  # + customer id
         EDIT_OVERRIDE_REASON = "cust_edit_ovr"  # + customer id
         EDIT_CONFIRM = "cust_edit_confirm"  # + customer id
+        NEW_MAP = "cust_new_map"  # the pick-a-location map of the new-customer form
+        EDIT_MAP = "cust_edit_map"  # + customer id
         # a form field's key is "<prefix>_<suffix>"; the suffix is the column unless named here
         FIELD_SUFFIX = {"credit_code": "cc", "sub_type": "sub", "station_id": "station", "grid_id": "grid",
                         "manager_id": "manager", "agreement": "agr", "province_procurement": "pp",
@@ -384,6 +386,7 @@ class Keys:
         WEEK_BY = "visit_week_by"
         WEEK = "visit_week"
         MONTH = "visit_month"
+        PLANS_IMPORT = "visit_plan_import"  # the month's visits in the import format (csv/xlsx derive)
 
     class Checklist:
         """pages/checklist.py 数据完整性 / 设置清单 (and its short version on the overview)."""
