@@ -76,6 +76,7 @@ def units(engine: Engine, scope: str) -> pd.DataFrame:
         df = pd.read_sql_query(text(UNITS_SQL + " WHERE u.path LIKE :scope AND u.level <> 'station' ORDER BY u.path"),
                                conn, params={"scope": scope + "%"})
     df["has_boundary"] = df["has_boundary"].astype(bool)
+    df[["adcode", "parent_code"]] = df[["adcode", "parent_code"]].fillna("")
     return df.drop(columns=["id"])
 
 

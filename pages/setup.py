@@ -25,41 +25,6 @@ root = ui.cached(org.root)(ctx.engine)
 set_up = ui.cached(org.is_set_up)(ctx.engine)
 names = dict(regions.provinces())
 codes = list(names)
-with st.expander(t("org.from_map"), expanded=not set_up, key=K.FROM_MAP):
-    st.caption(t("org.from_map_help"))
-    default = codes.index(root["code"]) if root and root["code"] in names else 0
-    code = st.selectbox(t("org.province"), codes, index=default, format_func=lambda c: f"{names[c]} ({c})",
-                        key=K.PROVINCE)
-    rows = ui.cached(org.region_rows, areas=("org",))(code)
-    cities = dict(zip(rows["code"], rows["city"]))
-    cities = {c: n for c, n in cities.items() if len(c) == 4}
-    chosen = st.multiselect(t("org.cities"), list(cities), default=list(cities), format_func=cities.get,
-                            key=ui.Keys.row(K.CITIES, code))
-    rows = rows[rows["code"].str[:4].isin(chosen)].reset_index(drop=True)
-    rows = rows.assign(kind=rows["level"].map(lambda x: t(f"level.{x}")))
-    edited = st.data_editor(
-        rows, key=ui.Keys.row(K.TABLE, code, *chosen), hide_index=True, width="stretch", height=360,
-        disabled=["kind", "adcode", "code", "city", "official"],
-        column_order=["kind", "code", "city", "official", "name", "keep", "area", "adcode"],
-        column_config={c: st.column_config.Column(t(f"org.field.{c}")) for c in rows.columns if c != "level"} | {
-            "keep": st.column_config.CheckboxColumn(t("org.field.keep"))})
-    left_out = set(edited.loc[~edited["keep"].astype(bool), "adcode"]) | {
-        f"{c}00" for c in cities if c not in chosen}
-    st_folium(org.preview_map(code, left_out, lang=ctx.lang, asset_base=ui.map_asset_base()), key=K.MAP,
-              height=420, use_container_width=True, returned_objects=[])
-    if st.button(t("org.create"), key=K.CREATE, type="primary", icon=":material/account_tree:"):
-        bar = st.progress(0.0, text=t("org.creating"))
-        try:
-            counts = org.setup_from_map(ctx.engine, ctx.user, code, **org.choices_from_table(edited),
-                                        progress=lambda f, s: bar.progress(min(f, 1.0), text=s))
-        except (ValueError, PermissionError) as exc:
-            bar.empty()
-            st.error(t("common.invalid", reason=refusal(exc)))
-        else:
-            ui.invalidate("org")
-            st.session_state[K.FLASH] = ("org.created", counts)
-            st.rerun()
-
 if set_up:
     st.subheader(t("org.units"))
     units = ui.cached(org.units)(ctx.engine, ctx.scope)
@@ -94,3 +59,38 @@ if set_up:
             st.rerun()
     st.caption(t("org.next_steps"))
     ui.page_link("pages/imports.py", t("page.imports"), ctx.user)
+
+with st.expander(t("org.from_map"), expanded=not set_up, key=ui.Keys.row(K.FROM_MAP, int(set_up))):
+    st.caption(t("org.from_map_help"))
+    default = codes.index(root["code"]) if root and root["code"] in names else 0
+    code = st.selectbox(t("org.province"), codes, index=default, format_func=lambda c: f"{names[c]} ({c})",
+                        key=K.PROVINCE)
+    rows = ui.cached(org.region_rows, areas=("org",))(code)
+    cities = dict(zip(rows["code"], rows["city"]))
+    cities = {c: n for c, n in cities.items() if len(c) == 4}
+    chosen = st.multiselect(t("org.cities"), list(cities), default=list(cities), format_func=cities.get,
+                            key=ui.Keys.row(K.CITIES, code))
+    rows = rows[rows["code"].str[:4].isin(chosen)].reset_index(drop=True)
+    rows = rows.assign(kind=rows["level"].map(lambda x: t(f"level.{x}")))
+    edited = st.data_editor(
+        rows, key=ui.Keys.row(K.TABLE, code, *chosen), hide_index=True, width="stretch", height=360,
+        disabled=["kind", "adcode", "code", "city", "official"],
+        column_order=["kind", "code", "city", "official", "name", "keep", "area", "adcode"],
+        column_config={c: st.column_config.Column(t(f"org.field.{c}")) for c in rows.columns if c != "level"} | {
+            "keep": st.column_config.CheckboxColumn(t("org.field.keep"))})
+    left_out = set(edited.loc[~edited["keep"].astype(bool), "adcode"]) | {
+        f"{c}00" for c in cities if c not in chosen}
+    st_folium(org.preview_map(code, left_out, lang=ctx.lang, asset_base=ui.map_asset_base()), key=K.MAP,
+              height=420, use_container_width=True, returned_objects=[])
+    if st.button(t("org.create"), key=K.CREATE, type="primary", icon=":material/account_tree:"):
+        bar = st.progress(0.0, text=t("org.creating"))
+        try:
+            counts = org.setup_from_map(ctx.engine, ctx.user, code, **org.choices_from_table(edited),
+                                        progress=lambda f, s: bar.progress(min(f, 1.0), text=s))
+        except (ValueError, PermissionError) as exc:
+            bar.empty()
+            st.error(t("common.invalid", reason=refusal(exc)))
+        else:
+            ui.invalidate("org")
+            st.session_state[K.FLASH] = ("org.created", counts)
+            st.rerun()
