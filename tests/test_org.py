@@ -259,3 +259,17 @@ def test_import_refuses_a_unit_outside_the_importers_scope(company):
 def test_template_has_the_chinese_headers():
     header = importer.template("org_units", "csv", "zh").decode("utf-8-sig").strip().split(",")
     assert header == ["组织代码", "名称", "层级", "上级代码", "负责人", "负责人电话", "边界"]
+
+
+def test_the_setup_table_as_edited_becomes_the_choices():
+    """The page's table (region_rows, then names, keep and area edited) → setup_from_map's arguments."""
+    rows = org.region_rows("37")
+    assert len(rows) == 16 + 136 and rows.iloc[0]["name"] == "济南市分公司"
+    rows.loc[rows["adcode"] == "370102", "keep"] = False
+    rows.loc[rows["adcode"] == "370103", "name"] = "市中"
+    rows.loc[rows["adcode"].isin(["370112", "370113"]), "area"] = " 济南东片区 "
+    rows.loc[rows["adcode"] == "370200", "keep"] = False
+    got = org.choices_from_table(rows)
+    assert "370102" not in got["districts"] and "370200" not in got["cities"] and len(got["cities"]) == 15
+    assert got["renames"] == {"370103": "市中"}
+    assert got["areas"] == {"济南东片区": ["370112", "370113"]}
