@@ -10,7 +10,7 @@ t = ctx.t
 K = ui.Keys.Imports
 st.title(t("page.imports"))
 st.caption(t("imp.subtitle", scope=ui.scope_name(ctx), limit=importer.limits()["max_bytes"] // 1048576))
-kind = st.segmented_control(t("imp.kind_label"), importer.KINDS, default="customers", key=K.KIND,
+kind = st.segmented_control(t("imp.kind_label"), importer.specs.kinds_for(ctx.user), default="customers", key=K.KIND,
                             format_func=lambda k: t(f"imp.kind.{k}")) or "customers"
 st.markdown(t(f"imp.help.{kind}"))
 cols = st.columns([1, 1, 4])

@@ -273,3 +273,10 @@ def test_the_setup_table_as_edited_becomes_the_choices():
     assert "370102" not in got["districts"] and "370200" not in got["cities"] and len(got["cities"]) == 15
     assert got["renames"] == {"370103": "市中"}
     assert got["areas"] == {"济南东片区": ["370112", "370113"]}
+
+
+def test_only_admins_are_offered_the_org_units_import():
+    from lib.importer.specs import kinds_for
+
+    assert "org_units" in kinds_for("province_admin")
+    assert "org_units" not in kinds_for("city_manager") and "customers" in kinds_for("city_manager")

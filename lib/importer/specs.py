@@ -55,3 +55,16 @@ def columns(kind: str) -> list[tuple[str, str, bool]]:
 def required(kind: str, key: str) -> bool:
     """Whether column `key` of `kind` must be filled."""
     return any(k == key and req for k, _, req in columns(kind))
+
+
+# The action of lib.auth.PERMISSIONS a kind needs beyond the imports page (kinds not listed need none).
+KIND_ACTIONS: dict[str, str] = {
+    "org_units": "org.edit",  # org units 组织单元: admins, as on the setup page
+}
+
+
+def kinds_for(user) -> list[str]:
+    """The import kinds `user` (a SessionUser or a role) may use, in KINDS order."""
+    from lib import auth
+
+    return [k for k in KINDS if k not in KIND_ACTIONS or auth.can(user, KIND_ACTIONS[k])]
