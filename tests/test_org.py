@@ -280,3 +280,28 @@ def test_only_admins_are_offered_the_org_units_import():
 
     assert "org_units" in kinds_for("province_admin")
     assert "org_units" not in kinds_for("city_manager") and "customers" in kinds_for("city_manager")
+
+
+def test_a_district_boundary_its_grids_no_longer_partition_is_refused(small):
+    """Own boundaries may not break the grids' partition of a district (000 §2): the page's edit and
+    the import both refuse, naming the boundary, and nothing changes."""
+    with small.connect() as conn:
+        code, boundary = conn.execute(text(
+            "SELECT d.code, d.boundary FROM org_unit d WHERE d.level = 'district' AND EXISTS (SELECT 1 FROM grid g "
+            "JOIN station s ON s.id = g.station_id JOIN org_unit st ON st.id = s.org_unit_id "
+            "WHERE st.parent_id = d.id) ORDER BY d.path LIMIT 1")).one()
+        parent = conn.execute(text("SELECT p.code FROM org_unit d JOIN org_unit p ON p.id = d.parent_id "
+                                   "WHERE d.code = :c"), {"c": code}).scalar_one()
+    admin = auth.session_user(small, small.connect().execute(text(
+        "SELECT id FROM app_user WHERE login = 'admin'")).scalar_one())
+    shrunk = from_geojson(boundary).buffer(-0.01)
+    with pytest.raises(ValidationError) as exc:
+        org.set_boundary(small, admin, code, json.dumps(shapely.geometry.mapping(shrunk)))
+    assert (exc.value.errors[0].column, exc.value.errors[0].code) == ("boundary", "outside")
+    report = importer.import_file(small, "org_units", _csv(f"{code},x,district,{parent},,,"
+                                                           f"{_cell(shapely.geometry.mapping(shrunk))}"), "u.csv")
+    assert not report.ok and (report.errors[0].row, report.errors[0].column, report.errors[0].code) == \
+        (2, "边界", "outside")
+    assert _units(small)[code]["boundary"] == boundary
+    # the same boundary again is accepted (the grids partition it)
+    org.set_boundary(small, admin, code, boundary)
