@@ -46,7 +46,7 @@ READS: dict[str, frozenset[str]] = {
     "lib.maps.data": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
     "lib.maps.editing": frozenset({"org", "customers", "grids"}),
     "lib.maps.layers": frozenset({"org", "customers", "consumption", "grids", "managers", "plans"}),
-    "lib.org": frozenset({"org"}),
+    "lib.org": frozenset({"org", "grids"}),
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {
