@@ -579,6 +579,11 @@ def _create(conn: Connection, actor: str, counts: dict, existing: set, *, code: 
     return uid
 
 
+def units_geojson(engine: Engine, scope: str) -> bytes:
+    """`units_as_features` as UTF-8 GeoJSON bytes (the setup page's download)."""
+    return json.dumps(units_as_features(engine, scope), ensure_ascii=False).encode("utf-8")
+
+
 def units_as_features(engine: Engine, scope: str) -> dict:
     """The units with a boundary inside `scope` as a GeoJSON FeatureCollection (properties: the import
     columns), the format the `org_units` import reads back."""

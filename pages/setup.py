@@ -57,6 +57,8 @@ if set_up:
             ui.invalidate("org")
             st.session_state[K.FLASH] = ("common.saved", {})
             st.rerun()
+    st.download_button(t("org.download"), ui.cached(org.units_geojson)(ctx.engine, ctx.scope), "org_units.geojson",
+                       mime="application/geo+json", key=K.DOWNLOAD, on_click="ignore", icon=":material/download:")
     st.caption(t("org.next_steps"))
     ui.page_link("pages/imports.py", t("page.imports"), ctx.user)
 

@@ -305,3 +305,19 @@ def test_a_district_boundary_its_grids_no_longer_partition_is_refused(small):
     assert _units(small)[code]["boundary"] == boundary
     # the same boundary again is accepted (the grids partition it)
     org.set_boundary(small, admin, code, boundary)
+
+
+def test_downloaded_units_import_back_unchanged(company):
+    """Export → edit → import: the setup page's GeoJSON download is a file the org_units import reads."""
+    engine, admin = company
+    org.setup_from_map(engine, admin, "37", cities=["370100"], areas={"东片区": ["370112", "370113"]})
+    before = _units(engine)
+    data = json.loads(org.units_geojson(engine, "/37/"))
+    assert len(data["features"]) == len(before)
+    data["features"][1]["properties"]["name"] = "济南分公司"
+    report = importer.import_file(engine, "org_units", json.dumps(data, ensure_ascii=False).encode(), "org_units.geojson")
+    assert report.ok, report.errors_frame()
+    assert (report.inserted, report.updated) == (0, len(before))
+    after = _units(engine)
+    assert after["3701"]["name"] == "济南分公司"
+    assert {c: u for c, u in after.items() if c != "3701"} == {c: u for c, u in before.items() if c != "3701"}
