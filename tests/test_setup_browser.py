@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_harness import BROWSER_MARKS, ROOT, Visit, _free_port, browser  # noqa: F401 (fixtures)
+from browser_harness import BROWSER_MARKS, ROOT, Visit, browser  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import regions
@@ -56,6 +57,12 @@ def empty_server(tmp_path_factory):
     yield base, url, log
     proc.terminate()
     proc.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _token(log: Path, timeout_s: float = 30) -> str:
