@@ -76,6 +76,7 @@ def units(engine: Engine, scope: str) -> pd.DataFrame:
         df = pd.read_sql_query(text(UNITS_SQL + " WHERE u.path LIKE :scope AND u.level <> 'station' ORDER BY u.path"),
                                conn, params={"scope": scope + "%"})
     df["has_boundary"] = df["has_boundary"].astype(bool)
+    df[["adcode", "parent_code"]] = df[["adcode", "parent_code"]].fillna("")
     return df.drop(columns=["id"])
 
 
@@ -266,6 +267,27 @@ def check_fields(ck: Checker, known: pd.DataFrame, scope: str) -> pd.DataFrame:
     return out
 
 
+def grid_issue(conn: Connection, code: str, boundary: str) -> tuple[str, dict] | None:
+    """Whether the grids 网格 of district `code` still partition a new `boundary` (GeoJSON text; 000 §2
+    全覆盖、无交叉 within 1 m², lib.grids.check_partition): None when they do or there are no grids,
+    else (error code, params) of the first problem ("gap" or "outside")."""
+    from lib.grids import check_partition
+
+    cells = {c: from_geojson(g) for c, g in conn.execute(text(
+        "SELECT g.code, g.geometry FROM grid g JOIN station s ON s.id = g.station_id "
+        "JOIN org_unit st ON st.id = s.org_unit_id JOIN org_unit d ON d.id = st.parent_id WHERE d.code = :c"),
+        {"c": code}).all()}
+    if not cells:
+        return None
+    report = check_partition(cells, from_geojson(boundary))
+    if report.outside:
+        gid, area = report.outside[0]
+        return "outside", {"value": gid, "area": f"{area:,.0f}"}
+    if report.gaps:
+        return "gap", {"district": code, "area": f"{report.gaps[0]:,.0f}"}
+    return None
+
+
 def validate(known: pd.DataFrame, scope: str, **values) -> pd.Series:
     """Check one unit's form values as the import checks a file row; ValidationError lists every bad
     field. Returns the clean row."""
@@ -334,6 +356,9 @@ def _edit(engine: Engine, actor: SessionUser, code: str, **changes) -> None:
         clean = validate(known, actor.scope, **values)
         sets = {k: clean[k] for k in changes if k != "boundary"}
         if changes.get("boundary"):
+            problem = grid_issue(conn, code, clean["boundary"])
+            if problem:
+                raise ValidationError.one("boundary", problem[0], **problem[1])
             sets |= {"boundary": clean["boundary"], "lon": clean["lon"], "lat": clean["lat"]}
         conn.execute(text(f"UPDATE org_unit SET {', '.join(f'{k} = :{k}' for k in sets)} WHERE id = :id"),
                      sets | {"id": unit["id"]})
@@ -552,6 +577,11 @@ def _create(conn: Connection, actor: str, counts: dict, existing: set, *, code: 
     if members:
         audit(conn, actor, "group_area", "org_unit", uid, None, {"code": code, "districts": members}, path)
     return uid
+
+
+def units_geojson(engine: Engine, scope: str) -> bytes:
+    """`units_as_features` as UTF-8 GeoJSON bytes (the setup page's download)."""
+    return json.dumps(units_as_features(engine, scope), ensure_ascii=False).encode("utf-8")
 
 
 def units_as_features(engine: Engine, scope: str) -> dict:

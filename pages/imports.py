@@ -10,9 +10,9 @@ t = ctx.t
 K = ui.Keys.Imports
 st.title(t("page.imports"))
 st.caption(t("imp.subtitle", scope=ui.scope_name(ctx), limit=importer.limits()["max_bytes"] // 1048576))
+kinds = importer.specs.kinds_for(ctx.user)
 asked = st.query_params.get("kind")  # a link from the setup checklist names the kind to import
-kind = st.segmented_control(t("imp.kind_label"), importer.KINDS, key=K.KIND,
-                            default=asked if asked in importer.KINDS else "customers",
+kind = st.segmented_control(t("imp.kind_label"), kinds, key=K.KIND, default=asked if asked in kinds else "customers",
                             format_func=lambda k: t(f"imp.kind.{k}")) or "customers"
 st.markdown(t(f"imp.help.{kind}"))
 cols = st.columns([1, 1, 4])

@@ -25,7 +25,44 @@ root = ui.cached(org.root)(ctx.engine)
 set_up = ui.cached(org.is_set_up)(ctx.engine)
 names = dict(regions.provinces())
 codes = list(names)
-with st.expander(t("org.from_map"), expanded=not set_up, key=K.FROM_MAP):
+if set_up:
+    st.subheader(t("org.units"))
+    units = ui.cached(org.units)(ctx.engine, ctx.scope)
+    shown = units.assign(level=units["level"].map(lambda x: t(f"level.{x}")))
+    st.dataframe(shown.rename(columns={c: t(f"org.field.{c}") for c in shown.columns}).drop(columns=[t("org.field.path")]),
+                 hide_index=True, key=K.UNITS, width="stretch")
+    labels = {r.code: f"{r.name} · {r.code}" for r in units.itertuples()}
+    pick = st.selectbox(t("org.unit"), list(labels), format_func=labels.get, key=K.UNIT)
+    unit = units.set_index("code").loc[pick]
+    with st.form(ui.Keys.row(K.EDIT_FORM, pick)):
+        name = st.text_input(t("org.field.name"), value=unit["name"], key=ui.Keys.row(K.NAME, pick))
+        c1, c2 = st.columns(2)
+        manager = c1.text_input(t("org.field.manager_name"), value=unit["manager_name"], key=ui.Keys.row(K.MANAGER, pick))
+        phone = c2.text_input(t("org.field.manager_phone"), value=unit["manager_phone"], key=ui.Keys.row(K.PHONE, pick))
+        saved = st.form_submit_button(t("org.save"), type="primary")
+    upload = st.file_uploader(t("org.own_boundary"), type=["geojson", "json"], key=ui.Keys.row(K.BOUNDARY_FILE, pick))
+    replace = upload is not None and st.button(t("org.replace_boundary"), key=K.BOUNDARY_SAVE)
+    try:
+        if saved:
+            if name.strip() != unit["name"]:
+                org.rename(ctx.engine, ctx.user, pick, name)
+            if (manager.strip(), phone.strip()) != (unit["manager_name"], unit["manager_phone"]):
+                org.set_manager(ctx.engine, ctx.user, pick, manager, phone)
+        if replace:
+            org.set_boundary(ctx.engine, ctx.user, pick, upload.getvalue())
+    except (ValueError, PermissionError) as exc:
+        st.error(t("common.invalid", reason=refusal(exc)))
+    else:
+        if saved or replace:
+            ui.invalidate("org")
+            st.session_state[K.FLASH] = ("common.saved", {})
+            st.rerun()
+    st.download_button(t("org.download"), ui.cached(org.units_geojson)(ctx.engine, ctx.scope), "org_units.geojson",
+                       mime="application/geo+json", key=K.DOWNLOAD, on_click="ignore", icon=":material/download:")
+    st.caption(t("org.next_steps"))
+    ui.page_link("pages/imports.py", t("page.imports"), ctx.user)
+
+with st.expander(t("org.from_map"), expanded=not set_up, key=ui.Keys.row(K.FROM_MAP, int(set_up))):
     st.caption(t("org.from_map_help"))
     default = codes.index(root["code"]) if root and root["code"] in names else 0
     code = st.selectbox(t("org.province"), codes, index=default, format_func=lambda c: f"{names[c]} ({c})",
@@ -59,38 +96,3 @@ with st.expander(t("org.from_map"), expanded=not set_up, key=K.FROM_MAP):
             ui.invalidate("org")
             st.session_state[K.FLASH] = ("org.created", counts)
             st.rerun()
-
-if set_up:
-    st.subheader(t("org.units"))
-    units = ui.cached(org.units)(ctx.engine, ctx.scope)
-    shown = units.assign(level=units["level"].map(lambda x: t(f"level.{x}")))
-    st.dataframe(shown.rename(columns={c: t(f"org.field.{c}") for c in shown.columns}).drop(columns=[t("org.field.path")]),
-                 hide_index=True, key=K.UNITS, width="stretch")
-    labels = {r.code: f"{r.name} · {r.code}" for r in units.itertuples()}
-    pick = st.selectbox(t("org.unit"), list(labels), format_func=labels.get, key=K.UNIT)
-    unit = units.set_index("code").loc[pick]
-    with st.form(ui.Keys.row(K.EDIT_FORM, pick)):
-        name = st.text_input(t("org.field.name"), value=unit["name"], key=ui.Keys.row(K.NAME, pick))
-        c1, c2 = st.columns(2)
-        manager = c1.text_input(t("org.field.manager_name"), value=unit["manager_name"], key=ui.Keys.row(K.MANAGER, pick))
-        phone = c2.text_input(t("org.field.manager_phone"), value=unit["manager_phone"], key=ui.Keys.row(K.PHONE, pick))
-        saved = st.form_submit_button(t("org.save"), type="primary")
-    upload = st.file_uploader(t("org.own_boundary"), type=["geojson", "json"], key=ui.Keys.row(K.BOUNDARY_FILE, pick))
-    replace = upload is not None and st.button(t("org.replace_boundary"), key=K.BOUNDARY_SAVE)
-    try:
-        if saved:
-            if name.strip() != unit["name"]:
-                org.rename(ctx.engine, ctx.user, pick, name)
-            if (manager.strip(), phone.strip()) != (unit["manager_name"], unit["manager_phone"]):
-                org.set_manager(ctx.engine, ctx.user, pick, manager, phone)
-        if replace:
-            org.set_boundary(ctx.engine, ctx.user, pick, upload.getvalue())
-    except (ValueError, PermissionError) as exc:
-        st.error(t("common.invalid", reason=refusal(exc)))
-    else:
-        if saved or replace:
-            ui.invalidate("org")
-            st.session_state[K.FLASH] = ("common.saved", {})
-            st.rerun()
-    st.caption(t("org.next_steps"))
-    ui.page_link("pages/imports.py", t("page.imports"), ctx.user)

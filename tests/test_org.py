@@ -259,3 +259,65 @@ def test_import_refuses_a_unit_outside_the_importers_scope(company):
 def test_template_has_the_chinese_headers():
     header = importer.template("org_units", "csv", "zh").decode("utf-8-sig").strip().split(",")
     assert header == ["组织代码", "名称", "层级", "上级代码", "负责人", "负责人电话", "边界"]
+
+
+def test_the_setup_table_as_edited_becomes_the_choices():
+    """The page's table (region_rows, then names, keep and area edited) → setup_from_map's arguments."""
+    rows = org.region_rows("37")
+    assert len(rows) == 16 + 136 and rows.iloc[0]["name"] == "济南市分公司"
+    rows.loc[rows["adcode"] == "370102", "keep"] = False
+    rows.loc[rows["adcode"] == "370103", "name"] = "市中"
+    rows.loc[rows["adcode"].isin(["370112", "370113"]), "area"] = " 济南东片区 "
+    rows.loc[rows["adcode"] == "370200", "keep"] = False
+    got = org.choices_from_table(rows)
+    assert "370102" not in got["districts"] and "370200" not in got["cities"] and len(got["cities"]) == 15
+    assert got["renames"] == {"370103": "市中"}
+    assert got["areas"] == {"济南东片区": ["370112", "370113"]}
+
+
+def test_only_admins_are_offered_the_org_units_import():
+    from lib.importer.specs import kinds_for
+
+    assert "org_units" in kinds_for("province_admin")
+    assert "org_units" not in kinds_for("city_manager") and "customers" in kinds_for("city_manager")
+
+
+def test_a_district_boundary_its_grids_no_longer_partition_is_refused(small):
+    """Own boundaries may not break the grids' partition of a district (000 §2): the page's edit and
+    the import both refuse, naming the boundary, and nothing changes."""
+    with small.connect() as conn:
+        code, boundary = conn.execute(text(
+            "SELECT d.code, d.boundary FROM org_unit d WHERE d.level = 'district' AND EXISTS (SELECT 1 FROM grid g "
+            "JOIN station s ON s.id = g.station_id JOIN org_unit st ON st.id = s.org_unit_id "
+            "WHERE st.parent_id = d.id) ORDER BY d.path LIMIT 1")).one()
+        parent = conn.execute(text("SELECT p.code FROM org_unit d JOIN org_unit p ON p.id = d.parent_id "
+                                   "WHERE d.code = :c"), {"c": code}).scalar_one()
+    admin = auth.session_user(small, small.connect().execute(text(
+        "SELECT id FROM app_user WHERE login = 'admin'")).scalar_one())
+    shrunk = from_geojson(boundary).buffer(-0.01)
+    with pytest.raises(ValidationError) as exc:
+        org.set_boundary(small, admin, code, json.dumps(shapely.geometry.mapping(shrunk)))
+    assert (exc.value.errors[0].column, exc.value.errors[0].code) == ("boundary", "outside")
+    report = importer.import_file(small, "org_units", _csv(f"{code},x,district,{parent},,,"
+                                                           f"{_cell(shapely.geometry.mapping(shrunk))}"), "u.csv")
+    assert not report.ok and (report.errors[0].row, report.errors[0].column, report.errors[0].code) == \
+        (2, "边界", "outside")
+    assert _units(small)[code]["boundary"] == boundary
+    # the same boundary again is accepted (the grids partition it)
+    org.set_boundary(small, admin, code, boundary)
+
+
+def test_downloaded_units_import_back_unchanged(company):
+    """Export → edit → import: the setup page's GeoJSON download is a file the org_units import reads."""
+    engine, admin = company
+    org.setup_from_map(engine, admin, "37", cities=["370100"], areas={"东片区": ["370112", "370113"]})
+    before = _units(engine)
+    data = json.loads(org.units_geojson(engine, "/37/"))
+    assert len(data["features"]) == len(before)
+    data["features"][1]["properties"]["name"] = "济南分公司"
+    report = importer.import_file(engine, "org_units", json.dumps(data, ensure_ascii=False).encode(), "org_units.geojson")
+    assert report.ok, report.errors_frame()
+    assert (report.inserted, report.updated) == (0, len(before))
+    after = _units(engine)
+    assert after["3701"]["name"] == "济南分公司"
+    assert {c: u for c, u in after.items() if c != "3701"} == {c: u for c, u in before.items() if c != "3701"}

@@ -53,9 +53,16 @@ def check(df: pd.DataFrame, ctx) -> tuple[pd.DataFrame, Checker]:
     """Check org-unit rows against the units of the database (ctx.units) and the importer's scope."""
     ck = Checker(df, first_row=1 if df.attrs.get("features") else 2)  # features are numbered from 1
     out = org.check_fields(ck, ctx.org_units, ctx.scope)
+    out.attrs |= {"first_row": ck.first_row, "headers": df.attrs.get("headers", {})}
     return out, ck
 
 
 def write(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
-    """Insert or update the checked units; (inserted, updated)."""
+    """Insert or update the checked units; (inserted, updated). A district whose grids would no longer
+    partition its new boundary refuses the file (FileError naming the row; nothing is written)."""
+    first_row, headers = out.attrs.get("first_row", 2), out.attrs.get("headers", {})
+    for i, (code, boundary, exists) in enumerate(zip(out["code"], out["boundary"], out["exists"])):
+        problem = boundary and exists and org.grid_issue(conn, code, boundary)
+        if problem:
+            raise FileError(problem[0], column=headers.get("boundary", "boundary"), row=i + first_row, **problem[1])
     return org.write_units(conn, out, actor)

@@ -79,6 +79,11 @@ def required(kind: str, key: str) -> bool:
 SPECS: dict[str, Callable[[], tuple[Field, ...]]] = {
     "customers": lambda: tuple(f for f in customers.FIELDS if f.file),
     "visits": lambda: tuple(f for f in VISIT_FIELDS if f.file),
+    "stations": lambda: stations.FIELDS,
+    "competitor_stations": lambda: stations.COMPETITOR_FIELDS,
+    "station_sales": lambda: stations.SALES_FIELDS,
+    "managers": lambda: managers.FIELDS,
+    "org_units": lambda: tuple(f for f in org.FIELDS if f.file),
 }
 _INTEGER_KEYS = ("visits", "nozzles") + PASSING + ("entering", "fuelled", "transactions", "full_tank", "identified",
                                                     "returned", "peak_nozzle_lifts")
@@ -132,3 +137,16 @@ def allowed(field: Field) -> tuple[str, ...]:
     if field.options:
         return tuple(str(o) for o in field.options)
     return tuple(str(v) for v in vocab.VALUES.get(voc, ())) if voc else ()
+
+
+# The action of lib.auth.PERMISSIONS a kind needs beyond the imports page (kinds not listed need none).
+KIND_ACTIONS: dict[str, str] = {
+    "org_units": "org.edit",  # org units 组织单元: admins, as on the setup page
+}
+
+
+def kinds_for(user) -> list[str]:
+    """The import kinds `user` (a SessionUser or a role) may use, in KINDS order."""
+    from lib import auth
+
+    return [k for k in KINDS if k not in KIND_ACTIONS or auth.can(user, KIND_ACTIONS[k])]

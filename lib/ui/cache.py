@@ -49,7 +49,7 @@ READS: dict[str, frozenset[str]] = {
     "lib.checklist": frozenset({"org", "customers", "consumption", "plans", "grids", "managers", "visits", "users"}),
     "lib.stations": frozenset({"org"}),
     "lib.targets": frozenset({"org", "plans"}),
-    "lib.org": frozenset({"org"}),
+    "lib.org": frozenset({"org", "grids"}),
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {

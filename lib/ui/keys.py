@@ -434,6 +434,7 @@ class Keys:
         BOUNDARY_FILE = "orgset_boundary_file"
         BOUNDARY_SAVE = "orgset_boundary_save"
         FROM_MAP = "orgset_from_map"  # the expander with the map setup once units exist
+        DOWNLOAD = "orgset_download"
 
 
 def all_keys() -> dict[str, str]:
