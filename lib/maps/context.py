@@ -42,9 +42,12 @@ TOLERANCE_DEG = {"province": 0.01, "city": 0.003, "district": 0.0002}
 DECIMALS = {"province": 3, "city": 4, "district": 5}
 # roles: the scope's own outline, units inside the scope, sub-units (faint), neighbours outside the scope
 ROLES = ("outline", "main", "faint", "neighbour")
+_PILL = "background:rgba(255,255,255,.72);padding:0 4px;border-radius:3px"  # readable over stations and fills
 STYLES = [  # one per role, in ROLES order (Leaflet path options and the label's CSS)
-    {"color": "#1f2933", "weight": 2.6, "opacity": 0.9, "fill": 0, "label": "font-weight:600;font-size:14px;color:#1f2933"},
-    {"color": "#2c3e50", "weight": 2.2, "opacity": 0.85, "fill": 0, "label": "font-weight:600;font-size:13px;color:#24313f"},
+    {"color": "#1f2933", "weight": 2.6, "opacity": 0.9, "fill": 0,
+     "label": f"font-weight:600;font-size:14px;color:#1f2933;{_PILL}"},
+    {"color": "#2c3e50", "weight": 2.2, "opacity": 0.85, "fill": 0,
+     "label": f"font-weight:600;font-size:13px;color:#24313f;{_PILL}"},
     {"color": "#7b8a99", "weight": 0.7, "opacity": 0.7, "fill": 0, "dash": "3 3", "label": ""},
     {"color": "#8a97a5", "weight": 1.0, "opacity": 0.8, "fill": 0.45, "fillColor": "#e3e7eb",
      "label": "font-size:12px;color:#6b7885"},
