@@ -47,9 +47,18 @@ def test_province_shows_every_city_named_and_the_districts_faint(engine):
     labels = _labels(rows)
     assert labels == {n.removesuffix("分公司"): context.ROLES.index("main") for n, _ in cities.values()}
     assert "济南市" in labels and "历下区" not in labels
-    roles = [r[1] for r in rows if r[0] == 0]
-    assert roles.count(context.ROLES.index("main")) == len(cities) == 5
-    assert roles.count(context.ROLES.index("faint")) == len(districts) == 16
+    feats = context.features(engine, "/37/")
+    roles = [i["role"] for i in feats["items"]]
+    assert roles.count("main") == len(cities) == 5 and roles.count("faint") == len(districts) == 16
+    # drawn as lines, each border once: the city lines are half of all city perimeters plus the outer edge
+    assert sorted(r[1] for r in rows if r[0] == 2) == [context.ROLES.index("main"), context.ROLES.index("faint")]
+    assert not [r for r in rows if r[0] == 0]
+    shapes = [i["geometry"] for i in feats["items"] if i["role"] == "main"]
+    perimeters = sum(g.boundary.length for g in shapes)
+    outer = shapely.union_all(shapes).boundary.length
+    assert feats["lines"]["main"].length == pytest.approx((perimeters + outer) / 2, rel=1e-6)
+    # the district lines leave out the city borders (drawn above them)
+    assert feats["lines"]["faint"].intersection(feats["lines"]["main"]).length < 1e-9
 
 
 def test_city_shows_its_outline_its_districts_named_and_the_touching_cities(engine):

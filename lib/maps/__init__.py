@@ -3,6 +3,7 @@ the grid owner's service contact card 服务联系方式卡 (000 §3.2.2).
 
 - `data`: the scoped reads (every query takes a scope) and what the maps draw assembled from them;
 - `layers`: the folium grid map and customer map (`MapResult`); `elements`: their building blocks;
+- `context`: the city and district boundaries with their names around the scope, on every map;
 - `editing`: the editing map, drawn or uploaded shapes → grid changes, the checked and audited save;
 - `card`: the contact card (SVG, printable HTML); `labels`: the tables beside the maps;
 - `assets`: Leaflet and plugins served locally (manifest `assets.toml`, fetched outside the source tree).

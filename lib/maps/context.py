@@ -42,9 +42,12 @@ TOLERANCE_DEG = {"province": 0.01, "city": 0.003, "district": 0.0002}
 DECIMALS = {"province": 3, "city": 4, "district": 5}
 # roles: the scope's own outline, units inside the scope, sub-units (faint), neighbours outside the scope
 ROLES = ("outline", "main", "faint", "neighbour")
+_PILL = "background:rgba(255,255,255,.72);padding:0 4px;border-radius:3px"  # readable over stations and fills
 STYLES = [  # one per role, in ROLES order (Leaflet path options and the label's CSS)
-    {"color": "#1f2933", "weight": 2.6, "opacity": 0.9, "fill": 0, "label": "font-weight:600;font-size:14px;color:#1f2933"},
-    {"color": "#2c3e50", "weight": 2.2, "opacity": 0.85, "fill": 0, "label": "font-weight:600;font-size:13px;color:#24313f"},
+    {"color": "#1f2933", "weight": 2.6, "opacity": 0.9, "fill": 0,
+     "label": f"font-weight:600;font-size:14px;color:#1f2933;{_PILL}"},
+    {"color": "#2c3e50", "weight": 2.2, "opacity": 0.85, "fill": 0,
+     "label": f"font-weight:600;font-size:13px;color:#24313f;{_PILL}"},
     {"color": "#7b8a99", "weight": 0.7, "opacity": 0.7, "fill": 0, "dash": "3 3", "label": ""},
     {"color": "#8a97a5", "weight": 1.0, "opacity": 0.8, "fill": 0.45, "fillColor": "#e3e7eb",
      "label": "font-size:12px;color:#6b7885"},
@@ -59,20 +62,64 @@ class _Units:
     rows: list[dict]  # path, level, name, name_en
     geoms: list  # full geometries (None: no boundary)
     simple: dict[float, list] = field(default_factory=dict)
-    labels: dict[float, list] = field(default_factory=dict)
+    labels: dict[tuple, object] = field(default_factory=dict)
+    lines: dict[tuple, object] = field(default_factory=dict)
 
     def simplified(self, tol: float) -> list:
+        """Display geometries at `tol`: the districts simplified together; a unit above them that is
+        the union of its districts (a city, area, the province) is that union of the simplified
+        districts, so its border runs exactly on theirs; any other unit simplified with its level."""
         if tol not in self.simple:
-            out = list(self.geoms)
+            out: list = [None] * len(self.rows)
             small = (2 * tol) ** 2  # islets smaller than this (deg²) vanish at the scale drawn
-            for level in {r["level"] for r in self.rows}:
+            levels = ["district"] + sorted({r["level"] for r in self.rows} - {"district"})
+            for level in levels:
                 idx = [i for i, r in enumerate(self.rows) if r["level"] == level and self.geoms[i] is not None]
-                if idx:
-                    for i, g in zip(idx, _simplify([self.geoms[i] for i in idx], tol)):
+                own = []
+                for i in idx:
+                    union = self._union_of_districts(i, out) if level != "district" else None
+                    if union is not None:
+                        out[i] = union
+                    else:
+                        own.append(i)
+                if own:
+                    for i, g in zip(own, _simplify([self.geoms[i] for i in own], tol)):
                         out[i] = _without_islets(g, small)
             self.simple[tol] = out
-            self.labels[tol] = [label_point(g) if g is not None else None for g in out]
         return self.simple[tol]
+
+    def label(self, tol: float, i: int):
+        """Where unit i's name goes at `tol` (cached)."""
+        if (tol, i) not in self.labels:
+            g = self.simplified(tol)[i]
+            self.labels[(tol, i)] = label_point(g) if g is not None else None
+        return self.labels[(tol, i)]
+
+    def _union_of_districts(self, i: int, simplified: list):
+        """The union of unit i's simplified districts when they cover it (areas within 1 %), else None."""
+        path = self.rows[i]["path"]
+        ds = [j for j, r in enumerate(self.rows) if r["level"] == "district" and r["path"].startswith(path)
+              and simplified[j] is not None]
+        if not ds or abs(sum(self.geoms[j].area for j in ds) - self.geoms[i].area) > 0.01 * self.geoms[i].area:
+            return None
+        parts = np.array([simplified[j] for j in ds], dtype=object)
+        try:  # districts simplified as one coverage share their borders exactly: the fast coverage union
+            union = shapely.coverage_union_all(parts)
+            if isinstance(union, (Polygon, MultiPolygon)) and not union.is_empty:
+                return union
+        except shapely.errors.GEOSException:
+            pass
+        return shapely.union_all(parts)
+
+    def edges(self, tol: float, idx: tuple[int, ...]):
+        """The borders of units `idx` at `tol` as lines, each shared border once (cached)."""
+        key = (tol, idx)
+        if key not in self.lines:
+            geoms = self.simplified(tol)
+            arr = np.array([geoms[i] for i in idx if geoms[i] is not None], dtype=object)
+            self.lines[key] = (shapely.line_merge(shapely.union_all(shapely.boundary(arr))) if len(arr)
+                               else shapely.LineString())
+        return self.lines[key]
 
 
 _cache: dict[str, _Units] = {}
@@ -161,17 +208,17 @@ def _focus(rows: list[dict], scope: str) -> dict | None:
 def features(engine: Engine, scope: str) -> dict:
     """Return the context of `scope` as plain data: {"level": province|city|district (the display
     scale), "items": [{name, name_en, role (ROLES), geometry (simplified, WGS-84), label (lon, lat) or
-    None}]}, the units of the scope first; empty items when no unit has a boundary."""
+    None}], "lines": {role: the borders of the "main" and "faint" units as lines, each once, without
+    the borders of the role above}}, the units of the scope first; no items when no unit has a boundary."""
     units = _units(engine)
     rows = units.rows
     root = min(rows, key=lambda r: len(r["path"])) if rows else None
     focus = _focus(rows, scope)
     if root is None or focus is None:
-        return {"level": "district", "items": []}
+        return {"level": "district", "items": [], "lines": {}}
     level = "province" if focus is root else "district" if focus["level"] == "district" else "city"
     tol = TOLERANCE_DEG[level]
     geoms = units.simplified(tol)
-    labels = units.labels[tol]
     inside = [i for i, r in enumerate(rows) if geoms[i] is not None and r["path"].startswith(scope)]
     items: list[tuple[int, str, bool]] = []  # (unit index, role, labelled)
     if level == "province":
@@ -196,10 +243,17 @@ def features(engine: Engine, scope: str) -> dict:
     for i, role, labelled in items:
         label = None
         if labelled:  # a neighbour's name goes on its part near the scope, where the map looks
-            label = labels[i] if role != "neighbour" or view is None else label_point(geoms[i].intersection(view))
+            label = units.label(tol, i) if role != "neighbour" or view is None else label_point(geoms[i].intersection(view))
         out.append({"name": rows[i]["name"], "name_en": rows[i]["name_en"], "role": role, "geometry": geoms[i],
                     "label": label})
-    return {"level": level, "items": out}
+    # the scope's own units as lines, each border once: half the points of their polygons
+    by_role = {role: tuple(sorted(i for i, r, _ in items if r == role)) for role in ("outline", "main", "faint")}
+    lines = {}
+    for role, below in (("main", "outline"), ("faint", "main")):
+        if by_role[role]:
+            mine = units.edges(tol, by_role[role])
+            lines[role] = mine.difference(units.edges(tol, by_role[below])) if by_role[below] else mine
+    return {"level": level, "items": out, "lines": lines}
 
 
 def _view(geoms: list):
@@ -209,6 +263,18 @@ def _view(geoms: list):
     x0, y0, x1, y1 = shapely.total_bounds(np.array(geoms, dtype=object))
     dx, dy = (x1 - x0) / 4, (y1 - y0) / 4
     return shapely.box(x0 - dx, y0 - dy, x1 + dx, y1 + dy)
+
+
+def flat_lines(geom, convert: Converter, decimals: int) -> list:
+    """[flat line, …] of a (multi)line geometry: [lat, lon, lat, lon, …] rounded, like `flat_rings`."""
+    out = []
+    for part in shapely.get_parts(geom):
+        xy = shapely.get_coordinates(part)
+        if len(xy) < 2:
+            continue
+        x, y = convert(xy[:, 0], xy[:, 1])
+        out.append([float(v) for v in np.column_stack([np.round(y, decimals), np.round(x, decimals)]).ravel()])
+    return out
 
 
 def place_name(name: str, name_en: str, lang: str) -> str:
@@ -225,8 +291,12 @@ def add_context(m: folium.Map, context: Mapping | None, convert: Converter, t: C
         return
     decimals = DECIMALS.get(context.get("level"), 5)
     rows: list = []
-    for item in context["items"]:
-        rows.append([0, ROLES.index(item["role"]), flat_rings(item["geometry"], convert, decimals)])
+    lines = context.get("lines") or {}
+    for item in context["items"]:  # the scope's outline and its neighbours as polygons, the rest as lines
+        if item["role"] not in lines:
+            rows.append([0, ROLES.index(item["role"]), flat_rings(item["geometry"], convert, decimals)])
+    for role, geom in lines.items():
+        rows.append([2, ROLES.index(role), flat_lines(geom, convert, decimals)])
     for rank, item in enumerate(x for x in context["items"] if x["label"] is not None):
         x, y = convert(np.array([item["label"][0]]), np.array([item["label"][1]]))
         rows.append([1, ROLES.index(item["role"]), [round(float(y[0]), decimals), round(float(x[0]), decimals),

@@ -199,7 +199,11 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
     convert = converter(background_datum(background))
     grids = data["grids"].reset_index(drop=True)
     geoms = [from_geojson(x) for x in grids["geometry"]]
-    m = base_map(bounds(geoms, convert), background, t)
+    box = bounds(geoms, convert)
+    if box and data["level"] not in ("province", "city"):  # room for the neighbouring districts' names
+        dy, dx = (box[1][0] - box[0][0]) * 0.12, (box[1][1] - box[0][1]) * 0.12
+        box = [[box[0][0] - dy, box[0][1] - dx], [box[1][0] + dy, box[1][1] + dx]]
+    m = base_map(box, background, t)
     add_context(m, context_features(engine, scope), convert, t, lang)
     edges = _add_grids(m, data, geoms, measure, background, selected, "grids" in shown, convert, t)
     if partition and "partition" in shown:
@@ -280,7 +284,7 @@ def _add_stations(m: folium.Map, stations: pd.DataFrame, level: str, convert: Co
                                                 stations["daily_sales_t"])]
     DataLayer(t("maps.layer.stations"), rows, js("station"), {
         "colours": [GRADE_STYLE[x] for x in GRADES], "glyphs": [t(f"maps.glyph.{x}") for x in GRADES],
-        "size": 12 if level in ("province", "city") else 20,
+        "size": {"province": 9, "city": 12}.get(level, 20),  # hundreds of stations at province scale
     }).add_to(m)
 
 

@@ -1,8 +1,13 @@
 // Context layer 行政区划: boundaries of the cities/districts around the scope and their names, never clickable.
-// r = [0, style, rings] for a boundary, [1, style, [lat, lon, name, rank]] for a name; ctx: styles, font.
+// r = [0, style, rings] for a unit's polygon, [2, style, lines] for borders drawn once,
+// [1, style, [lat, lon, name, rank]] for a name; ctx: styles, font.
 // Boundaries go to the pane gcContext, names to gcContextLabels (context_panes.js).
 function (r, ctx) {
     var s = ctx.styles[r[1]];
+    if (r[0] === 2) {
+        return L.polyline(r[2].map(ctx.ring), {pane: 'gcContext', interactive: false, color: s.color,
+            weight: s.weight, opacity: s.opacity, dashArray: s.dash || null});
+    }
     if (r[0] === 0) {
         return L.polygon(r[2].map(function (p) { return p.map(ctx.ring); }), {
             pane: 'gcContext', interactive: false, color: s.color, weight: s.weight, opacity: s.opacity,
