@@ -69,6 +69,12 @@ def _grid_figure(engine: Engine, scope: str, month: str, lang: str, t: Callable[
         fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", mode="lines", line=dict(color="white", width=1),
                                  fillcolor=f"rgba(200,16,46,{0.15 + 0.75 * shade / 8:.2f})", hoverinfo="skip",
                                  showlegend=False))
+    all_x = [v for xs, _ in shades.values() for v in xs if v is not None]
+    all_y = [v for _, ys in shades.values() for v in ys if v is not None]
+    if all_x:  # the city and district borders with their names (lib.maps.context), zoomed to the grids
+        fig.add_traces(maps.context.plotly_traces(maps.context.features(engine, scope), lang))
+        fig.update_xaxes(range=[min(all_x), max(all_x)])
+        fig.update_yaxes(range=[min(all_y), max(all_y)])
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.25)
     fig.update_layout(plot_bgcolor="white")

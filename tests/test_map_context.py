@@ -139,3 +139,13 @@ def test_a_database_without_boundaries_draws_no_layer(fresh_url):
                           "VALUES ('37', '山东省分公司', '', 'province', '/37/', '', '', 0)"))
     assert context.features(engine, "/37/")["items"] == []
     engine.dispose()
+
+
+def test_plotly_traces_carry_the_borders_and_names(engine):
+    """The briefing's grid slide (plotly, no Leaflet) gets the same context: borders as lines, names as text."""
+    traces = context.plotly_traces(context.features(engine, "/37/"), "zh")
+    text_ = [tr for tr in traces if tr.mode == "text"]
+    assert len(text_) == 1 and set(text_[0].text) == {"济南市", "青岛市", "淄博市", "烟台市", "潍坊市"}
+    lines = [tr for tr in traces if tr.mode == "lines"]
+    assert len(lines) == 2 and all(None in list(tr.x) and len(tr.x) > 10 for tr in lines)
+    assert context.plotly_traces({"items": []}, "zh") == []

@@ -277,6 +277,37 @@ def flat_lines(geom, convert: Converter, decimals: int) -> list:
     return out
 
 
+def plotly_traces(context: Mapping | None, lang: str) -> list:
+    """The context as plotly traces (lon/lat axes) for figures drawn without Leaflet, such as the
+    briefing's grid slide: the borders as lines and the names as text, in the styles of the map."""
+    import plotly.graph_objects as go
+
+    if not context or not context.get("items"):
+        return []
+    traces = []
+    lines = context.get("lines") or {}
+    shapes = [(i["role"], i["geometry"].boundary) for i in context["items"] if i["role"] not in lines]
+    for role, geom in [*shapes, *lines.items()]:
+        xs: list = []
+        ys: list = []
+        for part in shapely.get_parts(geom):
+            xy = shapely.get_coordinates(part)
+            xs += [*xy[:, 0].round(4).tolist(), None]
+            ys += [*xy[:, 1].round(4).tolist(), None]
+        style = STYLES[ROLES.index(role)]
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                                 line=dict(color=style["color"], width=style["weight"],
+                                           dash="dot" if style.get("dash") else None)))
+    named = [i for i in context["items"] if i["label"] is not None]
+    if named:
+        traces.append(go.Scatter(
+            x=[i["label"][0] for i in named], y=[i["label"][1] for i in named], mode="text", hoverinfo="skip",
+            showlegend=False, text=[place_name(i["name"], i["name_en"], lang) for i in named],
+            textfont=dict(size=[13 if i["role"] != "neighbour" else 11 for i in named],
+                          color=["#1f2933" if i["role"] != "neighbour" else "#6b7885" for i in named])))
+    return traces
+
+
 def place_name(name: str, name_en: str, lang: str) -> str:
     """A unit's name as a place on the map: 济南市分公司 → 济南市, "Jinan Branch" → Jinan."""
     if lang == "en" and name_en:
