@@ -25,9 +25,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 
-def _timed(fn, *args) -> tuple[float, object]:
-    t0 = time.perf_counter()
+CPU: dict[str, float] = {}  # this process's CPU seconds per step: the machine is shared, wall time is not ours alone
+
+
+def _timed(fn, *args, step: str = "") -> tuple[float, object]:
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn(*args)
+    if step:
+        CPU[step] = round(time.process_time() - c0, 2)
     return round(time.perf_counter() - t0, 2), out
 
 
@@ -45,10 +50,11 @@ def run(db: str, pg: str | None, work: Path, verify: bool) -> dict:
 
     work.mkdir(parents=True, exist_ok=True)
     out: dict = {"source": db, "machine": {"python": platform.python_version(), "cores": os.cpu_count(),
-                                            "sqlite": __import__("sqlite3").sqlite_version}}
+                                            "sqlite": __import__("sqlite3").sqlite_version,
+                                            "load_average_at_start": os.getloadavg()[0]}}
     src = make_engine(db)
     zip_path = work / "transfer_bench.zip"
-    secs, manifest = _timed(transfer.export, src, zip_path, _say)
+    secs, manifest = _timed(transfer.export, src, zip_path, _say, step="export_sqlite")
     src.dispose()
     rows = sum(f["rows"] for f in manifest["files"].values())
     out["rows"] = rows
@@ -62,7 +68,7 @@ def run(db: str, pg: str | None, work: Path, verify: bool) -> dict:
         p.unlink(missing_ok=True)
     url = f"sqlite:///{target}"
     eng = make_engine(url)
-    out["import_sqlite_s"], _ = _timed(transfer.restore, eng, zip_path, _say)
+    out["import_sqlite_s"], _ = _timed(transfer.restore, eng, zip_path, _say, step="import_sqlite")
     eng.dispose()
     if verify:
         out["sqlite_tables_equal"] = table_hashes(url, include_volatile=True) == source_hashes
@@ -77,9 +83,9 @@ def run(db: str, pg: str | None, work: Path, verify: bool) -> dict:
         pg_url = make_url(pg).set(database=name).render_as_string(hide_password=False)
         try:
             eng = make_engine(pg_url)
-            out["import_postgresql_s"], _ = _timed(transfer.restore, eng, zip_path, _say)
+            out["import_postgresql_s"], _ = _timed(transfer.restore, eng, zip_path, _say, step="import_postgresql")
             again = work / "transfer_bench_pg.zip"
-            out["export_postgresql_s"], m2 = _timed(transfer.export, eng, again, _say)
+            out["export_postgresql_s"], m2 = _timed(transfer.export, eng, again, _say, step="export_postgresql")
             eng.dispose()
             out["postgresql_files_equal"] = ({k: v["sha256"] for k, v in m2["files"].items()}
                                              == {k: v["sha256"] for k, v in manifest["files"].items()})
@@ -93,6 +99,8 @@ def run(db: str, pg: str | None, work: Path, verify: bool) -> dict:
     for k in [k for k in out if k.endswith("_s")]:
         out[k[:-2] + "_rows_per_s"] = int(rows / out[k]) if out[k] else None
     zip_path.unlink(missing_ok=True)
+    out["machine"]["load_average_at_end"] = os.getloadavg()[0]
+    out["cpu_s_this_process"] = dict(CPU)  # PostgreSQL's own server CPU is not in these
     return out
 
 

@@ -140,6 +140,7 @@ def _decoder(kind: str) -> Callable:
 
 
 def models_metadata() -> sa.MetaData:
+    """The tables of `lib.models` 数据表 (what is exported and restored, in foreign-key order)."""
     import lib.models  # noqa: F401 - registers every table on Base.metadata
     from lib.models.base import Base
 
@@ -251,7 +252,7 @@ def export(engine: Engine, out: str | Path, progress: Progress | None = None) ->
                 "dialect": engine.dialect.name, "schema_revision": None, "files": {}}
     opts = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**opts) as conn, conn.begin(), \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=5) as zf:
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         manifest["schema_revision"] = _revision(conn)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", sa.exc.SAWarning)
@@ -310,7 +311,8 @@ def export(engine: Engine, out: str | Path, progress: Progress | None = None) ->
                 "table": table.name, "columns": names, "header": header, "geometry": geom,
                 "null_marker": marker, "empty_is_text": empty_text, "rows": n, "bytes": sink.size, "sha256": sink.sha.hexdigest(),
                 "kind": IMPORT_KINDS.get(table.name, (None,))[0]}
-            progress(f"export {table.name}: {n:,} rows")
+            if n == 0 or n % (5 * BATCH):  # else the loop has just said it
+                progress(f"export {table.name}: {n:,} rows")
         zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
     progress(f"export done in {time.perf_counter() - t0:.1f} s")
     return manifest
@@ -447,14 +449,7 @@ def _rows_of(zf: zipfile.ZipFile, fname: str, info: dict) -> tuple[list[str], It
     if header != info["header"]:
         text.close()
         raise TransferError(f"{fname}: header differs from the manifest")
-
-    def rows() -> Iterator[list]:
-        with text:
-            for i, row in enumerate(reader, start=2):
-                if len(row) != len(header):
-                    raise TransferError(f"{fname}: row {i} has {len(row)} cells, the header {len(header)}")
-                yield row
-    return header, rows()
+    return header, reader  # ragged rows are caught where the batch is transposed (zip strict)
 
 
 def _column_decoder(kind: str, empty_text: bool, marker: bool) -> Callable[[tuple], list]:
@@ -489,14 +484,20 @@ def _load_table(conn: Connection, zf: zipfile.ZipFile, fname: str, info: dict, p
             _kind(col), not col.nullable or name in empty_text or exact, name in marker)))
     n = 0
     while batch := list(itertools.islice(rows, BATCH)):
-        cells = list(zip(*batch))
+        try:
+            cells = list(zip(*batch, strict=True))
+        except ValueError:
+            width = len(header)
+            i = next(i for i, row in enumerate(batch) if len(row) != width)
+            raise TransferError(f"{fname}: row {n + i + 2} has {len(batch[i])} cells, the header {width}") from None
         bulk_insert(conn, table, {name: dec(cells[i]) for name, i, dec in plan})
         n += len(batch)
         if n % (5 * BATCH) == 0:
             progress(f"import {table.name}: {n:,} rows")
     if n != info["rows"]:
         raise TransferError(f"{fname}: {n} rows read, the manifest says {info['rows']}")
-    progress(f"import {table.name}: {n:,} rows")
+    if n == 0 or n % (5 * BATCH):  # else the loop has just said it
+        progress(f"import {table.name}: {n:,} rows")
     return n
 
 
@@ -536,6 +537,7 @@ def restore(engine: Engine, path: str | Path, progress: Progress | None = None) 
         with zipfile.ZipFile(path) as zf, write(engine) as conn:
             if conn.dialect.name == "sqlite":  # a self-referencing table (org_unit) in any row order
                 conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{256 * 1024}")  # 256 MB: index pages stay in memory
             for fname, info in files:
                 counts[info["table"]] = _load_table(conn, zf, fname, info, progress)
             fname = ""
