@@ -321,20 +321,26 @@ def class_code(kind: str, sub_type: str) -> int:
 
 
 def station_grade(daily_sales_t: float) -> str:
-    """Return the station grade: "graded" (≥ 3 t/day, 分级管理), "regular", or "reform" (< 2 t/day).
+    """Return the station grade 加油站分级: "graded" (≥ 3 t/day, 分级管理), "reform" (≤ 2 t/day, 改革候选:
+    lease, contract, entrusted operation) or "regular" between them.
 
-    001 Chongqing: "对日销量3吨以上的加油站实行分级管理 … 对日销量2吨以下的站 … 采取租赁、承包、委托经营".
-    Stations at or above the large-station target (2000 t/year) are "large" (大站培育).
+    001 Chongqing: "对日销量3吨以上的加油站实行分级管理 … 对日销量2吨以下的站 … 采取租赁、承包、委托经营";
+    以上/以下 include the number (DOMAIN §9), so 3 t/day is graded and 2 t/day is a reform candidate.
+    The 2000 t/year large-station target is not a grade (`large_station_target`).
     """
     t = _amount("daily_sales_t", daily_sales_t)
     p = _rules()["station_grade"]
-    if t * 365 >= p["large_t_per_year"]:
-        return "large"
     if t >= p["graded_t_per_day"]:
         return "graded"
-    if t < p["reform_t_per_day"]:
+    if t <= p["reform_t_per_day"]:
         return "reform"
     return "regular"
+
+
+def large_station_target(daily_sales_t: float) -> bool:
+    """Whether a station reaches the large-station cultivation target 大站培育目标 (2000 t/year or more,
+    001 Chongqing "2000吨以上加油站的培育目标"): a target for chosen stations, not a grade (DOMAIN §9)."""
+    return _amount("daily_sales_t", daily_sales_t) * 365 >= _rules()["station_grade"]["large_t_per_year"]
 
 
 # --- 客户经理 customer manager level and commission — 003 §4 -------------------------------------

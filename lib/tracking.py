@@ -31,7 +31,7 @@ from lib.summary import LOOKBACK
 from lib.tiers import NotAllowed
 
 # Everyone who works customers may raise or close a win-back task; the read-only viewer may not.
-GRADES = ("large", "graded", "regular", "reform")
+GRADES = ("graded", "regular", "reform")
 
 
 _df = read_df
@@ -219,8 +219,9 @@ def lost_customers(bind, scope: str, month: str, months: int = 1, kind: str | No
 
 def station_grades(bind, scope: str) -> pd.DataFrame:
     """Return the stations inside `scope` with daily sales 日销量 (t/day, last 12 months) and grade
-    (lib.rules.station_grade: large 大站培育, graded ≥ 3 t/day 分级管理, regular, reform < 2 t/day 改革候选).
-    Columns: code, name, district, nozzles, daily_sales_t, yearly_t, grade. Biggest first."""
+    (lib.rules.station_grade: graded ≥ 3 t/day 分级管理, regular, reform ≤ 2 t/day 改革候选) and whether it
+    reaches the large-station target 大站培育目标 (≥ 2000 t/year, not a grade).
+    Columns: code, name, district, nozzles, daily_sales_t, yearly_t, grade, large_target. Biggest first."""
     df = _df(
         bind,
         f"""SELECT s.code, s.name, du.name AS district, s.nozzles, s.daily_sales_t, s.grade
@@ -229,6 +230,7 @@ def station_grades(bind, scope: str) -> pd.DataFrame:
         scope=scope_like(scope),
     )
     df.insert(5, "yearly_t", df["daily_sales_t"] * 365)
+    df["large_target"] = df["yearly_t"] >= config()["station_grade"]["large_t_per_year"]
     return df
 
 

@@ -81,7 +81,7 @@ VALUES: dict[str, tuple] = {  # vocabulary → its values (catalog keys via valu
     "reason": ("silent", "drop", "lost"),  # churn warnings 预警原因
     "task_state": ("open", "done", "cancelled"),
     "stage": ("collect", "plan", "assign", "control", "signed", "lost"),
-    "grade": ("large", "graded", "regular", "reform"),
+    "grade": ("graded", "regular", "reform"),
     "vehicle_class": VEHICLE_CLASSES,
     "plan_kind": PLAN_KINDS,
 }
@@ -206,7 +206,7 @@ COLUMNS = (
     # tracking and churn 跟踪与流失
     "month", "volume_t", "visits", "cycle_days", "avg3_t", "vs_avg3", "last_year_t", "vs_last_year", "last_visit",
     "warnings", "lost", "last_fuel_month", "task_state", "task_due", "avg_before_t", "nozzles", "daily_sales_t",
-    "yearly_t", "grade",
+    "yearly_t", "grade", "large_target",
     # visits 回访
     "mode", "planned_on", "done_on", "note", "overdue", "days_late", "last_done", "planned", "overdue_plans",
     "due_customers", "who", "what", "detail", "created_by", "visits_done", "visits_planned", "visits_overdue",
@@ -233,7 +233,7 @@ COLUMNS = (
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)
     **{c: "tier" for c in ("tier", "tier_in_force", "measured_tier", "computed_tier", "from_tier", "to_tier",
                            "tier_override")},
-    "kind": "kind", "level": "level", "rule": "tier_rule", "late": "bool",
+    "kind": "kind", "level": "level", "rule": "tier_rule", "late": "bool", "large_target": "bool",
     **{c: c for c in ("size", "fuel", "payment", "value_class", "direction", "owner_body", "status", "reason",
                       "task_state", "stage", "grade", "vehicle_class", "plan_kind", "customer_status", "sub_type",
                       "loyalty", "agreement")},

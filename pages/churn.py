@@ -83,4 +83,4 @@ with tab_grade:
             counts = tracking.grade_counts(grades).rename(lambda g: t(f"val.grade.{g}"))
             st.plotly_chart(charts.count_bar(counts, t("churn.grade_counts"), "#4a90c2"), key=K.GRADE_COUNTS)
         ui.table(grades, t, "station_grades", K.GRADES,
-                 ["grade", "code", "name", "district", "nozzles", "daily_sales_t", "yearly_t"])
+                 ["grade", "code", "name", "district", "nozzles", "daily_sales_t", "yearly_t", "large_target"])

@@ -388,10 +388,8 @@ def rate_target(station: str, rate: str, imported: bool) -> float:
 
 
 def grade(per_day: float) -> str:
-    """DOMAIN §9 / 001 Chongqing: ≥ 2000 t a year large, ≥ 3 t/day graded, < 2 t/day reform."""
-    if per_day * 365 >= 2000:
-        return "large"
-    return "graded" if per_day >= 3 else "reform" if per_day < 2 else "regular"
+    """DOMAIN §9 / 001 Chongqing (以上/以下 include the number): ≥ 3 t/day graded, ≤ 2 t/day reform."""
+    return "graded" if per_day >= 3 else "reform" if per_day <= 2 else "regular"
 
 
 # --- tests -------------------------------------------------------------------------------------------------

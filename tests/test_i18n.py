@@ -23,8 +23,8 @@ DYNAMIC = {
     "maps.bg": ["none", "osm", "amap", "intranet"],
     "maps.layer": ["grids", "stations", "own", "potential", "competitor", "competitor_stations", "heat", "partition",
                    "district", "editing"],
-    "maps.grade": ["large", "graded", "regular", "reform"],
-    "maps.glyph": ["large", "graded", "regular", "reform"],
+    "maps.grade": ["graded", "regular", "reform"],
+    "maps.glyph": ["graded", "regular", "reform"],
     "maps.status": ["existing", "potential", "competitor", "lost"],
     # dashboards (issue 5): page variants
     "churn": ["kind_institutional", "kind_personal", "kind_all"],

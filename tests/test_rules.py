@@ -516,22 +516,28 @@ LARGE_T_PER_DAY = 2000.0 / 365  # ≈ 5.479 t/day, the 2000 t/year large-station
     [
         (0, "reform"),
         (1.999999, "reform"),
-        (2.0, "regular"),
+        (2.0, "reform"),  # 2吨以下 includes 2 t/day (DOMAIN §9)
         (2.000001, "regular"),
         (2.999999, "regular"),
         (3.0, "graded"),
         (3.000001, "graded"),
         (5.479, "graded"),
         (math.nextafter(LARGE_T_PER_DAY, 0), "graded"),
-        (LARGE_T_PER_DAY, "large"),
-        (5.48, "large"),
-        (100, "large"),
+        (LARGE_T_PER_DAY, "graded"),  # the 2000 t/year large-station target is not a grade
+        (5.48, "graded"),
+        (100, "graded"),
     ],
     ids=["zero", "1.999999", "at-2", "over-2", "2.999999", "at-3", "over-3", "5.479",
          "just-under-2000t-year", "at-2000t-year", "5.48", "huge"],
 )
 def test_station_grade(daily_t, expected):
     assert R.station_grade(daily_t) == expected
+
+
+@pytest.mark.parametrize("daily_t,expected", [(0, False), (math.nextafter(LARGE_T_PER_DAY, 0), False),
+                                              (LARGE_T_PER_DAY, True), (100, True)])
+def test_large_station_target_is_2000_t_a_year(daily_t, expected):
+    assert R.large_station_target(daily_t) is expected
 
 
 @pytest.mark.parametrize("bad,message", BAD_NUMBERS)

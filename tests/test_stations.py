@@ -64,10 +64,8 @@ def independent_daily(monthly: dict[str, float]) -> float:
 
 
 def independent_grade(daily: float) -> str:
-    """001 Chongqing thresholds as configured: large ≥ 2000 t/year, graded ≥ 3 t/day, reform < 2 t/day."""
-    if daily * 365 >= 2000:
-        return "large"
-    return "graded" if daily >= 3 else "reform" if daily < 2 else "regular"
+    """001 Chongqing thresholds (DOMAIN §9, 以上/以下 include the number): graded ≥ 3 t/day, reform ≤ 2 t/day."""
+    return "graded" if daily >= 3 else "reform" if daily <= 2 else "regular"
 
 
 # --- one station through the functions the page calls ----------------------------------------------

@@ -63,14 +63,14 @@ MEASURES = ("customers", "volume", "volume_per_customer", "plan_completion",
 RATE_MEASURES = ("plan_completion", "entry_rate", "fill_up_rate", "return_rate", "pass_through_rate")
 LAYERS = ("grids", "stations", "own", "potential", "competitor", "competitor_stations", "heat", "partition")
 DEFAULT_LAYERS = ("grids", "stations", "own", "competitor_stations", "partition")
-GRADES = ("large", "graded", "regular", "reform")
+GRADES = ("graded", "regular", "reform")
 SIMPLIFY_DEG = {"province": 0.001, "city": 0.0003, "district": 0.00003, "station": 0.00001, "manager": 0.00001}
 DECIMALS_BY_LEVEL = {"province": 4, "city": 4}  # 1e-4° ≈ 11 m: finer than a pixel at those scales
 PALETTE = ("#fee8c8", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")  # low → high (5 classes)
 NO_DATA = "#d9d9d9"
 GROUP_COLOURS = {"potential": "#2e8b57", "competitor": "#444444"}
 GRADE_STYLE = {  # DOMAIN §9 / 001 Chongqing: icon colour per station grade
-    "large": "#7a0019", "graded": "#c8102e", "regular": "#2f6fa3", "reform": "#8a8a8a",
+    "graded": "#c8102e", "regular": "#2f6fa3", "reform": "#8a8a8a",
 }
 RING_COLOURS = {"existing": "#2f6fa3", "potential": "#2e8b57", "competitor": "#444444", "lost": "#b0b0b0"}
 
@@ -277,7 +277,7 @@ def _add_stations(m: folium.Map, stations: pd.DataFrame, level: str, convert: Co
     if not len(stations):
         return
     lat, lon = points(stations, convert)
-    rows = [[float(a), float(b), GRADES.index(gr) if gr in GRADES else 2,
+    rows = [[float(a), float(b), GRADES.index(gr if gr in GRADES else "regular"),
              f"<b>{esc(name)}</b> {esc(code)}<br>{esc(t(f'maps.grade.{gr}' if gr in GRADES else 'maps.grade.regular'))}"
              f" · {esc(t('maps.daily_sales', value=f'{ds:,.1f}'))}"]
             for a, b, gr, name, code, ds in zip(lat, lon, stations["grade"], stations["name"], stations["code"],
