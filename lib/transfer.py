@@ -80,7 +80,7 @@ IMPORT_KINDS: dict[str, tuple[str, dict[str, tuple]]] = {
     "development_plan": ("targets", {"org_code": ("ref", "org_unit_id", "org_unit", "code")}),
     "four_rate_target": ("rate_targets", {"station_code": ("ref", "station_id", "station", "code")}),
     "station_sales": ("station_sales", {"station_code": ("ref", "station_id", "station", "code")}),
-    "survey_submission": ("surveys", {"org_code": ("ref", "org_unit_id", "org_unit", "code")}),
+    "survey_submission": ("surveys", {"station_code": ("ref", "org_unit_id", "org_unit", "code")}),
 }
 RENAMES: dict[str, dict[str, str]] = {}
 

@@ -25,7 +25,7 @@ CLERK = {
     "客户名称": [f"济南{n}号客户" for n in range(1, 43)],
     "客户类型": ["机构客户", "个人客户", "个人", "机构", " 机构客户 ", "Institutional"],
     "客户性质": ["物流", "私家车", "个体运输", "工程施工", "", "Logistics"],
-    "加油站代码": ["370102001", "370102002", "370102003"],
+    "加油站代码": [],  # the first three stations of the database (clerk_frame)
     "电话": ["0531-8888 6666", "138 0531 0001", "13905310002", "(0531)86001234", "", "+86 139-0531-0003"],
     "联系人": ["张经理", "", "李四"],
     "油品": ["柴油", "汽油", "汽柴油", "", "diesel", "Gasoline"],
@@ -47,8 +47,12 @@ CLERK = {
 }
 
 
-def clerk_frame(n: int = 42) -> pd.DataFrame:
-    return pd.DataFrame({col: [vals[i % len(vals)] for i in range(n)] for col, vals in CLERK.items()})
+def clerk_frame(engine, n: int = 42) -> pd.DataFrame:
+    """`n` rows as the clerk types them, on the first three stations of the database behind `engine`."""
+    with engine.connect() as conn:
+        station_codes = conn.execute(text("SELECT code FROM station ORDER BY code LIMIT 3")).scalars().all()
+    cells = CLERK | {"加油站代码": station_codes}
+    return pd.DataFrame({col: [vals[i % len(vals)] for i in range(n)] for col, vals in cells.items()})
 
 
 def fill_template(df: pd.DataFrame, kind: str = "customers") -> bytes:
@@ -75,7 +79,7 @@ def stored(engine, names) -> pd.DataFrame:
 
 
 def test_natural_customer_template_imports(db):  # noqa: F811
-    df = clerk_frame()
+    df = clerk_frame(db)
     report = import_file(db, "customers", fill_template(df), "客户.xlsx", today=TODAY)
     assert report.ok, report.errors_frame().head(20).to_string()
     assert report.inserted == 42
@@ -109,7 +113,7 @@ def test_natural_customer_template_imports(db):  # noqa: F811
 ], ids=["kind", "fuel", "status", "tonnes-in-yuan", "words", "month-no-year", "month-13", "phone", "flag",
         "station", "lon"])
 def test_really_wrong_values_are_refused(db, column, value, code):  # noqa: F811
-    df = clerk_frame(6)
+    df = clerk_frame(db, 6)
     df.loc[2, column] = value
     report = import_file(db, "customers", fill_template(df), "客户.xlsx", today=TODAY)
     assert not report.ok and report.inserted == 0
