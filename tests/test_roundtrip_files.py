@@ -25,7 +25,7 @@ CLERK = {
     "客户名称": [f"济南{n}号客户" for n in range(1, 43)],
     "客户类型": ["机构客户", "个人客户", "个人", "机构", " 机构客户 ", "Institutional"],
     "客户性质": ["物流", "私家车", "个体运输", "工程施工", "", "Logistics"],
-    "加油站代码": ["370102001", "370102002", "370102003"],
+    "加油站代码": ["370102001", "370102002", "370103001"],
     "电话": ["0531-8888 6666", "138 0531 0001", "13905310002", "(0531)86001234", "", "+86 139-0531-0003"],
     "联系人": ["张经理", "", "李四"],
     "油品": ["柴油", "汽油", "汽柴油", "", "diesel", "Gasoline"],
@@ -250,3 +250,138 @@ def test_grids_download_edit_import(db):  # noqa: F811
     from lib.grids import from_geojson
 
     assert all(from_geojson(a).equals(from_geojson(b)) for a, b in zip(before["geometry"], after["geometry"]))
+
+
+# --- the master and plan kinds of issue 13 -------------------------------------------------------------
+# Rows the demo does not have (station sales, targets of MONTH, rate targets) are imported first from a
+# file written here, so each kind has rows to download.
+
+SEED = {
+    "station_sales": "加油站代码,月份,汽油(吨),柴油(吨)\n370102001,2026-10,310.5,420\n370102002,2026-10,200,180.25\n"
+                     "370103001,2026-10,150,90\n",
+    "targets": "组织单元代码,月份,计划类型,目标(户)\n370102,2026-10,机构客户,12\n370102001,2026-10,个人卡客户,30\n"
+               "370103,2026-10,institutional,8\n",
+    "rate_targets": "加油站代码,指标,目标值\n370102001,车辆进站率,12%\n370102002,entry_rate,0.125\n370103001,fill_up_rate,40%\n",
+}
+
+
+def seeded(db):  # noqa: F811
+    for kind, body in SEED.items():
+        report = import_file(db, kind, body.encode("utf-8-sig"), f"{kind}.csv", scope=SCOPE, today=TODAY)
+        assert report.ok, report.errors_frame().to_string()
+    return db
+
+
+STATION_OF = "JOIN station s ON s.id = x.station_id WHERE s.code = :code"
+# kind, language, column as the download heads it, the row edited, the new value (as typed), the SQL reading
+# the edited value back by the row's first cell (:code), the value expected there, the table it lives in,
+# and (inserted, updated) of the import: every unedited row is found again (updated) or, for the kinds
+# whose records never change once made (users, surveys), left alone
+NEW_TRIPS = [
+    ("org_units", "zh", "名称", 2, "市中片区", "SELECT name FROM org_unit WHERE code = :code", "市中片区", "org_unit",
+     "all"),
+    ("org_units", "en", "manager_phone", 1, "0531-86001234", "SELECT manager_phone FROM org_unit WHERE code = :code",
+     "0531-86001234", "org_unit", "all"),
+    ("stations", "zh", "加油站名称", 1, "历下泉城加油站", "SELECT name FROM station WHERE code = :code", "历下泉城加油站",
+     "station", "all"),
+    ("stations", "zh", "油枪数", 0, 14, "SELECT nozzles FROM station WHERE code = :code", 14, "station", "all"),
+    ("competitor_stations", "zh", "品牌", 0, "中国石油", "SELECT brand FROM competitor_station WHERE name = :code",
+     "中国石油", "competitor_station", "all"),
+    ("station_sales", "zh", "汽油(吨)", 1, 222.5, f"SELECT x.gasoline_t FROM station_sales x {STATION_OF} "
+     "AND x.month = '2026-10'", 222.5, "station_sales", "all"),
+    ("managers", "zh", "电话", 2, "138 0531 7777", "SELECT m.phone FROM customer_manager m WHERE COALESCE(m.code, "
+     "'M' || substr('000000' || m.id, -6)) = :code", "13805317777", "customer_manager", "all"),
+    ("managers", "zh", "级别", 0, "高级经理", "SELECT m.level FROM customer_manager m WHERE COALESCE(m.code, "
+     "'M' || substr('000000' || m.id, -6)) = :code", "senior", "customer_manager", "all"),
+    ("users", "zh", "登录名", 0, "jinan_city2", "SELECT role FROM app_user WHERE login = :code", "city_manager",
+     "app_user", (1, 0)),
+    ("targets", "zh", "目标(户)", 0, 15, "SELECT x.target FROM development_plan x JOIN org_unit o ON o.id = "
+     "x.org_unit_id WHERE o.code = :code AND x.month = '2026-10'", 15, "development_plan", "all"),
+    ("rate_targets", "zh", "目标值", 1, "15%", f"SELECT x.target FROM four_rate_target x {STATION_OF}", 0.15,
+     "four_rate_target", "all"),
+    ("surveys", "zh", "调查期", 0, "2024年12月", "SELECT COUNT(*) FROM survey_submission x JOIN station s ON "
+     "s.org_unit_id = x.org_unit_id WHERE s.code = :code AND x.period = '2024-12'", 1, "survey_submission", (1, 0)),
+]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+@pytest.mark.parametrize("kind, lang, header, row, value, sql, expected, table, counts", NEW_TRIPS,
+                         ids=[f"{r[0]}-{r[1]}-{r[2]}" for r in NEW_TRIPS])
+def test_download_edit_import_new_kinds(db, fmt, kind, lang, header, row, value, sql, expected, table,  # noqa: F811
+                                        counts):
+    """Download a kind as its page does (export.import_csv/import_xlsx, through ui.import_downloads),
+    change one cell, import: exactly that change, no record doubled."""
+    from lib import export
+
+    if fmt == "xlsx" and kind == "org_units":
+        pytest.skip("org units go out as CSV and GeoJSON: a boundary is longer than an Excel cell holds")
+    seeded(db)
+    download = (export.import_xlsx if fmt == "xlsx" else export.import_csv)(db, kind, SCOPE, lang, MONTH)
+    n = len(export.import_frame(db, kind, SCOPE, lang, MONTH))
+    assert n >= 2
+    before = pd.read_sql_query(text(f"SELECT * FROM {table}"), db)
+    edited, code = (edit_xlsx if fmt == "xlsx" else edit_csv)(download, header, row, value)
+    assert one(db, sql, code=str(code)) != expected  # the edit is a change
+    report = import_file(db, kind, edited, f"{kind}.{fmt}", scope=SCOPE, today=TODAY)
+    assert report.ok, report.errors_frame().head(10).to_string()
+    assert (report.rows, report.inserted, report.updated) == ((n, 0, n) if counts == "all" else (n, *counts))
+    assert one(db, sql, code=str(code)) == expected
+    after = pd.read_sql_query(text(f"SELECT * FROM {table}"), db)
+    assert len(after) == len(before) + (0 if counts == "all" else counts[0])  # nothing doubled
+    key = [c for c in ("id", "code", "login") if c in before.columns][:1] or list(before.columns[:2])
+    changed = before.merge(after, how="inner", on=key, suffixes=("", "_new"))
+    cols = [c for c in before.columns if c not in key and c not in ("updated_at", "updated_by", "lon", "lat",
+                                                                      "boundary", "daily_sales_t", "grade")]
+    diff = {c for c in cols for a, b in zip(changed[c], changed[c + "_new"]) if not (a == b or (a != a and b != b))}
+    assert len(diff) <= 1  # one column of one record changed (the edited one), nothing else
+
+
+NEW_TABLES = {"org_units": "org_unit", "stations": "station", "competitor_stations": "competitor_station",
+              "station_sales": "station_sales", "managers": "customer_manager", "users": "app_user",
+              "targets": "development_plan", "rate_targets": "four_rate_target", "surveys": "survey_submission"}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("kind", list(NEW_TABLES))
+def test_unedited_download_of_new_kinds_changes_nothing(db, kind, lang):  # noqa: F811
+    from lib import export
+
+    seeded(db)
+    table = NEW_TABLES[kind]
+
+    def rows():
+        df = pd.read_sql_query(text(f"SELECT * FROM {table}"), db)
+        return df.drop(columns=[c for c in ("updated_at", "created_at") if c in df.columns]).sort_values(
+            list(df.columns[:2])).reset_index(drop=True)
+
+    before = rows()
+    fmt = "csv" if kind == "org_units" else "xlsx"
+    data = (export.import_csv if fmt == "csv" else export.import_xlsx)(db, kind, SCOPE, lang, MONTH)
+    report = import_file(db, kind, data, f"{kind}.{fmt}", scope=SCOPE, today=TODAY)
+    assert report.ok, report.errors_frame().head(10).to_string()
+    assert report.rows > 0 and report.inserted == 0
+    pd.testing.assert_frame_equal(rows(), before)
+
+
+def test_org_units_geojson_download_edit_import(db):  # noqa: F811
+    """Org units as the setup page's GeoJSON (lib.org.units_geojson): one unit renamed goes back in;
+    the boundaries are unchanged."""
+    import json
+
+    from lib import org
+    from lib.grids import from_geojson
+
+    before = pd.read_sql_query(text("SELECT code, name, boundary FROM org_unit WHERE boundary IS NOT NULL "
+                                    "ORDER BY code"), db)
+    obj = json.loads(org.units_geojson(db, SCOPE))
+    props = obj["features"][1]["properties"]
+    props["name"] = "历下片区"
+    report = import_file(db, "org_units", json.dumps(obj, ensure_ascii=False).encode(), "org.geojson", scope=SCOPE,
+                         today=TODAY)
+    assert report.ok, report.errors_frame().head(10).to_string()
+    assert (report.inserted, report.updated) == (0, len(obj["features"]))
+    after = pd.read_sql_query(text("SELECT code, name, boundary FROM org_unit WHERE boundary IS NOT NULL "
+                                   "ORDER BY code"), db)
+    assert after.loc[after["code"] == props["code"], "name"].item() == "历下片区"
+    assert (after["name"] != before["name"]).sum() == 1
+    assert all(from_geojson(a).equals(from_geojson(b)) for a, b in zip(before["boundary"], after["boundary"]))
