@@ -381,6 +381,10 @@ MONTHLY_KINDS = ("consumption", "traffic", "visits", "station_sales", "targets")
 # them back), and the file columns of kinds without a Field spec that hold them: kind → {column: vocabulary}
 OWN_KEY_VOCABULARIES = ("role", "rate")
 COLUMN_VOCABULARIES: dict[str, dict[str, str]] = {"users": {"role": "role"}, "rate_targets": {"rate": "rate"}}
+# Columns an .xlsx download leaves empty: a boundary's GeoJSON is longer than an Excel cell holds (32,767
+# characters), and an empty boundary cell keeps the stored one (lib.org.write_units); boundaries go out as
+# CSV text and as GeoJSON (lib.org.units_geojson) instead
+XLSX_BLANK: dict[str, tuple[str, ...]] = {"org_units": ("boundary",)}
 IMPORT_EXTRAS: dict[str, tuple[str, ...]] = {"stations": ("daily_sales_t", "grade")}
 
 
@@ -461,8 +465,19 @@ def import_csv(engine, kind: str, scope: str, lang: str = "zh", month: str | Non
 
 
 def import_xlsx(engine, kind: str, scope: str, lang: str = "zh", month: str | None = None) -> bytes:
-    """`import_frame` as an .xlsx workbook (one sheet, first): what the import reads."""
-    return xlsx_bytes(import_frame(engine, kind, scope, lang, month), kind)
+    """`import_frame` as an .xlsx workbook (one sheet, first): what the import reads. Columns of
+    XLSX_BLANK go out empty (an empty cell keeps the stored value on import)."""
+    df = import_frame(engine, kind, scope, lang, month)
+    for key in XLSX_BLANK.get(kind, ()):
+        head = next(zh if lang == "zh" else k for k, zh, _ in _columns(kind) if k == key)
+        df[head] = ""
+    return xlsx_bytes(df, kind)
+
+
+def _columns(kind: str):
+    from lib.importer.specs import columns
+
+    return columns(kind)
 
 
 def grids_geojson(engine, scope: str) -> bytes:
