@@ -273,6 +273,8 @@ def seeded(db):  # noqa: F811
 
 
 STATION_OF = "JOIN station s ON s.id = x.station_id WHERE s.code = :code"
+# a manager by its code as downloaded: its own, or the generated "M" + id (lib.managers.generated_code)
+MANAGER_OF = "m.code = :code OR (m.code IS NULL AND m.id = CAST(substr(:code, 2) AS INTEGER))"
 # kind, language, column as the download heads it, the row edited, the new value (as typed), the SQL reading
 # the edited value back by the row's first cell (:code), the value expected there, the table it lives in,
 # and (inserted, updated) of the import: every unedited row is found again (updated) or, for the kinds
@@ -289,10 +291,8 @@ NEW_TRIPS = [
      "中国石油", "competitor_station", "all"),
     ("station_sales", "zh", "汽油(吨)", 1, 222.5, f"SELECT x.gasoline_t FROM station_sales x {STATION_OF} "
      "AND x.month = '2026-10'", 222.5, "station_sales", "all"),
-    ("managers", "zh", "电话", 2, "138 0531 7777", "SELECT m.phone FROM customer_manager m WHERE COALESCE(m.code, "
-     "'M' || substr('000000' || m.id, -6)) = :code", "13805317777", "customer_manager", "all"),
-    ("managers", "zh", "级别", 0, "高级经理", "SELECT m.level FROM customer_manager m WHERE COALESCE(m.code, "
-     "'M' || substr('000000' || m.id, -6)) = :code", "senior", "customer_manager", "all"),
+    ("managers", "zh", "电话", 2, "138 0531 7777", f"SELECT m.phone FROM customer_manager m WHERE {MANAGER_OF}", "13805317777", "customer_manager", "all"),
+    ("managers", "zh", "级别", 0, "高级经理", f"SELECT m.level FROM customer_manager m WHERE {MANAGER_OF}", "senior", "customer_manager", "all"),
     ("users", "zh", "登录名", 0, "jinan_city2", "SELECT role FROM app_user WHERE login = :code", "city_manager",
      "app_user", (1, 0)),
     ("targets", "zh", "目标(户)", 0, 15, "SELECT x.target FROM development_plan x JOIN org_unit o ON o.id = "
@@ -387,3 +387,26 @@ def test_org_units_geojson_download_edit_import(db):  # noqa: F811
     assert after.loc[after["code"] == props["code"], "name"].item() == "历下片区"
     assert (after["name"] != before["name"]).sum() == 1
     assert all(from_geojson(a).equals(from_geojson(b)) for a, b in zip(before["boundary"], after["boundary"]))
+
+
+# the pages that list these entities offer them in the import format (ui.import_downloads: the same
+# export.import_csv / import_xlsx as above), keyed from the page's key
+PAGE_DOWNLOADS = [
+    ("pages/stations.py", "admin", "Stations", "LIST"), ("pages/stations.py", "admin", "Stations", "COMPETITORS"),
+    ("pages/stations.py", "admin", "Stations", "SALES"), ("pages/managers.py", "admin", "Managers", "EXPORT"),
+    ("pages/plan.py", "admin", "Plan", "TARGETS_EXPORT"), ("pages/plan.py", "admin", "Plan", "SURVEY_EXPORT"),
+    ("pages/four_rates.py", "admin", "FourRates", "TARGETS_EXPORT"), ("pages/admin_users.py", "admin", "Admin", "EXPORT"),
+    ("pages/setup.py", "admin", "Setup", "EXPORT"),
+]
+
+
+@pytest.mark.parametrize("page, login, cls, const", PAGE_DOWNLOADS, ids=[f"{p[0][6:-3]}-{p[3]}" for p in PAGE_DOWNLOADS])
+def test_pages_offer_the_import_format(engine, page, login, cls, const):
+    from apptest_helpers import T, open_page
+
+    from lib.ui import Keys
+
+    at = open_page(page, login)
+    key = getattr(getattr(Keys, cls), const)
+    buttons = {b.key: b.label for b in at.get("download_button")}
+    assert buttons.get(Keys.csv(key)) == T("tpl.download_csv") and buttons.get(Keys.xlsx(key)) == T("tpl.download_xlsx")
