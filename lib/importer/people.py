@@ -144,11 +144,9 @@ def write_managers(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int
             mid = int(r["old_id"])
             before = dict(conn.execute(text("SELECT code, name, phone, org_path, hired_on, level FROM customer_manager "
                                             "WHERE id = :id"), {"id": mid}).mappings().one())
-            # a manager from before codes were stored keeps its NULL code when given its generated one
-            keep = before["code"] is None and r["code"] == managers.generated_code(mid)
             conn.execute(text("UPDATE customer_manager SET code = :code, name = :name, phone = :phone, "
                               "org_unit_id = :org_unit_id, org_path = :org_path, hired_on = :hired_on, level = :level "
-                              "WHERE id = :id"), {**values, "code": None if keep else r["code"], "id": mid})
+                              "WHERE id = :id"), {**values, "code": r["code"], "id": mid})
             audit_action, code = "update", r["code"]
             updated += 1
         else:
