@@ -418,3 +418,26 @@ def test_pages_offer_the_import_format(engine, page, login, cls, const):
     key = getattr(getattr(Keys, cls), const)
     buttons = {b.key: b.label for b in at.get("download_button")}
     assert buttons.get(Keys.csv(key)) == T("tpl.download_csv") and buttons.get(Keys.xlsx(key)) == T("tpl.download_xlsx")
+
+
+# what stays refused when a downloaded list comes back: a user or a recorded survey is never changed by a file
+STILL_REFUSED = [
+    ("users", "组织单元代码", 1, "370103", "登录名", "login_taken"),
+    ("users", "姓名", 1, "另一个名字", "登录名", "login_taken"),
+    ("surveys", "潜在客户数", 0, 99, "调查期", "already_recorded"),
+]
+
+
+@pytest.mark.parametrize("kind, header, row, value, column, code", STILL_REFUSED,
+                         ids=[f"{r[0]}-{r[1]}" for r in STILL_REFUSED])
+def test_downloaded_rows_changing_what_a_file_may_not_change_are_refused(db, kind, header, row, value, column,
+                                                                          code):  # noqa: F811
+    from lib import export
+
+    edited, _ = edit_xlsx(export.import_xlsx(db, kind, SCOPE, "zh", MONTH), header, row, value)
+    table = NEW_TABLES[kind]
+    before = pd.read_sql_query(text(f"SELECT * FROM {table}"), db)
+    report = import_file(db, kind, edited, f"{kind}.xlsx", scope=SCOPE, today=TODAY)
+    assert not report.ok and report.inserted == 0
+    assert [(e.row, e.column, e.code) for e in report.errors] == [(row + 2, column, code)]
+    pd.testing.assert_frame_equal(pd.read_sql_query(text(f"SELECT * FROM {table}"), db), before)
