@@ -441,3 +441,24 @@ def test_downloaded_rows_changing_what_a_file_may_not_change_are_refused(db, kin
     assert not report.ok and report.inserted == 0
     assert [(e.row, e.column, e.code) for e in report.errors] == [(row + 2, column, code)]
     pd.testing.assert_frame_equal(pd.read_sql_query(text(f"SELECT * FROM {table}"), db), before)
+
+
+@pytest.mark.parametrize("kind, month_shown", [("org_units", False), ("managers", False), ("station_sales", True)])
+def test_imports_page_offers_the_current_rows_of_each_new_kind(engine, kind, month_shown):
+    """The imports page offers every kind of IMPORT_READERS (with the month only where the kind has
+    months); org units also as GeoJSON."""
+    from apptest_helpers import T, app
+
+    from lib.ui import Keys
+
+    at = app("admin", "en")
+    at.session_state[Keys.Imports.KIND] = kind
+    at.run()
+    at.switch_page("pages/imports.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    keys = {b.key for b in at.get("download_button")}
+    base = Keys.row(Keys.Imports.EXPORT, kind)
+    assert {Keys.csv(base), Keys.xlsx(base)} <= keys
+    assert (Keys.row(base, "geojson") in keys) == (kind == "org_units")
+    captions = " ".join(c.value for c in at.caption)
+    assert (T("tpl.current", month=T("tpl.all_months")) in captions) != month_shown
