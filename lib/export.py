@@ -252,12 +252,140 @@ def _visit_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
         "ORDER BY COALESCE(v.planned_on, v.done_on), c.code, v.id"), **params)
 
 
+def _org_unit_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Org units 组织单元 inside `scope` (province, cities, districts and areas; stations are the stations
+    kind), parents first, with the boundary as GeoJSON text (the `boundary` column the CSV import reads;
+    the GeoJSON download is lib.org.units_geojson)."""
+    from lib import queries
+
+    return queries.read_df(conn, (
+        "SELECT u.code, u.name, u.level, p.code AS parent_code, u.manager_name, u.manager_phone, u.boundary "
+        "FROM org_unit u LEFT JOIN org_unit p ON p.id = u.parent_id "
+        f"WHERE {queries.in_scope('u.path')} AND u.level <> 'station' ORDER BY u.path"), scope=queries.scope_like(scope))
+
+
+def _station_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Stations 加油站 of `scope` (lib.stations.table: code, name, district_code, coordinates, opening
+    date, nozzles; daily sales and grade ride along as IMPORT_EXTRAS)."""
+    from lib import stations
+
+    return stations.table(conn, scope)
+
+
+def _competitor_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Competitor stations 竞争对手加油站 of `scope` (lib.stations.competitors)."""
+    from lib import stations
+
+    return stations.competitors(conn, scope)
+
+
+def _station_sales_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Monthly station sales 加油站月销量 of the stations of `scope` for `month` (every month if None)."""
+    from lib import queries
+
+    where = queries.scoped("x.org_path", queries.station_scope(scope))
+    cond = " AND x.month = :month" if month else ""
+    return queries.read_df(conn, (
+        "SELECT s.code AS station_code, x.month, x.gasoline_t, x.diesel_t FROM station_sales x "
+        f"JOIN station s ON s.id = x.station_id WHERE {where.sql}{cond} ORDER BY s.code, x.month"),
+        **where.params, **({"month": month} if month else {}))
+
+
+def _manager_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Customer managers 客户经理 of `scope` as the form and the import see them (lib.managers.records):
+    code (own or generated, so a re-import updates that manager), name, phone, station, hired, level."""
+    from lib import managers
+
+    return managers.records(conn, scope)
+
+
+def _user_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Logins 用户 whose unit lies inside `scope`: login, display_name, role, org_code, manager_code
+    (no password, no hash). Re-imported unchanged they are left alone (lib.importer.people)."""
+    from lib import managers, queries
+
+    df = queries.read_df(conn, (
+        "SELECT u.login, u.display_name, u.role, o.code AS org_code, m.id AS manager_id, m.code AS manager_code "
+        "FROM app_user u JOIN org_unit o ON o.id = u.org_unit_id LEFT JOIN customer_manager m ON m.id = u.manager_id "
+        f"WHERE {queries.in_scope('u.org_path')} ORDER BY u.org_path, u.login"), scope=queries.scope_like(scope))
+    has = df["manager_id"].notna()
+    df["manager_code"] = df["manager_code"].astype(object).where(has, "")
+    if has.any():
+        df.loc[has, "manager_code"] = managers.effective_codes(
+            df.loc[has, ["manager_code"]].rename(columns={"manager_code": "code"}).assign(
+                id=df.loc[has, "manager_id"].astype(int))).to_numpy()
+    return df
+
+
+def _target_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Development targets 开发目标 inside `scope` for `month` (every month if None): org_code, month,
+    kind, target (002 §6.5.3: districts institutional, stations personal card)."""
+    from lib import queries
+
+    cond = " AND d.month = :month" if month else ""
+    return queries.read_df(conn, (
+        "SELECT o.code AS org_code, d.month, d.kind, d.target FROM development_plan d "
+        f"JOIN org_unit o ON o.id = d.org_unit_id WHERE {queries.in_scope('d.org_path')}{cond} "
+        "ORDER BY d.month, o.path, d.kind"), scope=queries.scope_like(scope), **({"month": month} if month else {}))
+
+
+def percent_text(value) -> str:
+    """A fraction as the percentage people type ("12%" for 0.12, "12.5%" for 0.125), exact enough that
+    the rate-target import reads the same fraction back."""
+    return f"{float(value) * 100:.10g}%"
+
+
+def _rate_target_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Four-rate targets 四率目标 set for the stations of `scope` (the stored ones; a station without its
+    own target uses the default of config [four_rates]), the target as a percentage."""
+    from lib import queries
+
+    df = queries.read_df(conn, (
+        "SELECT s.code AS station_code, t.rate, t.target FROM four_rate_target t JOIN station s ON s.id = t.station_id "
+        f"WHERE {queries.in_scope('s.org_path')} ORDER BY s.code, t.rate"), scope=queries.scope_like(scope))
+    df["target"] = df["target"].map(percent_text).astype(object)
+    return df
+
+
+def _survey_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
+    """Potential-customer surveys 潜在客户调查表 recorded for the stations of `scope` (002 §6.5.1), every
+    period: station_code, period, submitted_on, potential_customers, note."""
+    from lib import queries
+
+    where = queries.scoped("v.org_path", queries.station_scope(scope))
+    return queries.read_df(conn, (
+        "SELECT s.code AS station_code, v.period, v.submitted_on, v.potential_customers, v.note "
+        "FROM survey_submission v JOIN station s ON s.org_unit_id = v.org_unit_id "
+        f"WHERE {where.sql} ORDER BY v.period, s.code"), **where.params)
+
+
 IMPORT_READERS: dict[str, Callable] = {  # import kind → its rows (conn, scope, month); new kinds at the END
     "customers": _customer_rows,
     "consumption": _consumption_rows,
     "traffic": _traffic_rows,
     "visits": _visit_rows,
+    "org_units": _org_unit_rows,
+    "stations": _station_rows,
+    "competitor_stations": _competitor_rows,
+    "station_sales": _station_sales_rows,
+    "managers": _manager_rows,
+    "users": _user_rows,
+    "targets": _target_rows,
+    "rate_targets": _rate_target_rows,
+    "surveys": _survey_rows,
 }
+# Kinds whose rows have months: the imports page offers the chosen month's rows (others: every row).
+MONTHLY_KINDS = ("consumption", "traffic", "visits", "station_sales", "targets")
+# Columns shown after the import's own for people (the import ignores them), as on the page: kind → columns
+# Vocabularies outside lib.vocab.VALUES whose labels are "<vocabulary>.<code>" (lib.vocab.codes_by_label reads
+# them back), and the file columns of kinds without a Field spec that hold them: kind → {column: vocabulary}
+OWN_KEY_VOCABULARIES = ("role", "rate")
+COLUMN_VOCABULARIES: dict[str, dict[str, str]] = {"users": {"role": "role"}, "rate_targets": {"rate": "rate"}}
+# Columns an .xlsx download leaves empty: a boundary's GeoJSON is longer than an Excel cell holds (32,767
+# characters), and an empty boundary cell keeps the stored one (lib.org.write_units); boundaries go out as
+# CSV text and as GeoJSON (lib.org.units_geojson) instead
+XLSX_BLANK: dict[str, tuple[str, ...]] = {"org_units": ("boundary",)}
+IMPORT_EXTRAS: dict[str, tuple[str, ...]] = {"stations": ("daily_sales_t", "grade")}
 
 
 def _file_cell(value, field, voc: str | None, t: Callable[..., str]):
@@ -271,6 +399,8 @@ def _file_cell(value, field, voc: str | None, t: Callable[..., str]):
         if code in vocab.VALUES.get(voc, ()) or (field.options and code in map(str, field.options)):
             label = t(vocab.value_key(voc, code))
             return code if label == vocab.value_key(voc, code) else label
+        if voc in OWN_KEY_VOCABULARIES and t(f"{voc}.{code}") != f"{voc}.{code}":  # role.<code>, rate.<code>
+            return t(f"{voc}.{code}")
     if isinstance(value, (dt.datetime, pd.Timestamp)):
         return value.date().isoformat() if value.time() == dt.time() else str(value)[:16]
     if isinstance(value, dt.date):
@@ -294,7 +424,7 @@ def as_import_file(df: pd.DataFrame, kind: str, lang: str) -> pd.DataFrame:
     t = translator(lang)
     out = {}
     for field, (key, zh, _) in zip(fields(kind), columns(kind)):
-        voc = field_vocabulary(field)
+        voc = field_vocabulary(field) or COLUMN_VOCABULARIES.get(kind, {}).get(key)
         cells = df[key].tolist() if key in df.columns else [None] * len(df)
         memo: dict = {}  # columns repeat their values (codes, months, blanks): each distinct one once
 
@@ -318,7 +448,15 @@ def import_frame(engine, kind: str, scope: str, lang: str = "zh", month: str | N
         raise ValueError(f"kind: one of {', '.join(IMPORT_READERS)}")
     with engine.connect() as conn:
         rows = IMPORT_READERS[kind](conn, scope, month)
-    return as_import_file(rows, kind, lang)
+    out = as_import_file(rows, kind, lang)
+    extras = [c for c in IMPORT_EXTRAS.get(kind, ()) if c in rows.columns]
+    if extras:  # read-only columns for people, after the import's own (the import ignores them)
+        from lib.i18n import translator
+
+        t = translator(lang)
+        for c in extras:
+            out[vocab.column_label(t, c)] = pd.Series([vocab.display(t, c, v) for v in rows[c]], dtype=object)
+    return out
 
 
 def import_csv(engine, kind: str, scope: str, lang: str = "zh", month: str | None = None) -> bytes:
@@ -327,8 +465,19 @@ def import_csv(engine, kind: str, scope: str, lang: str = "zh", month: str | Non
 
 
 def import_xlsx(engine, kind: str, scope: str, lang: str = "zh", month: str | None = None) -> bytes:
-    """`import_frame` as an .xlsx workbook (one sheet, first): what the import reads."""
-    return xlsx_bytes(import_frame(engine, kind, scope, lang, month), kind)
+    """`import_frame` as an .xlsx workbook (one sheet, first): what the import reads. Columns of
+    XLSX_BLANK go out empty (an empty cell keeps the stored value on import)."""
+    df = import_frame(engine, kind, scope, lang, month)
+    for key in XLSX_BLANK.get(kind, ()):
+        head = next(zh if lang == "zh" else k for k, zh, _ in _columns(kind) if k == key)
+        df[head] = ""
+    return xlsx_bytes(df, kind)
+
+
+def _columns(kind: str):
+    from lib.importer.specs import columns
+
+    return columns(kind)
 
 
 def grids_geojson(engine, scope: str) -> bytes:

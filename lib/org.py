@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, Engine, text
 
-from lib import regions
+from lib import regions, vocab
 from lib.auth import SessionUser, audit, require
 from lib.db import upsert, write
 from lib.geo import out_of_china
@@ -188,7 +188,9 @@ def check_fields(ck: Checker, known: pd.DataFrame, scope: str) -> pd.DataFrame:
     ck.flag((code != "") & ~code.str.fullmatch(_CODE.pattern), "code", "bad_org_code", values=code)
     ck.flag((df["manager_phone"] != "") & ~df["manager_phone"].str.fullmatch(_PHONE), "manager_phone", "bad_phone",
             values=df["manager_phone"])
-    level = df["level"].map(lambda v: LEVEL_ALIASES.get(v, v.lower() if isinstance(v, str) else v))
+    labels = vocab.codes_by_label("level", LEVELS)  # the UI's labels too (区县/片区, City branch): downloads carry them
+    level = df["level"].map(lambda v: LEVEL_ALIASES.get(v) or labels.get(vocab.norm_label(v), v.lower())
+                            if isinstance(v, str) else v)
     ck.flag(df["level"] == "", "level", "required")
     ck.flag((df["level"] != "") & ~level.isin(LEVELS), "level", "bad_choice", values=df["level"],
             options="/".join(LEVELS))
@@ -309,12 +311,15 @@ def write_units(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, i
         if r.boundary:
             values |= {"boundary": r.boundary, "lon": r.lon, "lat": r.lat}
         if r.exists:
-            before = conn.execute(text("SELECT name, manager_name, manager_phone FROM org_unit WHERE code = :c"),
-                                  {"c": r.code}).mappings().one()
+            before = dict(conn.execute(text("SELECT name, manager_name, manager_phone, boundary FROM org_unit "
+                                            "WHERE code = :c"), {"c": r.code}).mappings().one())
+            stored = before.pop("boundary")
+            if r.boundary and stored and from_geojson(stored).equals(from_geojson(r.boundary)):
+                values = {k: v for k, v in values.items() if k not in ("boundary", "lon", "lat")}  # as stored: kept
             sets = ", ".join(f"{k} = :{k}" for k in values)
             conn.execute(text(f"UPDATE org_unit SET {sets} WHERE code = :code"), values | {"code": r.code})
             audit(conn, actor, "update", "org_unit", r.code, dict(before),
-                  {k: v for k, v in values.items() if k != "boundary"} | {"boundary": bool(r.boundary)}, r.path)
+                  {k: v for k, v in values.items() if k != "boundary"} | {"boundary": "boundary" in values}, r.path)
             upd += 1
         else:
             parent = conn.execute(text("SELECT id FROM org_unit WHERE code = :c"), {"c": r.parent_code}).scalar_one()

@@ -21,6 +21,8 @@ shown = users.assign(role=users["role"].map(role_label))[["login", "display_name
                                                           "failed_attempts", "locked_until"]]
 st.dataframe(shown, hide_index=True, width="stretch", key=K.USERS, column_config={
     c: st.column_config.Column(t(f"admin.col.{c}")) for c in shown.columns})
+st.caption(t("exp.caption", kind=t("imp.kind.users")))  # no passwords: new logins in it get one-time ones
+ui.import_downloads(ctx, "users", K.EXPORT)
 
 
 def done(message_key: str) -> None:

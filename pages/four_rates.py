@@ -79,3 +79,5 @@ if auth.can(ctx.user, "rates.targets"):  # each station's four targets 四率目
             else:
                 ui.invalidate("org")
                 st.success(t("people.rates_saved", n=n) if n else t("people.grid_unchanged"))
+        st.caption(t("exp.caption", kind=t("imp.kind.rate_targets")))  # the stations' own targets, as percentages
+        ui.import_downloads(ctx, "rate_targets", K.TARGETS_EXPORT)

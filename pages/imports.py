@@ -3,7 +3,7 @@ reason) before anything is written, then the import itself — all rows or none.
 import pandas as pd
 import streamlit as st
 
-from lib import export, fmt, importer, ui
+from lib import export, fmt, importer, org, ui
 
 ctx = ui.guard("pages/imports.py")
 t = ctx.t
@@ -32,9 +32,14 @@ else:
                             key=ui.Keys.row(K.TEMPLATE_XLSX, kind), on_click="ignore")
     types = ["csv", "txt", "xlsx"] + (["geojson", "json"] if kind == "org_units" else [])
 if kind in export.IMPORT_READERS:  # the data already there, in this import's format (edit, then import)
-    month = None if kind == "customers" else ctx.month
+    month = ctx.month if kind in export.MONTHLY_KINDS else None
     st.caption(t("tpl.current", month=month or t("tpl.all_months")))
     ui.import_downloads(ctx, kind, ui.Keys.row(K.EXPORT, kind), month)
+    if kind == "org_units":  # boundaries: GeoJSON (the .xlsx leaves them empty)
+        st.caption(t("exp.org_units_xlsx"))
+        st.download_button(t("exp.download_org_geojson"), data=lambda: org.units_geojson(ctx.engine, ctx.scope),
+                           file_name="org_units.geojson", mime="application/geo+json",
+                           key=ui.Keys.row(K.EXPORT, kind, "geojson"), on_click="ignore", icon=":material/download:")
 upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, kind))
 
 

@@ -31,6 +31,8 @@ with tab_rank:
 with tab_roster:
     ui.table(roster, t, "managers", K.ROSTER, ["name", "phone", "station", "hired_on", "months", "level", "misses",
                                                    "transfer_due", "customers"], values=LEVEL)
+    st.caption(t("exp.caption", kind=t("imp.kind.managers")))  # beside the roster's own downloads
+    ui.import_downloads(ctx, "managers", K.EXPORT)
 with tab_map:
     names = dict(zip(roster["id"], roster["name"] + " · " + roster["station"]))
     chosen = st.selectbox(t("col.manager"), list(names), format_func=names.get, key=K.MAP_PICK)

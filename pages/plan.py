@@ -87,6 +87,8 @@ with tab_plan:
                 ui.invalidate("plans")
                 st.session_state[K.FLASH] = t("people.grid_saved", n=n) if n else t("people.grid_unchanged")
                 st.rerun()
+        st.caption(t("exp.caption", kind=t("imp.kind.targets")))  # every month's targets of the scope
+        ui.import_downloads(ctx, "targets", K.TARGETS_EXPORT)
 with tab_pipe:
     pipe = ui.cached(dev.pipeline)(ctx.engine, ctx.scope, ctx.month)
     left, right = st.columns([3, 2])
@@ -99,3 +101,5 @@ with tab_survey:
     ui.table(ui.cached(dev.survey_status)(ctx.engine, ctx.scope, ctx.month), t, "survey", K.SURVEY,
              ["status", "station", "district", "period", "due_on", "submitted_on", "submitted_by",
               "potential_customers"])
+    st.caption(t("exp.caption", kind=t("imp.kind.surveys")))  # the recorded surveys, every period
+    ui.import_downloads(ctx, "surveys", K.SURVEY_EXPORT)

@@ -59,6 +59,8 @@ if set_up:
             st.rerun()
     st.download_button(t("org.download"), ui.cached(org.units_geojson)(ctx.engine, ctx.scope), "org_units.geojson",
                        mime="application/geo+json", key=K.DOWNLOAD, on_click="ignore", icon=":material/download:")
+    st.caption(t("exp.caption", kind=t("imp.kind.org_units")) + " " + t("exp.org_units_xlsx"))
+    ui.import_downloads(ctx, "org_units", K.EXPORT)
     st.caption(t("org.next_steps"))
     ui.page_link("pages/imports.py", t("page.imports"), ctx.user)
 

@@ -67,8 +67,8 @@ with tab_list:
     st.caption(t("stn.list_help", n=len(table)))
     st.dataframe(labelled(table, labels(STATION_LABELS), ["code", "name", "district", "nozzles", "daily_sales_t", "grade", "sales_months"]),
                  hide_index=True, key=ui.Keys.table(K.LIST))
-    ui.download_buttons(stations.as_import(table, "stations", ctx.lang, {"daily_sales_t": t("col.daily_sales_t"),
-                                                                          "grade": t("col.grade")}), "stations", t, K.LIST)
+    st.caption(t("exp.caption", kind=t("imp.kind.stations")))  # daily sales and grade ride along (ignored on import)
+    ui.import_downloads(ctx, "stations", K.LIST)
 with tab_edit:
     if not editor:
         st.info(t("stn.read_only"))
@@ -91,8 +91,8 @@ with tab_edit:
 with tab_rivals:
     st.dataframe(labelled(rivals, labels(RIVAL_LABELS), ["name", "brand", "district", "lon", "lat"]), hide_index=True,
                  key=ui.Keys.table(K.COMPETITORS))
-    ui.download_buttons(stations.as_import(rivals, "competitor_stations", ctx.lang), "competitor_stations", t,
-                        K.COMPETITORS)
+    st.caption(t("exp.caption", kind=t("imp.kind.competitor_stations")))
+    ui.import_downloads(ctx, "competitor_stations", K.COMPETITORS)
     if editor:
         names = {None: t("stn.new")} | dict(zip(rivals["id"], rivals["name"] + " · " + rivals["district"]))
         pick = st.selectbox(t("stn.pick_competitor"), list(names), format_func=names.get, key=K.COMP_PICK)
@@ -127,5 +127,5 @@ with tab_sales:
         monthly = ui.cached(stations.sales)(ctx.engine, ctx.scope, sid)
         st.dataframe(labelled(monthly, t, ["month", "gasoline_t", "diesel_t", "volume_t"]), hide_index=True,
                      key=ui.Keys.table(K.SALES))
-        ui.download_buttons(stations.as_import(monthly.assign(station_code=code), "station_sales", ctx.lang),
-                            f"station_sales_{code}", t, K.SALES)
+    st.caption(t("exp.caption", kind=t("imp.kind.station_sales")))  # every station and month of the scope
+    ui.import_downloads(ctx, "station_sales", K.SALES)

@@ -67,11 +67,17 @@ def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
         mg["code"] = managers.effective_codes(mg)
         refs["managers"] = mg.set_index("code")
     if kind == "users":
-        refs["logins"] = set(pd.read_sql_query(text("SELECT login FROM app_user"), conn)["login"])
+        users = pd.read_sql_query(text(
+            "SELECT u.login, u.display_name, u.role, o.code AS org_code, u.manager_id FROM app_user u "
+            "JOIN org_unit o ON o.id = u.org_unit_id"), conn).set_index("login")
+        code_of = dict(zip(refs["managers"]["id"], refs["managers"].index))
+        users["manager_code"] = [code_of.get(m, "") if m == m and m is not None else "" for m in users["manager_id"]]
+        refs["logins"], refs["users"] = set(users.index), users  # rows as stored: an unchanged one is skipped
         refs["grantable"] = auth.ROLES if role is None else auth.grantable_roles(role)
     if kind == "surveys":
-        done = pd.read_sql_query(text("SELECT org_unit_id, period FROM survey_submission"), conn)
-        refs["surveys"] = set(zip(done["org_unit_id"].astype(int), done["period"]))
+        done = pd.read_sql_query(text("SELECT org_unit_id, period, submitted_on, potential_customers, note "
+                                      "FROM survey_submission"), conn)
+        refs["surveys"] = {(int(u), p): (str(d)[:10], int(n), t or "") for u, p, d, n, t in done.itertuples(index=False)}
     ctx.people = refs
 
 
@@ -186,10 +192,11 @@ def check_users(df: pd.DataFrame, ctx: Context, first_row: int = 2) -> tuple[pd.
     refs = ctx.people
     login = ck.text("login", required=True, max_len=50)
     ck.flag((login != "") & ~login.str.fullmatch(auth.LOGIN_PATTERN), "login", "bad_login", values=login)
-    ck.flag(login.isin(refs["logins"]), "login", "login_taken", values=login)
+    stored = refs["users"].reindex(login.where(login.isin(refs["logins"]), None).tolist())
+    stored.index = df.index
     ck.duplicates([login], "login", mask=login != "")
     name = ck.text("display_name", required=True, max_len=100)
-    role = ck.choice("role", auth.ROLES, required=True)
+    role = ck.choice("role", auth.ROLES, required=True, vocabulary="role")
     ck.flag(role.isin(auth.ROLES) & ~role.isin(refs["grantable"]), "role", "role_not_grantable", values=role)
     u = unit_refs(ck, "org_code", ctx)
     need = role.map(auth.ROLE_LEVEL)
@@ -204,8 +211,14 @@ def check_users(df: pd.DataFrame, ctx: Context, first_row: int = 2) -> tuple[pd.
     m.index = df.index
     ck.flag(is_cm & (mcode != "") & (~known | (m["org_unit_id"] != u["id"])), "manager_code", "unknown_manager",
             values=df["manager_code"])
+    # an existing login given exactly as stored (a downloaded list going back in) is left alone; any
+    # other row naming it is refused (role and unit changes are made one at a time on the users page)
+    unchanged = (stored["display_name"].eq(name) & stored["role"].eq(role) & stored["org_code"].eq(df["org_code"])
+                 & stored["manager_code"].fillna("").str.upper().eq(mcode.where(is_cm, "")))
+    ck.flag(stored["role"].notna() & ~unchanged, "login", "login_taken", values=login)
     out = pd.DataFrame({"login": login, "display_name": name, "role": role, "org_unit_id": u["id"],
-                        "org_path": u["path"], "manager_id": m["id"].where(is_cm, np.nan)}, index=df.index)
+                        "org_path": u["path"], "manager_id": m["id"].where(is_cm, np.nan), "unchanged": unchanged},
+                       index=df.index)
     return out, ck
 
 
@@ -213,13 +226,14 @@ def write_users(conn: Connection, out: pd.DataFrame, ctx: Context, actor: str) -
     """Create the checked users with one-time passwords (lib.auth.insert_user); the passwords go to
     `ctx.people["secrets"]` (login, display_name, role, password), to be shown once."""
     secrets = []
-    for r in out.to_dict("records"):
+    for r in out[~out["unchanged"].astype(bool)].to_dict("records"):
         mid = None if r["manager_id"] != r["manager_id"] or r["manager_id"] is None else int(r["manager_id"])
         _, password = auth.insert_user(conn, actor, r["login"], r["display_name"], r["role"], int(r["org_unit_id"]),
                                        mid)
         secrets.append({"login": r["login"], "display_name": r["display_name"], "role": r["role"],
                         "password": password})
-    ctx.people["secrets"] = pd.DataFrame(secrets, columns=["login", "display_name", "role", "password"])
+    if secrets:  # nothing to show when every row was an unchanged login
+        ctx.people["secrets"] = pd.DataFrame(secrets, columns=["login", "display_name", "role", "password"])
     return len(secrets), 0
 
 
@@ -275,7 +289,7 @@ def check_rate_targets(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Ch
     _gate(ctx, "rate_targets")
     ck = Checker(df)
     st = _stations(ck, ctx)
-    rate = ck.choice("rate", targets.RATES, required=True)
+    rate = ck.choice("rate", targets.RATES, required=True, vocabulary="rate")
     value = targets.rate_values(ck, "target")
     ck.duplicates([df["station_code"], rate], "station_code")
     out = pd.DataFrame({"station_id": st["id"], "org_path": st["org_path"], "rate": rate, "target": value},
@@ -300,21 +314,28 @@ def check_surveys(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker
     count = ck.number("potential_customers", hi=1_000_000, integer=True, required=True)
     note = ck.text("note", max_len=2000)
     done = ctx.people["surveys"]
-    ck.flag(np.array([u == u and (int(u), p) in done for u, p in zip(st["org_unit_id"], period)], dtype=bool),
-            "period", "already_recorded", values=df["period"])
+    given = [(str(d)[:10] if d == d and d is not None else None, n, t) for d, n, t in zip(day, count, note)]
+    # a recorded survey given again exactly as recorded (a downloaded list going back in) is skipped
+    unchanged = np.array([u == u and (int(u), p) in done and g[0] in (None, done[(int(u), p)][0])
+                          and g[1] == g[1] and (int(g[1]), g[2] or "") == done[(int(u), p)][1:]
+                          for u, p, g in zip(st["org_unit_id"], period, given)], dtype=bool)
+    ck.flag(np.array([u == u and (int(u), p) in done for u, p in zip(st["org_unit_id"], period)], dtype=bool)
+            & ~unchanged, "period", "already_recorded", values=df["period"])
     ck.duplicates([df["station_code"], period], "period")
     out = pd.DataFrame({"org_unit_id": st["org_unit_id"], "org_path": st["org_path"], "period": period,
                         "submitted_on": day.where(day.notna(), ctx.today), "potential_customers": count,
-                        "note": note}, index=df.index)
+                        "note": note, "unchanged": unchanged}, index=df.index)
     return out, ck
 
 
 def write_surveys(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
-    """Record the checked surveys (the first one of a station and period stands), audited."""
-    for r in out.to_dict("records"):
+    """Record the checked surveys (the first one of a station and period stands; rows as recorded are
+    skipped), audited."""
+    new = out[~out["unchanged"].astype(bool)]
+    for r in new.to_dict("records"):
         dev.insert_survey(conn, actor, {"id": int(r["org_unit_id"]), "path": r["org_path"]}, r["period"],
                           int(r["potential_customers"]), r["note"], r["submitted_on"])
-    return len(out), 0
+    return len(new), 0
 
 
 CHECKS = {"managers": check_managers, "users": check_users, "targets": check_targets,

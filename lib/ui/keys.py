@@ -91,6 +91,7 @@ class Keys:
         ROLE_ROLE = "admin_role_role"
         ROLE_UNIT = "admin_role_unit"
         ROLE_MANAGER = "admin_role_manager"
+        EXPORT = "admin_export"  # the users in the users import's format (csv/xlsx derive from it)
 
     class Audit:
         """pages/audit.py 审计日志."""
@@ -196,6 +197,7 @@ class Keys:
         MIX = "fr_mix"
         TARGETS = "fr_targets"  # the editor of the stations' four-rate targets (issue 13)
         TARGETS_SAVE = "fr_targets_save"
+        TARGETS_EXPORT = "fr_targets_export"  # the rate targets in the import's format
 
     class GridEdit:
         """pages/grid_edit.py 网格编辑."""
@@ -271,6 +273,7 @@ class Keys:
         EDIT_STATION = "mgr_edit_station"
         EDIT_HIRED = "mgr_edit_hired"
         EDIT_LEVEL = "mgr_edit_level"
+        EXPORT = "mgr_export"  # the managers in the managers import's format
 
     class Matters:
         """pages/matters.py 事项."""
@@ -317,6 +320,8 @@ class Keys:
         GRID_YEAR = "plan_grid_year"
         GRID = "plan_grid"  # + plan kind + year
         GRID_SAVE = "plan_grid_save"
+        TARGETS_EXPORT = "plan_targets_export"  # the targets in the targets import's format
+        SURVEY_EXPORT = "plan_survey_export"  # the recorded surveys in the surveys import's format
 
     class Presentation:
         """pages/presentation.py 会议模式 and its briefing downloads."""
@@ -435,6 +440,7 @@ class Keys:
         BOUNDARY_SAVE = "orgset_boundary_save"
         FROM_MAP = "orgset_from_map"  # the expander with the map setup once units exist
         DOWNLOAD = "orgset_download"
+        EXPORT = "orgset_export"  # the units as the org_units import's CSV/xlsx
 
 
 def all_keys() -> dict[str, str]:
