@@ -1,0 +1,153 @@
+"""Development cases 客户开发 (002 §6.5.4; lib.development.open_case / advance_case): a case opened for
+a customer moves forward through collect → plan → assign → control → signed, or is lost; signing needs
+the customer's supply agreement (§6.5.4.5); rights, scope and the stage rules are enforced below the
+UI, every change is audited, and a refused change writes nothing."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from lib import auth, development, validation
+from lib.i18n import translator
+from lib.validation import ValidationError
+
+TODAY = dt.date.today()
+
+
+def user(engine, login: str) -> auth.SessionUser:
+    with engine.connect() as conn:
+        uid = conn.execute(text("SELECT id FROM app_user WHERE login = :l"), {"l": login}).scalar_one()
+    return auth.session_user(engine, uid)
+
+
+def free_customer(engine, scope: str, *, agreement: bool | None = None, other_than: str = "") -> str:
+    """A customer inside `scope` with no open case (optionally with or without a supply agreement)."""
+    cond = "" if agreement is None else ("AND c.agreement IS NOT NULL AND c.agreement <> ''" if agreement
+                                         else "AND (c.agreement IS NULL OR c.agreement = '')")
+    with engine.connect() as conn:
+        return conn.execute(text(
+            f"SELECT c.code FROM customer c WHERE c.org_path LIKE :s AND c.code <> :o {cond} AND NOT EXISTS ("
+            "SELECT 1 FROM development d WHERE d.customer_id = c.id AND d.stage NOT IN ('signed', 'lost')) "
+            "ORDER BY c.code LIMIT 1"), {"s": scope + "%", "o": other_than}).scalar_one()
+
+
+def case_row(engine, case_id: int) -> tuple:
+    """(stage, stage_on, started_on, team, developer_id); dates as ISO text on both backends."""
+    with engine.connect() as conn:
+        r = conn.execute(text("SELECT stage, stage_on, started_on, team, developer_id FROM development "
+                              "WHERE id = :i"), {"i": case_id}).one()
+    return r[0], str(r[1])[:10], str(r[2])[:10], r[3], r[4]
+
+
+def counts(engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        return (conn.execute(text("SELECT COUNT(*) FROM development")).scalar_one(),
+                conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE entity = 'development'")).scalar_one())
+
+
+def refused(code: str, fn, *args, **kwargs) -> ValidationError:
+    with pytest.raises(ValidationError) as info:
+        fn(*args, **kwargs)
+    assert [i.code for i in info.value.errors] == [code], info.value
+    return info.value
+
+
+def test_a_case_moves_forward_to_signed_with_the_agreement_audited(small):
+    station = user(small, "station")
+    code = free_customer(small, station.scope, agreement=False)
+    with small.connect() as conn:
+        manager = conn.execute(text("SELECT id FROM customer_manager WHERE org_path LIKE :s ORDER BY id LIMIT 1"),
+                               {"s": station.scope + "%"}).scalar_one()
+    before = development.pipeline(small, station.scope, TODAY.strftime("%Y-%m"))
+    start = TODAY - dt.timedelta(days=10)
+    case_id = development.open_case(small, station, code, team=" 站开发小组 ", developer_id=manager, started_on=start)
+    assert case_row(small, case_id) == ("collect", start.isoformat(), start.isoformat(), "站开发小组", manager)
+    after = development.pipeline(small, station.scope, TODAY.strftime("%Y-%m"))
+    assert after.set_index("stage")["cases"]["collect"] == before.set_index("stage")["cases"]["collect"] + 1
+    assert case_id in development.open_cases(small, station.scope)["id"].tolist()
+    assert code not in development.case_candidates(small, station.scope)["code"].tolist()
+
+    # forward, skipping a stage (002 §6.5.4: collect → plan → assign → …)
+    assert development.advance_case(small, station, case_id, "assign", on=start + dt.timedelta(days=2)) == "collect"
+    refused("stage_backwards", development.advance_case, small, station, case_id, "plan")
+    refused("stage_date_early", development.advance_case, small, station, case_id, "control", on=start)
+    refused("future_date", development.advance_case, small, station, case_id, "control",
+            on=TODAY + dt.timedelta(days=1))
+    # no supply agreement on the customer's record: signing is refused (§6.5.4.5), nothing changes
+    refused("agreement_required", development.advance_case, small, station, case_id, "signed")
+    assert case_row(small, case_id)[0] == "assign"
+    with small.begin() as conn:
+        conn.execute(text("UPDATE customer SET agreement = 'district' WHERE code = :c"), {"c": code})
+    development.advance_case(small, station, case_id, "signed")
+    assert case_row(small, case_id)[:2] == ("signed", TODAY.isoformat())
+    refused("case_closed", development.advance_case, small, station, case_id, "lost")  # closed for good
+    with small.connect() as conn:
+        log = conn.execute(text("SELECT action, actor, before, after FROM audit_log WHERE entity = 'development' "
+                                "AND entity_id = :i ORDER BY id"), {"i": str(case_id)}).all()
+    assert [(a, who) for a, who, *_ in log] == [("case_open", "station"), ("case_stage", "station"),
+                                                 ("case_stage", "station")]
+    assert '"signed"' in log[-1][3] and '"assign"' in log[-1][2]
+    # the customer's next case may be opened now that this one is closed
+    assert development.open_case(small, station, code) > case_id
+
+
+def test_an_open_case_can_be_lost_and_a_customer_has_one_open_case(small):
+    area = user(small, "area")
+    code = free_customer(small, area.scope)
+    case_id = development.open_case(small, area, code)
+    refused("case_open", development.open_case, small, area, code)
+    development.advance_case(small, area, case_id, "lost")
+    assert case_row(small, case_id)[0] == "lost"
+    refused("case_closed", development.advance_case, small, area, case_id, "control")
+
+
+@pytest.mark.parametrize("login", ["custmgr", "viewer"])
+def test_roles_without_the_right_are_refused_below_the_ui(small, login):
+    """"development.edit" (lib.auth.PERMISSIONS): station and above; the library refuses the others."""
+    actor = user(small, login)
+    station = user(small, "station")
+    code = free_customer(small, station.scope)
+    case_id = development.open_case(small, station, free_customer(small, station.scope, other_than=code))
+    n = counts(small)
+    refused("not_allowed", development.open_case, small, actor, code)
+    refused("not_allowed", development.advance_case, small, actor, case_id, "plan")
+    assert counts(small) == n
+    assert case_row(small, case_id)[0] == "collect"
+
+
+def test_scope_and_references_are_checked(small):
+    station = user(small, "station")
+    admin = user(small, "admin")
+    with small.connect() as conn:
+        outside = conn.execute(text("SELECT code FROM customer WHERE org_path NOT LIKE :s ORDER BY code LIMIT 1"),
+                               {"s": station.scope + "%"}).scalar_one()
+        foreign_mgr = conn.execute(text("SELECT id FROM customer_manager WHERE org_path NOT LIKE :s LIMIT 1"),
+                                   {"s": station.scope + "%"}).scalar_one()
+    n = counts(small)
+    refused("outside_scope", development.open_case, small, station, outside)
+    refused("unknown_customer", development.open_case, small, station, "NO-SUCH-CODE")
+    refused("required", development.open_case, small, station, "  ")
+    mine = free_customer(small, station.scope)
+    refused("unknown_developer", development.open_case, small, station, mine, developer_id=foreign_mgr)
+    refused("too_long", development.open_case, small, station, mine, team="组" * (development.TEAM_MAX + 1))
+    refused("future_date", development.open_case, small, station, mine, started_on=TODAY + dt.timedelta(days=1))
+    assert counts(small) == n
+    elsewhere = development.open_case(small, admin, outside)  # the admin's scope is the province
+    refused("not_found", development.advance_case, small, station, elsewhere, "plan")
+    refused("not_found", development.advance_case, small, station, 10**9, "plan")
+    refused("bad_choice", development.advance_case, small, admin, elsewhere, "won")
+
+
+def test_messages_come_from_the_catalogs_in_both_languages(small):
+    station = user(small, "station")
+    code = free_customer(small, station.scope, agreement=False)
+    case_id = development.open_case(small, station, code)
+    exc = refused("agreement_required", development.advance_case, small, station, case_id, "signed")
+    zh, en = validation.describe(exc, translator("zh")), validation.describe(exc, translator("en"))
+    assert "供油协议" in zh and code in zh and "§6.5.4.5" in zh
+    assert "supply agreement" in en and code in en
+    assert zh.startswith(translator("zh")("col.stage"))
+    bad = refused("bad_choice", development.advance_case, small, station, case_id, "won")
+    assert translator("zh")("val.stage.signed") in validation.describe(bad, translator("zh"))
