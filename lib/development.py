@@ -279,6 +279,12 @@ def _case_day(day, column: str, not_before: dt.date | None = None) -> dt.date:
     return day
 
 
+def default_case_day(month: str) -> dt.date:
+    """Return the day a case form proposes: today, or the last day of `month` when the page shows an
+    earlier month (a case started later would not be in that month's pipeline)."""
+    return min(dt.date.today(), _month_end(_check_month(month)))
+
+
 def open_case(engine: Engine, actor: auth.SessionUser, customer_code: str, *, team: str = "",
               developer_id: int | None = None, started_on: dt.date | None = None) -> int:
     """Open a development case 客户开发 for the customer `customer_code` at the first stage, collect

@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import auth, fmt, months, queries, targets, ui, validation
+from lib import auth, fmt, queries, targets, ui, validation
 from lib import charts_dashboards as charts
 from lib import development as dev
 
@@ -101,7 +101,7 @@ with tab_pipe:
     ui.table(cases, t, "dev_cases", K.CASES, ["id", "code", "customer", "stage", "team", "developer", "started_on",
                                               "stage_on"])
     if auth.can(ctx.user, "development.edit"):  # 002 §6.5.4: open a case, move it (lib checks the same rights)
-        day0 = min(dt.date.today(), months.last_day(ctx.month))  # inside the month the pipeline shows
+        day0 = dev.default_case_day(ctx.month)  # inside the month the pipeline shows
         left, right = st.columns(2)
         with left.form(K.OPEN_FORM):
             st.markdown(f"**{t('dev.open_title')}**")
