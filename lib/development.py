@@ -364,8 +364,8 @@ def advance_case(engine: Engine, actor: auth.SessionUser, case_id: int, stage: s
         day = _case_day(on, "stage_on", not_before=last)
         moved = conn.execute(text("UPDATE development SET stage = :s, stage_on = :d WHERE id = :id AND stage = :old"),
                              {"s": stage, "d": day, "id": int(case_id), "old": case.stage}).rowcount
-        if moved != 1:  # moved by someone else meanwhile (PostgreSQL, read committed)
-            raise ValidationError.one("stage", "case_closed", value=case.code)
+        if moved != 1:  # moved by someone else meanwhile (PostgreSQL, read committed): nothing written
+            raise ValidationError.one("stage", "case_changed", value=case.code)
         auth.audit(conn, actor.login, "case_stage", "development", int(case_id),
                    {"stage": case.stage, "stage_on": last.isoformat()}, {"stage": stage, "stage_on": day.isoformat()},
                    org_path=case.org_path)

@@ -151,3 +151,44 @@ def test_messages_come_from_the_catalogs_in_both_languages(small):
     assert zh.startswith(translator("zh")("col.stage"))
     bad = refused("bad_choice", development.advance_case, small, station, case_id, "won")
     assert translator("zh")("val.stage.signed") in validation.describe(bad, translator("zh"))
+
+
+THREADS = 6
+
+
+def _at_once(fn, n: int = THREADS) -> list:
+    """Run `fn(i)` in `n` threads released together; return each result or the exception raised."""
+    import threading
+
+    start, results = threading.Barrier(n), [None] * n
+
+    def run(i):
+        start.wait()
+        try:
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - the test sorts results from refusals
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return results
+
+
+def test_concurrent_forms_open_one_case_and_move_it_once(small):
+    """Six forms at once (SQLite: BEGIN IMMEDIATE; PostgreSQL: the customer's row lock and the guarded
+    UPDATE): one case per customer, one move from a stage; the others get a catalog refusal."""
+    station = user(small, "station")
+    code = free_customer(small, station.scope)
+    results = _at_once(lambda i: development.open_case(small, station, code, team=f"组{i}"))
+    ids = [r for r in results if isinstance(r, int)]
+    assert len(ids) == 1, results
+    assert {r.errors[0].code for r in results if not isinstance(r, int)} == {"case_open"}
+    moved = _at_once(lambda i: development.advance_case(small, station, ids[0], "plan"))
+    assert moved.count("collect") == 1, moved
+    assert {r.errors[0].code for r in moved if r != "collect"} <= {"stage_backwards", "case_changed"}
+    with small.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE entity = 'development' AND entity_id = :i"),
+                            {"i": str(ids[0])}).scalar_one() == 2  # one open, one move
