@@ -192,3 +192,64 @@ def test_concurrent_forms_open_one_case_and_move_it_once(small):
     with small.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE entity = 'development' AND entity_id = :i"),
                             {"i": str(ids[0])}).scalar_one() == 2  # one open, one move
+
+
+# --- the `development` import kind (lib.importer.devcases): the same rules from a file ----------------
+
+
+def _file(rows: list[dict]) -> bytes:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["customer_code", "stage", "team", "developer_code", "started_on", "stage_on"])
+    w.writeheader()
+    w.writerows([{"team": "", "developer_code": "", "stage_on": ""} | r for r in rows])
+    return buf.getvalue().encode("utf-8")
+
+
+def test_cases_import_with_the_forms_rules_all_or_nothing(small):
+    from lib import importer, managers
+
+    station = user(small, "station")
+    free = development.case_candidates(small, station.scope)["code"].tolist()[:4]
+    signed, plain, other, busy = free
+    with small.begin() as conn:
+        conn.execute(text("UPDATE customer SET agreement = CASE WHEN code = :s THEN 'district' ELSE NULL END "
+                          "WHERE code IN (:s, :p, :o)"), {"s": signed, "p": plain, "o": other})
+    development.open_case(small, station, busy)
+    with small.connect() as conn:
+        mid, mcode = conn.execute(text("SELECT id, code FROM customer_manager WHERE org_path LIKE :s AND active = :t "
+                                       "ORDER BY id LIMIT 1"), {"s": station.scope + "%", "t": True}).one()
+    mcode = mcode or managers.generated_code(mid)
+    n = counts(small)
+    bad = importer.import_file(small, "development", _file([
+        {"customer_code": signed, "stage": "签订供油协议", "started_on": "2026-09-01", "stage_on": "2026-10-02"},
+        {"customer_code": plain, "stage": "signed", "started_on": "2026-09-01"},  # no agreement (§6.5.4.5)
+        {"customer_code": other, "stage": "won", "started_on": "2026-09-01"},
+        {"customer_code": other, "stage": "plan", "started_on": "2026-09-10", "stage_on": "2026-09-01"},
+        {"customer_code": busy, "stage": "collect", "started_on": "2026-09-01"},  # has an open case
+        {"customer_code": "NO-SUCH", "stage": "collect", "started_on": "2026-09-01"},
+        {"customer_code": signed, "stage": "plan", "developer_code": "NOPE", "started_on": "2026-09-01"},
+    ]), "cases.csv", actor="station")
+    found = {(i.row, i.column, i.code) for i in bad.errors}
+    assert {(3, "stage", "agreement_required"), (4, "stage", "bad_choice"), (5, "stage_on", "stage_date_early"),
+            (6, "customer_code", "case_open"), (7, "customer_code", "unknown_customer"),
+            (8, "developer_code", "unknown_developer")} <= found, found
+    assert not bad.ok and counts(small) == n  # nothing written
+    good = importer.import_file(small, "development", _file([
+        {"customer_code": signed, "stage": "签订供油协议", "started_on": "2026-09-01", "stage_on": "2026-10-02"},
+        {"customer_code": plain, "stage": "assign", "team": "站开发小组", "developer_code": mcode,
+         "started_on": "2026-10-01"},
+        {"customer_code": other, "stage": "lost", "started_on": "2026-08-01", "stage_on": "2026-09-30"},
+    ]), "cases.csv", actor="station")
+    assert good.ok and (good.inserted, good.updated) == (3, 0), good.errors
+    assert counts(small)[0] == n[0] + 3 and counts(small)[1] >= n[1] + 3
+    with small.connect() as conn:
+        row = conn.execute(text("SELECT d.stage, d.team, d.developer_id FROM development d JOIN customer c "
+                                "ON c.id = d.customer_id WHERE c.code = :c"), {"c": plain}).one()
+    assert tuple(row) == ("assign", "站开发小组", mid)
+    refused = importer.import_file(small, "development", _file([
+        {"customer_code": other, "stage": "collect", "started_on": "2026-10-01"}]), "cases.csv", actor="custmgr")
+    assert not refused.ok and [i.code for i in refused.errors] == ["not_allowed"]
+    assert counts(small)[0] == n[0] + 3
