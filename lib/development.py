@@ -9,6 +9,9 @@ potential customer survey.
 - Completion 完成率 rolls up station → district → city → province as ratios of sums.
 - Pipeline 开发漏斗 (002 §6.5.4): development cases by stage; "reached" counts cases at that stage
   or a later one.
+- Cases 客户开发项目 (002 §6.5.4) are opened and moved forward (or lost) by `open_case` /
+  `advance_case` (the plan page's pipeline tab) and imported by the `development` kind
+  (lib.importer.devcases); signing needs the customer's supply agreement (§6.5.4.5).
 - Survey 潜在客户普查 (002 §6.5.1, appendix 2): each station reports in July and December; a
   station without a report after the due month is late.
 """

@@ -217,7 +217,7 @@ def test_cases_import_with_the_forms_rules_all_or_nothing(small):
     with small.begin() as conn:
         conn.execute(text("UPDATE customer SET agreement = CASE WHEN code = :s THEN 'district' ELSE NULL END "
                           "WHERE code IN (:s, :p, :o)"), {"s": signed, "p": plain, "o": other})
-    development.open_case(small, station, busy)
+    busy_case = development.open_case(small, station, busy)
     with small.connect() as conn:
         mid, mcode = conn.execute(text("SELECT id, code FROM customer_manager WHERE org_path LIKE :s AND active = :t "
                                        "ORDER BY id LIMIT 1"), {"s": station.scope + "%", "t": True}).one()
@@ -237,6 +237,7 @@ def test_cases_import_with_the_forms_rules_all_or_nothing(small):
             (6, "customer_code", "case_open"), (7, "customer_code", "unknown_customer"),
             (8, "developer_code", "unknown_developer")} <= found, found
     assert not bad.ok and counts(small) == n  # nothing written
+    assert [i.params["case"] for i in bad.errors if i.code == "case_open"] == [busy_case]  # named in the message
     good = importer.import_file(small, "development", _file([
         {"customer_code": signed, "stage": "签订供油协议", "started_on": "2026-09-01", "stage_on": "2026-10-02"},
         {"customer_code": plain, "stage": "assign", "team": "站开发小组", "developer_code": mcode,

@@ -40,15 +40,15 @@ def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
                            params={"t": True})
     mg["code"] = managers.effective_codes(mg).str.upper()
     ids = [int(i) for i in ctx.customers["id"]] if len(ctx.customers) else []
-    agreed, open_ = set(), set()
+    agreed, open_ = set(), {}
     for start in range(0, len(ids), 900):  # bound parameters per statement stay few
         chunk = ids[start:start + 900]
         names = {f"c{i}": c for i, c in enumerate(chunk)}
         marks = ", ".join(":" + k for k in names)
         agreed |= {int(r[0]) for r in conn.execute(text(
             f"SELECT id FROM customer WHERE id IN ({marks}) AND agreement IS NOT NULL AND agreement <> ''"), names)}
-        open_ |= {int(r[0]) for r in conn.execute(text(
-            f"SELECT customer_id FROM development WHERE customer_id IN ({marks}) "
+        open_ |= {int(r[0]): int(r[1]) for r in conn.execute(text(
+            f"SELECT customer_id, id FROM development WHERE customer_id IN ({marks}) "
             f"AND stage NOT IN ('signed', 'lost')"), names)}
     ctx.people = {"role": role, "kind": kind, "managers": mg.drop_duplicates("code").set_index("code"),
                   "agreed": agreed, "open": open_}
@@ -82,8 +82,9 @@ def check(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
     ck.flag((stage == "signed") & cid.notna() & ~has_agreement, "stage", "agreement_required",
             values=df["customer_code"])
     is_open = stage.isin(dev.DEV_STAGES[:-1])
-    in_db = np.array([c == c and c is not None and int(c) in ctx.people["open"] for c in cid], dtype=bool)
-    ck.flag(is_open & in_db, "customer_code", "case_open", values=df["customer_code"], case="")
+    open_case = [ctx.people["open"].get(int(c)) if c == c and c is not None else None for c in cid]
+    for i in np.flatnonzero(is_open.to_numpy() & np.array([c is not None for c in open_case], dtype=bool)):
+        ck.add(int(i), "customer_code", "case_open", value=df["customer_code"].iloc[i], case=open_case[i])
     ck.duplicates([df["customer_code"].str.upper()], "customer_code", mask=is_open & (df["customer_code"] != ""))
     out = pd.DataFrame({"customer_id": cid, "org_path": cu["org_path"], "stage": stage, "team": team,
                         "developer_id": m["id"], "started_on": started, "stage_on": stage_on,
