@@ -97,6 +97,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # organisation setup 组织设置 (lib.org)
     "page.setup": _ADMINS,
     "org.edit": _ADMINS,  # create units from the map, rename, managers, boundaries
+    # development cases 客户开发 (002 §6.5.4): open a case, move it through its stages
+    "development.edit": _STATION_AND_ABOVE,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

@@ -9,6 +9,9 @@ potential customer survey.
 - Completion 完成率 rolls up station → district → city → province as ratios of sums.
 - Pipeline 开发漏斗 (002 §6.5.4): development cases by stage; "reached" counts cases at that stage
   or a later one.
+- Cases 客户开发项目 (002 §6.5.4) are opened and moved forward (or lost) by `open_case` /
+  `advance_case` (the plan page's pipeline tab) and imported by the `development` kind
+  (lib.importer.devcases); signing needs the customer's supply agreement (§6.5.4.5).
 - Survey 潜在客户普查 (002 §6.5.1, appendix 2): each station reports in July and December; a
   station without a report after the due month is late.
 """
@@ -28,6 +31,7 @@ from lib.months import check as _check_month
 from lib.months import last_day as _month_end
 from lib.queries import in_scope, new_card_customer, read_df, scope_like, shift_month
 from lib.tiers import NotAllowed
+from lib.validation import ValidationError
 
 KINDS = vocab.PLAN_KINDS
 KIND_LEVEL = {"institutional": "district", "personal_card": "station"}  # who a target belongs to
@@ -247,6 +251,155 @@ def pipeline(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     rows.reverse()
     rows.append({"stage": "lost", "cases": counts.get("lost", 0), "reached": None})
     return pd.DataFrame(rows)
+
+
+# --- development cases 客户开发 (002 §6.5.4) ----------------------------------------------------------
+# A case follows the customer from "collect" to "signed" (or "lost"). The lib functions check rights
+# ("development.edit"), scope and the stage rules themselves, so a form and any other caller refuse alike.
+
+CASE_STAGES = (*DEV_STAGES, "lost")  # the stages a case can be moved to (vocab "stage")
+CLOSED_STAGES = ("signed", "lost")
+TEAM_MAX = 100  # Development.team is String(100)
+
+
+def _allowed(actor: auth.SessionUser) -> None:
+    """Rights below the UI: ValidationError not_allowed unless `actor` may edit development cases."""
+    if not auth.can(actor, "development.edit"):
+        raise ValidationError.one("role", "not_allowed", action="development.edit")
+
+
+def _case_day(day, column: str, not_before: dt.date | None = None) -> dt.date:
+    """A case's date: today when None; never in the future, never before `not_before`."""
+    day = dt.date.today() if day is None else day
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    if not isinstance(day, dt.date):
+        raise ValidationError.one(column, "bad_date", value=str(day))
+    if day > dt.date.today():
+        raise ValidationError.one(column, "future_date", value=day.isoformat())
+    if not_before is not None and day < not_before:
+        raise ValidationError.one(column, "stage_date_early", value=day.isoformat(), limit=not_before.isoformat())
+    return day
+
+
+def default_case_day(month: str) -> dt.date:
+    """Return the day a case form proposes: today, or the last day of `month` when the page shows an
+    earlier month (a case started later would not be in that month's pipeline)."""
+    return min(dt.date.today(), _month_end(_check_month(month)))
+
+
+def open_case(engine: Engine, actor: auth.SessionUser, customer_code: str, *, team: str = "",
+              developer_id: int | None = None, started_on: dt.date | None = None) -> int:
+    """Open a development case 客户开发 for the customer `customer_code` at the first stage, collect
+    information 收集基本情况 (002 §6.5.4), audited; return the case id.
+
+    `team`: the development team 开发小组 (key accounts: 摘牌制, a team led by the branch head);
+    `developer_id`: the customer manager 客户经理 developing it (inside the actor's scope);
+    `started_on`: default today, not in the future. A customer has at most one open case (one not
+    signed or lost). ValidationError (catalog codes) when the actor may not edit cases, the customer
+    is unknown or outside the actor's scope, already has an open case, or a field is wrong.
+    """
+    _allowed(actor)
+    code = (customer_code or "").strip().upper()
+    if not code:
+        raise ValidationError.one("customer", "required")
+    team = (team or "").strip()
+    if len(team) > TEAM_MAX:
+        raise ValidationError.one("team", "too_long", limit=TEAM_MAX)
+    day = _case_day(started_on, "started_on")
+    with write(engine) as conn:
+        cust = conn.execute(text("SELECT id, org_path FROM customer WHERE code = :c"), {"c": code}).first()
+        if cust is None:
+            raise ValidationError.one("customer", "unknown_customer", value=code)
+        if not cust.org_path.startswith(actor.scope):
+            raise ValidationError.one("customer", "outside_scope", value=code)
+        # Lock the customer's row (PostgreSQL; SQLite's write lock is already held), so two forms opening
+        # a case for one customer at once cannot both pass the check below.
+        conn.execute(text("UPDATE customer SET name = name WHERE id = :id"), {"id": cust.id})
+        open_id = conn.execute(text("SELECT id FROM development WHERE customer_id = :c "
+                                    "AND stage NOT IN ('signed', 'lost') ORDER BY id LIMIT 1"), {"c": cust.id}).scalar()
+        if open_id is not None:
+            raise ValidationError.one("customer", "case_open", value=code, case=open_id)
+        if developer_id is not None:
+            dev_path = conn.execute(text("SELECT org_path FROM customer_manager WHERE id = :m AND active = :t"),
+                                    {"m": int(developer_id), "t": True}).scalar()
+            if dev_path is None or not dev_path.startswith(actor.scope):
+                raise ValidationError.one("developer", "unknown_developer", value=developer_id)
+        row = {"customer_id": cust.id, "org_path": cust.org_path, "stage": DEV_STAGES[0], "team": team,
+               "developer_id": None if developer_id is None else int(developer_id), "started_on": day, "stage_on": day}
+        case_id = conn.execute(text(
+            "INSERT INTO development (customer_id, org_path, stage, team, developer_id, started_on, stage_on) "
+            "VALUES (:customer_id, :org_path, :stage, :team, :developer_id, :started_on, :stage_on) RETURNING id"),
+            row).scalar_one()
+        auth.audit(conn, actor.login, "case_open", "development", case_id, None,
+                   {"customer": code, "stage": row["stage"], "team": team, "developer_id": row["developer_id"],
+                    "started_on": day.isoformat()}, org_path=cust.org_path)
+    return int(case_id)
+
+
+def advance_case(engine: Engine, actor: auth.SessionUser, case_id: int, stage: str, *,
+                 on: dt.date | None = None) -> str:
+    """Move development case `case_id` forward to `stage` (one or more stages at once), or to "lost"
+    开发失败, on the day `on` (default today), audited; return the stage it left.
+
+    Signing 签订供油协议 needs the customer's supply agreement on the customer's record
+    (`customer.agreement`, 协议签订单位): an institutional customer counts as developed only with its
+    supply agreement signed (002 §6.5.4.5). A signed or lost case is closed. ValidationError (catalog
+    codes) when the actor may not edit cases, the case is not in their scope, the stage is unknown,
+    not after the current one, the agreement is missing or the day is before the last stage change.
+    """
+    _allowed(actor)
+    if stage not in CASE_STAGES:
+        raise ValidationError.one("stage", "bad_choice", value=str(stage), options="/".join(CASE_STAGES), vocab="stage")
+    with write(engine) as conn:
+        case = conn.execute(text(
+            "SELECT d.stage, d.stage_on, d.org_path, c.code, c.agreement FROM development d "
+            "JOIN customer c ON c.id = d.customer_id WHERE d.id = :id"), {"id": int(case_id)}).first()
+        if case is None or not case.org_path.startswith(actor.scope):
+            raise ValidationError.one("case", "not_found")
+        if case.stage in CLOSED_STAGES:
+            raise ValidationError.one("stage", "case_closed", value=case.code)
+        if stage != "lost" and DEV_STAGES.index(stage) <= DEV_STAGES.index(case.stage):
+            raise ValidationError.one("stage", "stage_backwards", value=case.code)
+        if stage == "signed" and not (case.agreement or "").strip():  # 002 §6.5.4.5
+            raise ValidationError.one("stage", "agreement_required", value=case.code)
+        last = case.stage_on if isinstance(case.stage_on, dt.date) else dt.date.fromisoformat(str(case.stage_on)[:10])
+        day = _case_day(on, "stage_on", not_before=last)
+        moved = conn.execute(text("UPDATE development SET stage = :s, stage_on = :d WHERE id = :id AND stage = :old"),
+                             {"s": stage, "d": day, "id": int(case_id), "old": case.stage}).rowcount
+        if moved != 1:  # moved by someone else meanwhile (PostgreSQL, read committed): nothing written
+            raise ValidationError.one("stage", "case_changed", value=case.code)
+        auth.audit(conn, actor.login, "case_stage", "development", int(case_id),
+                   {"stage": case.stage, "stage_on": last.isoformat()}, {"stage": stage, "stage_on": day.isoformat()},
+                   org_path=case.org_path)
+    return case.stage
+
+
+def open_cases(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the open development cases 进行中的开发项目 inside `scope` (not signed, not lost), latest
+    change first: id, code, customer, stage, team, developer, started_on, stage_on."""
+    return _df(
+        engine,
+        f"""SELECT d.id, c.code, c.name AS customer, d.stage, d.team, m.name AS developer, d.started_on, d.stage_on
+            FROM development d JOIN customer c ON c.id = d.customer_id
+            LEFT JOIN customer_manager m ON m.id = d.developer_id
+            WHERE {in_scope('d.org_path')} AND d.stage NOT IN ('signed', 'lost')
+            ORDER BY d.stage_on DESC, d.id DESC""",
+        scope=scope_like(scope),
+    )
+
+
+def case_candidates(engine: Engine, scope: str) -> pd.DataFrame:
+    """Return the customers inside `scope` a case may be opened for (no open case): code, name,
+    status; potential and competitor's customers 潜在客户 first (002 §6.5.1), then the others."""
+    return _df(
+        engine,
+        f"""SELECT c.code, c.name, c.status FROM customer c
+            WHERE {in_scope('c.org_path')} AND c.code IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM development d WHERE d.customer_id = c.id AND d.stage NOT IN ('signed', 'lost'))
+            ORDER BY CASE WHEN c.status IN ('potential', 'competitor') THEN 0 ELSE 1 END, c.org_path, c.code""",
+        scope=scope_like(scope),
+    )
 
 
 # --- potential customer survey 潜在客户调查 (002 §6.5.1, appendix 2) --------------------------------

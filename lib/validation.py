@@ -56,6 +56,9 @@ CODES = (
     # org units 组织单元 (lib.org)
     "bad_org_code", "unknown_parent", "level_under_parent", "org_moved", "org_exists", "not_polygon",
     "unknown_region", "province_mismatch", "area_empty", "area_twice", "area_city",
+    # development cases 客户开发 (lib.development, 002 §6.5.4)
+    "case_open", "case_closed", "stage_backwards", "agreement_required", "stage_date_early", "unknown_developer",
+    "case_changed",
 )
 YES = frozenset({"1", "true", "yes", "y", "是", "有", "√", "✓", "✔"})
 NO = frozenset({"", "0", "false", "no", "n", "否", "无", "×", "✗", "✘"})

@@ -228,6 +228,8 @@ COLUMNS = (
     "district_code", "opened_on", "brand", "sales_months",
     # people and plans 人员与计划 (issue 13)
     "login", "display_name", "role", "org_code", "manager_code", "station_code", "rate",
+    # development cases 客户开发 (lib.development)
+    "case", "team", "developer", "started_on", "stage_on",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)

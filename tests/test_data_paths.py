@@ -6,11 +6,7 @@ frame's lib.ui excluded, lib.queries added for the sidebar), and the SQL table n
 modules (`FROM`/`JOIN`, as tests/test_ui.py does). `WRITERS` below names, for each table, the page
 form (a lib function and the page or flow that calls it) or the import kind that writes it; the
 tests check each claim (the function's SQL writes that table, the page calls it, the import kind
-exists) and that every table read has a verified writer.
-
-The import kinds of the other issue-13 branches are listed in PENDING_KINDS: a table whose only
-writers are pending kinds is an expected failure (xfail) until those kinds are merged; the
-integrator verifies it after merging (the xfail lifts itself: it is decided from lib.importer.KINDS).
+exists) and that every table read has a verified writer: no expected failures, every kind is merged.
 """
 from __future__ import annotations
 
@@ -30,10 +26,6 @@ TABLES = set(Base.metadata.tables)
 READ_SQL = re.compile(r"(?:FROM|JOIN)\s+([a-z_]+)")
 ALWAYS = ("lib.queries",)  # the frame's sidebar (scope, months) reads through lib.queries on every page
 
-# Import kinds being written on other branches of issue 13 (h-setup, h-stations, h-people).
-PENDING_KINDS = ("org_units", "stations", "competitor_stations", "managers", "users", "targets", "rate_targets",
-                 "station_sales", "surveys")
-
 # table → [(writer, caller)]: writer "import:<kind>" (lib.importer.import_file) or a lib function
 # "lib.module.function" with the page (or flow) that calls it. Derived tables name the refresh the
 # import and the forms run in their transaction.
@@ -52,7 +44,9 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
     "customer_monthly": [("lib.summary.refresh_customer_monthly", "lib/importer/write.py")],
     "development_plan": [("lib.development.set_target", "pages/plan.py"), ("import:targets", None)],
     "survey_submission": [("import:surveys", None)],
-    "development": [],  # development cases 客户开发 (002 §6.5.4): no writer outside lib.demo yet
+    # development cases 客户开发 (002 §6.5.4): opened and moved on the plan page's pipeline tab
+    "development": [("lib.development.open_case", "pages/plan.py"), ("lib.development.advance_case", "pages/plan.py"),
+                    ("import:development", None)],
     "customer_manager": [("import:managers", None)],
     "manager_rating": [("lib.managers.rate", "pages/managers.py")],
     "manager_plan": [("lib.managers.set_plan", "pages/managers.py")],
@@ -62,9 +56,10 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
     "matter_event": [("lib.matters.act", "pages/matters.py")],
     "matter_flow": [("lib.matters.register", "pages/matters.py")],
     "win_back_task": [("lib.tracking.create_task", "pages/churn.py")],
-    # the users page calls create_user today, create_user_once (one-time password) on h-people's branch
-    "app_user": [("lib.auth.create_user|lib.auth.create_user_once", "pages/admin_users.py"), ("lib.auth.create_first_admin", "lib/ui/login.py"),
-                 ("import:users", None)],
+    # the users page: pages/admin_users.py → lib.auth.create_user_once → lib.importer.people.create_one_user
+    # → write_users → lib.auth.insert_user (one-time password 初始密码), checked from its last step
+    "app_user": [("lib.auth.insert_user", "lib/importer/people.py"),
+                 ("lib.auth.create_first_admin", "lib/ui/login.py"), ("import:users", None)],
     "audit_log": [("lib.auth.audit", "lib/importer/__init__.py")],
     "patch": [],  # patches 包区: no page reads them yet
 }
@@ -162,17 +157,12 @@ def function_source(path: str) -> str:
 
 
 def verify(table: str, writer: str, caller: str | None) -> str | None:
-    """None when the claim holds; else why not ("pending" for an import kind not merged yet).
-    `writer` may name alternatives "a|b": the claim holds when one of those that exist holds."""
-    if "|" in writer:
-        alternatives = [w for w in writer.split("|") if _exists(w)]
-        reasons = [verify(table, w, caller) for w in alternatives]
-        return None if None in reasons else "; ".join(r for r in reasons if r) or f"none of {writer} exists"
+    """None when the claim holds; else why not."""
     if writer.startswith("import:"):
         kind = writer.split(":", 1)[1]
-        if kind in importer.KINDS:
-            return None
-        return "pending" if kind in PENDING_KINDS else f"unknown import kind {kind}"
+        return None if kind in importer.KINDS else f"unknown import kind {kind}"
+    if not _exists(writer):
+        return f"{writer} does not exist"
     if writer.startswith("lib.demo"):
         return "a demo writer does not count"
     if not writes_table(function_source(writer), table):
@@ -216,10 +206,8 @@ def test_the_writer_table_lists_every_table_pages_read():
                          ids=[f"{t}<-{w}" for t, ws in WRITERS.items() for w, _ in ws])
 def test_each_claimed_writer_writes_its_table(table, writer, caller):
     """A claim in WRITERS is true: the function writes the table and its caller calls it, or the import
-    kind exists (a kind of another branch not merged yet: xfail until the merge)."""
+    kind exists."""
     why = verify(table, writer, caller)
-    if why == "pending":
-        pytest.xfail(f"import kind of another branch, not merged yet: {writer}")
     assert why is None, why
 
 
@@ -230,11 +218,6 @@ def test_every_table_a_page_reads_has_a_writer_outside_demo(table):
     results = [verify(table, w, c) for w, c in claims]
     if None in results:
         return
-    if table == "development":
-        pytest.xfail("development cases 客户开发 (002 §6.5.4, read by the plan pipeline): no writer outside "
-                     "lib.demo, and none assigned on issue 13's branches: for the integrator to decide")
-    if results and all(r == "pending" for r in results):
-        pytest.xfail(f"{table}: written by import kinds of other branches ({[w for w, _ in claims]}), not merged yet")
     pytest.fail(f"{table} is read by pages {sorted(p for p, ts in READ_BY_PAGES.items() if table in ts)} "
                 f"but has no writer outside lib.demo: {list(zip([w for w, _ in claims], results))}")
 
@@ -244,6 +227,17 @@ def test_print_the_data_paths(capsys):
     with capsys.disabled():
         for table in sorted(ALL_READ):
             readers = ",".join(sorted(p for p, ts in READ_BY_PAGES.items() if table in ts))
-            writers = [w + ("" if verify(table, w, c) is None else " (pending)") for w, c in WRITERS.get(table, [])]
+            writers = [w + ("" if verify(table, w, c) is None else " (NOT VERIFIED)") for w, c in WRITERS.get(table, [])]
             print(f"{table:20} read by {len(readers.split(',')):2} pages; written by {', '.join(writers) or '—'}")
     assert len(ALL_READ) >= 20
+
+
+def test_the_users_page_reaches_insert_user():
+    """The app_user claim above is checked from its last step; the steps before it, as source calls."""
+    from lib import auth
+    from lib.importer import people
+
+    assert re.search(r"\bauth\.create_user_once\(", (ROOT / "pages/admin_users.py").read_text(encoding="utf-8"))
+    assert re.search(r"\bpeople\.create_one_user\(", inspect.getsource(auth.create_user_once))
+    assert re.search(r"\bwrite_users\(", inspect.getsource(people.create_one_user))
+    assert re.search(r"\bauth\.insert_user\(", inspect.getsource(people.write_users))

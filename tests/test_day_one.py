@@ -5,12 +5,8 @@ stations, grids (GeoJSON), customer managers, customers, three months of consump
 development targets, four-rates targets and station sales. The overview, tiers, plan, four-rates and
 churn figures (the lib functions the pages call) are then checked, for the province and each city,
 against sums computed here from those files and the rule book (DOMAIN §3 tiers, §9 grades).
-
-The kinds org_units, stations, managers, targets, rate_targets and station_sales are being written on
-other branches (issue 13, keys as in the issue). Until they are merged (lib.importer.KINDS), each
-such step is skipped in `test_each_file_imports_completely` and the figures expect what the app does
-without that file (rule-book default targets, "regular" grade); org units and stations then come from
-`_org_without_imports`, the one place that writes the organisation without the importer.
+Every step goes through lib.importer.import_file (the organisation too, from the org_units import);
+a development case 客户开发 is then opened and moved with lib.development (002 §6.5.4).
 """
 from __future__ import annotations
 
@@ -26,11 +22,10 @@ from sqlalchemy import text
 
 from lib import auth, checklist, development, four_rates, importer, months, queries, tiers, tracking
 from lib.config import rules as config
-from lib.db import make_engine, upgrade, write
+from lib.db import make_engine, upgrade
 
 M = "2026-10"  # the month the dashboards show
 MONTHS = ("2026-08", "2026-09", "2026-10")
-PENDING = ("org_units", "stations", "managers", "targets", "rate_targets", "station_sales")
 
 # --- the company, as its files say -------------------------------------------------------------------
 
@@ -259,44 +254,10 @@ def empty_url(tmp_path_factory):
     admin.dispose()
 
 
-def _org_without_imports(engine, kinds: set[str]) -> None:
-    """The organisation (cities and districts with their boundaries; stations) written without the
-    importer, for the `kinds` of org_units/stations not merged yet. The integrator removes this path
-    once lib.importer.KINDS has both kinds."""
-    with write(engine) as conn:
-        ids = dict(conn.execute(text("SELECT code, id FROM org_unit")).all())
-        paths = dict(conn.execute(text("SELECT code, path FROM org_unit")).all())
-
-        def unit(code, name, level, parent, boundary=None, lon=None, lat=None):
-            paths[code] = f"{paths[parent]}{code}/"
-            ids[code] = conn.execute(text(
-                "INSERT INTO org_unit (code, name, name_en, level, parent_id, path, manager_name, manager_phone, "
-                "boundary, lon, lat, staff) VALUES (:c, :n, '', :l, :p, :path, '', '', :b, :lon, :lat, 0) RETURNING id"),
-                {"c": code, "n": name, "l": level, "p": ids[parent], "path": paths[code],
-                 "b": json.dumps(boundary) if boundary else None, "lon": lon, "lat": lat}).scalar_one()
-
-        if "org_units" in kinds:
-            for code, name, geom in CITIES:
-                unit(code, name, "city", PROVINCE[0], geom)
-            for code, name, parent, geom in DISTRICTS:
-                unit(code, name, "district", parent, geom)
-        if "stations" in kinds:
-            import datetime as dt
-
-            for code, name, district, lon, lat, opened, nozzles in STATIONS:
-                unit(code, name, "station", district, lon=lon, lat=lat)
-                conn.execute(text(
-                    "INSERT INTO station (org_unit_id, org_path, code, name, lon, lat, opened_on, nozzles, "
-                    "daily_sales_t, grade) VALUES (:u, :p, :c, :n, :lon, :lat, :o, :z, 0, 'regular')"),
-                    {"u": ids[code], "p": paths[code], "c": code, "n": name, "lon": lon, "lat": lat,
-                     "o": dt.date.fromisoformat(opened), "z": nozzles})
-
-
 @dataclass
 class Company:
     engine: object
     reports: dict  # kind → ImportReport
-    skipped: list  # kinds not merged yet (no import)
     codes: dict  # customer name → code the import gave
 
 
@@ -307,19 +268,15 @@ def company(empty_url):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM org_unit")).scalar_one() == 0  # really empty
     auth.create_first_admin(engine, "boss", "省公司管理员", "first-day-2026", *PROVINCE)
-    reports, skipped = {}, [k for k in PENDING if k not in importer.KINDS]
+    reports = {}
 
     def load(kind: str, data: bytes, name: str):
-        if kind in skipped:
-            return
         report = importer.import_file(engine, kind, data, name, actor="boss")
         assert report.ok, (kind, report.errors_frame().head(10).to_dict("records"))
         reports[kind] = report
 
     load("org_units", org_units_file(), "org_units.geojson")
-    _org_without_imports(engine, {"org_units"} & set(skipped))
     load("stations", stations_file(), "stations.csv")
-    _org_without_imports(engine, {"stations"} & set(skipped))
     load("grids", grids_file(), "grids.geojson")
     load("managers", managers_file(), "managers.csv")
     load("customers", customers_file(), "customers.csv")
@@ -330,7 +287,7 @@ def company(empty_url):
     load("targets", targets_file(), "targets.csv")
     load("rate_targets", rate_targets_file(), "rate_targets.csv")
     load("station_sales", station_sales_file(), "station_sales.csv")
-    yield Company(engine, reports, skipped, codes)
+    yield Company(engine, reports, codes)
     engine.dispose()
 
 
@@ -380,8 +337,9 @@ def traffic_sums(scope: str) -> dict[str, float]:
     return s
 
 
-def rate_target(station: str, rate: str, imported: bool) -> float:
-    given = {(s, r): t for s, r, t in RATE_TARGETS}.get((station, rate)) if imported else None
+def rate_target(station: str, rate: str) -> float:
+    """The rate target the file gives the station, else the rule book's (config [four_rates])."""
+    given = {(s, r): t for s, r, t in RATE_TARGETS}.get((station, rate))
     if given is None:
         return float(config()["four_rates"]["targets"][rate])
     return float(given[:-1]) / 100 if given.endswith("%") else float(given)
@@ -403,8 +361,6 @@ FILES = {"org_units": len(CITIES) + len(DISTRICTS), "stations": len(STATIONS), "
 
 @pytest.mark.parametrize("kind", list(FILES))
 def test_each_file_imports_completely(company, kind):
-    if kind in company.skipped:
-        pytest.skip(f"import kind {kind} not merged yet (another branch of issue 13)")
     report = company.reports[kind]
     assert (report.rows, report.inserted, report.updated) == (FILES[kind], FILES[kind], 0)
 
@@ -439,10 +395,10 @@ def test_overview_figures(company, scope):
 
 
 def _plan(company, scope: str) -> dict:
-    """Targets from the targets file (or the rule book's defaults without it, 002 §6.5.3), actuals = the
-    customers the file says were developed in the month."""
+    """Targets from the targets file (the rule book's defaults for units it leaves out, 002 §6.5.3),
+    actuals = the customers the file says were developed in the month."""
     p = config()["development"]
-    given = {(o, k): t for o, m, k, t in TARGETS if m == M} if "targets" not in company.skipped else {}
+    given = {(o, k): t for o, m, k, t in TARGETS if m == M}
     districts = [d[0] for d in DISTRICTS if in_scope(d[0] + "000", scope)]
     stations = [s[0] for s in STATIONS if in_scope(s[0], scope)]
     inst_t = sum(given.get((d, "institutional"), p["institutional_per_district_month"]) for d in districts)
@@ -481,9 +437,8 @@ def test_four_rates_figures(company, scope):
         "return_rate": s["returned"] / s["identified"], "pass_through_rate": s["fuelled"] / s["entering"]})
     stations = [st[0] for st in STATIONS if in_scope(st[0], scope)]
     assert got["stations"] == len(stations)
-    imported = "rate_targets" not in company.skipped
     for rate in ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate"):
-        expected = sum(rate_target(st, rate, imported) for st in stations) / len(stations)
+        expected = sum(rate_target(st, rate) for st in stations) / len(stations)
         assert got["targets"][rate] == pytest.approx(expected), rate
 
 
@@ -522,11 +477,9 @@ def test_station_grades(company, scope):
     stations = [s[0] for s in STATIONS if in_scope(s[0], scope)]
     assert sorted(got.index) == sorted(stations)
     for code in stations:
-        if "station_sales" in company.skipped:  # no sales: no daily sales, "regular" (the checklist says so)
-            assert (got.at[code, "daily_sales_t"], got.at[code, "grade"]) == (0, "regular")
-        else:
-            assert got.at[code, "daily_sales_t"] == pytest.approx(SALES_PER_DAY[code])
-            assert got.at[code, "grade"] == grade(SALES_PER_DAY[code]), code
+        assert got.at[code, "daily_sales_t"] == pytest.approx(SALES_PER_DAY[code])
+        assert got.at[code, "grade"] == grade(SALES_PER_DAY[code]), code
+    assert len({grade(SALES_PER_DAY[c]) for c in stations}) > 1 or scope == "/37/3702/"  # grades differ
 
 
 def test_the_checklist_of_day_one(company):
@@ -536,18 +489,33 @@ def test_the_checklist_of_day_one(company):
     for check in ("stations", "customers", "consumption", "traffic", "boundaries", "grids", "coordinates"):
         assert items.at[check, "status"] == "ok", check
     assert items.at["tier_history", "done"] == len(MONTHS)  # three months of consumption of the last 12
-    assert items.at["station_sales", "status"] == ("missing" if "station_sales" in company.skipped else "ok")
-    assert items.at["managers", "status"] == ("missing" if "managers" in company.skipped else "partial")
-    assert (items.at["managers", "done"], items.at["managers", "total"]) == \
-        (0 if "managers" in company.skipped else len({m[3] for m in MANAGERS}), len(STATIONS))
+    assert items.at["station_sales", "status"] == "ok"
+    assert items.at["managers", "status"] == "partial"  # one station of four has no customer manager
+    assert (items.at["managers", "done"], items.at["managers", "total"]) == (len({m[3] for m in MANAGERS}), len(STATIONS))
     assert items.at["competitors", "status"] == "missing"  # no competitor stations file on day one
     card = items.at["targets_card", "done"]
-    assert card == (0 if "targets" in company.skipped else len({o for o, m, k, _ in TARGETS if m == M and k == "personal_card"}))
+    assert card == len({o for o, m, k, _ in TARGETS if m == M and k == "personal_card"})
 
 
-def test_the_kinds_of_the_other_branches_are_merged():
-    """Reminder for the integrator: skips (not failures) while a kind of issue 13 is not merged yet."""
-    missing = [k for k in PENDING if k not in importer.KINDS]
-    if missing:
-        pytest.skip(f"import kinds not merged yet: {missing}")
-    assert set(PENDING) <= set(importer.KINDS)
+def test_a_development_case_on_day_one(company):
+    """Development cases 客户开发 (002 §6.5.4) have a writer outside lib.demo: the potential customer of
+    the file gets a case, moved forward on the plan page's functions; the pipeline counts it in its
+    month, and signing waits for the supply agreement (§6.5.4.5)."""
+    import datetime as dt
+
+    from lib.validation import ValidationError
+
+    with company.engine.connect() as conn:
+        boss_id = conn.execute(text("SELECT id FROM app_user WHERE login = 'boss'")).scalar_one()
+    boss = auth.session_user(company.engine, boss_id)
+    code = company.codes["济南潜在客户物流"]
+    case = development.open_case(company.engine, boss, code, team="济南分公司重点客户开发组(摘牌)",
+                                 started_on=dt.date(2026, 10, 20))
+    development.advance_case(company.engine, boss, case, "control", on=dt.date(2026, 10, 25))
+    with pytest.raises(ValidationError, match="supply agreement"):
+        development.advance_case(company.engine, boss, case, "signed")
+    pipe = {scope: development.pipeline(company.engine, scope, M).set_index("stage") for scope in SCOPES.values()}
+    assert pipe["/37/"].at["control", "cases"] == pipe["/37/3701/"].at["control", "cases"] == 1
+    assert pipe["/37/"].at["collect", "reached"] == 1 and pipe["/37/3702/"]["cases"].sum() == 0
+    assert development.pipeline(company.engine, "/37/", MONTHS[1])["cases"].sum() == 0  # started in October
+    assert development.summary(company.engine, "/37/3701/", M)["open_cases"] == 1

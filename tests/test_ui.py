@@ -39,6 +39,7 @@ MATRIX = {  # x = allowed, . = refused
     "page.stations": "xxxxxx", "stations.edit": "x.xx..", "stations.sales": "x.xxx.",
     "managers.edit": "x.xx..", "rates.targets": "x.xx..",
     "page.setup": "x.....", "org.edit": "x.....",
+    "development.edit": "x.xxx.",
 }
 
 

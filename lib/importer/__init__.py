@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import db
 from lib.auth import audit
-from lib.importer import people
+from lib.importer import devcases, people
 from lib.importer.check import Context, check_frame, load_context
 from lib.importer.grids import import_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
@@ -137,6 +137,7 @@ def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: 
         codes = df["customer_code"] if "customer_code" in df else df["code"] if kind == "customers" else ()
         ctx = load_context(conn, scope, today, [str(c).upper() for c in codes])
         people.prepare(conn, ctx, kind, actor)
+        devcases.prepare(conn, ctx, kind, actor)
         out, ck = check_frame(kind, df, ctx)
         progress(0.5, "check")
         if ck.count:

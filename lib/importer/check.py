@@ -74,7 +74,7 @@ def check_frame(kind: str, df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
     return {"customers": check_customers, "consumption": check_consumption, "traffic": check_traffic,
             "visits": check_visits, "stations": check_station_rows,
             "competitor_stations": check_competitor_rows, "station_sales": check_sales_rows,
-            **people.CHECKS, "org_units": _check_org_units}[kind](df, ctx)
+            **people.CHECKS, "org_units": _check_org_units, "development": _check_development}[kind](df, ctx)
 
 
 # --- references ----------------------------------------------------------------------------------
@@ -275,6 +275,13 @@ def check_visits(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]
         out[key] = values
     ck.duplicates([df["customer_code"].str.upper(), out["mode"], df["planned_on"], df["done_on"]], "customer_code")
     return out, ck
+
+
+def _check_development(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Development case rows 客户开发 (lib.importer.devcases, the rules of lib.development's forms)."""
+    from lib.importer import devcases
+
+    return devcases.check(df, ctx)
 
 
 def _check_org_units(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:

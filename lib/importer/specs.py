@@ -13,7 +13,8 @@ from lib.validation import Field
 from lib.visits import FIELDS as VISIT_FIELDS
 
 KINDS = ("customers", "consumption", "traffic", "visits", "grids", "stations", "competitor_stations", "station_sales",
-         "managers", "users", "targets", "rate_targets", "surveys", "org_units")
+         "managers", "users", "targets", "rate_targets", "surveys", "org_units",
+         "development")
 
 COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "customers": [(f.key, f.header, f.required) for f in customers.FIELDS if f.file],  # as at import: see columns()
@@ -47,6 +48,10 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "surveys": [("station_code", "加油站代码", True), ("period", "调查期", True), ("submitted_on", "报送日期", False),
                 ("potential_customers", "潜在客户数", True), ("note", "备注", False)],
     "org_units": [(f.key, f.header, f.required) for f in org.FIELDS if f.file],  # org units 组织单元 (lib.org)
+    # development cases 客户开发 (lib.importer.devcases)
+    "development": [("customer_code", "客户代码", True), ("stage", "开发阶段", True), ("team", "开发小组", False),
+                    ("developer_code", "开发人员编号", False), ("started_on", "开始日期", True),
+                    ("stage_on", "阶段变更日期", False)],
 }
 PASSING = ("passing_car", "passing_medium", "passing_truck", "passing_bus")
 # impossible counts: (numerator, denominator, rate) — FOUR_RATES.md "a count that makes a rate exceed 100 %"
@@ -142,6 +147,7 @@ def allowed(field: Field) -> tuple[str, ...]:
 # The action of lib.auth.PERMISSIONS a kind needs beyond the imports page (kinds not listed need none).
 KIND_ACTIONS: dict[str, str] = {
     "org_units": "org.edit",  # org units 组织单元: admins, as on the setup page
+    "development": "development.edit",  # development cases 客户开发, as on the plan page
 }
 
 

@@ -42,6 +42,8 @@ EXAMPLES = {
     "org_units": {"code": "370102", "name": "历下区", "level": "district", "parent_code": "3701",
                   "manager_name": "张经理", "manager_phone": "13800000000",
                   "boundary": '{"type":"Polygon","coordinates":[[[117.0,36.6],[117.1,36.6],[117.1,36.7],[117.0,36.6]]]}'},
+    "development": {"customer_code": "370102001J10000001X", "stage": "plan", "team": "历下第1站开发小组",
+                    "developer_code": "KM0001", "started_on": "2026-09-15", "stage_on": "2026-10-08"},
 }
 
 

@@ -226,4 +226,8 @@ def write_rows(conn: Connection, kind: str, out: pd.DataFrame, ctx: Context, act
         from lib.importer import org_units
 
         return org_units.write(conn, out, actor)
+    if kind == "development":  # development cases 客户开发 (lib.importer.devcases)
+        from lib.importer import devcases
+
+        return devcases.write(conn, out, actor)
     return _write_visits(conn, out, actor)

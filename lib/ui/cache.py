@@ -69,6 +69,7 @@ IMPORT_AREAS: dict[str, tuple[str, ...]] = {
     "managers": ("managers",), "users": ("users",), "targets": ("plans",), "rate_targets": ("org",),
     "surveys": ("plans",),
     "org_units": ("org",),
+    "development": ("plans",),
 }
 
 _readers: dict[Callable, Callable] = {}  # fn → its st.cache_data wrapper, made once

@@ -1,0 +1,109 @@
+"""The `development` import 客户开发项目导入 (002 §6.5.4): a company's development cases, open or
+closed, as a file (one row a case): customer_code, stage, team, developer_code, started_on, stage_on.
+
+The rules are those of the plan page's forms (lib.development.open_case / advance_case): the right
+"development.edit" (the whole file is refused without it), customers inside the importer's scope, a
+developer 客户经理 by code inside the scope, the stage a code of collect/plan/assign/control/signed/lost
+or its label, "signed" only for a customer whose supply agreement is on record (002 §6.5.4.5), dates
+not in the future with stage_on (default started_on) not before started_on, and at most one open case
+per customer (none already in the database, one in the file). Every case written is audited.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from lib import auth, managers
+from lib import development as dev
+from lib.importer import check as rowcheck
+from lib.importer.read import FileError
+from lib.validation import Checker
+
+if TYPE_CHECKING:
+    from lib.importer.check import Context
+
+KIND = "development"
+ACTION = "development.edit"
+
+
+def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
+    """Load what the checks need into `ctx.people` for a development import (the actor's role, the
+    managers by code, the customers' agreements and open cases); nothing for other kinds."""
+    if kind != KIND:
+        return
+    row = conn.execute(text("SELECT role, active FROM app_user WHERE login = :l"), {"l": actor}).first()
+    role = None if row is None else row.role if row.active else "inactive"  # as lib.importer.people.prepare
+    mg = pd.read_sql_query(text("SELECT id, code, org_path FROM customer_manager WHERE active = :t"), conn,
+                           params={"t": True})
+    mg["code"] = managers.effective_codes(mg).str.upper()
+    ids = [int(i) for i in ctx.customers["id"]] if len(ctx.customers) else []
+    agreed, open_ = set(), {}
+    for start in range(0, len(ids), 900):  # bound parameters per statement stay few
+        chunk = ids[start:start + 900]
+        names = {f"c{i}": c for i, c in enumerate(chunk)}
+        marks = ", ".join(":" + k for k in names)
+        agreed |= {int(r[0]) for r in conn.execute(text(
+            f"SELECT id FROM customer WHERE id IN ({marks}) AND agreement IS NOT NULL AND agreement <> ''"), names)}
+        open_ |= {int(r[0]): int(r[1]) for r in conn.execute(text(
+            f"SELECT customer_id, id FROM development WHERE customer_id IN ({marks}) "
+            f"AND stage NOT IN ('signed', 'lost')"), names)}
+    ctx.people = {"role": role, "kind": kind, "managers": mg.drop_duplicates("code").set_index("code"),
+                  "agreed": agreed, "open": open_}
+
+
+def check(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
+    """Check development case rows (module docstring); return (clean values per row, the Checker)."""
+    role = ctx.people.get("role")
+    if role is not None and not auth.can(role, ACTION):
+        raise FileError("not_allowed", action=ACTION)
+    ck = Checker(df)
+    ck.flag(df["customer_code"] == "", "customer_code", "required")
+    cu = rowcheck.customer_refs(ck, "customer_code", ctx)
+    stage = ck.choice("stage", dev.CASE_STAGES, required=True, vocabulary="stage")
+    team = ck.text("team", max_len=dev.TEAM_MAX)
+    started = ck.date("started_on", required=True, not_after=ctx.today)
+    stage_on = ck.date("stage_on", not_after=ctx.today)
+    stage_on = stage_on.where(stage_on.notna(), started)
+    early = np.array([bool(a and b and b < a) for a, b in zip(started, stage_on)], dtype=bool)
+    ck.flag(early, "stage_on", "stage_date_early", values=df["stage_on"],
+            limit=";".join(sorted({str(a) for a, e in zip(started, early) if e})))
+    mg = ctx.people["managers"]
+    dcode = df["developer_code"].str.upper()
+    known = dcode.isin(mg.index)
+    m = mg.reindex(dcode.where(known, None).tolist())
+    m.index = df.index
+    ck.flag((dcode != "") & ~(known & m["org_path"].fillna("").str.startswith(ctx.scope)), "developer_code",
+            "unknown_developer", values=df["developer_code"])
+    cid = cu["id"]
+    has_agreement = np.array([c == c and c is not None and int(c) in ctx.people["agreed"] for c in cid], dtype=bool)
+    ck.flag((stage == "signed") & cid.notna() & ~has_agreement, "stage", "agreement_required",
+            values=df["customer_code"])
+    is_open = stage.isin(dev.DEV_STAGES[:-1])
+    open_case = [ctx.people["open"].get(int(c)) if c == c and c is not None else None for c in cid]
+    for i in np.flatnonzero(is_open.to_numpy() & np.array([c is not None for c in open_case], dtype=bool)):
+        ck.add(int(i), "customer_code", "case_open", value=df["customer_code"].iloc[i], case=open_case[i])
+    ck.duplicates([df["customer_code"].str.upper()], "customer_code", mask=is_open & (df["customer_code"] != ""))
+    out = pd.DataFrame({"customer_id": cid, "org_path": cu["org_path"], "stage": stage, "team": team,
+                        "developer_id": m["id"], "started_on": started, "stage_on": stage_on,
+                        "code": df["customer_code"].str.upper()}, index=df.index)
+    return out, ck
+
+
+def write(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
+    """Insert the checked cases in the caller's transaction, each audited as lib.development.open_case
+    does; return (inserted, 0)."""
+    for r in out.to_dict("records"):
+        dev_id = r["developer_id"]
+        dev_id = None if dev_id is None or dev_id != dev_id else int(dev_id)
+        case_id = conn.execute(text(
+            "INSERT INTO development (customer_id, org_path, stage, team, developer_id, started_on, stage_on) "
+            "VALUES (:c, :p, :s, :t, :d, :a, :b) RETURNING id"),
+            {"c": int(r["customer_id"]), "p": r["org_path"], "s": r["stage"], "t": r["team"] or "", "d": dev_id,
+             "a": r["started_on"], "b": r["stage_on"]}).scalar_one()
+        auth.audit(conn, actor, "case_open", "development", case_id, None,
+                   {"customer": r["code"], "stage": r["stage"], "team": r["team"] or "", "developer_id": dev_id,
+                    "started_on": str(r["started_on"]), "stage_on": str(r["stage_on"])}, org_path=r["org_path"])
+    return len(out), 0
