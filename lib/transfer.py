@@ -81,6 +81,8 @@ IMPORT_KINDS: dict[str, tuple[str, dict[str, tuple]]] = {
     "four_rate_target": ("rate_targets", {"station_code": ("ref", "station_id", "station", "code")}),
     "station_sales": ("station_sales", {"station_code": ("ref", "station_id", "station", "code")}),
     "survey_submission": ("surveys", {"station_code": ("ref", "org_unit_id", "org_unit", "code")}),
+    "development": ("development", {"customer_code": ("ref", "customer_id", "customer", "code"),
+                                    "developer_code": ("ref", "developer_id", "customer_manager", "code")}),
 }
 RENAMES: dict[str, dict[str, str]] = {}
 
