@@ -139,3 +139,19 @@ def test_a_database_without_boundaries_draws_no_layer(fresh_url):
                           "VALUES ('37', '山东省分公司', '', 'province', '/37/', '', '', 0)"))
     assert context.features(engine, "/37/")["items"] == []
     engine.dispose()
+
+
+def test_a_grid_map_without_grids_fits_the_scope_and_says_no_data_once(engine):
+    """Day one (issue 13): stations and boundaries but no grids yet: the map still frames the scope
+    (the city's own boundary), not a fixed centre, and the legend has one "no data" row."""
+    month = default_scope_and_month(engine)[1]
+    data = dict(maps.grid_map_data(engine, "/37/3702/", month))
+    data["grids"] = data["grids"].iloc[0:0]
+    m = maps.grid_map(engine, "/37/3702/", month, data=data).map
+    fits = [c for c in m._children.values() if type(c).__name__ == "FitBounds"]
+    assert len(fits) == 1
+    (south, west), (north, east) = fits[0].bounds
+    x0, y0, x1, y1 = _units(engine, "city")["/37/3702/"][1].bounds  # 青岛市, real boundary
+    assert max(abs(south - y0), abs(west - x0), abs(north - y1), abs(east - x1)) < 0.1  # islets left off
+    legend = maps.layers.legend_html("customers", maps.layers.class_breaks([]), translator("zh"), {"stations"})
+    assert legend.count("无数据") == 1
