@@ -141,12 +141,16 @@ def test_a_database_without_boundaries_draws_no_layer(fresh_url):
     engine.dispose()
 
 
-def test_a_grid_map_without_grids_fits_the_scope_and_says_no_data_once(engine):
-    """Day one (issue 13): stations and boundaries but no grids yet: the map still frames the scope
-    (the city's own boundary), not a fixed centre, and the legend has one "no data" row."""
+@pytest.mark.parametrize("kept", ["none", "one district"])
+def test_a_grid_map_without_all_grids_frames_the_whole_scope_and_says_no_data_once(engine, kept):
+    """Day one (issue 13): stations and boundaries but no grids yet, or the grids of one district: the
+    map still frames the whole scope (the city's own boundary), not a fixed centre nor the grids
+    alone, and the legend has one "no data" row."""
     month = default_scope_and_month(engine)[1]
     data = dict(maps.grid_map_data(engine, "/37/3702/", month))
-    data["grids"] = data["grids"].iloc[0:0]
+    grids = data["grids"]
+    first = grids["org_path"].str.split("/").str[3].iloc[0]
+    data["grids"] = grids.iloc[0:0] if kept == "none" else grids[grids["org_path"].str.split("/").str[3] == first]
     m = maps.grid_map(engine, "/37/3702/", month, data=data).map
     fits = [c for c in m._children.values() if type(c).__name__ == "FitBounds"]
     assert len(fits) == 1

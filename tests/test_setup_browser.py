@@ -10,6 +10,7 @@ grid map per scope), and to `GRIDCRM_SHOTS_DIR` when set.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from browser_harness import BROWSER_MARKS, ROOT, Visit, browser  # noqa: F401 (fixtures)
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import text
 
@@ -197,6 +199,36 @@ def test_first_admin_sets_up_the_province_from_the_map(empty_server, browser, tm
     assert "历下区经十路站" in frame.content() and "槐荫区经十西路站" not in frame.content()
     assert v.page.locator('[data-testid="stException"]').count() == 0
     _shot(v, "dayone_grid_district", viewport=DAY_ONE)
+    _shot_bottom(v, "dayone_grid_district_checks")  # the coverage checks below the map: no grids yet
+
+    # the grids come as a GeoJSON file: here one grid per station, its whole district (全覆盖、无交叉)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        bounds = dict(conn.execute(text("SELECT code, boundary FROM org_unit WHERE level = 'district'")).all())
+    engine.dispose()
+    grids = tmp_path / "网格.geojson"
+    grids.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": json.loads(bounds[d]), "properties": {
+            "code": f"G{c}", "name": f"{n}网格", "station_code": c, "owner_name": "张三", "owner_phone": "13800000000",
+            "owner_duties": ""}} for c, n, d, _, _ in STATIONS]}, ensure_ascii=False), encoding="utf-8")
+    _open(v, "数据导入")
+    v.page.locator('[data-testid="stButtonGroup"]').get_by_text("网格（GeoJSON）", exact=True).click()
+    _wait_text(v, "GeoJSON FeatureCollection")
+    v.page.locator('input[type="file"]').set_input_files(str(grids))
+    v.page.get_by_role("button", name="检查文件").click()
+    _wait_text(v, "检查通过：5 行，将新增 5 行")
+    v.page.get_by_role("button", name="确认导入").click()
+    _wait_text(v, "导入完成：新增 5 行")
+    _open(v, "网格地图")
+    frame = _stations_drawn(v, 1)  # the sidebar keeps 历下区
+    frame.locator("path.gc-grid").first.wait_for(timeout=60_000)
+    assert frame.locator("path.gc-grid").count() == 1
+    _shot(v, "dayone_grid_district_grids", viewport=DAY_ONE)
+    _pick_scope(v, "区县/片区", "全部")
+    frame = _stations_drawn(v, 3)
+    assert frame.locator("path.gc-grid").count() == 3
+    assert v.page.locator('[data-testid="stException"]').count() == 0
+    _shot(v, "dayone_grid_city_grids", viewport=DAY_ONE)
     assert v.outside == [], v.outside
     v.close()
 
@@ -212,6 +244,16 @@ STATIONS = [
 ]
 STATIONS_CSV = "加油站代码,加油站名称,区县代码,经度,纬度,开业日期,油枪数\n" + "".join(
     f"{c},{n},{d},{x},{y},2015-06-01,8\n" for c, n, d, x, y in STATIONS)
+
+
+def _shot_bottom(v: Visit, name: str) -> None:
+    """A screenshot of the page scrolled to its end (Streamlit scrolls its main area, not the document)."""
+    main = v.page.locator('[data-testid="stMain"]')
+    main.evaluate("e => e.scrollTo(0, e.scrollHeight)")
+    main.evaluate("e => new Promise(done => { const f = () => e.scrollTop + e.clientHeight >= e.scrollHeight - 2 ? "
+                  "requestAnimationFrame(() => done()) : requestAnimationFrame(f); f(); })")
+    _shot(v, name)
+    main.evaluate("e => e.scrollTo(0, 0)")
 
 
 def _open(v: Visit, title: str) -> None:
@@ -244,8 +286,11 @@ def _stations_drawn(v: Visit, n: int, timeout_ms: int = 60_000):
     waited = 0
     while waited < timeout_ms:
         for f in v.page.frames:
-            if "st_folium" in f.url and f.locator(".gc-station").count() == n:
-                return f
+            try:
+                if "st_folium" in f.url and f.locator(".gc-station").count() == n:
+                    return f
+            except PlaywrightError:  # a frame of the previous run, detached while we looked
+                continue
         v.page.wait_for_timeout(200)
         waited += 200
     v.shot("dayone_failed_map")

@@ -64,6 +64,7 @@ RATE_MEASURES = ("plan_completion", "entry_rate", "fill_up_rate", "return_rate",
 LAYERS = ("grids", "stations", "own", "potential", "competitor", "competitor_stations", "heat", "partition")
 DEFAULT_LAYERS = ("grids", "stations", "own", "competitor_stations", "partition")
 GRADES = ("large", "graded", "regular", "reform")
+FRAMED_LEVELS = ("province", "city", "district")  # the grid map frames these scopes' whole boundary
 SIMPLIFY_DEG = {"province": 0.001, "city": 0.0003, "district": 0.00003, "station": 0.00001, "manager": 0.00001}
 DECIMALS_BY_LEVEL = {"province": 4, "city": 4}  # 1e-4° ≈ 11 m: finer than a pixel at those scales
 PALETTE = ("#fee8c8", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")  # low → high (5 classes)
@@ -197,9 +198,10 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
     grids = data["grids"].reset_index(drop=True)
     geoms = [from_geojson(x) for x in grids["geometry"]]
     context = context_features(engine, scope)
-    # no grids yet (day one, issue 13): fit the scope's own boundaries, else its stations
-    box = (bounds(geoms, convert) or bounds([x["geometry"] for x in context["items"] if x["role"] != "neighbour"], convert)
-           or _stations_box(data["stations"], convert))
+    # the grids and, above a station, the scope's own boundaries (day one, issue 13: a city with the
+    # grids of a few districts only, or none yet, is still shown whole); else the stations
+    own = [x["geometry"] for x in context["items"] if x["role"] != "neighbour"] if data["level"] in FRAMED_LEVELS else []
+    box = bounds(geoms + own, convert) or _stations_box(data["stations"], convert)
     if box and data["level"] not in ("province", "city"):  # room for the neighbouring districts' names
         dy, dx = (box[1][0] - box[0][0]) * 0.12, (box[1][1] - box[0][1]) * 0.12
         box = [[box[0][0] - dy, box[0][1] - dx], [box[1][0] + dy, box[1][1] + dx]]
