@@ -159,3 +159,8 @@ def test_a_grid_map_without_all_grids_frames_the_whole_scope_and_says_no_data_on
     assert max(abs(south - y0), abs(west - x0), abs(north - y1), abs(east - x1)) < 0.1  # islets left off
     legend = maps.layers.legend_html("customers", maps.layers.class_breaks([]), translator("zh"), {"stations"})
     assert legend.count("无数据") == 1
+
+
+def test_maps_have_a_metric_scale_only(engine):
+    html = maps.grid_map(engine, "/37/3701/", default_scope_and_month(engine)[1]).map.get_root().render()
+    assert "L.control.scale({imperial: false})" in html and "L.control.scale()" not in html

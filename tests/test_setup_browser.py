@@ -141,6 +141,7 @@ def test_first_admin_sets_up_the_province_from_the_map(empty_server, browser, tm
             arg=16 - n, timeout=60_000, polling=100)
     v.settle()
     _shot(v, "setup_map_two_cities")
+    _shot(v, "dayone_setup_map", viewport=DAY_ONE)
     v.page.get_by_role("button", name="按地图建立组织").click()
     _wait_text(v, "已建立 24 个组织单元")
     v.settle()
@@ -197,6 +198,8 @@ def test_first_admin_sets_up_the_province_from_the_map(empty_server, browser, tm
     _pick_scope(v, "区县/片区", "历下区")
     frame = _stations_drawn(v, 1)
     assert "历下区经十路站" in frame.content() and "槐荫区经十西路站" not in frame.content()
+    assert frame.locator(".leaflet-control-scale-line").all_inner_texts()[0].endswith("km")  # metric only
+    assert frame.locator(".leaflet-control-scale-line").count() == 1
     assert v.page.locator('[data-testid="stException"]').count() == 0
     _shot(v, "dayone_grid_district", viewport=DAY_ONE)
     _shot_bottom(v, "dayone_grid_district_checks")  # the coverage checks below the map: no grids yet
