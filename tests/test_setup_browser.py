@@ -200,6 +200,7 @@ def test_first_admin_sets_up_the_province_from_the_map(empty_server, browser, tm
     assert "历下区经十路站" in frame.content() and "槐荫区经十西路站" not in frame.content()
     assert frame.locator(".leaflet-control-scale-line").all_inner_texts()[0].endswith("km")  # metric only
     assert frame.locator(".leaflet-control-scale-line").count() == 1
+    assert frame.locator(".gc-legend details").evaluate("d => d.open") is False  # 580 px wide: closed
     assert v.page.locator('[data-testid="stException"]').count() == 0
     _shot(v, "dayone_grid_district", viewport=DAY_ONE)
     _shot_bottom(v, "dayone_grid_district_checks")  # the coverage checks below the map: no grids yet
