@@ -35,7 +35,8 @@ if kind in export.IMPORT_READERS:  # the data already there, in this import's fo
     month = None if kind == "customers" else ctx.month
     st.caption(t("tpl.current", month=month or t("tpl.all_months")))
     ui.import_downloads(ctx, kind, ui.Keys.row(K.EXPORT, kind), month)
-upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, kind))
+upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, kind),  # the limit the subtitle names
+                          max_upload_size=max(1, -(-importer.limits()["max_bytes"] // 1048576)))
 
 
 def run(dry_run: bool) -> importer.ImportReport:

@@ -167,6 +167,8 @@ def test_first_admin_sets_up_the_province_from_the_map(empty_server, browser, tm
     _open(v, "数据导入")
     v.page.locator('[data-testid="stButtonGroup"]').get_by_text("加油站", exact=True).click()  # the kind
     _wait_text(v, "每行一座加油站")  # the stations kind's help
+    _shot(v, "dayone_imports_empty", viewport=DAY_ONE)
+    assert "50MB per file" in v.page.locator('[data-testid="stFileUploader"]').inner_text()  # as the subtitle says
     v.page.locator('input[type="file"]').set_input_files(str(csv))
     v.page.get_by_role("button", name="检查文件").wait_for(timeout=60_000)
     v.page.get_by_role("button", name="检查文件").click()
