@@ -40,7 +40,8 @@ if kind in export.IMPORT_READERS:  # the data already there, in this import's fo
         st.download_button(t("exp.download_org_geojson"), data=lambda: org.units_geojson(ctx.engine, ctx.scope),
                            file_name="org_units.geojson", mime="application/geo+json",
                            key=ui.Keys.row(K.EXPORT, kind, "geojson"), on_click="ignore", icon=":material/download:")
-upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, kind))
+upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, kind),  # the limit the subtitle names
+                          max_upload_size=max(1, -(-importer.limits()["max_bytes"] // 1048576)))
 
 
 def run(dry_run: bool) -> importer.ImportReport:

@@ -149,3 +149,26 @@ def test_plotly_traces_carry_the_borders_and_names(engine):
     lines = [tr for tr in traces if tr.mode == "lines"]
     assert len(lines) == 2 and all(None in list(tr.x) and len(tr.x) > 10 for tr in lines)
     assert context.plotly_traces({"items": []}, "zh") == []
+@pytest.mark.parametrize("kept", ["none", "one district"])
+def test_a_grid_map_without_all_grids_frames_the_whole_scope_and_says_no_data_once(engine, kept):
+    """Day one (issue 13): stations and boundaries but no grids yet, or the grids of one district: the
+    map still frames the whole scope (the city's own boundary), not a fixed centre nor the grids
+    alone, and the legend has one "no data" row."""
+    month = default_scope_and_month(engine)[1]
+    data = dict(maps.grid_map_data(engine, "/37/3702/", month))
+    grids = data["grids"]
+    first = grids["org_path"].str.split("/").str[3].iloc[0]
+    data["grids"] = grids.iloc[0:0] if kept == "none" else grids[grids["org_path"].str.split("/").str[3] == first]
+    m = maps.grid_map(engine, "/37/3702/", month, data=data).map
+    fits = [c for c in m._children.values() if type(c).__name__ == "FitBounds"]
+    assert len(fits) == 1
+    (south, west), (north, east) = fits[0].bounds
+    x0, y0, x1, y1 = _units(engine, "city")["/37/3702/"][1].bounds  # 青岛市, real boundary
+    assert max(abs(south - y0), abs(west - x0), abs(north - y1), abs(east - x1)) < 0.1  # islets left off
+    legend = maps.layers.legend_html("customers", maps.layers.class_breaks([]), translator("zh"), {"stations"})
+    assert legend.count("无数据") == 1
+
+
+def test_maps_have_a_metric_scale_only(engine):
+    html = maps.grid_map(engine, "/37/3701/", default_scope_and_month(engine)[1]).map.get_root().render()
+    assert "L.control.scale({imperial: false})" in html and "L.control.scale()" not in html

@@ -64,6 +64,7 @@ RATE_MEASURES = ("plan_completion", "entry_rate", "fill_up_rate", "return_rate",
 LAYERS = ("grids", "stations", "own", "potential", "competitor", "competitor_stations", "heat", "partition")
 DEFAULT_LAYERS = ("grids", "stations", "own", "competitor_stations", "partition")
 GRADES = ("graded", "regular", "reform")
+FRAMED_LEVELS = ("province", "city", "district")  # the grid map frames these scopes' whole boundary
 SIMPLIFY_DEG = {"province": 0.001, "city": 0.0003, "district": 0.00003, "station": 0.00001, "manager": 0.00001}
 DECIMALS_BY_LEVEL = {"province": 4, "city": 4}  # 1e-4° ≈ 11 m: finer than a pixel at those scales
 PALETTE = ("#fee8c8", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")  # low → high (5 classes)
@@ -154,13 +155,10 @@ def format_measure(value: float | None, measure: str, t: Callable[..., str]) -> 
 def legend_html(measure: str, edges: list[float], t: Callable[..., str], layers: set[str]) -> str:
     """Return the legend 图例 of the grid map as HTML (templates/legend.html)."""
     classes = []
-    for i in range(max(len(edges) - 1, 1)):
-        if edges:
-            lo, hi = (edges[i], edges[i + 1]) if len(edges) > 1 else (edges[0], edges[0])
-            label = f"{format_measure(lo, measure, t)} – {format_measure(hi, measure, t)}"
-            classes.append((colour_for(lo, edges), label))
-        else:
-            classes.append((NO_DATA, t("fmt.no_data")))
+    for i in range(max(len(edges) - 1, 1) if edges else 0):  # no values at all: the one "no data" row below
+        lo, hi = (edges[i], edges[i + 1]) if len(edges) > 1 else (edges[0], edges[0])
+        label = f"{format_measure(lo, measure, t)} – {format_measure(hi, measure, t)}"
+        classes.append((colour_for(lo, edges), label))
     classes.append((NO_DATA, t("fmt.no_data")))
     grades = []
     if "stations" in layers:
@@ -199,12 +197,16 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
     convert = converter(background_datum(background))
     grids = data["grids"].reset_index(drop=True)
     geoms = [from_geojson(x) for x in grids["geometry"]]
-    box = bounds(geoms, convert)
+    context = context_features(engine, scope)
+    # the grids and, above a station, the scope's own boundaries (day one, issue 13: a city with the
+    # grids of a few districts only, or none yet, is still shown whole); else the stations
+    own = [x["geometry"] for x in context["items"] if x["role"] != "neighbour"] if data["level"] in FRAMED_LEVELS else []
+    box = bounds(geoms + own, convert) or _stations_box(data["stations"], convert)
     if box and data["level"] not in ("province", "city"):  # room for the neighbouring districts' names
         dy, dx = (box[1][0] - box[0][0]) * 0.12, (box[1][1] - box[0][1]) * 0.12
         box = [[box[0][0] - dy, box[0][1] - dx], [box[1][0] + dy, box[1][1] + dx]]
     m = base_map(box, background, t)
-    add_context(m, context_features(engine, scope), convert, t, lang)
+    add_context(m, context, convert, t, lang)
     edges = _add_grids(m, data, geoms, measure, background, selected, "grids" in shown, convert, t)
     if partition and "partition" in shown:
         _add_partition(m, partition, convert, t)
@@ -221,6 +223,14 @@ def grid_map(engine: Engine, scope: str, month: str, *, measure: str = "customer
     folium.LayerControl(collapsed=True).add_to(m)
     localize(m, asset_base)
     return MapResult(m, level=data["level"], grids=len(grids), aggregated=dict(data["aggregated"]))
+
+
+def _stations_box(stations: pd.DataFrame, convert: Converter, pad_deg: float = 0.02) -> list[list[float]] | None:
+    """[[south, west], [north, east]] around the stations with `pad_deg` around them (None: no station)."""
+    if not len(stations):
+        return None
+    lat, lon = points(stations, convert)
+    return [[float(lat.min()) - pad_deg, float(lon.min()) - pad_deg], [float(lat.max()) + pad_deg, float(lon.max()) + pad_deg]]
 
 
 def grid_code_from_tooltip(text: str | None, codes: Iterable[str]) -> str | None:
