@@ -141,12 +141,14 @@ def _add_background(m: folium.Map, background: str, t: Callable[..., str]) -> No
                          max_zoom=int(os.environ.get("GRIDCRM_TILE_MAX_ZOOM", "18"))).add_to(m)
 
 
-def base_map(bounds, background: str, t: Callable[..., str]) -> folium.Map:
-    """Return an empty folium map fitted to `bounds` ([[south, west], [north, east]]) on `background`."""
+def base_map(bounds, background: str, t: Callable[..., str], zoom_snap: float = 0.25) -> folium.Map:
+    """Return an empty folium map fitted to `bounds` ([[south, west], [north, east]]) on `background`;
+    `zoom_snap` 1 for a map drawn inside a hidden tab (a fractional fit to a container of no size yet
+    zooms out to the whole world)."""
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2] if bounds else [36.5, 118.5]
     # quarter zoom steps: the province (or a city) fills the map instead of a third of it
     m = folium.Map(location=centre, zoom_start=9, tiles=None, control_scale=False, prefer_canvas=False,
-                   zoom_snap=0.25, zoom_delta=0.5)
+                   zoom_snap=zoom_snap, zoom_delta=max(zoom_snap, 0.5))
     MapScript("L.control.scale({imperial: false}).addTo(map);").add_to(m)  # km only (folium's adds miles)
     _add_background(m, background, t)
     if background == "none":

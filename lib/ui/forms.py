@@ -144,7 +144,7 @@ def location_map(stations: pd.DataFrame, point: tuple[float, float] | None, t: C
         bounds = [[float(min(ys)) - 0.01, float(min(xs)) - 0.01], [float(max(ys)) + 0.01, float(max(xs)) + 0.01]]
     else:
         bounds = None
-    m = base_map(bounds, background, t)
+    m = base_map(bounds, background, t, zoom_snap=1)  # drawn in a tab that may be hidden
     for x, y, name in zip(xs, ys, located["name"] if len(located) else []):
         folium.CircleMarker([float(y), float(x)], radius=5, color="#1f4e79", fill=True, fill_opacity=0.9,
                             tooltip=str(name)).add_to(m)
