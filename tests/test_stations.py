@@ -182,7 +182,7 @@ def _sales_rows(code: str, monthly: dict[str, float]) -> list[dict]:
 @pytest.mark.parametrize(("monthly", "grade"), [
     ({"2026-01": 150.0, "2026-02": 150.0, "2026-03": 150.0}, "graded"),  # 450 t / 90 days = 5 t/day
     ({"2026-08": 40.0, "2026-09": 45.0, "2026-10": 31.0}, "reform"),  # 116 t / 92 days
-    ({f"{2025 + (i + 5) // 12}-{(i + 5) % 12 + 1:02d}": 100.0 + 10 * i for i in range(14)}, "large"),  # last 12 of 14
+    ({f"{2025 + (i + 5) // 12}-{(i + 5) % 12 + 1:02d}": 100.0 + 10 * i for i in range(14)}, "graded"),  # last 12 of 14 (≥ 2000 t/year is a target, not a grade)
     ({"2026-09": 75.0}, "regular"),  # one month known: 2.5 t/day
 ], ids=["3-months", "reform", "14-months-last-12", "1-month"])
 def test_station_sales_recompute_daily_sales_and_grade(db, monthly, grade):

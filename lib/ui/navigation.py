@@ -59,12 +59,12 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/matters.py", "page.matters", ":material/assignment_late:", "nav.work"),
     PageSpec("pages/managers.py", "page.managers", ":material/badge:", "nav.work"),
     PageSpec("pages/imports.py", "page.imports", ":material/upload_file:", "nav.work"),
+    PageSpec("pages/stations.py", "page.stations", ":material/local_gas_station:", "nav.work"),
     # --- meeting room (issue 8) ---
     PageSpec("pages/presentation.py", "page.presentation", ":material/slideshow:", "nav.meeting"),
     PageSpec("pages/audit.py", "page.audit", ":material/history:", "nav.admin"),
     PageSpec("pages/admin_users.py", "page.admin_users", ":material/manage_accounts:", "nav.admin"),
     PageSpec("pages/checklist.py", "page.checklist", ":material/checklist:", "nav.admin"),
-    PageSpec("pages/stations.py", "page.stations", ":material/local_gas_station:", "nav.work"),
     PageSpec("pages/setup.py", "page.setup", ":material/account_tree:", "nav.admin"),
 )
 
