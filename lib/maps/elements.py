@@ -155,6 +155,11 @@ def base_map(bounds, background: str, t: Callable[..., str], zoom_snap: float = 
         MapScript(js("plain_background")).add_to(m)
     if bounds:
         m.fit_bounds(bounds)
+        # a map drawn while its tab was hidden had no size when it was fitted: fit again once it has one
+        MapScript("var el = map.getContainer(), was = el.clientWidth * el.clientHeight;"
+                  "new ResizeObserver(function () { var now = el.clientWidth * el.clientHeight;"
+                  " if (now > 0 && was === 0) { map.invalidateSize(); map.fitBounds(ctx.bounds); } was = now; })"
+                  ".observe(el);", {"bounds": bounds}).add_to(m)
     return m
 
 
