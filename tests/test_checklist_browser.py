@@ -16,17 +16,25 @@ def _wait_for_text(v: Visit, text: str) -> None:
     v.page.wait_for_function(_SHOWN, arg=text, timeout=120_000, polling=100)
 
 
+def _wait_for_location(v: Visit, part: str) -> None:
+    """Wait until the address holds `part`: the page text alone can match the page being left (the
+    overview's short checklist shows the same status words as the checklist page)."""
+    v.page.wait_for_function("part => location.href.includes(part)", arg=part, timeout=120_000, polling=100)
+
+
 def test_from_the_overview_to_the_checklist_to_the_import_of_a_gap(server, browser):
     v = Visit(browser)
     try:
         v.login(server, "admin")
         _wait_for_text(v, T("checklist.open"))  # the overview's short version and its link
         v.page.get_by_role("link", name=T("checklist.open")).click()
+        _wait_for_location(v, "/checklist")
         _wait_for_text(v, T("checklist.status.missing"))
         assert v.page.url.endswith("/checklist")
         v.shot("checklist_page")
         label = T("checklist.import_kind", kind=T("imp.kind.visits"))
         v.page.get_by_role("link", name=label).first.click()
+        _wait_for_location(v, "kind=visits")
         _wait_for_text(v, T("imp.help.visits").split("\n")[0][:12])
         assert "kind=visits" in v.page.url
         chosen = v.page.locator(".st-key-imp_kind button[aria-checked='true']").inner_text()
