@@ -3,7 +3,7 @@
 One module per area, all on `lib.models.base.Base`:
 
 - `org`: org units 组织单元, stations 加油站, competitor stations, grids 网格, patches 包区
-- `people`: customer managers 客户经理, users 用户, audit log 审计日志
+- `people`: customer managers 客户经理, users 用户, audit log 审计日志, login attempts and sessions 会话
 - `customers`: customers 客户 and monthly consumption 月度消费
 - `summary`: the summary tables 汇总表 `station_monthly`, `customer_monthly` (lib.summary)
 - `four_rates`: daily station traffic 站点车流 and four-rate targets 四率目标
@@ -22,7 +22,7 @@ from lib.models.customers import Customer, MonthlyConsumption
 from lib.models.development import DEV_STAGES, SURVEY_STATES, Development, DevelopmentPlan, SurveySubmission
 from lib.models.four_rates import FourRateTarget, StationTraffic
 from lib.models.org import ORG_LEVELS, CompetitorStation, Grid, OrgUnit, Patch, Station, StationSales
-from lib.models.people import AuditLog, CustomerManager, User
+from lib.models.people import AuditLog, CustomerManager, LoginAttempt, User, UserSession
 from lib.models.summary import CustomerMonthly, StationMonthly
 from lib.models.tracking import TASK_STATES, WARNING_REASONS, WinBackTask
 from lib.models.work import ManagerPlan, ManagerRating, Matter, MatterEvent, MatterFlow, Visit, WorkLog
@@ -37,4 +37,5 @@ __all__ = [
     "DEV_STAGES", "SURVEY_STATES", "DevelopmentPlan", "Development", "SurveySubmission",
     "Visit", "Matter", "MatterEvent", "MatterFlow", "WorkLog", "ManagerRating", "ManagerPlan",
     "TASK_STATES", "WARNING_REASONS", "WinBackTask",
+    "LoginAttempt", "UserSession",
 ]

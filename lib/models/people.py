@@ -61,7 +61,36 @@ class AuditLog(Base):
     org_path: Mapped[str] = mapped_column(OrgPath, default="/")
 
 
+class LoginAttempt(Base):
+    """Login attempt 登录尝试 (issue 14): one row per try, per login name as typed and source address
+    (the client, or the trusted proxy's forwarded address). Backoff is per (login, source): an
+    attacker locks only their own address out (lib.auth.login_state); kind "unlock" is an admin's."""
+
+    __tablename__ = "login_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(50))
+    source: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "fail", "ok", "unlock"
+
+
+class UserSession(Base):
+    """Server-side session 会话 (issue 14): the browser holds a random token, the table its SHA-256.
+    A password reset, deactivation, role change or idle timeout ends it (`ended_at`, `reason`)."""
+
+    __tablename__ = "user_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(String(30))
+
+
 # Created in alembic 0012: managers imports name a manager by its code.
 Index("uq_customer_manager_code", CustomerManager.__table__.c.code, unique=True)
 # Created in alembic 0003 (daily work): the audit log page looks rows up by entity.
 Index("ix_audit_log_entity", AuditLog.__table__.c.entity, AuditLog.__table__.c.entity_id)
+# Created in alembic 0014: an attempt's backoff reads the latest tries of one (login, source).
+Index("ix_login_attempt_login", LoginAttempt.__table__.c.login, LoginAttempt.__table__.c.source,
+      LoginAttempt.__table__.c.at)
