@@ -57,7 +57,8 @@ def time_pages(login: str = "admin", only: list[str] | None = None) -> list[dict
     from sqlalchemy import text
     from streamlit.testing.v1 import AppTest
 
-    from lib.db import make_engine
+    from lib import auth
+    from lib.db import make_engine, write
     from lib.ui import Keys, allowed_pages
 
     engine = make_engine(os.environ["DATABASE_URL"])
@@ -69,7 +70,8 @@ def time_pages(login: str = "admin", only: list[str] | None = None) -> list[dict
             continue
         st.cache_data.clear()
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-        at.session_state[Keys.USER_ID] = uid
+        with write(engine) as conn:
+            at.session_state[Keys.SESSION] = auth.start_session(conn, uid)
         at.run(timeout=600)  # the landing page, so the switch below measures only this page
         st.cache_data.clear()
         at.switch_page(spec.path)

@@ -2,35 +2,61 @@
 
 A user's scope is their org unit's path; a customer manager 客户经理 sees only the customers
 assigned to them, whose org path ends in their own segment ("…/370102003/m12/"). Passwords are
-hashed with Argon2 (argon2-cffi) and never stored, logged or shown in plain text. Five failed
-logins within 15 minutes lock that login name for 15 minutes.
+hashed with Argon2 (argon2-cffi) and never stored, logged or shown in plain text.
+
+Issue 14 (hardening):
+- Lockout 登录退避 per (login, source address), never per account alone: five failures in a row from
+  one source make that source wait 1, 2, 4 … minutes (at most an hour) for that login, so an attacker
+  locks only their own address out. Across all sources a generous ceiling (50 failures in 15 minutes)
+  slows *new* sources by an exponential delay (at most a minute); a source that logged in to the
+  account before is never slowed by others. Tries live in `login_attempt`; admins see and unlock them.
+- Sessions 会话 are server-side (`user_session`): the browser holds a random token, the table its
+  SHA-256. `check_session` (every rerun and every fragment run) refuses an ended, idle or deactivated
+  one; a password reset, deactivation or role change ends every session of that user.
+- Password policy 密码策略: at least `GRIDCRM_PASSWORD_MIN` (10) characters, not containing the login,
+  and not easily guessed (zxcvbn score ≥ 3: common passwords, repeats and sequences score low).
+- A login's writes (attempt, session row) wait at most `LOGIN_BUSY_MS` for the write lock (an import
+  may hold it), then raise `Busy`: the login page says "系统繁忙，请稍后再试", never a hang.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy.exc import OperationalError
 
-from lib.db import upsert, write
-from lib.models import User
+from lib.db import BUSY_TIMEOUT_MS, upsert, write
+from lib.models import LoginAttempt, User, UserSession
 
 USERS = User.__table__  # typed columns (datetimes come back as datetimes on SQLite too)
+ATTEMPTS = LoginAttempt.__table__
+SESSIONS = UserSession.__table__
 
 HASHER = PasswordHasher()
 # One-time passwords 初始密码 are ~70 random bits (one_time_password), not chosen by a person: a light
 # Argon2 cost resists offline guessing as well, and a users import of hundreds stays seconds, not
 # minutes. They are rehashed with HASHER at the first login and replaced right after.
 OTP_HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
-MAX_FAILURES = 5
-LOCK_WINDOW = dt.timedelta(minutes=15)
-MIN_PASSWORD = 8
+MAX_FAILURES = 5  # failures in a row from one source before that source backs off
+BACKOFF_BASE = dt.timedelta(minutes=1)  # then 1, 2, 4 … minutes per further failure
+BACKOFF_MAX = dt.timedelta(hours=1)
+ACCOUNT_CEILING = 50  # failures of one login across all sources within ACCOUNT_WINDOW
+ACCOUNT_WINDOW = dt.timedelta(minutes=15)
+ACCOUNT_DELAY_MAX = dt.timedelta(minutes=1)  # the delay new sources wait above the ceiling
+ATTEMPT_KEEP = dt.timedelta(days=30)  # older tries are deleted; a source known for this long is trusted
+MIN_PASSWORD = int(os.environ.get("GRIDCRM_PASSWORD_MIN", "10"))
+MIN_PASSWORD_SCORE = 3  # zxcvbn 0–4: below 3 is "guessable" (common words, repeats, sequences)
+LOGIN_BUSY_MS = 2000  # a login waits at most this long for the write lock, then says "busy"
 
 # Roles 角色, from the top of the organisation down; `pages` are page ids each role may open.
 ROLES = (
@@ -154,10 +180,26 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def hash_password(password: str) -> str:
-    """Return the Argon2 hash of `password` after checking the minimum length."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise ValueError(f"password must have at least {MIN_PASSWORD} characters")
+def check_password(password: str, login: str = "") -> None:
+    """Apply the password policy 密码策略; ValidationError (a whole-form issue) says what is wrong:
+    too short, containing the login, or easily guessed (zxcvbn: common passwords, repeats, sequences)."""
+    from zxcvbn import zxcvbn
+
+    from lib.validation import ValidationError
+
+    password = password if isinstance(password, str) else ""
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError.one("", "password_short", limit=MIN_PASSWORD)
+    login = (login or "").strip().lower()
+    if len(login) >= 3 and login in password.lower():
+        raise ValidationError.one("", "password_login")
+    if zxcvbn(password[:100], user_inputs=[login] if login else [])["score"] < MIN_PASSWORD_SCORE:
+        raise ValidationError.one("", "password_weak")
+
+
+def hash_password(password: str, login: str = "") -> str:
+    """Return the Argon2 hash of `password` after checking it against the policy (`check_password`)."""
+    check_password(password, login)
     return HASHER.hash(password)
 
 
@@ -174,13 +216,41 @@ def audit(conn: Connection, actor: str, action: str, entity: str, entity_id, bef
     )
 
 
+class Busy(RuntimeError):
+    """The database's write lock is held (a long import): the login page says "busy, try again"."""
+
+
+@contextmanager
+def short_write(engine: Engine, wait_ms: int = LOGIN_BUSY_MS) -> Iterator[Connection]:
+    """A write transaction that waits at most `wait_ms` for the write lock (SQLite busy_timeout of this
+    connection, PostgreSQL lock_timeout), then raises `Busy` instead of hanging (logins, sessions)."""
+    try:
+        if engine.dialect.name == "sqlite":
+            with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+                raw = conn.connection.dbapi_connection
+                raw.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        else:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait_ms)}ms'")
+                yield conn
+    except OperationalError as exc:  # "database is locked" / LockNotAvailable
+        raise Busy("the database is busy") from exc
+
+
 @dataclass(frozen=True)
 class LoginResult:
-    """Outcome of a login attempt: `user` on success, else `reason` ("invalid", "locked", "inactive")."""
+    """Outcome of a login attempt: `user` and its session `token` on success, else `reason`
+    ("invalid", "locked": this source waits, "slowed": new sources wait, "inactive") and until when."""
 
     user: SessionUser | None
     reason: str | None = None
     locked_until: dt.datetime | None = None
+    token: str | None = None
 
 
 def _session_user(row) -> SessionUser:
@@ -191,52 +261,173 @@ def _session_user(row) -> SessionUser:
                        bool(row.get("must_change_password")))
 
 
-def authenticate(engine: Engine, login: str, password: str, now: dt.datetime | None = None) -> LoginResult:
-    """Check a login; count failures and lock the login name after 5 failures in 15 minutes.
+def client_source(peer: str | None, forwarded: str | None = None, trusted: str | None = None) -> str:
+    """The source address 来源地址 of a login: the client's address `peer`; when `peer` is one of the
+    `trusted` proxies (comma-separated, `GRIDCRM_TRUSTED_PROXY`), the last address of the proxy's
+    X-Forwarded-For that is not itself a trusted proxy (earlier entries are the client's to forge)."""
+    peer = (peer or "").strip() or "unknown"
+    proxies = {p.strip() for p in (trusted or "").split(",") if p.strip()}
+    if forwarded and peer in proxies:
+        for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+            if hop not in proxies:
+                return hop[:64]
+    return peer[:64]
 
-    The same answer ("invalid") is given for an unknown name and a wrong password.
-    """
+
+def _source_wait(conn: Connection, login: str, source: str) -> dt.datetime | None:
+    """Until when `source` must wait before trying `login` again: failures in a row since its last
+    success or an admin's unlock, from MAX_FAILURES on, wait 1, 2, 4 … minutes after the last one."""
+    rows = conn.execute(
+        select(ATTEMPTS.c.kind, ATTEMPTS.c.at).where(
+            ATTEMPTS.c.login == login, ATTEMPTS.c.source.in_((source, "*")))
+        .order_by(ATTEMPTS.c.at.desc(), ATTEMPTS.c.id.desc()).limit(MAX_FAILURES + 8)).all()
+    fails = next((i for i, r in enumerate(rows) if r.kind != "fail"), len(rows))
+    if fails < MAX_FAILURES:
+        return None
+    return rows[0].at + min(BACKOFF_BASE * 2 ** (fails - MAX_FAILURES), BACKOFF_MAX)
+
+
+def _account_wait(conn: Connection, login: str, source: str, now: dt.datetime) -> dt.datetime | None:
+    """Until when a *new* source must wait for `login` above the ACCOUNT_CEILING of failures from all
+    sources in ACCOUNT_WINDOW (2, 4 … seconds, at most ACCOUNT_DELAY_MAX); a source that logged in to
+    this account within ATTEMPT_KEEP is never slowed (so no one can aim this at the account's owner)."""
+    n, last = conn.execute(select(func.count(), func.max(ATTEMPTS.c.at)).where(
+        ATTEMPTS.c.login == login, ATTEMPTS.c.kind == "fail", ATTEMPTS.c.at > now - ACCOUNT_WINDOW)).one()
+    if n < ACCOUNT_CEILING:
+        return None
+    known = conn.execute(select(ATTEMPTS.c.id).where(
+        ATTEMPTS.c.login == login, ATTEMPTS.c.source == source, ATTEMPTS.c.kind == "ok",
+        ATTEMPTS.c.at > now - ATTEMPT_KEEP).limit(1)).first()
+    if known:
+        return None
+    return last + min(dt.timedelta(seconds=2 ** min(n - ACCOUNT_CEILING + 1, 20)), ACCOUNT_DELAY_MAX)
+
+
+def login_wait(engine: Engine, login: str, source: str, now: dt.datetime | None = None
+               ) -> tuple[str, dt.datetime] | None:
+    """("locked", until) when this source backs off, ("slowed", until) when new sources wait; else None."""
     now = now or _now()
-    login = (login or "").strip()
-    with write(engine) as conn:
+    with engine.connect() as conn:
+        until = _source_wait(conn, login, source)
+        if until is not None and until > now:
+            return "locked", until
+        until = _account_wait(conn, login, source, now)
+    return ("slowed", until) if until is not None and until > now else None
+
+
+def _verify(row, password: str) -> bool:
+    if row is None:
+        HASHER.hash("timing-equaliser")  # unknown names take as long as known ones
+        return False
+    try:
+        return HASHER.verify(row["password_hash"], password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(engine: Engine, login: str, password: str, source: str = "unknown",
+                 now: dt.datetime | None = None) -> LoginResult:
+    """Check a login from `source` (lib.auth.client_source); record the try; on success start a
+    server-side session (LoginResult.token). Backoff per (login, source), see the module docstring.
+    The same answer ("invalid") is given for an unknown name and a wrong password. Raises `Busy`
+    when the write lock stays held for LOGIN_BUSY_MS (nothing is written then)."""
+    now = now or _now()
+    login, source = (login or "").strip()[:50], (source or "unknown")[:64]
+    wait = login_wait(engine, login, source, now)
+    if wait is not None:
+        return LoginResult(None, wait[0], wait[1])
+    with engine.connect() as conn:
         row = conn.execute(select(USERS).where(USERS.c.login == login)).mappings().first()
-        if row is None:
-            HASHER.hash("timing-equaliser")  # unknown names take as long as known ones
+    ok = _verify(row, password)  # outside the write: Argon2 takes a while
+    with short_write(engine) as conn:
+        conn.execute(ATTEMPTS.insert().values(login=login, source=source, at=now, kind="ok" if ok else "fail"))
+        if not ok:
+            if _source_wait(conn, login, source) is not None and row is not None:
+                audit(conn, login, "lockout", "app_user", row["id"], {"source": source}, org_path=row["org_path"])
             return LoginResult(None, "invalid")
-        if row["locked_until"] is not None and row["locked_until"] > now:
-            return LoginResult(None, "locked", row["locked_until"])
-        try:
-            ok = HASHER.verify(row["password_hash"], password or "")
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if ok and row["active"]:
-            conn.execute(
-                text("UPDATE app_user SET failed_attempts = 0, first_failed_at = NULL, locked_until = NULL "
-                     "WHERE id = :id"), {"id": row["id"]})
-            if HASHER.check_needs_rehash(row["password_hash"]):
-                conn.execute(text("UPDATE app_user SET password_hash = :h WHERE id = :id"),
-                             {"h": HASHER.hash(password), "id": row["id"]})
-            return LoginResult(_session_user(row))
-        if ok:  # right password, deactivated account
+        if not row["active"]:
             return LoginResult(None, "inactive")
-        first = row["first_failed_at"]
-        failures = row["failed_attempts"] + 1
-        if first is None or now - first > LOCK_WINDOW:
-            first, failures = now, 1
-        locked = now + LOCK_WINDOW if failures >= MAX_FAILURES else None
-        conn.execute(
-            text("UPDATE app_user SET failed_attempts = :f, first_failed_at = :first, locked_until = :lock "
-                 "WHERE id = :id"),
-            {"f": 0 if locked else failures, "first": None if locked else first, "lock": locked, "id": row["id"]},
-        )
-        if locked:
-            audit(conn, login, "lockout", "app_user", row["id"], org_path=row["org_path"])
-            return LoginResult(None, "locked", locked)
-        return LoginResult(None, "invalid")
+        conn.execute(ATTEMPTS.delete().where(ATTEMPTS.c.at < now - ATTEMPT_KEEP))
+        if HASHER.check_needs_rehash(row["password_hash"]):
+            conn.execute(text("UPDATE app_user SET password_hash = :h WHERE id = :id"),
+                         {"h": HASHER.hash(password), "id": row["id"]})
+        token = start_session(conn, row["id"], now)
+    return LoginResult(_session_user(row), token=token)
+
+
+# --- server-side sessions 会话 (issue 14) --------------------------------------------------------------
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256((token or "").encode()).hexdigest()
+
+
+def start_session(conn: Connection, user_id: int, now: dt.datetime | None = None) -> str:
+    """Start a session of `user_id` in the caller's transaction; return its token (kept by the
+    browser session only; the table holds its SHA-256)."""
+    now = now or _now()
+    token = secrets.token_urlsafe(32)
+    conn.execute(SESSIONS.insert().values(id=_token_id(token), user_id=user_id, created_at=now,
+                                          last_seen_at=now))
+    return token
+
+
+def end_sessions(conn: Connection, user_id: int, reason: str, now: dt.datetime | None = None) -> int:
+    """End every open session of `user_id` (reason: "password_reset", "deactivated", "role_changed");
+    their next rerun, fragment runs included, returns to the login page. Returns how many."""
+    return conn.execute(update(SESSIONS).where(SESSIONS.c.user_id == user_id, SESSIONS.c.ended_at.is_(None))
+                        .values(ended_at=now or _now(), reason=reason)).rowcount
+
+
+def end_session(engine: Engine, token: str, reason: str = "logout") -> None:
+    """End one session (logout, timeout); a busy database leaves it to the idle timeout."""
+    try:
+        with short_write(engine) as conn:
+            conn.execute(update(SESSIONS).where(SESSIONS.c.id == _token_id(token), SESSIONS.c.ended_at.is_(None))
+                         .values(ended_at=_now(), reason=reason))
+    except Busy:
+        pass
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """A session's state: its `user` when alive (must_change users included), else the `reason`
+    ("ended", "timeout", "deactivated", "password_reset", "role_changed", "logout")."""
+
+    user: SessionUser | None
+    reason: str | None = None
+
+
+def check_session(engine: Engine, token: str | None, idle: dt.timedelta, now: dt.datetime | None = None,
+                  touch: bool = True) -> SessionCheck:
+    """Check a session on every rerun and fragment run: it exists, is not ended, not idle past `idle`,
+    its user active. `touch` (a user's rerun, not a timed fragment run) records activity, at most
+    every min(1 min, idle/10) and never waiting on a busy database."""
+    if not token:
+        return SessionCheck(None, "ended")
+    now = now or _now()
+    with engine.connect() as conn:
+        row = conn.execute(select(SESSIONS, USERS.c.login, USERS.c.display_name, USERS.c.role, USERS.c.org_path,
+                                  USERS.c.manager_id, USERS.c.active, USERS.c.must_change_password)
+                           .join(USERS, USERS.c.id == SESSIONS.c.user_id)
+                           .where(SESSIONS.c.id == _token_id(token))).mappings().first()
+    if row is None or row["ended_at"] is not None:
+        return SessionCheck(None, row["reason"] if row is not None else "ended")
+    reason = "timeout" if now - row["last_seen_at"] > idle else None if row["active"] else "deactivated"
+    if reason:
+        end_session(engine, token, reason)
+        return SessionCheck(None, reason)
+    if touch and now - row["last_seen_at"] >= min(dt.timedelta(minutes=1), idle / 10):
+        try:
+            with short_write(engine, wait_ms=200) as conn:
+                conn.execute(update(SESSIONS).where(SESSIONS.c.id == row["id"]).values(last_seen_at=now))
+        except Busy:
+            pass  # an import holds the lock: the next rerun records it
+    return SessionCheck(_session_user({**row, "id": row["user_id"]}))
 
 
 def session_user(engine: Engine, user_id: int) -> SessionUser | None:
-    """Reload a session's user; None when the account is gone or deactivated (ends the session)."""
+    """Reload a user by id as a session sees it; None when the account is gone or deactivated."""
     with engine.connect() as conn:
         row = conn.execute(select(USERS).where(USERS.c.id == user_id, USERS.c.active.is_(True))).mappings().first()
     return _session_user(row) if row else None
@@ -246,35 +437,39 @@ _LOGIN_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,50}$")
 LOGIN_PATTERN = _LOGIN_RE  # what a login name may be (the users import checks it too)
 
 
-def create_user(engine: Engine, actor: str, login: str, display_name: str, role: str, org_unit_id: int,
+def _require_admin_of(conn: Connection, actor: SessionUser, org_unit_id: int, role: str | None = None) -> None:
+    """The user-admin functions' check: `actor` holds users.manage, the unit lies in their scope and
+    (when given) `role` is one they may grant. PermissionError otherwise."""
+    if not isinstance(actor, SessionUser):
+        raise PermissionError("user administration needs the acting user")
+    require(actor, "users.manage")
+    path = conn.execute(text("SELECT path FROM org_unit WHERE id = :id"), {"id": org_unit_id}).scalar()
+    if path is not None:
+        require(actor, "users.manage", path)
+    if role is not None and role in ROLES and role not in grantable_roles(actor):
+        raise PermissionError(f"role {actor.role} may not grant {role}")
+
+
+def create_user(engine: Engine, actor: SessionUser, login: str, display_name: str, role: str, org_unit_id: int,
                 password: str, manager_id: int | None = None) -> int:
-    """Create a user (admin action, audited); return its id. ValueError names what is wrong."""
+    """Create a user with a password of the admin's choosing (audited); return its id. `actor` is the
+    acting admin (users.manage, unit in scope); ValueError names what is wrong."""
     with write(engine) as conn:
-        return _insert_user(conn, actor, login, display_name, role, org_unit_id, password, manager_id)
+        _require_admin_of(conn, actor, org_unit_id, role)
+        return _insert_user(conn, actor.login, login, display_name, role, org_unit_id,
+                            hash_password(password, login), manager_id)
 
 
 def _insert_user(conn: Connection, actor: str, login: str, display_name: str, role: str, org_unit_id: int,
-                 password: str, manager_id: int | None = None, must_change: bool = False) -> int:
+                 pw_hash: str, manager_id: int | None = None, must_change: bool = False) -> int:
     """Check and insert one user inside the caller's transaction (create_user, create_first_admin,
-    insert_user); `must_change`: the password is a one-time password 初始密码."""
+    insert_user, the demo); `actor` has been checked by the caller; `pw_hash` is the password's hash;
+    `must_change`: it is a one-time password 初始密码."""
     if not _LOGIN_RE.match(login or ""):
         raise ValueError("login: 3–50 letters, digits, '.', '_' or '-'")
-    if role not in ROLES:
-        raise ValueError(f"role: unknown role {role!r}")
     if not (display_name or "").strip():
         raise ValueError("display name: required")
-    pw_hash = OTP_HASHER.hash(password) if must_change else hash_password(password)
-    unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
-    if unit is None:
-        raise ValueError("org unit: not found")
-    if unit.level != ROLE_LEVEL[role]:
-        raise ValueError(f"org unit: a {role} belongs to a {ROLE_LEVEL[role]} unit, not a {unit.level}")
-    if role == "customer_manager":
-        ok = manager_id is not None and conn.execute(
-            text("SELECT 1 FROM customer_manager WHERE id = :m AND org_unit_id = :u"),
-            {"m": manager_id, "u": org_unit_id}).first()
-        if not ok:
-            raise ValueError("customer manager: choose the manager record of this station")
+    unit = _check_role_unit(conn, role, org_unit_id, manager_id)
     uid = upsert(conn, "app_user", {
         "login": login, "display_name": display_name.strip(), "role": role, "org_unit_id": org_unit_id,
         "org_path": unit.path, "manager_id": manager_id if role == "customer_manager" else None,
@@ -316,7 +511,8 @@ def insert_user(conn: Connection, actor: str, login: str, display_name: str, rol
     (id, password). The password is shown once to the admin and never stored in plain text; the user
     must set their own at first login (`must_change_password`)."""
     password = one_time_password()
-    uid = _insert_user(conn, actor, login, display_name, role, org_unit_id, password, manager_id, must_change=True)
+    uid = _insert_user(conn, actor, login, display_name, role, org_unit_id, OTP_HASHER.hash(password), manager_id,
+                       must_change=True)
     return uid, password
 
 
@@ -330,6 +526,7 @@ def create_user_once(engine: Engine, actor, login: str, display_name: str, role:
     from lib.importer import people  # the import's checks (lib.importer imports this module)
 
     with write(engine) as conn:
+        _require_admin_of(conn, actor, org_unit_id)
         return people.create_one_user(conn, actor, login, display_name, role, org_unit_id, manager_id)
 
 
@@ -338,12 +535,12 @@ def change_own_password(engine: Engine, user_id: int, old: str, new: str) -> Non
     either password): the old one must match and the new one differ from it."""
     if (new or "") == (old or ""):
         raise ValueError("new password: must differ from the one-time password")
-    pw_hash = hash_password(new)
     with write(engine) as conn:
         row = conn.execute(text("SELECT login, org_path, password_hash FROM app_user WHERE id = :id"),
                            {"id": user_id}).first()
         if row is None:
             raise ValueError("user: not found")
+        pw_hash = hash_password(new, row.login)
         try:
             HASHER.verify(row.password_hash, old or "")
         except (VerificationError, InvalidHashError):
@@ -361,48 +558,109 @@ def _user_row(conn: Connection, user_id: int):
     return dict(row)
 
 
-def set_active(engine: Engine, actor: str, user_id: int, active: bool) -> None:
-    """Activate or deactivate a user (audited); a deactivated user's sessions end at their next rerun."""
+def set_active(engine: Engine, actor: SessionUser, user_id: int, active: bool) -> None:
+    """Activate or deactivate a user (audited); deactivating ends all their sessions at once."""
     with write(engine) as conn:
         before = _user_row(conn, user_id)
+        _require_admin_of(conn, actor, before["org_unit_id"])
         conn.execute(text("UPDATE app_user SET active = :a WHERE id = :id"), {"a": active, "id": user_id})
-        audit(conn, actor, "activate" if active else "deactivate", "app_user", user_id,
+        if not active:
+            end_sessions(conn, user_id, "deactivated")
+        audit(conn, actor.login, "activate" if active else "deactivate", "app_user", user_id,
               {"active": before["active"]}, {"active": active}, org_path=before["org_path"])
 
 
-def reset_password(engine: Engine, actor: str, user_id: int, password: str) -> None:
-    """Set a new password and clear any lockout (audited without the password)."""
-    pw_hash = hash_password(password)
+def reset_password(engine: Engine, actor: SessionUser, user_id: int, password: str) -> None:
+    """Set a new password (policy checked), end all the user's sessions everywhere and clear the
+    backoff of every source for that login (audited without the password)."""
     with write(engine) as conn:
         before = _user_row(conn, user_id)
+        _require_admin_of(conn, actor, before["org_unit_id"])
+        pw_hash = hash_password(password, before["login"])
         conn.execute(text("UPDATE app_user SET password_hash = :h, failed_attempts = 0, first_failed_at = NULL, "
                           "locked_until = NULL WHERE id = :id"), {"h": pw_hash, "id": user_id})
-        audit(conn, actor, "reset_password", "app_user", user_id, None, None, org_path=before["org_path"])
+        end_sessions(conn, user_id, "password_reset")
+        conn.execute(ATTEMPTS.insert().values(login=before["login"], source="*", at=_now(), kind="unlock"))
+        audit(conn, actor.login, "reset_password", "app_user", user_id, None, None, org_path=before["org_path"])
 
 
-def change_role(engine: Engine, actor: str, user_id: int, role: str, org_unit_id: int,
-                manager_id: int | None = None) -> None:
-    """Change a user's role and unit (audited)."""
+def _check_role_unit(conn: Connection, role: str, org_unit_id: int, manager_id: int | None):
+    """The unit of `role` (its level fits; a customer manager names the station's manager record)."""
     if role not in ROLES:
         raise ValueError(f"role: unknown role {role!r}")
+    unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
+    if unit is None:
+        raise ValueError("org unit: not found")
+    if unit.level != ROLE_LEVEL[role]:
+        raise ValueError(f"org unit: a {role} belongs to a {ROLE_LEVEL[role]} unit, not a {unit.level}")
+    if role == "customer_manager" and not (manager_id is not None and conn.execute(
+            text("SELECT 1 FROM customer_manager WHERE id = :m AND org_unit_id = :u"),
+            {"m": manager_id, "u": org_unit_id}).first()):
+        raise ValueError("customer manager: choose the manager record of this station")
+    return unit
+
+
+def change_role(engine: Engine, actor: SessionUser, user_id: int, role: str, org_unit_id: int,
+                manager_id: int | None = None) -> None:
+    """Change a user's role and unit (audited); ends all the user's sessions (their rights changed)."""
     with write(engine) as conn:
         before = _user_row(conn, user_id)
-        unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
-        if unit is None:
-            raise ValueError("org unit: not found")
-        if unit.level != ROLE_LEVEL[role]:
-            raise ValueError(f"org unit: a {role} belongs to a {ROLE_LEVEL[role]} unit, not a {unit.level}")
-        if role == "customer_manager" and not (manager_id is not None and conn.execute(
-                text("SELECT 1 FROM customer_manager WHERE id = :m AND org_unit_id = :u"),
-                {"m": manager_id, "u": org_unit_id}).first()):
-            raise ValueError("customer manager: choose the manager record of this station")
+        _require_admin_of(conn, actor, before["org_unit_id"])
+        _require_admin_of(conn, actor, org_unit_id, role)
+        unit = _check_role_unit(conn, role, org_unit_id, manager_id)
         conn.execute(text("UPDATE app_user SET role = :r, org_unit_id = :u, org_path = :p, manager_id = :m "
                           "WHERE id = :id"),
                      {"r": role, "u": org_unit_id, "p": unit.path,
                       "m": manager_id if role == "customer_manager" else None, "id": user_id})
-        audit(conn, actor, "change_role", "app_user", user_id,
+        end_sessions(conn, user_id, "role_changed")
+        audit(conn, actor.login, "change_role", "app_user", user_id,
               {"role": before["role"], "org_path": before["org_path"]}, {"role": role, "org_path": unit.path},
               org_path=unit.path)
+
+
+def _visible_logins(conn: Connection, actor: SessionUser) -> set[str] | None:
+    """The logins whose attempts `actor` may see: their scope's users; None (every name, unknown
+    ones included) for an admin of the whole province."""
+    if actor.scope.count("/") <= 2:
+        return None
+    return set(conn.execute(text("SELECT login FROM app_user WHERE org_path LIKE :p"),
+                            {"p": actor.scope + "%"}).scalars())
+
+
+def recent_attempts(engine: Engine, actor: SessionUser, limit: int = 200) -> list[dict]:
+    """The latest login attempts 登录尝试 the admin `actor` may see, newest first (login, source, at, kind)."""
+    require(actor, "users.manage")
+    with engine.connect() as conn:
+        names = _visible_logins(conn, actor)
+        rows = conn.execute(select(ATTEMPTS.c.login, ATTEMPTS.c.source, ATTEMPTS.c.at, ATTEMPTS.c.kind)
+                            .order_by(ATTEMPTS.c.at.desc(), ATTEMPTS.c.id.desc()).limit(limit * 5)).mappings().all()
+    return [dict(r) for r in rows if names is None or r["login"] in names][:limit]
+
+
+def login_locks(engine: Engine, actor: SessionUser, now: dt.datetime | None = None) -> list[dict]:
+    """The (login, source) pairs backing off now, with until when, for the admin `actor`."""
+    now = now or _now()
+    pairs = {(r["login"], r["source"]) for r in recent_attempts(engine, actor, limit=1000)
+             if r["kind"] == "fail" and r["source"] != "*"}
+    locks = []
+    with engine.connect() as conn:
+        for login, source in sorted(pairs):
+            until = _source_wait(conn, login, source)
+            if until is not None and until > now:
+                locks.append({"login": login, "source": source, "until": until})
+    return locks
+
+
+def unlock(engine: Engine, actor: SessionUser, login: str, source: str = "*") -> None:
+    """Clear the backoff of `login` from `source` ("*": every source), audited (admins, users.manage)."""
+    require(actor, "users.manage")
+    with write(engine) as conn:
+        names = _visible_logins(conn, actor)
+        if names is not None and login not in names:
+            raise PermissionError(f"login {login} is outside the scope of {actor.login}")
+        conn.execute(ATTEMPTS.insert().values(login=login[:50], source=(source or "*")[:64], at=_now(),
+                                              kind="unlock"))
+        audit(conn, actor.login, "unlock", "login_attempt", login, None, {"source": source}, org_path=actor.scope)
 
 
 def user_count(engine: Engine) -> int:
@@ -426,7 +684,9 @@ def create_first_admin(engine: Engine, login: str, display_name: str, password: 
     with engine.connect() as conn:
         root = conn.execute(text("SELECT id FROM org_unit WHERE parent_id IS NULL ORDER BY id")).scalar()
     if root is not None:
-        return create_user(engine, "setup", login, display_name, "province_admin", root, password)
+        with write(engine) as conn:
+            return _insert_user(conn, "setup", login, display_name, "province_admin", root,
+                                hash_password(password, login))
     code, name = (province_code or "").strip(), (province_name or "").strip()
     from lib.validation import ValidationError
 
@@ -440,18 +700,22 @@ def create_first_admin(engine: Engine, login: str, display_name: str, password: 
             "VALUES (:code, :name, '', 'province', :path, '', '', 0) RETURNING id"),
             {"code": code, "name": name, "path": f"/{code}/"}).scalar_one()
         audit(conn, "setup", "create", "org_unit", root, None, {"code": code, "name": name}, f"/{code}/")
-        return _insert_user(conn, "setup", login, display_name, "province_admin", root, password)
+        return _insert_user(conn, "setup", login, display_name, "province_admin", root,
+                            hash_password(password, login))
 
 
 def setup_token() -> str:
-    """Return the one-time token the first-admin form asks for (printed in the server log).
-
-    `GRIDCRM_SETUP_TOKEN` fixes it for scripted deployments.
+    """Return the one-time token the first-admin form asks for (a random one is printed in the
+    server log). `GRIDCRM_SETUP_TOKEN` fixes it for scripted deployments and is then never printed.
     """
     global _SETUP_TOKEN
     if _SETUP_TOKEN is None:
-        _SETUP_TOKEN = os.environ.get("GRIDCRM_SETUP_TOKEN") or secrets.token_urlsafe(12)
-        print(f"[gridcrm] first-admin setup token: {_SETUP_TOKEN}", flush=True)
+        fixed = os.environ.get("GRIDCRM_SETUP_TOKEN")
+        _SETUP_TOKEN = fixed or secrets.token_urlsafe(12)
+        if fixed:  # the operator chose it: never copy it into a log
+            print("[gridcrm] first-admin setup token: the value of GRIDCRM_SETUP_TOKEN", flush=True)
+        else:
+            print(f"[gridcrm] first-admin setup token: {_SETUP_TOKEN}", flush=True)
     return _SETUP_TOKEN
 
 
@@ -483,8 +747,12 @@ def create_demo_users(engine: Engine) -> list[str]:
             {"d": first["district"]}).scalar()
         manager = conn.execute(text("SELECT id FROM customer_manager WHERE org_unit_id = :u ORDER BY id LIMIT 1"),
                                {"u": first["station"]}).scalar()
-    for login, name, role, level in DEMO_USERS:
-        create_user(engine, "demo", login, name, role, first[level], DEMO_PASSWORD,
-                    manager_id=manager if role == "customer_manager" else None)
-        created.append(login)
+    # The demo password is shown on the login page and predates the policy (check_password): the demo
+    # binds to 127.0.0.1 by default (.streamlit/config.toml), so it is hashed here without the policy.
+    pw_hash = HASHER.hash(DEMO_PASSWORD)
+    with write(engine) as conn:
+        for login, name, role, level in DEMO_USERS:
+            _insert_user(conn, "demo", login, name, role, first[level], pw_hash,
+                         manager_id=manager if role == "customer_manager" else None)
+            created.append(login)
     return created

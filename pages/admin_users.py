@@ -1,5 +1,6 @@
 """Users 用户管理 (province admins): create (with a one-time password 初始密码 shown once), deactivate,
-reset password, change role and unit; audit log."""
+reset password, change role and unit (each ends the user's sessions everywhere); login attempts and
+the source addresses backing off, with unlock 解锁; audit log."""
 import streamlit as st
 
 from lib import auth, queries, ui, validation
@@ -17,8 +18,7 @@ role_label = lambda r: t(f"role.{r}")  # noqa: E731
 manager_name = {None: "—", **dict(zip(managers["id"], managers["name"] + " · " + managers["unit"]))}
 login_of = dict(zip(users["id"], users["login"]))
 
-shown = users.assign(role=users["role"].map(role_label))[["login", "display_name", "role", "unit", "active",
-                                                          "failed_attempts", "locked_until"]]
+shown = users.assign(role=users["role"].map(role_label))[["login", "display_name", "role", "unit", "active"]]
 st.dataframe(shown, hide_index=True, width="stretch", key=K.USERS, column_config={
     c: st.column_config.Column(t(f"admin.col.{c}")) for c in shown.columns})
 st.caption(t("exp.caption", kind=t("imp.kind.users")))  # no passwords: new logins in it get one-time ones
@@ -32,14 +32,17 @@ def done(message_key: str) -> None:
 
 def attempt(action, *args) -> bool:
     try:
-        action(ctx.engine, ctx.user.login, *args)
+        action(ctx.engine, ctx.user, *args)
     except ValueError as exc:
-        st.error(t("common.invalid", reason=str(exc)))
+        st.error(t("common.invalid", reason=validation.describe(exc, t)))
+        return False
+    except PermissionError:
+        st.error(t("login.forbidden"))
         return False
     return True
 
 
-create, edit, log = st.tabs([t("admin.create"), t("admin.edit"), t("admin.audit")])
+create, edit, attempts, log = st.tabs([t("admin.create"), t("admin.edit"), t("admin.attempts"), t("admin.audit")])
 with create:
     if shown_once := st.session_state.pop(K.ONE_TIME, None):  # the one-time password, this run only
         st.success(t("people.otp_shown", login=shown_once[0], password=shown_once[1]))
@@ -84,6 +87,26 @@ with edit:
             if st.form_submit_button(t("admin.change_role")) and attempt(
                     auth.change_role, int(target), new_role, int(new_unit), new_mgr):
                 done("common.saved")
+
+with attempts:
+    st.caption(t("admin.attempts_intro"))
+    st.subheader(t("admin.locks"))
+    locks = auth.login_locks(ctx.engine, ctx.user)
+    if not locks:
+        st.caption(t("admin.no_locks"))
+    else:
+        st.dataframe([{t("admin.col.login"): k["login"], t("admin.col.source"): k["source"],
+                       t("admin.col.until"): k["until"]} for k in locks], hide_index=True, key=K.LOCKS)
+        pick = st.multiselect(t("admin.unlock_pick"), range(len(locks)), key=K.UNLOCK_PICK,
+                              format_func=lambda i: f"{locks[i]['login']} · {locks[i]['source']}")
+        if st.button(t("admin.unlock"), key=K.UNLOCK, disabled=not pick):
+            if all(attempt(auth.unlock, locks[i]["login"], locks[i]["source"]) for i in pick):
+                st.toast(t("admin.unlocked"))
+                st.rerun()
+    st.subheader(t("admin.attempts"))
+    st.dataframe([{t("admin.col.login"): a["login"], t("admin.col.source"): a["source"], t("admin.col.at"): a["at"],
+                   t("admin.col.kind"): t(f"admin.kind_{a['kind']}")} for a in auth.recent_attempts(ctx.engine, ctx.user)],
+                 hide_index=True, width="stretch", key=K.ATTEMPTS)
 
 with log:
     st.dataframe(ui.cached(queries.audit_log)(ctx.engine, ctx.user.scope, "app_user"), hide_index=True,

@@ -23,7 +23,7 @@ reports = ui.cached(maps.data.partition_reports)(ctx.engine, ctx.scope)
 grids = data["grids"]
 
 
-@st.fragment
+@ui.fragment
 def map_and_panel():
     """The map and the clicked grid's panel rerun alone: panning and zooming send nothing back."""
     drawn = maps.grid_map(ctx.engine, ctx.scope, ctx.month, measure=measure, background=background, layers=layers,

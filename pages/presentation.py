@@ -38,7 +38,7 @@ interval = bar[3].select_slider(t("present.interval"), options=[5, 10, 20, 30, 6
                                 key=K.INTERVAL, format_func=lambda s: t("present.seconds", s=s))
 
 
-@st.fragment(run_every=1.0 if playing else None)
+@ui.fragment(run_every=1.0 if playing else None)
 def show() -> None:
     """Only this fragment reruns while the show plays: it advances when the interval has passed."""
     if st.session_state[K.PLAYING] and time.monotonic() - st.session_state[K.SHOWN_AT] >= interval:

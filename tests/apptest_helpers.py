@@ -34,6 +34,21 @@ def user_id(login: str, url: str | None = None) -> int:
         engine.dispose()
 
 
+def session_token(user: int | str, url: str | None = None) -> str:
+    """A server-side session (lib.auth.start_session) of user id or demo login `user` in the database the
+    app under test uses: what a login leaves in the browser session (`Keys.SESSION`)."""
+    from lib import auth
+    from lib.db import make_engine, write
+
+    uid = user_id(user, url) if isinstance(user, str) else user
+    engine = make_engine(url or os.environ["DATABASE_URL"])
+    try:
+        with write(engine) as conn:
+            return auth.start_session(conn, uid)
+    finally:
+        engine.dispose()
+
+
 def user_of(engine, login: str):
     """The demo user `login` as a logged-in session sees it (lib.auth.SessionUser)."""
     from lib import auth
@@ -57,7 +72,7 @@ def app(login: str | None = "admin", lang: str | None = None, path: str = "app.p
     if lang:
         at.session_state[Keys.LANG] = lang
     if login:
-        at.session_state[Keys.USER_ID] = user_id(login)
+        at.session_state[Keys.SESSION] = session_token(login)
     return at
 
 

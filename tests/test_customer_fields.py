@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from _work_db import db, small_url, user  # noqa: F401 (fixtures)
+from apptest_helpers import session_token
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -57,7 +58,7 @@ def _open(engine, lang: str = "en") -> AppTest:
     with engine.connect() as conn:
         uid = conn.execute(text("SELECT id FROM app_user WHERE login = 'admin'")).scalar_one()
     at.session_state[Keys.LANG] = lang
-    at.session_state[Keys.USER_ID] = uid
+    at.session_state[Keys.SESSION] = session_token(uid, engine.url.render_as_string(hide_password=False))
     at.run()
     at.switch_page("pages/customers.py").run()
     assert not at.exception, [e.value for e in at.exception]

@@ -15,7 +15,8 @@ DYNAMIC = {
     "language": list(LANGUAGES),
     "role": ["province_admin", "province_viewer", "city_manager", "district_manager", "station_manager",
              "customer_manager"],
-    "admin.col": ["login", "display_name", "role", "unit", "active", "failed_attempts", "locked_until"],
+    "admin.col": ["login", "display_name", "role", "unit", "active", "failed_attempts", "locked_until", "source", "at",
+                  "kind", "until"],
     "bootstrap.step": ["org", "grids", "customers", "consumption", "traffic", "work", "summary", "done"],
     # maps (issue 4)
     "maps.measure": ["customers", "volume", "volume_per_customer", "plan_completion", "entry_rate", "fill_up_rate",
@@ -45,6 +46,9 @@ DYNAMIC = {
     "org.field": ["level", "kind", "adcode", "code", "city", "official", "name", "keep", "area", "parent_code",
                   "manager_name", "manager_phone", "has_boundary", "path", "boundary", "province", "cities",
                   "districts", "renames", "areas"],
+    # sessions and logins (issue 14): why a session ended (lib.ui.login._ENDED), login attempt kinds
+    "login": ["ended", "ended_password_reset", "ended_role_changed"],
+    "admin": ["kind_fail", "kind_ok", "kind_unlock"],
 }
 
 

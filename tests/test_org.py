@@ -121,7 +121,7 @@ def test_a_non_admin_is_refused_below_the_ui(company):
     engine, admin = company
     org.setup_from_map(engine, admin, "37", cities=["370100"])
     city = engine.connect().execute(text("SELECT id FROM org_unit WHERE code = '3701'")).scalar_one()
-    uid = auth.create_user(engine, "boss", "jinan", "济南经理", "city_manager", city, "long enough pw")
+    uid = auth.create_user(engine, admin, "jinan", "济南经理", "city_manager", city, "long enough pw")
     manager = auth.session_user(engine, uid)
     before = _units(engine)
     for call in (lambda: org.setup_from_map(engine, manager, "37"),

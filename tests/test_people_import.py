@@ -227,7 +227,7 @@ def _manager_elsewhere(engine, station_code: str) -> str:
 @pytest.mark.parametrize("actor", ["station", "inactive admin"])
 def test_a_role_without_the_right_is_refused_as_a_whole(db, kind, actor):
     if actor == "inactive admin":
-        auth.set_active(db, "test", user(db, "admin").id, False)
+        auth.set_active(db, user(db, "admin"), user(db, "admin").id, False)
     elif kind == "surveys":
         actor = "custmgr"  # station managers record surveys; customer managers do not
     before = snapshot(db)

@@ -9,11 +9,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from apptest_helpers import LAZY_TABS, rendered_text, user_of
+from apptest_helpers import LAZY_TABS, rendered_text, session_token, user_of
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from lib import auth, queries
+from lib.db import write
 from lib.i18n import translator
 from lib.ui import PAGES, Keys, allowed_pages
 
@@ -43,7 +44,7 @@ def _render(engine, login: str, spec, tab: str | None = None) -> str:
     tab runs, so each tab is a view of its own."""
     user = _user(engine, login)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.session_state[Keys.USER_ID] = user.id
+    at.session_state[Keys.SESSION] = session_token(user.id)
     if tab:
         at.session_state[LAZY_TABS[spec.path][0]] = translator("zh")(tab)
     at.run()
@@ -153,7 +154,7 @@ def test_scope_wildcards_and_injection_do_not_widen_the_scope(engine, hostile):
 def test_sidebar_offers_only_units_inside_the_users_scope(engine):
     user = _user(engine, "city")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[Keys.USER_ID] = user.id
+    at.session_state[Keys.SESSION] = session_token(user.id)
     at.run()
     picker = at.sidebar.selectbox(key=Keys.SCOPE_LEVEL.format(depth=0))
     with engine.connect() as conn:
@@ -166,11 +167,16 @@ def test_sidebar_offers_only_units_inside_the_users_scope(engine):
     assert not set(picker.options) & set(others)
 
 
+def _session_seen(engine, ago: dt.timedelta) -> str:
+    """A session of the demo admin last active `ago` (server-side, lib.auth.start_session)."""
+    with write(engine) as conn:
+        return auth.start_session(conn, _user(engine, "admin").id, dt.datetime.now(dt.UTC).replace(tzinfo=None) - ago)
+
+
 def test_session_times_out_after_idle_period(engine, monkeypatch):
     monkeypatch.setenv("GRIDCRM_SESSION_MINUTES", "30")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[Keys.USER_ID] = _user(engine, "admin").id
-    at.session_state[Keys.LAST_SEEN] = dt.datetime.now() - dt.timedelta(minutes=31)
+    at.session_state[Keys.SESSION] = _session_seen(engine, dt.timedelta(minutes=31))
     at.run()
     assert not at.exception
     assert len(at.metric) == 0
@@ -180,8 +186,7 @@ def test_session_times_out_after_idle_period(engine, monkeypatch):
 def test_active_session_within_timeout_stays_logged_in(engine, monkeypatch):
     monkeypatch.setenv("GRIDCRM_SESSION_MINUTES", "30")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[Keys.USER_ID] = _user(engine, "admin").id
-    at.session_state[Keys.LAST_SEEN] = dt.datetime.now() - dt.timedelta(minutes=29)
+    at.session_state[Keys.SESSION] = _session_seen(engine, dt.timedelta(minutes=29))
     at.run()
     assert len(at.metric) >= 8
 

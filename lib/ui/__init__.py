@@ -3,7 +3,7 @@
 - `frame`: PageContext, one script run's setup (`page_context`, `run`), the page `guard`, drill-down links.
 - `bootstrap`: the engine, first start with the demo province.
 - `navigation`: the page registry `PAGES` (title, icon, section; roles from lib.auth.PERMISSIONS).
-- `login`: login page, first-admin form, session timeout, logout. `language_switch`: 中文/English.
+- `login`: login page, first-admin form, the session check (`session_check`, `fragment`), logout. `language_switch`: 中文/English.
 - `sidebar`: scope and month pickers. `tables`: table widget and download buttons.
 - `cache`: `cached(fn)` readers and `invalidate(*areas)` after a write.
 - `forms`: a form widget per spec field (`field_widget`).
@@ -27,7 +27,16 @@ from lib.ui.forms import coordinate_input, field_label, field_widget, location_p
 from lib.ui.frame import PageContext, guard, page_context, page_link, run, scope_name
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language, language_picker
-from lib.ui.login import current_user, first_admin_form, login_page, logout, secrets_equal, session_timeout
+from lib.ui.login import (
+    current_user,
+    first_admin_form,
+    fragment,
+    login_page,
+    logout,
+    secrets_equal,
+    session_check,
+    session_timeout,
+)
 from lib.ui.map_assets import map_asset_base
 from lib.ui.navigation import PAGES, PageSpec, allowed_pages, may_open, navigation_pages, page_spec
 from lib.ui.presentation import PRESENTATION_CSS, briefing_downloads, slide_chart, slide_html
@@ -40,5 +49,6 @@ __all__ = [
     "coordinate_input", "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "field_label", "field_widget", "first_admin_form",
     "get_engine", "guard", "import_downloads", "invalidate", "language", "language_picker", "location_picker", "login_page", "logout", "map_asset_base", "may_open",
     "months", "navigation_pages", "org_units", "page_context", "page_link", "page_spec", "run", "scope_name",
-    "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label"
+    "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label",
+    "fragment", "session_check",
 ]

@@ -1,4 +1,5 @@
-"""Engine and first start 启动: one engine per database URL, the demo province built on an empty database."""
+"""Engine and first start 启动: one engine per database URL, the demo province built on an empty database,
+and the start-up line saying which address the app serves (127.0.0.1 only unless told otherwise)."""
 from __future__ import annotations
 
 import os
@@ -27,7 +28,18 @@ def get_engine() -> Engine:
 def _engine_for(url: str) -> Engine:
     engine = make_engine(url)
     upgrade(engine)
+    print(serving_note(st.get_option("server.address"), st.get_option("server.port")), flush=True)
     return engine
+
+
+def serving_note(address: str | None, port: int) -> str:
+    """The start-up log line: where the app listens. The default (.streamlit/config.toml) is 127.0.0.1,
+    this machine only; `--server.address 0.0.0.0` or STREAMLIT_SERVER_ADDRESS serve the network."""
+    address = (address or "").strip()
+    if address in ("127.0.0.1", "localhost", "::1"):
+        return (f"[gridcrm] serving on http://{address}:{port} only (this machine). To serve other machines, "
+                "start with --server.address 0.0.0.0 or set STREAMLIT_SERVER_ADDRESS (and change the demo passwords).")
+    return f"[gridcrm] serving on {address or 'every interface'} port {port}: reachable from the network."
 
 
 def demo_mode() -> bool:

@@ -16,10 +16,9 @@ class Keys:
     """Every session-state key and widget key of `app.py`, `pages/` and `lib/ui`, in one place."""
 
     # --- the frame: login, language, sidebar ------------------------------------------------------
-    USER_ID = "auth_user_id"
+    SESSION = "auth_session"  # the server-side session's token (lib.auth.check_session); nothing else of the login
     DEEP_LINK = "deep_link_page"
     APP_SEEN = "app_seen"  # app.py has run in this session (its navigation is in charge)
-    LAST_SEEN = "auth_last_seen"
     LOGIN_FORM = "login_form"
     LOGIN_NAME = "login_name"
     LOGIN_PASSWORD = "login_password"
@@ -92,6 +91,10 @@ class Keys:
         ROLE_UNIT = "admin_role_unit"
         ROLE_MANAGER = "admin_role_manager"
         EXPORT = "admin_export"  # the users in the users import's format (csv/xlsx derive from it)
+        LOCKS = "admin_locks_table"  # issue 14: source addresses backing off, recent attempts, unlock
+        ATTEMPTS = "admin_attempts_table"
+        UNLOCK_PICK = "admin_unlock_pick"
+        UNLOCK = "admin_unlock"
 
     class Audit:
         """pages/audit.py 审计日志."""

@@ -1,9 +1,17 @@
 """Logins 登录: the login page, the first-admin form of a fresh database, session timeout, logout, and
-the new password a user with a one-time password 初始密码 must set before any page opens."""
+the new password a user with a one-time password 初始密码 must set before any page opens.
+
+Sessions 会话 are server-side (lib.auth: `user_session`): the browser session holds only the token.
+`session_check` is the one check, run by every script run (`current_user`: app.py, the page frame) and
+every fragment run (`fragment`, used instead of `st.fragment`): an ended, idle or deactivated session
+returns to the login page with a message saying why.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
+import math
 import os
 from collections.abc import Callable
 
@@ -24,29 +32,53 @@ def session_timeout() -> dt.timedelta:
     return dt.timedelta(minutes=float(os.environ.get("GRIDCRM_SESSION_MINUTES", "30")))
 
 
+# why a session ended → the login page's notice
+_ENDED = {"timeout": "login.timed_out", "deactivated": "login.inactive",
+          "password_reset": "login.ended_password_reset", "role_changed": "login.ended_role_changed"}
+
+
+def session_check(engine: Engine, touch: bool = True) -> auth.SessionUser | None:
+    """The one session check (every rerun and every fragment run): the session's user while the
+    server-side session is alive (a user who must still change a one-time password included), else
+    None after logging out with a notice why. `touch`: this run is the user's activity."""
+    token = st.session_state.get(Keys.SESSION)
+    if token is None:
+        return None
+    result = auth.check_session(engine, token, session_timeout(), touch=touch)
+    if result.user is None:
+        logout(notice=_ENDED.get(result.reason, "login.ended"), rerun=False, end=False)
+    return result.user
+
+
 def current_user(engine: Engine) -> auth.SessionUser | None:
-    """Return the session's user, or None when nobody is logged in, the session timed out, or the
-    account was deactivated. Every run re-reads the account, so a change takes effect at once."""
-    user_id = st.session_state.get(Keys.USER_ID)
-    if user_id is None:
-        return None
-    now = dt.datetime.now()
-    last = st.session_state.get(Keys.LAST_SEEN)
-    if last is not None and now - last > session_timeout():
-        logout(notice="login.timed_out", rerun=False)
-        return None
-    user = auth.session_user(engine, user_id)
-    if user is None:
-        logout(rerun=False)
-        return None
-    st.session_state[Keys.LAST_SEEN] = now
-    if user.must_change:  # logged in, but no page opens before a new password (the login page asks)
+    """Return the session's user, or None when nobody is logged in, the session ended (timeout,
+    password reset, deactivation, role change) or a new password is still due. Every run re-reads it."""
+    user = session_check(engine)
+    if user is None or user.must_change:  # no page opens before a new password (the login page asks)
         return None
     return user
 
 
-def logout(notice: str | None = None, rerun: bool = True) -> None:
-    """End the session's login and forget its cached choices (the language stays)."""
+def fragment(func=None, *, run_every: float | None = None):
+    """`st.fragment` whose every run first checks the session (`session_check`): once it has ended, the
+    whole app reruns and shows the login page. Timed runs (`run_every`) are not activity: an
+    auto-advancing presentation does not keep an idle session alive."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            if session_check(get_engine(), touch=run_every is None) is None:
+                st.rerun(scope="app")
+            return fn(*args, **kwargs)
+        return st.fragment(checked, run_every=run_every)
+    return decorate(func) if func is not None else decorate
+
+
+def logout(notice: str | None = None, rerun: bool = True, end: bool = True) -> None:
+    """End the session's login (`end`: its server-side session too) and forget its cached choices
+    (the language stays)."""
+    token = st.session_state.get(Keys.SESSION)
+    if end and token:
+        auth.end_session(get_engine(), token, "logout")
     for key in list(st.session_state.keys()):
         if key != Keys.LANG:
             del st.session_state[key]
@@ -54,6 +86,17 @@ def logout(notice: str | None = None, rerun: bool = True) -> None:
         st.session_state[Keys.LOGIN_NOTICE] = notice
     if rerun:
         st.rerun()
+
+
+def request_source() -> str:
+    """The client's address for the login backoff (lib.auth.client_source): Streamlit's peer address,
+    or the X-Forwarded-For of a proxy named in `GRIDCRM_TRUSTED_PROXY`."""
+    try:
+        peer, headers = st.context.ip_address, st.context.headers
+        forwarded = headers.get("X-Forwarded-For") if headers is not None else None
+    except Exception:  # no request behind this run (AppTest)  # noqa: BLE001
+        peer, forwarded = None, None
+    return auth.client_source(peer, forwarded, os.environ.get("GRIDCRM_TRUSTED_PROXY"))
 
 
 def login_page() -> None:
@@ -72,8 +115,7 @@ def _login_body(engine: Engine, t: Callable[..., str]) -> None:
     if auth.user_count(engine) == 0:
         first_admin_form(engine, t)
         return
-    pending = st.session_state.get(Keys.USER_ID)
-    user = auth.session_user(engine, pending) if pending is not None else None
+    user = session_check(engine, touch=False)
     if user is not None and user.must_change:
         change_password_form(engine, t, user)
         return
@@ -89,17 +131,29 @@ def _login_body(engine: Engine, t: Callable[..., str]) -> None:
         password = st.text_input(t("login.password"), type="password", key=Keys.LOGIN_PASSWORD)
         submitted = st.form_submit_button(t("login.submit"), type="primary")
     if submitted:
-        result = auth.authenticate(engine, name, password)
-        if result.user is not None:
-            st.session_state[Keys.USER_ID] = result.user.id
-            st.session_state[Keys.LAST_SEEN] = dt.datetime.now()
-            st.rerun()
-        elif result.reason == "locked":
-            st.error(t("login.locked", minutes=int(auth.LOCK_WINDOW.total_seconds() // 60)))
-        elif result.reason == "inactive":
-            st.error(t("login.inactive"))
-        else:
-            st.error(t("login.invalid"))
+        _log_in(engine, t, name, password)
+
+
+def _log_in(engine: Engine, t: Callable[..., str], name: str, password: str) -> None:
+    """Check the login form; on success keep the session token and rerun into the app."""
+    try:
+        result = auth.authenticate(engine, name, password, source=request_source())
+    except auth.Busy:  # an import holds the write lock: say so instead of waiting
+        st.error(t("login.busy"))
+        return
+    if result.user is not None:
+        st.session_state[Keys.SESSION] = result.token
+        st.rerun()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    wait = (result.locked_until - now).total_seconds() if result.locked_until else 0
+    if result.reason == "locked":
+        st.error(t("login.locked", minutes=max(1, math.ceil(wait / 60))))
+    elif result.reason == "slowed":
+        st.error(t("login.slowed", seconds=max(1, math.ceil(wait))))
+    elif result.reason == "inactive":
+        st.error(t("login.inactive"))
+    else:
+        st.error(t("login.invalid"))
 
 
 def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
@@ -160,7 +214,6 @@ def change_password_form(engine: Engine, t: Callable[..., str], user: auth.Sessi
     except ValueError as exc:
         st.error(t("common.invalid", reason=validation.describe(exc, t)))
         return
-    st.session_state[Keys.LAST_SEEN] = dt.datetime.now()
     st.rerun()
 
 

@@ -2,8 +2,10 @@
 user's name in the sidebar, the language chosen before logging in."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from apptest_helpers import app, user_id
+from apptest_helpers import app, session_token, user_id
 from sqlalchemy import text
 
 from lib import auth
@@ -18,7 +20,7 @@ def test_without_login_the_app_shows_only_the_login_form(fixture_url):
     assert [ti.label for ti in at.text_input] == ["用户名", "密码"]
 
 
-def test_login_form_logs_in_and_wrong_password_is_refused(fixture_url):
+def test_login_form_logs_in_and_wrong_password_is_refused(fixture_url, engine):
     at = app(None)
     at.run()
     at.text_input(key=Keys.LOGIN_NAME).input("admin")
@@ -29,7 +31,7 @@ def test_login_form_logs_in_and_wrong_password_is_refused(fixture_url):
     at.text_input(key=Keys.LOGIN_PASSWORD).input(auth.DEMO_PASSWORD)
     at.button[0].click().run()
     assert not at.exception
-    assert at.session_state[Keys.USER_ID] == user_id("admin")
+    assert auth.check_session(engine, at.session_state[Keys.SESSION], dt.timedelta(minutes=5)).user.login == "admin"
 
 
 def test_fresh_non_demo_database_asks_for_the_first_admin(fresh_url, monkeypatch):
@@ -79,7 +81,7 @@ def test_hostile_display_name_is_shown_as_plain_text(fresh_url, monkeypatch, nam
     monkeypatch.setenv("DATABASE_URL", fresh_url)
     monkeypatch.setenv("GRIDCRM_DEMO", "0")
     at = app(None)
-    at.session_state[Keys.USER_ID] = uid
+    at.session_state[Keys.SESSION] = session_token(uid, fresh_url)
     at.run()
     assert not at.exception  # an organisation without data yet shows empty figures, not an error
     assert f"{name} · 省公司管理员" in [el.value for el in at.sidebar.text]
@@ -133,7 +135,7 @@ def test_empty_database_creates_the_province_with_the_first_admin(fresh_url, mon
     assert admin.role == "province_admin" and admin.scope == "/37/"
     for spec in allowed_pages(admin.role):
         page = app(None)
-        page.session_state[Keys.USER_ID] = admin.id
+        page.session_state[Keys.SESSION] = session_token(admin.id, fresh_url)
         page.run()
         page.switch_page(spec.path).run()
         assert not page.exception, (spec.path, [e.value for e in page.exception])
