@@ -265,7 +265,8 @@ def client_source(peer: str | None, forwarded: str | None = None, trusted: str |
     """The source address 来源地址 of a login: the client's address `peer`; when `peer` is one of the
     `trusted` proxies (comma-separated, `GRIDCRM_TRUSTED_PROXY`), the last address of the proxy's
     X-Forwarded-For that is not itself a trusted proxy (earlier entries are the client's to forge)."""
-    peer = (peer or "").strip() or "unknown"
+    peer = (peer if isinstance(peer, str) else "").strip() or "unknown"
+    forwarded = forwarded if isinstance(forwarded, str) else None
     proxies = {p.strip() for p in (trusted or "").split(",") if p.strip()}
     if forwarded and peer in proxies:
         for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
