@@ -262,16 +262,17 @@ def _hold_write_lock(engine, login: str, held: threading.Event, release: threadi
 
 @pytest.fixture()
 def held_lock(org):
-    held, release = threading.Event(), threading.Event()
+    held, release, threads = threading.Event(), threading.Event(), []
 
     def hold(login: str = "wang"):
-        thread = threading.Thread(target=_hold_write_lock, args=(org, login, held, release), daemon=True)
-        thread.start()
+        threads.append(threading.Thread(target=_hold_write_lock, args=(org, login, held, release), daemon=True))
+        threads[-1].start()
         assert held.wait(30)
-        return thread
 
     yield hold
     release.set()
+    for thread in threads:
+        thread.join(30)  # rolled back before the database is dropped
 
 
 def test_a_login_during_an_import_says_busy_within_seconds(org, held_lock):
@@ -299,6 +300,7 @@ def test_the_login_page_shows_busy_not_a_traceback(small, monkeypatch):
         at.button[0].click().run()
     finally:
         release.set()
+        thread.join(30)
     assert not at.exception
     assert [e.value for e in at.error] == [ZH("login.busy")] == ["系统繁忙，请稍后再试。"]
     assert Keys.SESSION not in at.session_state
