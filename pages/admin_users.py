@@ -61,6 +61,8 @@ with create:
                 password = auth.create_user_once(ctx.engine, ctx.user, login, name, role, unit, manager)
             except ValueError as exc:
                 st.error(t("common.invalid", reason=validation.describe(exc, t)))
+            except PermissionError:
+                st.error(t("login.forbidden"))
             else:
                 st.session_state[K.ONE_TIME] = (login, password)
                 ui.invalidate("users")

@@ -244,8 +244,8 @@ def test_the_users_page_creates_one_user_with_a_one_time_password(db):
     password = auth.create_user_once(db, admin, "page.user", "页面用户", "station_manager", unit)
     assert len(password) >= auth.MIN_PASSWORD
     assert auth.authenticate(db, "page.user", password).user.must_change
-    with pytest.raises(ValueError):
-        auth.create_user_once(db, user(db, "city"), "x.user", "x", "station_manager", unit)  # not an admin
+    with pytest.raises(PermissionError):  # not an admin: lib.auth.require (issue 14)
+        auth.create_user_once(db, user(db, "city"), "x.user", "x", "station_manager", unit)
 
 
 # --- development targets 开发目标 ---------------------------------------------------------------------
