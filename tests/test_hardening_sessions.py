@@ -360,3 +360,23 @@ def test_the_app_binds_to_this_machine_by_default_and_says_so():
     assert "--server.address 0.0.0.0" in readme and "STREAMLIT_SERVER_ADDRESS" in readme
     assert "only (this machine)" in serving_note("127.0.0.1", 8501)
     assert "reachable from the network" in serving_note("0.0.0.0", 8501)
+
+
+def test_the_users_page_lists_attempts_and_unlocks_a_source(small, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", small.url.render_as_string(hide_password=False))
+    for _ in range(auth.MAX_FAILURES):
+        auth.authenticate(small, "station", "bad guess", "203.0.113.66")
+    K = Keys.Admin
+    at = app("admin")
+    at.run()
+    at.switch_page("pages/admin_users.py").run()
+    assert not at.exception
+    tables = [d.value for d in at.dataframe if ZH("admin.col.source") in d.value.columns]
+    locks, attempts = tables  # waiting sources, then the recent attempts
+    assert locks.values.tolist() == [["station", "203.0.113.66", locks.iloc[0, 2]]]
+    assert attempts[ZH("admin.col.kind")].tolist() == [ZH("admin.kind_fail")] * auth.MAX_FAILURES
+    at.multiselect(key=K.UNLOCK_PICK).set_value([0]).run()
+    at.button(key=K.UNLOCK).click().run()
+    assert not at.exception and not at.error
+    assert auth.login_wait(small, "station", "203.0.113.66") is None
+    assert auth.authenticate(small, "station", auth.DEMO_PASSWORD, "203.0.113.66").user
