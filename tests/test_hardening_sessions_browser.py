@@ -4,6 +4,7 @@ it; the tab returns to the login page saying why, and the new password logs in. 
 reset must not touch the shared fixture's demo users)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import uuid
@@ -14,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from lib import auth, demo
-from lib.db import make_engine
+from lib.db import make_engine, write
 from lib.i18n import translator
 
 pytestmark = BROWSER_MARKS
@@ -80,3 +81,25 @@ def test_a_reset_ends_every_tab_the_playing_presentation_included(server, browse
     assert show.outside == [] and other.outside == []
     show.close()
     other.close()
+
+
+def test_an_idle_session_ends_while_the_presentation_plays_on_its_own(server, browser, fixture_url):
+    """Timed fragment runs are no activity: once the session has been idle past the timeout (here
+    its last activity is moved 31 minutes back in the table), the playing show returns to the login
+    page by itself."""
+    show = Visit(browser, 1600, 900)
+    show.login(server, "station", path="/presentation")
+    show.page.get_by_role("button", name=re.compile("自动播放")).click()
+    show.page.get_by_role("button", name=re.compile("暂停")).wait_for(timeout=30_000)
+    engine = make_engine(fixture_url)
+    with write(engine) as conn:
+        moved = conn.execute(text(
+            "UPDATE user_session SET last_seen_at = :t WHERE ended_at IS NULL AND user_id = "
+            "(SELECT id FROM app_user WHERE login = 'station')"),
+            {"t": dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=31)}).rowcount
+    engine.dispose()
+    assert moved == 1
+    show.page.get_by_text(ZH("login.timed_out")).wait_for(timeout=60_000)
+    assert show.page.locator(".slide-progress").count() == 0
+    assert show.outside == []
+    show.close()
