@@ -385,8 +385,8 @@ def test_the_users_page_lists_attempts_and_unlocks_a_source(small, monkeypatch):
 def test_every_fragment_checks_the_session():
     """Fragments rerun without app.py: each must be a `ui.fragment` (lib.ui.login.fragment), whose
     every run checks the session, never a bare `st.fragment`."""
-    sources = {p.name: p.read_text(encoding="utf-8") for p in [*(ROOT / "pages").glob("*.py"), ROOT / "app.py",
-                                                                 *(ROOT / "lib").rglob("*.py")]}
-    bare = sorted(name for name, src in sources.items() if "st.fragment" in src and name != "login.py")
+    files = [*(ROOT / "pages").glob("*.py"), ROOT / "app.py", *(ROOT / "lib").rglob("*.py")]
+    sources = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in files}
+    bare = sorted(name for name, src in sources.items() if "st.fragment" in src and name != "lib/ui/login.py")
     assert bare == []
     assert sum(src.count("@ui.fragment") for src in sources.values()) >= 2  # presentation, grid map
