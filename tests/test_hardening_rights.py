@@ -546,3 +546,46 @@ def test_set_plan_refuses_a_month_that_is_no_month(db, month):
     with pytest.raises(ValueError, match="month"):
         managers.set_plan(db, as_user(db, "area"), t.manager_id, month, 10.0)
     assert hashes(db) == before
+
+
+# --- imports: every row's unit against the user's scope, every kind ---------------------------------------
+
+
+def _rows_of(engine, kind: str, scope: str) -> tuple[bytes, str]:
+    """One city's rows of `kind` as the import reads them (the app's own download), and a file name."""
+    if kind == "grids":
+        return export.grids_geojson(engine, scope), "g.geojson"
+    with engine.connect() as conn:
+        customer, station = (conn.execute(text(f"SELECT code FROM {table} WHERE org_path LIKE :s ORDER BY code"),
+                                          {"s": scope + "%"}).scalars().first() for table in ("customer", "station"))
+    made = {  # kinds the demo has no rows of
+        "development": {"客户代码": customer, "开发阶段": development.DEV_STAGES[0], "开始日期": "2026-10-01",
+                        "阶段变更日期": "2026-10-01"},
+        "station_sales": {"加油站代码": station, "月份": "2026-10", "汽油(吨)": 40, "柴油(吨)": 10},
+        "targets": {"组织单元代码": station, "月份": "2026-11", "计划类型": "personal_card", "目标(户)": 5},
+        "surveys": {"加油站代码": station, "调查期": "2031-07", "潜在客户数": 3},
+    }
+    if kind in made:
+        return _csv([made[kind]]), f"{kind}.csv"
+    df = export.import_frame(engine, kind, scope, "zh", "2026-10" if kind in export.MONTHLY_KINDS else None)
+    assert len(df), kind
+    return _csv(df.head(3).to_dict("records")), f"{kind}.csv"
+
+
+@pytest.mark.parametrize("kind", [*export.IMPORT_READERS, "grids", "development"])
+def test_import_refuses_rows_outside_the_users_scope_for_every_kind(db, kind):
+    """The demo city's rows imported by an admin of another city: refused, nothing written; the same
+    file imported over the whole organisation passes its checks (so the scope made the difference)."""
+    home = as_user(db, "city").scope
+    with db.connect() as conn:
+        other = conn.execute(text("SELECT path FROM org_unit WHERE level = 'city' AND path <> :c ORDER BY path"),
+                             {"c": home}).scalars().first()
+    data, name = _rows_of(db, kind, home)
+    outsider = system_user(scope=other)
+    before = hashes(db)
+    report = importer.import_file(db, kind, data, name, user=outsider, today=TODAY)
+    assert not report.ok and report.error_count >= 1, kind
+    assert hashes(db) == before
+    if kind != "users":  # existing logins are refused anyway (login_taken)
+        whole = importer.import_file(db, kind, data, name, user=system_user(db), dry_run=True, today=TODAY)
+        assert whole.ok, (kind, whole.errors_frame().head())
