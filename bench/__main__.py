@@ -119,6 +119,8 @@ def time_import(engine, rows: int) -> dict:
     import pandas as pd
     from sqlalchemy import text
 
+    from lib.actors import system_user
+
     with engine.connect() as conn:
         sample = pd.read_sql_query(
             text("SELECT c.code AS customer_code, m.month, m.gasoline_t, m.diesel_t, m.card_cny, m.visits "
@@ -126,7 +128,8 @@ def time_import(engine, rows: int) -> dict:
             params={"n": rows})
     data = sample.to_csv(index=False).encode("utf-8")
     t0 = time.perf_counter()
-    report = importer.import_file(engine, "consumption", data, "bench.csv", dry_run=True)
+    report = importer.import_file(engine, "consumption", data, "bench.csv", dry_run=True,
+                                  user=system_user(engine))
     elapsed = time.perf_counter() - t0
     ok = getattr(report, "ok", None)
     return {"rows": len(sample), "rows_per_s": round(len(sample) / elapsed) if ok else None, "ok": ok}

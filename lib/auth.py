@@ -125,6 +125,27 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "org.edit": _ADMINS,  # create units from the map, rename, managers, boundaries
     # development cases 客户开发 (002 §6.5.4): open a case, move it through its stages
     "development.edit": _STATION_AND_ABOVE,
+    # issue 14, rights below every door: grid editing 网格编辑 (the editor and every grid write), the daily
+    # log written for another customer manager 代写工作日志, the overdue-matter sweep run as a job
+    "grids.edit": _ABOVE_STATION,
+    "visits.log_for_others": _STATION_AND_ABOVE,
+    # imports 数据导入, one row per kind (lib.importer.specs.kinds_for and import_file read these): the
+    # same roles as the form or page that writes the same rows
+    "imports.customers": _STATION_AND_ABOVE,
+    "imports.consumption": _STATION_AND_ABOVE,
+    "imports.traffic": _STATION_AND_ABOVE,
+    "imports.visits": _STATION_AND_ABOVE,
+    "imports.grids": _ABOVE_STATION,  # grid names, owners, contact phones and shapes: grid editing
+    "imports.stations": _ABOVE_STATION,
+    "imports.competitor_stations": _ABOVE_STATION,
+    "imports.station_sales": _STATION_AND_ABOVE,
+    "imports.managers": _ABOVE_STATION,
+    "imports.users": _ADMINS,
+    "imports.targets": _ABOVE_STATION,
+    "imports.rate_targets": _ABOVE_STATION,
+    "imports.surveys": _STATION_AND_ABOVE,
+    "imports.org_units": _ADMINS,
+    "imports.development": _STATION_AND_ABOVE,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy import Engine, text
 
-from lib import rules
+from lib import months, rules
 from lib.auth import SessionUser, audit, can
 from lib.config import rules as config
 from lib.db import upsert, write
@@ -209,8 +209,10 @@ def set_plan(engine: Engine, user: SessionUser, manager_id: int, month: str, tar
         raise ValueError("target_t: a number of tonnes") from None
     if not 0 <= target <= 1e6:
         raise ValueError("target_t: between 0 and 1,000,000 t")
-    if len(month) != 7 or month[4] != "-":
-        raise ValueError("month: YYYY-MM")
+    try:
+        month = months.check(month)  # "2026-13" is no month
+    except ValueError:
+        raise ValueError(f"month: YYYY-MM, got {month!r}") from None
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     with write(engine) as conn:
         path = conn.execute(text(f"SELECT org_path FROM customer_manager m WHERE id = :m AND {in_scope('m.org_path')}"),

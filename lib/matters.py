@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from lib import vocab
-from lib.auth import ROLE_LEVEL, SessionUser, audit, can
+from lib.auth import ROLE_LEVEL, SessionUser, audit, can, require
 from lib.config import rules
 from lib.db import write
 from lib.queries import in_scope, read_df, scope_like
@@ -161,11 +161,11 @@ def register(engine: Engine, user: SessionUser, kind: str, title: str, descripti
                                {"c": int(customer_id), "scope": scope_like(user.scope)}).first()
             if row is None:
                 raise ValueError("customer: not found in your scope")
+            if grid_id is not None:  # a grid named beside the customer must be the customer's station's
+                _grid_path(conn, user, grid_id, station_of=row[0])
             path, grid_id = row[0], grid_id or row[1]
         elif grid_id is not None:
-            path = conn.execute(text("SELECT org_path FROM grid WHERE id = :g"), {"g": int(grid_id)}).scalar()
-            if path is None or not (path.startswith(user.scope) or user.scope.startswith(path)):
-                raise ValueError("grid: not found in your scope")
+            path = _grid_path(conn, user, grid_id)
             path = user.scope if len(user.scope) > len(path) else path  # a customer manager's own segment
         else:
             raise ValueError("customer: give the customer or the grid the matter belongs to")
@@ -181,6 +181,18 @@ def register(engine: Engine, user: SessionUser, kind: str, title: str, descripti
         audit(conn, user.login, "create", "matter", mid, None,
               {"kind": kind, "title": title, "step": first.step, "customer_id": customer_id}, org_path=path)
     return mid
+
+
+def _grid_path(conn: Connection, user: SessionUser, grid_id: int, station_of: str | None = None) -> str:
+    """The org path of grid `grid_id` (its station's) when it lies in `user`'s scope (a customer
+    manager: their station's grids) and, with `station_of` (a customer's org path), at that customer's
+    station; else ValueError."""
+    path = conn.execute(text("SELECT org_path FROM grid WHERE id = :g"), {"g": int(grid_id)}).scalar()
+    if path is None or not (path.startswith(user.scope) or user.scope.startswith(path)):
+        raise ValueError("grid: not found in your scope")
+    if station_of is not None and not station_of.startswith(path):
+        raise ValueError("grid: not the customer's grid")
+    return path
 
 
 def _event(conn: Connection, matter_id: int, at: dt.datetime, actor: str, action: str, state: str, note: str) -> None:
@@ -260,11 +272,13 @@ def act(engine: Engine, user: SessionUser, matter_id: int, action: str, note: st
     return new_step
 
 
-def escalate_overdue(engine: Engine, actor: str = "system", now: dt.datetime | None = None,
-                     scope: str = "/") -> int:
-    """Escalate every open step that waited longer than its kind's `step_hours` one level up; return
-    how many were escalated. Run it from a scheduler or the matters page (逐级上报)."""
-    now = now or _now()
+def escalate_overdue(engine: Engine, user: SessionUser, now: dt.datetime | None = None) -> int:
+    """Escalate every open step inside `user`'s scope that waited longer than its kind's `step_hours`
+    one level up (逐级上报), audited as `user`; return how many were escalated. The matters page runs it
+    as its user (PermissionError without `matters.escalate_overdue`); a scheduler runs
+    `escalate_overdue_job`."""
+    require(user, "matters.escalate_overdue")
+    now, scope, actor = now or _now(), user.scope, user.login
     n = 0
     with write(engine) as conn:
         rows = conn.execute(text(
@@ -285,6 +299,14 @@ def escalate_overdue(engine: Engine, actor: str = "system", now: dt.datetime | N
                   {"escalation": r["escalation"] + 1}, org_path=r["org_path"])
             n += 1
     return n
+
+
+def escalate_overdue_job(engine: Engine, now: dt.datetime | None = None) -> int:
+    """The scheduled sweep 定时逐级上报: `escalate_overdue` over the whole organisation as the system
+    actor (lib.actors, which no page imports); return how many steps were escalated."""
+    from lib.actors import system_user
+
+    return escalate_overdue(engine, system_user(engine), now)
 
 
 # --- reads ---------------------------------------------------------------------------------------

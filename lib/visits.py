@@ -227,23 +227,40 @@ def by_owner(engine: Engine, scope: str, today: dt.date) -> pd.DataFrame:
 
 
 def add_log(engine: Engine, user: SessionUser, day: dt.date, content: str, manager_id: int | None = None) -> int:
-    """Add an entry to the daily work log 工作日志 (003 §4.3), audited; return its id."""
+    """Add an entry to the daily work log 工作日志 (003 §4.3), audited; return its id.
+
+    `manager_id`: the customer manager 客户经理 the entry is written for. A customer manager writes
+    only their own (none given: theirs); writing for another needs `visits.log_for_others` and a
+    manager inside the user's scope. ValueError otherwise."""
     _check(user)
     content = (content or "").strip()
     if not content:
         raise ValueError("content: required")
     if len(content) > 4000:
         raise ValueError("content: at most 4000 characters")
-    if "/m" in user.scope:
-        manager_id = scope_manager_id(user.scope)
+    own = scope_manager_id(user.scope) if "/m" in user.scope else None
+    if own is not None and manager_id is None:
+        manager_id = own
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     with write(engine) as conn:
+        if manager_id is not None and int(manager_id) != own:
+            _log_manager(conn, user, int(manager_id))
         lid = conn.execute(text("INSERT INTO work_log (org_path, manager_id, author, day, content, created_at) "
                                 "VALUES (:p, :m, :a, :d, :c, :now) RETURNING id"),
                            {"p": user.scope, "m": manager_id, "a": user.login, "d": day, "c": content,
                             "now": now}).scalar_one()
         audit(conn, user.login, "create", "work_log", lid, None, {"day": day, "content": content}, org_path=user.scope)
     return int(lid)
+
+
+def _log_manager(conn: Connection, user: SessionUser, manager_id: int) -> None:
+    """ValueError unless `user` may write the daily log of manager `manager_id` (not their own):
+    `visits.log_for_others` and the manager's station inside the user's scope."""
+    if not can(user, "visits.log_for_others"):
+        raise ValueError("manager: you write only your own daily log")
+    path = conn.execute(text("SELECT org_path FROM customer_manager WHERE id = :m"), {"m": manager_id}).scalar()
+    if path is None or not can(user, "visits.log_for_others", path):
+        raise ValueError("manager: not found in your scope")
 
 
 def daily_log(engine: Engine, scope: str, day: dt.date) -> pd.DataFrame:

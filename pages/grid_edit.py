@@ -54,7 +54,7 @@ if check or save:
                                         upload.getvalue() if upload else None, background, data["district"],
                                         previous=state.get("changes"))
         if save:
-            maps.editing.save_grid_geometries(ctx.engine, ctx.user.login, ctx.scope, district, changes)
+            maps.editing.save_grid_geometries(ctx.engine, ctx.user, district, changes)
             ui.invalidate("grids")
             state.clear()
             state.update(key=(district, grid_id, neighbour), saved=len(changes))

@@ -47,8 +47,8 @@ upload = st.file_uploader(t("imp.upload"), type=types, key=ui.Keys.row(K.FILE, k
 def run(dry_run: bool) -> importer.ImportReport:
     bar = st.progress(0.0, text=t("imp.stage.read"))
     report = importer.import_file(
-        ctx.engine, kind, upload.getvalue(), upload.name, dry_run=dry_run, scope=ctx.user.scope,
-        actor=ctx.user.login, progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=t(f"imp.stage.{s}")))
+        ctx.engine, kind, upload.getvalue(), upload.name, dry_run=dry_run, user=ctx.user,
+        progress=lambda f, s: bar.progress(min(max(f, 0.0), 1.0), text=t(f"imp.stage.{s}")))
     bar.empty()
     return report
 

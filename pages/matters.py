@@ -37,7 +37,7 @@ with tab_late:
     show(late, "matters_overdue", key=K.OVERDUE)
     if auth.can(ctx.user, "matters.escalate_overdue"):
         if st.button(t("matter.escalate_overdue"), key=K.ESCALATE, help=t("matter.escalate_help")):
-            n = matters.escalate_overdue(ctx.engine, ctx.user.login, scope=ctx.user.scope)
+            n = matters.escalate_overdue(ctx.engine, ctx.user)
             ui.invalidate("matters")
             st.success(t("matter.escalated", n=n))
 with tab_all:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _import_as import import_file as import_as
 from _work_db import db, small_url, user  # noqa: F401 (fixtures)
 from apptest_helpers import session_token
 from sqlalchemy import text
@@ -117,7 +118,7 @@ def test_form_and_import_refuse_bad_values_with_the_same_code(db, value, code):
         customers.create(db, admin, BASE | {"station_id": sid} | value, today=TODAY)
     assert [(e.column, e.code) for e in err.value.errors] == [(field, code)]
     csv = pd.DataFrame([BASE | {"station_code": scode} | value]).to_csv(index=False).encode()
-    report = importer.import_file(db, "customers", csv, "c.csv", scope=admin.scope, today=TODAY)
+    report = import_as(db, "customers", csv, "c.csv", scope=admin.scope, today=TODAY)
     assert not report.ok
     assert [(e.column, e.code) for e in report.errors] == [(field, code)]
 
@@ -136,7 +137,7 @@ def test_import_round_trips_the_extra_fields(db):
     _, scode = _station(db, admin)
     new = pd.DataFrame([BASE | {"station_code": scode, "测试微信号": "wx_file", "测试车队规模": "7"}])
     new = new.rename(columns={"name": "客户名称"})
-    report = importer.import_file(db, "customers", new.to_csv(index=False).encode("utf-8-sig"), "c.csv",
+    report = import_as(db, "customers", new.to_csv(index=False).encode("utf-8-sig"), "c.csv",
                                   scope=admin.scope, today=TODAY)
     assert report.ok, report.errors
     with db.connect() as conn:
@@ -148,7 +149,7 @@ def test_import_round_trips_the_extra_fields(db):
     # an update naming only the wechat column keeps the fleet and any other stored key
     upd = pd.DataFrame([{"code": code, "name": BASE["name"], "kind": "personal", "station_code": scode,
                          "phone": BASE["phone"], "test_wechat": "wx_new"}])
-    report = importer.import_file(db, "customers", upd.to_csv(index=False).encode(), "u.csv", scope=admin.scope,
+    report = import_as(db, "customers", upd.to_csv(index=False).encode(), "u.csv", scope=admin.scope,
                                   today=TODAY)
     assert report.ok and report.updated == 1, report.errors
     assert _stored_extra(db, cid) == {"test_wechat": "wx_new", "test_fleet": 7}

@@ -18,9 +18,10 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from _import_as import import_file as import_as
 from sqlalchemy import text
 
-from lib import auth, checklist, development, four_rates, importer, months, queries, tiers, tracking
+from lib import auth, checklist, development, four_rates, months, queries, tiers, tracking
 from lib.config import rules as config
 from lib.db import make_engine, upgrade
 
@@ -271,7 +272,7 @@ def company(empty_url):
     reports = {}
 
     def load(kind: str, data: bytes, name: str):
-        report = importer.import_file(engine, kind, data, name, actor="boss")
+        report = import_as(engine, kind, data, name, actor="boss")
         assert report.ok, (kind, report.errors_frame().head(10).to_dict("records"))
         reports[kind] = report
 

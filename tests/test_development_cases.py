@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from _import_as import import_file as import_as
 from sqlalchemy import text
 
 from lib import auth, development, validation
@@ -209,7 +210,7 @@ def _file(rows: list[dict]) -> bytes:
 
 
 def test_cases_import_with_the_forms_rules_all_or_nothing(small):
-    from lib import importer, managers
+    from lib import managers
 
     station = user(small, "station")
     free = development.case_candidates(small, station.scope)["code"].tolist()[:4]
@@ -223,7 +224,7 @@ def test_cases_import_with_the_forms_rules_all_or_nothing(small):
                                        "ORDER BY id LIMIT 1"), {"s": station.scope + "%", "t": True}).one()
     mcode = mcode or managers.generated_code(mid)
     n = counts(small)
-    bad = importer.import_file(small, "development", _file([
+    bad = import_as(small, "development", _file([
         {"customer_code": signed, "stage": "签订供油协议", "started_on": "2026-09-01", "stage_on": "2026-10-02"},
         {"customer_code": plain, "stage": "signed", "started_on": "2026-09-01"},  # no agreement (§6.5.4.5)
         {"customer_code": other, "stage": "won", "started_on": "2026-09-01"},
@@ -238,7 +239,7 @@ def test_cases_import_with_the_forms_rules_all_or_nothing(small):
             (8, "developer_code", "unknown_developer")} <= found, found
     assert not bad.ok and counts(small) == n  # nothing written
     assert [i.params["case"] for i in bad.errors if i.code == "case_open"] == [busy_case]  # named in the message
-    good = importer.import_file(small, "development", _file([
+    good = import_as(small, "development", _file([
         {"customer_code": signed, "stage": "签订供油协议", "started_on": "2026-09-01", "stage_on": "2026-10-02"},
         {"customer_code": plain, "stage": "assign", "team": "站开发小组", "developer_code": mcode,
          "started_on": "2026-10-01"},
@@ -250,7 +251,7 @@ def test_cases_import_with_the_forms_rules_all_or_nothing(small):
         row = conn.execute(text("SELECT d.stage, d.team, d.developer_id FROM development d JOIN customer c "
                                 "ON c.id = d.customer_id WHERE c.code = :c"), {"c": plain}).one()
     assert tuple(row) == ("assign", "站开发小组", mid)
-    refused = importer.import_file(small, "development", _file([
+    refused = import_as(small, "development", _file([
         {"customer_code": other, "stage": "collect", "started_on": "2026-10-01"}]), "cases.csv", actor="custmgr")
     assert not refused.ok and [i.code for i in refused.errors] == ["not_allowed"]
     assert counts(small)[0] == n[0] + 3

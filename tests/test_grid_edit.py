@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import box, mapping
 from sqlalchemy import text
 
-from lib import demo, geo, maps
+from lib import auth, demo, geo, maps
 from lib.db import make_engine
 from lib.grids import area_m2, from_geojson
 
@@ -38,6 +38,13 @@ def _neighbours(engine):
     raise AssertionError("no neighbouring grids in the demo")
 
 
+ADMIN = auth.SessionUser(1, "admin", "省公司管理员", "province_admin", "/37/")
+
+
+def _boss(district: str) -> auth.SessionUser:
+    return auth.SessionUser(2, "district_boss", "片区经理", "district_manager", district)
+
+
 def _audit_rows(engine):
     with engine.connect() as conn:
         return conn.execute(text("SELECT actor, action, entity, entity_id, before, after, org_path FROM audit_log "
@@ -54,7 +61,7 @@ def test_change_that_creates_an_overlap_is_refused_and_nothing_is_written(small)
     grown = a.union(b.buffer(-0.0005).intersection(a.buffer(0.003)))  # push A into B
     before = _stored(small, ga)
     with pytest.raises(maps.editing.GridChangeRefused) as err:
-        maps.editing.save_grid_geometries(small, "admin", "/37/", district, {ga: grown})
+        maps.editing.save_grid_geometries(small, ADMIN, district, {ga: grown})
     report = err.value.report
     assert report is not None and not report.ok and report.overlaps
     with small.connect() as conn:
@@ -69,7 +76,7 @@ def test_change_that_leaves_a_gap_is_refused(small):
     district, ga, a, gb, b = _neighbours(small)
     shrunk = a.difference(a.intersection(b).buffer(0.001))
     with pytest.raises(maps.editing.GridChangeRefused) as err:
-        maps.editing.save_grid_geometries(small, "admin", "/37/", district, {ga: shrunk})
+        maps.editing.save_grid_geometries(small, ADMIN, district, {ga: shrunk})
     assert err.value.report.gaps and not err.value.report.overlaps
     assert _audit_rows(small) == []
 
@@ -81,7 +88,7 @@ def test_valid_reshape_of_two_neighbours_is_saved_and_audited(small):
     new_a = shapely.union(a, strip, grid_size=1e-9)
     new_b = maps.rebalance(a, new_a, b)
     assert area_m2(strip) > 10_000
-    report = maps.editing.save_grid_geometries(small, "district_boss", "/37/", district, {ga: new_a, gb: new_b})
+    report = maps.editing.save_grid_geometries(small, _boss(district), district, {ga: new_a, gb: new_b})
     assert report.ok
     geom_a, area_a = _stored(small, ga)
     assert from_geojson(geom_a).equals_exact(new_a, 1e-12)
@@ -107,8 +114,9 @@ def test_editing_outside_the_scope_is_refused(small):
     with small.connect() as conn:
         other_city = conn.execute(text("SELECT path FROM org_unit WHERE level = 'city' AND :d NOT LIKE path || '%' "
                                        "ORDER BY path LIMIT 1"), {"d": district}).scalar_one()
-    with pytest.raises(ValueError, match="not in your scope"):
-        maps.editing.save_grid_geometries(small, "x", other_city, district, {ga: a})
+    with pytest.raises(PermissionError, match="grids.edit"):
+        maps.editing.save_grid_geometries(small, auth.SessionUser(9, "x", "x", "city_manager", other_city),
+                                          district, {ga: a})
     with pytest.raises(ValueError):  # a scope that holds no grid of the district
         maps.editing.check_change(small, district + "999999999/", district, {ga: a})
 
@@ -120,7 +128,7 @@ def test_invalid_geometry_names_the_grid(small):
     x0, y0, x1, y1 = a.bounds
     bow = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
     with pytest.raises(ValueError, match="invalid geometry"):
-        maps.editing.save_grid_geometries(small, "admin", "/37/", district, {ga: bow})
+        maps.editing.save_grid_geometries(small, ADMIN, district, {ga: bow})
 
 
 def test_customer_outside_every_grid_and_in_two_grids_are_listed(small):

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _import_as import import_file
 from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from openpyxl import Workbook
 from sqlalchemy import text
 
 from lib import importer
-from lib.importer import Checker, Context, check_frame, import_file
+from lib.importer import Checker, Context, check_frame
 
 TODAY = dt.date(2026, 11, 20)
 TABLES = ("customer", "monthly_consumption", "station_traffic", "visit", "grid", "station_monthly")

@@ -2,6 +2,7 @@
 coarse state, escalation to the next level, due times per kind and the full history."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -129,7 +130,8 @@ def test_overdue_steps_are_escalated_automatically(db):
     slow = matters.register(db, station, "routine", "慢", customer_id=cid, now=T0)
     fresh = matters.register(db, station, "routine", "新", customer_id=cid, now=T0 + dt.timedelta(hours=20))
     limit = rules()["matters"]["step_hours"]["routine"]
-    n = matters.escalate_overdue(db, now=T0 + dt.timedelta(hours=limit + 1), scope=station.scope)
+    sweeper = dataclasses.replace(user(db, "area"), scope=station.scope)  # the sweep of the station's matters
+    n = matters.escalate_overdue(db, sweeper, now=T0 + dt.timedelta(hours=limit + 1))
     assert n == 1
     assert matters.get(db, "/", slow)["acting_level"] == "district"
     assert matters.get(db, "/", fresh)["acting_level"] == "station"

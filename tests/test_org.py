@@ -6,6 +6,7 @@ import json
 
 import pytest
 import shapely
+from _import_as import import_file as import_as
 from sqlalchemy import text
 
 from lib import auth, importer, org, regions
@@ -186,7 +187,7 @@ def test_import_csv_creates_and_updates_units(company):
     data = _csv(f"3799,示范分公司,city,37,李四,13900000000,{_cell(_square(118.0, 36.0, 0.2))}",
                 f"379901,示范一区,区县,3799,,,{_cell(_square(118.0, 36.0, 0.1))}",
                 "37,山东省分公司（新名）,province,,,,")
-    report = importer.import_file(engine, "org_units", data, "units.csv", actor="boss")
+    report = import_as(engine, "org_units", data, "units.csv", actor="boss")
     assert report.ok, report.errors_frame()
     assert (report.inserted, report.updated) == (2, 1)
     units = _units(engine)
@@ -194,7 +195,7 @@ def test_import_csv_creates_and_updates_units(company):
     assert units["3799"]["manager_phone"] == "13900000000"
     assert units["37"]["name"] == "山东省分公司（新名）"
     # again, renaming and with no boundary: the stored boundary stays
-    report = importer.import_file(engine, "org_units", _csv("379901,示范区,district,3799,,,"), "u.csv")
+    report = import_as(engine, "org_units", _csv("379901,示范区,district,3799,,,"), "u.csv")
     assert report.ok and (report.inserted, report.updated) == (0, 1)
     assert _units(engine)["379901"]["name"] == "示范区" and _units(engine)["379901"]["boundary"]
 
@@ -208,7 +209,7 @@ def test_import_geojson_feature_collection(company):
          "geometry": _square(117.3, 36.7)},
         {"type": "Feature", "properties": {"组织代码": "370102", "名称": "历下区", "层级": "区县", "上级代码": "3701"},
          "geometry": _square(117.0, 36.6)}]}
-    report = importer.import_file(engine, "org_units", json.dumps(fc, ensure_ascii=False).encode(), "units.geojson")
+    report = import_as(engine, "org_units", json.dumps(fc, ensure_ascii=False).encode(), "units.geojson")
     assert report.ok, report.errors_frame()
     assert (report.inserted, report.updated) == (1, 1)
     units = _units(engine)
@@ -237,7 +238,7 @@ def test_import_refuses_malformed_files_naming_row_and_column(company, case):
     engine, _ = company
     data, name, row, column, code = BAD[case]
     before = _units(engine)
-    report = importer.import_file(engine, "org_units", data, name)
+    report = import_as(engine, "org_units", data, name)
     assert not report.ok
     first = report.errors[0]
     assert (first.row, first.column, first.code) == (row, column, code), report.errors_frame()
@@ -248,10 +249,10 @@ def test_import_refuses_a_unit_outside_the_importers_scope(company):
     engine, admin = company
     org.setup_from_map(engine, admin, "37", cities=["370100", "370200"])
     before = _units(engine)
-    report = importer.import_file(engine, "org_units", _csv("370202,市南,district,3702,,,"), "u.csv",
+    report = import_as(engine, "org_units", _csv("370202,市南,district,3702,,,"), "u.csv",
                                   scope="/37/3701/")
     assert not report.ok and (report.errors[0].column, report.errors[0].code) == ("组织代码", "outside_scope")
-    report = importer.import_file(engine, "org_units", _csv("370102,历下,district,3702,,,"), "u.csv")
+    report = import_as(engine, "org_units", _csv("370102,历下,district,3702,,,"), "u.csv")
     assert not report.ok and report.errors[0].code == "org_moved"  # a unit does not move to another city
     assert _units(engine) == before
 
@@ -298,7 +299,7 @@ def test_a_district_boundary_its_grids_no_longer_partition_is_refused(small):
     with pytest.raises(ValidationError) as exc:
         org.set_boundary(small, admin, code, json.dumps(shapely.geometry.mapping(shrunk)))
     assert (exc.value.errors[0].column, exc.value.errors[0].code) == ("boundary", "outside")
-    report = importer.import_file(small, "org_units", _csv(f"{code},x,district,{parent},,,"
+    report = import_as(small, "org_units", _csv(f"{code},x,district,{parent},,,"
                                                            f"{_cell(shapely.geometry.mapping(shrunk))}"), "u.csv")
     assert not report.ok and (report.errors[0].row, report.errors[0].column, report.errors[0].code) == \
         (2, "边界", "outside")
@@ -315,7 +316,7 @@ def test_downloaded_units_import_back_unchanged(company):
     data = json.loads(org.units_geojson(engine, "/37/"))
     assert len(data["features"]) == len(before)
     data["features"][1]["properties"]["name"] = "济南分公司"
-    report = importer.import_file(engine, "org_units", json.dumps(data, ensure_ascii=False).encode(), "org_units.geojson")
+    report = import_as(engine, "org_units", json.dumps(data, ensure_ascii=False).encode(), "org_units.geojson")
     assert report.ok, report.errors_frame()
     assert (report.inserted, report.updated) == (0, len(before))
     after = _units(engine)

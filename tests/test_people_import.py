@@ -7,11 +7,12 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from _import_as import import_file
 from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import auth, development, four_rates, managers, targets
-from lib.importer import import_file, map_columns, read_table, template
+from lib.importer import map_columns, read_table, template
 from lib.validation import ValidationError
 
 TODAY = dt.date(2026, 11, 20)

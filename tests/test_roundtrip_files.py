@@ -9,13 +9,13 @@ import io
 
 import pandas as pd
 import pytest
+from _import_as import import_file
 from _work_db import db, small_url  # noqa: F401 (fixtures)
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy import text
 
 from lib import importer
-from lib.importer import import_file
 
 TODAY = dt.date(2026, 11, 20)
 

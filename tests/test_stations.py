@@ -10,11 +10,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 import shapely
+from _import_as import import_file
 from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import stations
-from lib.importer import import_file
 from lib.validation import ValidationError
 
 TODAY = dt.date(2026, 11, 20)

@@ -1,4 +1,5 @@
 """Summary table refresh: partial refreshes give the same table as a full rebuild."""
+from _import_as import import_file as import_as
 from sqlalchemy import text
 
 from lib import demo
@@ -40,7 +41,7 @@ from collections import defaultdict  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from lib import auth, customers, importer, rules  # noqa: E402
+from lib import auth, customers, rules  # noqa: E402
 from lib.queries import shift_month  # noqa: E402
 from lib.summary import refresh_customer_monthly  # noqa: E402
 
@@ -146,7 +147,7 @@ def test_imports_and_edits_keep_customer_monthly_equal_to_a_full_rebuild(small):
         codes = conn.execute(text("SELECT code FROM customer WHERE status = 'existing' AND (developed_month IS NULL OR developed_month < '2026-09') ORDER BY id LIMIT 30")).scalars().all()
     start = _full_rebuild_equals(small)
     # a new month for some customers: every customer on the books gets a row for it
-    rep = importer.import_file(small, "consumption", _consumption_csv([(c, "2026-11", 9.5, 0, 0, 4) for c in codes[:10]]),
+    rep = import_as(small, "consumption", _consumption_csv([(c, "2026-11", 9.5, 0, 0, 4) for c in codes[:10]]),
                                "c.csv", today=today)
     assert rep.ok, rep.errors
     after = _full_rebuild_equals(small)
@@ -158,7 +159,7 @@ def test_imports_and_edits_keep_customer_monthly_equal_to_a_full_rebuild(small):
                                  "cm.customer_id WHERE c.code = :c AND cm.month = '2026-11'"), {"c": codes[0]}).scalar()
     assert on_books_nov >= on_books_oct * 0.95 and tier in ("district", "city")  # 9.5 t/3 months ≥ 2 t
     # an earlier month changed for others: their later months follow
-    rep = importer.import_file(small, "consumption", _consumption_csv([(c, "2026-08", 0, 80, 0, 2) for c in codes[10:20]]),
+    rep = import_as(small, "consumption", _consumption_csv([(c, "2026-08", 0, 80, 0, 2) for c in codes[10:20]]),
                                "c.csv", today=today)
     assert rep.ok, rep.errors
     _full_rebuild_equals(small)
@@ -189,7 +190,7 @@ def test_imports_and_edits_keep_customer_monthly_equal_to_a_full_rebuild(small):
         station = conn.execute(text("SELECT code FROM station ORDER BY code LIMIT 1")).scalar()
     df = pd.DataFrame({"name": ["月度汇总测试甲", "月度汇总测试乙"], "kind": "personal", "sub_type": "private_car",
                        "station_code": station})
-    rep = importer.import_file(small, "customers", df.to_csv(index=False).encode(), "c.csv", today=today)
+    rep = import_as(small, "customers", df.to_csv(index=False).encode(), "c.csv", today=today)
     assert rep.ok, rep.errors
     with small.connect() as conn:
         n = conn.execute(text("SELECT COUNT(*) FROM customer_monthly cm JOIN customer c ON c.id = cm.customer_id "

@@ -185,7 +185,7 @@ def test_postgresql_export_restores_into_sqlite(exported, engine, tmp_path):
 def test_exported_files_feed_the_importer(exported, restored):
     """Files of tables with an import kind carry its keys: a dry run of the consumption, traffic,
     customer, visit and grid files into the restored copy passes every check."""
-    from lib.importer import import_file
+    from _import_as import import_file
 
     with zipfile.ZipFile(exported) as zf:
         for kind, fname in (("consumption", "tables/monthly_consumption.csv"),

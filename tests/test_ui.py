@@ -40,6 +40,12 @@ MATRIX = {  # x = allowed, . = refused
     "managers.edit": "x.xx..", "rates.targets": "x.xx..",
     "page.setup": "x.....", "org.edit": "x.....",
     "development.edit": "x.xxx.",
+    "grids.edit": "x.xx..", "visits.log_for_others": "x.xxx.",
+    "imports.customers": "x.xxx.", "imports.consumption": "x.xxx.", "imports.traffic": "x.xxx.",
+    "imports.visits": "x.xxx.", "imports.grids": "x.xx..", "imports.stations": "x.xx..",
+    "imports.competitor_stations": "x.xx..", "imports.station_sales": "x.xxx.", "imports.managers": "x.xx..",
+    "imports.users": "x.....", "imports.targets": "x.xx..", "imports.rate_targets": "x.xx..",
+    "imports.surveys": "x.xxx.", "imports.org_units": "x.....", "imports.development": "x.xxx.",
 }
 
 

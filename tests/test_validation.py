@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 import pytest
+from _import_as import import_file as import_as
 from _work_db import db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
@@ -208,7 +209,7 @@ def test_import_and_form_refuse_a_future_month_with_the_same_zh_message(db):
     with pytest.raises(ValidationError) as err:
         customers.create(db, station, BASE | {"station_id": sid, "developed_month": "2027/01"}, today=TODAY)
     df = pd.DataFrame([BASE | {"station_code": scode, "developed_month": "2027/01"}])
-    report = importer.import_file(db, "customers", df.to_csv(index=False).encode(), "c.csv", scope=station.scope,
+    report = import_as(db, "customers", df.to_csv(index=False).encode(), "c.csv", scope=station.scope,
                                   today=TODAY)
     zh = translator("zh")
     assert [e.text(zh) for e in err.value.errors] == [e.text(zh) for e in report.errors] == ["2027-01 晚于本月"]

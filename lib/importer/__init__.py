@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from lib import db
-from lib.auth import audit
+from lib.auth import SessionUser, audit, can
 from lib.importer import devcases, people
 from lib.importer.check import Context, check_frame, load_context
 from lib.importer.grids import import_grids
@@ -81,11 +81,6 @@ def _big_cache(conn: Connection):
     finally:
         if sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
-
-
-def _root_scope(engine: Engine) -> str:
-    with engine.connect() as conn:
-        return conn.execute(text("SELECT path FROM org_unit WHERE parent_id IS NULL ORDER BY id LIMIT 1")).scalar() or "/"
 
 
 def _refuse_early(kind: str, data: bytes, lim: dict) -> None:
@@ -161,16 +156,17 @@ def _read(kind: str, data: bytes, filename: str, max_rows: int) -> pd.DataFrame:
     return read_table(data, filename, max_rows)
 
 
-def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, dry_run: bool = False,
-                scope: str | None = None, actor: str = "import", progress: Progress | None = None,
-                today: dt.date | None = None) -> ImportReport:
+def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, user: SessionUser, dry_run: bool = False,
+                progress: Progress | None = None, today: dt.date | None = None) -> ImportReport:
     """Check and import one file of `kind` ("customers", "consumption", "traffic", "visits", "grids", and
     the people and plans kinds of lib.importer.people: "managers", "users", "targets", "rate_targets",
     "surveys"; a users import returns the new users' one-time passwords in `report.secrets`, once).
 
     All rows or none are written, in one transaction (lib.db.write); with `dry_run` everything is
-    checked (and written, then rolled back) so the report's counts are exact. `scope` (an org path;
-    default the whole organisation) limits the stations, grids and customers the file may touch.
+    checked (and written, then rolled back) so the report's counts are exact. `user` (the acting
+    SessionUser; lib.actors.system_user for work no person starts) needs the kind's row
+    `imports.<kind>` of lib.auth.PERMISSIONS (else the report's error is not_allowed, nothing read),
+    and every row's unit must lie inside `user.scope`; the audit names `user.login`.
     `progress(fraction, stage)` is called as the file is read, checked and written. Never raises
     for a bad file: see the report's `ok` and `errors`.
     """
@@ -180,7 +176,9 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, dry_ru
     try:
         lim = limits()
         _refuse_early(kind, data, lim)
-        scope = scope or _root_scope(engine)
+        if not can(user, f"imports.{kind}"):
+            raise FileError("not_allowed", action=f"imports.{kind}")
+        scope, actor = user.scope, user.login
         progress(0.05, "read")
         if kind == "grids":
             _import_grids(engine, report, data, scope, actor, dry_run)

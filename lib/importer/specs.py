@@ -144,15 +144,9 @@ def allowed(field: Field) -> tuple[str, ...]:
     return tuple(str(v) for v in vocab.VALUES.get(voc, ())) if voc else ()
 
 
-# The action of lib.auth.PERMISSIONS a kind needs beyond the imports page (kinds not listed need none).
-KIND_ACTIONS: dict[str, str] = {
-    "org_units": "org.edit",  # org units 组织单元: admins, as on the setup page
-    "development": "development.edit",  # development cases 客户开发, as on the plan page
-}
-
-
 def kinds_for(user) -> list[str]:
-    """The import kinds `user` (a SessionUser or a role) may use, in KINDS order."""
+    """The import kinds `user` (a SessionUser or a role) may use, in KINDS order: those whose row
+    `imports.<kind>` of lib.auth.PERMISSIONS allows the role (import_file checks the same rows)."""
     from lib import auth
 
-    return [k for k in KINDS if k not in KIND_ACTIONS or auth.can(user, KIND_ACTIONS[k])]
+    return [k for k in KINDS if auth.can(user, f"imports.{k}")]

@@ -244,15 +244,18 @@ def refusal_reason(report: PartitionReport) -> str:
     return ", ".join(parts) or "partition check failed"
 
 
-def save_grid_geometries(engine: Engine, actor: str, scope: str, district_path: str,
+def save_grid_geometries(engine: Engine, user: auth.SessionUser, district_path: str,
                          changes: dict[int, object], tolerance_m2: float = 1.0) -> PartitionReport:
-    """Save new geometries for one or more grids of a district, all or nothing.
+    """Save new geometries for one or more grids of a district, all or nothing, as `user`.
 
-    The partition check runs first against the district with the other grids as they are; a
-    change that leaves a gap, an overlap or a piece outside the district is refused with
-    GridChangeRefused (carrying the report). Each changed grid is audited 审计 with its geometry
-    and area before and after. Returns the (clean) report.
+    Grid editing 网格编辑 needs `grids.edit` on the district (PermissionError), and every changed grid
+    inside the user's scope. The partition check runs first against the district with the other
+    grids as they are; a change that leaves a gap, an overlap or a piece outside the district is
+    refused with GridChangeRefused (carrying the report). Each changed grid is audited 审计 with its
+    geometry and area before and after. Returns the (clean) report.
     """
+    auth.require(user, "grids.edit", district_path)
+    actor, scope = user.login, user.scope
     if not changes:
         raise ValueError("no grid change to save")
     report = check_change(engine, scope, district_path, changes, tolerance_m2)
