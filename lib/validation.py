@@ -59,6 +59,9 @@ CODES = (
     # development cases 客户开发 (lib.development, 002 §6.5.4)
     "case_open", "case_closed", "stage_backwards", "agreement_required", "stage_date_early", "unknown_developer",
     "case_changed",
+    # limits checked before and while a file is parsed (issue 14, lib.importer.read and worker)
+    "zip_limit", "xml_limit", "cell_limit", "column_limit", "cell_count_limit", "line_limit", "control_char",
+    "file_too_big_to_read", "read_timeout", "early_month", "too_many_vertices", "internal_ref",
 )
 YES = frozenset({"1", "true", "yes", "y", "是", "有", "√", "✓", "✔"})
 NO = frozenset({"", "0", "false", "no", "n", "否", "无", "×", "✗", "✘"})
