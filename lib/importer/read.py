@@ -19,14 +19,13 @@ from __future__ import annotations
 import io
 import json
 import pyexpat
-import re
 import warnings
 import zipfile
 
 import pandas as pd
 
 from lib.importer.specs import COLUMNS, columns, limits
-from lib.validation import Issue, text_cell
+from lib.validation import CONTROL, Issue, text_cell
 
 
 class FileError(Exception):
@@ -221,10 +220,6 @@ def read_table(data: bytes, filename: str, max_rows: int | None = None) -> pd.Da
         df = _read_csv(data, lim)
     check_cells(df, lim)
     return df
-
-
-# C0 controls but tab, line feed and carriage return; DEL; C1 controls (openpyxl refuses the C0 ones on write)
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def check_cells(df: pd.DataFrame, lim: dict) -> None:
