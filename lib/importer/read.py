@@ -74,22 +74,30 @@ def _check_zip(zf: zipfile.ZipFile, lim: dict) -> None:
 
 def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim: dict) -> None:
     """Stream one XML member through expat: no DTD or entity declaration, nesting within max_xml_depth,
-    and no more bytes than the directory declared."""
-    depth = [0]
+    no text longer than max_cell_chars, and no more bytes than the directory declared."""
+    depth, chars = [0], [0]
 
     def start(name, attrs):
         depth[0] += 1
+        chars[0] = 0
         if depth[0] > lim["max_xml_depth"]:
             raise FileError("xml_limit", what="depth", limit=lim["max_xml_depth"])
 
     def end(name):
         depth[0] -= 1
+        chars[0] = 0
+
+    def data(text):
+        chars[0] += len(text)
+        if chars[0] > lim["max_cell_chars"]:
+            raise FileError("cell_limit", cell=info.filename[:60], limit=lim["max_cell_chars"])
 
     def doctype(*args):
         raise FileError("xml_limit", what="DOCTYPE/ENTITY", limit=0)
 
     parser = pyexpat.ParserCreate()
-    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.buffer_text, parser.buffer_size = True, 1 << 16
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, data
     parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = doctype
     seen = 0
     with zf.open(info) as fh:
@@ -118,14 +126,18 @@ def check_xlsx(data: bytes, lim: dict | None = None) -> None:
                     raise FileError("unreadable_excel", detail=f"bad XML in {info.filename[:60]}") from None
 
 
-def _cell_text(cell, r: int, c: int, lim: dict) -> str:
+def _cell_name(r: int, c: int) -> str:
     from openpyxl.utils import get_column_letter
 
+    return f"{get_column_letter(c)}{r}"
+
+
+def _cell_text(cell, r: int, c: int, max_chars: int) -> str:
     if _is_formula(cell):
-        raise FileError("formulas", cell=f"{get_column_letter(c)}{r}")
+        raise FileError("formulas", cell=_cell_name(r, c))
     value = text_cell(cell.value)
-    if len(value) > lim["max_cell_chars"]:
-        raise FileError("cell_limit", cell=f"{get_column_letter(c)}{r}", limit=lim["max_cell_chars"])
+    if len(value) > max_chars:
+        raise FileError("cell_limit", cell=_cell_name(r, c), limit=max_chars)
     return value
 
 
@@ -143,7 +155,7 @@ def _xlsx_rows(data: bytes, max_rows: int, lim: dict | None = None) -> list[list
     except Exception as exc:  # noqa: BLE001 - any failure is a bad workbook
         raise FileError("unreadable_excel", detail=type(exc).__name__) from None
     try:
-        rows, cells = [], 0
+        rows, cells, max_chars = [], 0, lim["max_cell_chars"]
         for r, row in enumerate(ws.iter_rows(), start=1):
             if r > max_rows + 1:
                 raise FileError("too_many_rows", rows=f"> {max_rows}", limit=max_rows)
@@ -152,7 +164,7 @@ def _xlsx_rows(data: bytes, max_rows: int, lim: dict | None = None) -> list[list
             cells += len(row)
             if cells > lim["max_cells"]:
                 raise FileError("cell_count_limit", limit=lim["max_cells"])
-            rows.append([_cell_text(cell, r, c, lim) for c, cell in enumerate(row, start=1)])
+            rows.append([_cell_text(cell, r, c, max_chars) for c, cell in enumerate(row, start=1)])
     finally:
         wb.close()
     while rows and not any(v.strip() for v in rows[-1]):
@@ -160,8 +172,8 @@ def _xlsx_rows(data: bytes, max_rows: int, lim: dict | None = None) -> list[list
     return rows
 
 
-def _read_xlsx(data: bytes, max_rows: int) -> pd.DataFrame:
-    rows = _xlsx_rows(data, max_rows)
+def _read_xlsx(data: bytes, max_rows: int, lim: dict | None = None) -> pd.DataFrame:
+    rows = _xlsx_rows(data, max_rows, lim)
     if not rows:
         raise FileError("empty")
     width = max(len(r) for r in rows)

@@ -60,8 +60,8 @@ RATE_PAIRS = (("entering", "passing", "entry_rate"), ("fuelled", "entering", "pa
               ("identified", "fuelled", "identified_share"))
 
 
-_LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_rows": 2_000_000, "max_columns": 200, "max_cell_chars": 10_000,
-           "max_line_chars": 200_000, "max_cells": 40_000_000, "max_unzipped_mb": 1024, "max_zip_ratio": 200,
+_LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_rows": 2_000_000, "max_columns": 200, "max_cell_chars": 1_000_000,
+           "max_line_chars": 2_000_000, "max_cells": 40_000_000, "max_unzipped_mb": 1024, "max_zip_ratio": 200,
            "max_xml_depth": 64, "worker_memory_mb": 2048, "worker_seconds": 300, "max_grid_vertices": 20_000}
 
 
