@@ -263,6 +263,9 @@ def _insert_user(conn: Connection, actor: str, login: str, display_name: str, ro
         raise ValueError(f"role: unknown role {role!r}")
     if not (display_name or "").strip():
         raise ValueError("display name: required")
+    from lib.validation import check_text, column_length  # 100 characters, no control characters (issue 14)
+
+    display_name = check_text("display_name", display_name, column_length("app_user", "display_name"))
     pw_hash = OTP_HASHER.hash(password) if must_change else hash_password(password)
     unit = conn.execute(text("SELECT path, level FROM org_unit WHERE id = :id"), {"id": org_unit_id}).first()
     if unit is None:

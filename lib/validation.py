@@ -153,6 +153,24 @@ def text_cell(value) -> str:
     return str(value).strip()
 
 
+def column_length(table: str, column: str) -> int | None:
+    """The length n of the model's String(n) column `table.column` (lib.models), None when unbounded."""
+    from lib.models import Base
+
+    return getattr(Base.metadata.tables[table].c[column].type, "length", None)
+
+
+def check_text(column: str, value: str | None, max_len: int | None) -> str:
+    """A form's text value stripped; ValidationError (too_long, control_char) naming `column` when it is
+    longer than `max_len` (e.g. `column_length(...)`) or holds a control character."""
+    value = (value or "").strip()
+    if max_len is not None and len(value) > max_len:
+        raise ValidationError.one(column, "too_long", limit=max_len)
+    if CONTROL.search(value):
+        raise ValidationError.one(column, "control_char")
+    return value
+
+
 def text_frame(rows: list[dict], keys) -> pd.DataFrame:
     """Form values as a frame of text cells with one column per key (missing keys are empty)."""
     return pd.DataFrame({k: pd.Series([text_cell(r.get(k)) for r in rows], dtype=object) for k in keys})

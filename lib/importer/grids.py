@@ -89,6 +89,7 @@ def _check_properties(conn: Connection, ck: Checker, scope: str, existing: pd.Da
     ck.text("name", required=True, max_len=100)
     ck.text("owner_name", max_len=50)
     ck.text("owner_phone", max_len=30)
+    ck.text("owner_duties", max_len=2000)  # a Text column: the length of the survey's note
     st = station_refs(ck, "station_code", ctx)
     ck.flag(props["station_code"] == "", "station_code", "required")
     ck.duplicates([props["code"]], "code")
