@@ -110,6 +110,10 @@ def _import_grids(engine: Engine, report: ImportReport, data: bytes, scope: str,
     if looks_binary(data):
         raise FileError("binary")
     parsed = worker.run(parse_grids, data)  # parsed and vertices counted before the write lock
+    if parsed.problems:  # bad geometries or too many vertices: refused without waiting for the lock
+        report.rows = len(parsed.geoms)
+        report.fail(parsed.issues()[:MAX_ERRORS], len(parsed.problems))
+        raise _Rollback
     with db.write(engine) as conn:
         report.rows, errors, count, report.inserted, report.updated = import_grids(conn, parsed, scope)
         if errors:

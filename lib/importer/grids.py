@@ -32,6 +32,10 @@ class ParsedGrids:
     geoms: list
     problems: list
 
+    def issues(self) -> list[Issue]:
+        """The problems as Issues (row = feature number)."""
+        return [Issue(i + 1, column, code, params) for i, column, code, params in self.problems]
+
 
 def vertex_issue(code: str, geom, limit: int) -> tuple[str, dict] | None:
     """("too_many_vertices", params) when `geom` has more than `limit` vertices, else None."""

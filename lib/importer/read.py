@@ -48,6 +48,14 @@ def decode(data: bytes) -> str:
         raise FileError("undecodable", position=first.start) from None
 
 
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:8192]
 
@@ -122,8 +130,10 @@ def check_xlsx(data: bytes, lim: dict | None = None) -> None:
             if info.filename.lower().endswith((".xml", ".rels", ".vml")):
                 try:
                     _scan_member(zf, info, lim)
-                except (pyexpat.ExpatError, zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError):
-                    raise FileError("unreadable_excel", detail=f"bad XML in {info.filename[:60]}") from None
+                except (FileError, MemoryError):
+                    raise
+                except Exception:  # noqa: BLE001 - bad XML, a broken zip member (CRC, offsets, deflate data)
+                    raise FileError("unreadable_excel", detail=f"bad member {info.filename[:60]}") from None
 
 
 def _cell_name(r: int, c: int) -> str:
@@ -152,7 +162,9 @@ def _xlsx_rows(data: bytes, max_rows: int, lim: dict | None = None) -> list[list
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         ws = wb.worksheets[0]
         ws.reset_dimensions()
-    except Exception as exc:  # noqa: BLE001 - any failure is a bad workbook
+    except MemoryError:  # the worker's memory limit: "too large to read" (lib.importer.worker)
+        raise
+    except Exception as exc:  # noqa: BLE001 - any other failure is a bad workbook
         raise FileError("unreadable_excel", detail=type(exc).__name__) from None
     try:
         rows, cells, max_chars = [], 0, lim["max_cell_chars"]
@@ -165,6 +177,10 @@ def _xlsx_rows(data: bytes, max_rows: int, lim: dict | None = None) -> list[list
             if cells > lim["max_cells"]:
                 raise FileError("cell_count_limit", limit=lim["max_cells"])
             rows.append([_cell_text(cell, r, c, max_chars) for c, cell in enumerate(row, start=1)])
+    except (FileError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a sheet openpyxl cannot read to the end is a bad workbook
+        raise FileError("unreadable_excel", detail=type(exc).__name__) from None
     finally:
         wb.close()
     while rows and not any(v.strip() for v in rows[-1]):
@@ -226,7 +242,7 @@ def read_table(data: bytes, filename: str, max_rows: int | None = None) -> pd.Da
         df = _read_xlsx(data, max_rows, lim)
     elif ext in ("xls",):
         raise FileError("bad_format", ext=".xls")
-    elif looks_binary(data):
+    elif looks_binary(data) and not _utf8(data):  # a NUL in UTF-8 text: check_cells names its cell
         raise FileError("binary")
     else:
         df = _read_csv(data, lim)

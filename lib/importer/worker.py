@@ -50,9 +50,11 @@ def _address_space() -> int:
         return 0
 
 
-def _child(conn, fn: Callable, args: tuple, memory_mb: int) -> None:
-    """In the child: limit the address space, run, send ("ok", result) / ("file", Issue) / ("memory", None) /
-    ("error", text)."""
+def _child(conn, fn: Callable, args: tuple, memory_mb: int, rules_config: str | None) -> None:
+    """In the child: read the caller's config file, limit the address space, run, send ("ok", result) /
+    ("file", Issue) / ("memory", None) / ("error", text)."""
+    if rules_config:
+        os.environ["RULES_CONFIG"] = rules_config
     try:
         limit = _address_space() + memory_mb * 1048576
         resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
@@ -84,7 +86,7 @@ def run(fn: Callable, *args, memory_mb: int | None = None, seconds: float | None
     seconds = seconds or lim["worker_seconds"]
     ctx = _ctx()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, fn, args, memory_mb), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, fn, args, memory_mb, os.environ.get("RULES_CONFIG")), daemon=True)
     proc.start()
     send.close()
     try:
