@@ -20,10 +20,10 @@ from sqlalchemy import text
 
 from bench import fuzz_imports as fuzz
 from lib import auth, maps
-from lib.importer import import_file, read_table, worker
+from lib.importer import import_file, read_table
 from lib.importer.read import FileError
 from lib.importer.specs import KINDS, SPECS, fields
-from lib.validation import CODES, Checker, ValidationError, column_length
+from lib.validation import CODES, Checker, ValidationError
 
 TODAY = dt.date(2026, 11, 20)
 
@@ -151,6 +151,8 @@ def test_a_bomb_past_the_checks_ends_in_the_worker_and_the_server_answers(db, re
 
 
 def test_worker_is_stopped_at_its_time_limit():
+    from lib.importer import worker
+
     t0 = time.perf_counter()
     with pytest.raises(FileError) as err:
         worker.run(time.sleep, 60, seconds=1)
@@ -160,6 +162,8 @@ def test_worker_is_stopped_at_its_time_limit():
 def test_worker_overhead_for_a_1000_row_file_is_well_under_a_second(db):
     data = consumption_csv(db, [("2026-10", "1.5")] * 1) + b"".join(
         f"C{i:06d},2026-10,1.5,1,100,2\r\n".encode() for i in range(999))
+    from lib.importer import worker
+
     worker.warm()
     t0 = time.perf_counter()
     in_process = read_table(data, "c.csv")
@@ -245,6 +249,7 @@ TABLES = {"customers": "customer", "stations": "station", "competitor_stations":
 @pytest.mark.parametrize("kind", [k for k in KINDS if k in TABLES and k in SPECS])
 def test_text_fields_are_no_longer_than_their_model_column(kind):
     from lib.models import Base
+    from lib.validation import column_length
 
     table = Base.metadata.tables[TABLES[kind]]
     for f in fields(kind):

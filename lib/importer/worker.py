@@ -4,7 +4,8 @@ only, never the server (issue 14).
 
 `run(fn, *args)` calls `fn(*args)` in a child forked from a `forkserver` (which has already imported
 pandas, openpyxl, shapely and lib.importer, so a child starts in tens of milliseconds: the overhead for a
-1,000-row file is measured in tests/test_hardening_limits.py). The child sets `RLIMIT_AS` to the
+1,000-row file is measured in tests/test_hardening_limits.py). The children never run the server's
+main module (lib.importer._forkserver says why). The child sets `RLIMIT_AS` to the
 address space it starts with plus `worker_memory_mb` (config `[imports]`) and returns the result pickled
 through a pipe, or the FileError it raised. A child that runs out of memory (MemoryError, or killed by
 the allocator's abort) becomes FileError `file_too_big_to_read`; one still running after
@@ -19,10 +20,11 @@ import resource
 import threading
 from collections.abc import Callable
 
+from lib.config import ROOT
 from lib.importer.read import FileError
 from lib.importer.specs import limits
 
-PRELOAD = ["__main__", "lib.importer", "lib.importer.grids", "openpyxl", "shapely", "shapely.geometry", "pyexpat"]
+PRELOAD = ["lib.importer._forkserver", "lib.importer", "lib.importer.grids", "openpyxl", "shapely", "shapely.geometry", "pyexpat"]
 _lock = threading.Lock()
 _context: mp.context.BaseContext | None = None
 
@@ -35,6 +37,11 @@ def _ctx() -> mp.context.BaseContext:
     global _context
     with _lock:
         if _context is None:
+            # the forkserver is a fresh interpreter that does not get this process's sys.path (3.11): it
+            # finds lib/ through PYTHONPATH whatever the server's working directory
+            paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+            if str(ROOT) not in paths:
+                os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *paths])
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(PRELOAD)
             _context = ctx
