@@ -98,6 +98,11 @@ def test_billion_laughs_and_deep_xml_are_refused_while_streaming(db, make, what)
     assert issue.params["what"] == what
 
 
+def test_geojson_nested_too_deep_is_a_bad_file(db):
+    for kind in ("grids", "org_units"):
+        refused(import_file(db, kind, b"[" * 200_000 + b"]" * 200_000, "deep.geojson"), "bad_geojson")
+
+
 def test_csv_of_a_million_columns_is_refused_before_pandas(db, relaxed):
     data = fuzz.wide_csv()  # 8 MB: it used 4.2 GB for 98 s
     t0 = time.perf_counter()

@@ -320,7 +320,7 @@ def read_features(data: bytes) -> tuple[list, pd.DataFrame]:
     """A GeoJSON FeatureCollection of grids: (features, their properties as text cells per grid column)."""
     try:
         obj = json.loads(decode(data))
-    except (ValueError, FileError) as exc:
+    except (ValueError, RecursionError, FileError) as exc:  # RecursionError: JSON nested too deep
         raise FileError("bad_geojson", detail=str(getattr(exc, "error", exc))[:120]) from None
     if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection" or not isinstance(obj.get("features"), list):
         raise FileError("bad_geojson", detail="expected {\"type\": \"FeatureCollection\", \"features\": [...]}")
