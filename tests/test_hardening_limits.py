@@ -276,7 +276,7 @@ def _grid_feature(engine, vertices: int) -> tuple[dict, str, int]:
     assert shapely.get_num_coordinates(geom) > 100_000
     feat = {"type": "Feature", "properties": {"code": row.code, "name": row.name, "station_code": row.station},
             "geometry": mapping(geom)}
-    return feat, row.org_path.rsplit("/", 3)[0] + "/", row.id
+    return feat, row.org_path.rsplit("/", 2)[0] + "/", row.id  # the station path without its last segment
 
 
 def test_grid_of_100005_vertices_is_refused_in_seconds_without_the_write_lock(db):
@@ -300,6 +300,12 @@ def test_grid_of_100005_vertices_is_refused_in_seconds_without_the_write_lock(db
     with pytest.raises(ValidationError) as err:
         maps.editing.save_grid_geometries(db, "admin", "/", district, {gid: shape(feat["geometry"])})
     assert err.value.errors[0].code == "too_many_vertices" and time.perf_counter() - t0 < 5
+    data = maps.editing.district_grids(db, "/", district)
+    t0 = time.perf_counter()
+    with pytest.raises(ValidationError):  # an upload on the editing page, before its slow snapping
+        maps.editing.proposed_changes(data["grids"], gid, None, None, json.dumps(feat).encode(), "none",
+                                      data["district"])
+    assert time.perf_counter() - t0 < 5
 
 
 # --- 6. internal errors: a reference, no SQL or paths ---------------------------------------------------

@@ -149,6 +149,7 @@ def proposed_changes(grids_df: pd.DataFrame, grid_id: int, neighbour: int | None
         if previous:
             return dict(previous)
         raise ValueError("nothing was drawn, edited or uploaded")
+    check_vertices(changes)  # before snapping, which is slow on a shape of 100,000 vertices
     stored = {int(r["id"]): from_geojson(r["geometry"]) for r in grids_df.to_dict("records")}
     boundary = from_geojson(district["boundary"]) if district.get("boundary") else None
     changes = snap_changes(changes, [g for i, g in stored.items() if i not in changes], boundary)
