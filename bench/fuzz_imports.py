@@ -218,7 +218,9 @@ def run(engine, seed: int, n: int) -> dict:
             counts["raised"] += 1
             print(f"RAISED {kind} {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
-        counts["slowest_s"] = max(counts["slowest_s"], round(time.perf_counter() - t0, 3))
+        took = round(time.perf_counter() - t0, 3)
+        if took > counts["slowest_s"]:
+            counts["slowest_s"], counts["slowest_case"] = took, f"{kind} {name} ({len(data):,} bytes)"
         codes = {e.code for e in report.errors}
         key = "accepted" if report.ok else "internal" if "internal_ref" in codes else "refused"
         counts[key] += 1

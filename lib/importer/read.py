@@ -122,7 +122,9 @@ def check_xlsx(data: bytes, lim: dict | None = None) -> None:
     lim = lim or limits()
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - BadZipFile, a version or compression zipfile does not know, ...
         raise FileError("unreadable_excel", detail="not a zip/xlsx file") from None
     with zf:
         _check_zip(zf, lim)
