@@ -491,6 +491,9 @@ def _insert_user(conn: Connection, actor: str, login: str, display_name: str, ro
         raise ValueError("login: 3–50 letters, digits, '.', '_' or '-'")
     if not (display_name or "").strip():
         raise ValueError("display name: required")
+    from lib.validation import check_text, column_length  # 100 characters, no control characters (issue 14)
+
+    display_name = check_text("display_name", display_name, column_length("app_user", "display_name"))
     unit = _check_role_unit(conn, role, org_unit_id, manager_id)
     uid = upsert(conn, "app_user", {
         "login": login, "display_name": display_name.strip(), "role": role, "org_unit_id": org_unit_id,

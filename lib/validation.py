@@ -7,11 +7,17 @@ domain function raises `ValidationError` (a ValueError) carrying its issues; an 
 `Checker` runs the checks column-wise on a frame of text cells (what a file holds, and what a form's
 values become through `text_cell`), so a form is checked as a one-row file and both accept and
 refuse exactly the same values. Accepted formats (one set), as people write them:
-- numbers: "1,234.5" and " 7 " (thousands commas and spaces dropped, full-width digits read); finite
-  only; a column of tonnes (key ending "_t") also takes "12吨" / "12 t", a column of yuan (key ending
+- numbers: "1,234.5", "12,345.6", "1 500" and " 7 " (full-width digits read); finite only. The decimal
+  mark is the point only; a comma (or a space) is a thousands separator only between groups of exactly
+  three digits after a first group of one to three ("1,500" is 1500), so "1,5" and "1,50" (a decimal
+  comma) are refused, never read as 15 or 150; a column of tonnes (key ending "_t") also takes "12吨" / "12 t", a column of yuan (key ending
   "_cny") "12000元", "¥12,000" and "1.2万" / "1.2万元";
 - months: 2026-01, 2026-1, 2026/01, 2026.1, 202601, 2026年1月 and a date in the month (2026-01-15,
-  2026年1月15日, as Excel writes it);
+  2026年1月15日, as Excel writes it; the date must be real: "2026-11-99" is refused); from the configured
+  first month (config `[months] first_month`, default 2015-01) to the current month where the field may
+  not lie in the future, else to 12 months ahead (plans; `[months] months_ahead`);
+- text: no control characters (C0 but tab, line feed and carriage return; DEL; C1) and no longer than
+  the field's length (the model's String(n));
 - dates: 2026-01-15, 2026/1/15, 2026.1.15, 20260115 and 2026年1月15日 (a time after the date is
   ignored); day-first or month-first dates (15/01/2026, 01/15/2026) are refused: ambiguous;
 - choices: the code, or the value's label in Chinese or English as the UI shows it (存量, 机构客户,
@@ -61,7 +67,12 @@ CODES = (
     "case_changed",
     # password policy 密码策略 (lib.auth.check_password, issue 14)
     "password_short", "password_login", "password_weak",
+    # limits checked before and while a file is parsed (issue 14, lib.importer.read and worker)
+    "zip_limit", "xml_limit", "cell_limit", "column_limit", "cell_count_limit", "line_limit", "control_char",
+    "file_too_big_to_read", "read_timeout", "early_month", "too_many_vertices", "internal_ref",
 )
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls (a \x0b breaks an Excel download)
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 YES = frozenset({"1", "true", "yes", "y", "是", "有", "√", "✓", "✔"})
 NO = frozenset({"", "0", "false", "no", "n", "否", "无", "×", "✗", "✘"})
 
@@ -144,6 +155,24 @@ def text_cell(value) -> str:
     return str(value).strip()
 
 
+def column_length(table: str, column: str) -> int | None:
+    """The length n of the model's String(n) column `table.column` (lib.models), None when unbounded."""
+    from lib.models import Base
+
+    return getattr(Base.metadata.tables[table].c[column].type, "length", None)
+
+
+def check_text(column: str, value: str | None, max_len: int | None) -> str:
+    """A form's text value stripped; ValidationError (too_long, control_char) naming `column` when it is
+    longer than `max_len` (e.g. `column_length(...)`) or holds a control character."""
+    value = (value or "").strip()
+    if max_len is not None and len(value) > max_len:
+        raise ValidationError.one(column, "too_long", limit=max_len)
+    if CONTROL.search(value):
+        raise ValidationError.one(column, "control_char")
+    return value
+
+
 def text_frame(rows: list[dict], keys) -> pd.DataFrame:
     """Form values as a frame of text cells with one column per key (missing keys are empty)."""
     return pd.DataFrame({k: pd.Series([text_cell(r.get(k)) for r in rows], dtype=object) for k in keys})
@@ -198,6 +227,7 @@ class Checker:
         if required:
             self.flag(s == "", col, "required")
         self.flag(s.str.len() > max_len, col, "too_long", limit=max_len)
+        self.flag(s.str.contains(CONTROL), col, "control_char")
         return s
 
     def number(self, col: str, lo: float = 0.0, hi: float = 1e12, integer: bool = False,
@@ -272,8 +302,9 @@ class Checker:
         ok = pd.Series(ok_u[codes] if len(uniques) else np.zeros(len(s), dtype=bool), index=s.index)
         out = pd.Series(out_u[codes] if len(uniques) else np.array([], dtype=object), index=s.index, dtype=object)
         self.flag((s != "") & ~ok, col, "bad_month", values=s)
-        if not_after:
-            self.flag(ok & (out > not_after), col, "future_month", values=out)
+        first, last = month_range()
+        self.flag(ok & (out < first), col, "early_month", values=out, first=first)
+        self.flag(ok & (out > (not_after or last)), col, "future_month", values=out)
         return out
 
     def date(self, col: str, required: bool = False, not_after: dt.date | None = None) -> pd.Series:
@@ -312,6 +343,7 @@ def _norm(value) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip().lower()
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[, ]\d{3})+(?:\.\d+)?")
 _UNITS = {"_t": re.compile(r"(?:吨|t|tons?|tonnes?)$"), "_cny": re.compile(r"(?:元|人民币|yuan|cny|rmb)$")}
 
 
@@ -319,15 +351,19 @@ def _number_as_written(value: str, col: str) -> float:
     """A number cell as people write it (NaN if it is none): full-width digits, thousands separators
     and spaces; for a tonnes column (key ending "_t") a trailing 吨/t; for a yuan column ("_cny") ¥,
     元 and the multiplier 万 (10,000). A unit of another kind ("12元" for tonnes) stays refused."""
-    s = "".join(_norm(value).split()).replace(",", "").replace("，", "")
+    s = _norm(value).replace("，", ",")
     scale = 1.0
     for suffix, unit in _UNITS.items():
         if col.endswith(suffix):
-            s = unit.sub("", s)
+            s = unit.sub("", s).strip()
             if suffix == "_cny":
-                s = s.lstrip("¥￥")
+                s = s.lstrip("¥￥").strip()
                 if s.endswith("万"):
-                    s, scale = s[:-1], 10_000.0
+                    s, scale = s[:-1].strip(), 10_000.0
+    if "," in s or " " in s:  # thousands separators only between groups of three digits ("1,5" is refused)
+        if not _GROUPED.fullmatch(s):
+            return np.nan
+        s = s.replace(",", "").replace(" ", "")
     try:
         return float(s) * scale if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?", s) else np.nan
     except ValueError:
@@ -337,8 +373,8 @@ def _number_as_written(value: str, col: str) -> float:
 # 2026年1月15日, 2026.1.15, 2026/1/15, 2026-01-15, 20260115 (and a time after it) → (year, month, day)
 _DATE = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?|(\d{2})(\d{2}))(?:[ t].*)?$")
 # 2026年1月, 2026.1, 2026/01, 2026-1, 202601, or a date in the month (day not checked) → (year, month)
-_MONTH = re.compile(r"^(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*月份?)?(?:\s*[-/.]?\s*\d{1,2}\s*[日号]?)?"
-                    r"|(\d{2})(?:\d{2})?)(?:[ t]\S.*)?$")
+_MONTH = re.compile(r"^(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?:\s*月份?)?(?:\s*[-/.]?\s*(\d{1,2})\s*[日号]?)?"
+                    r"|(\d{2})(\d{2})?)(?:[ t]\S.*)?$")
 
 
 def _dates(s: pd.Series) -> pd.Series:
@@ -366,11 +402,28 @@ def _parse_dates(s: pd.Series) -> pd.Series:
 def _months(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(valid, "YYYY-MM" or "") for month cells in any accepted format (see the module docstring)."""
     m = s.map(_norm).str.extract(_MONTH)
-    m[1] = m[1].fillna(m[2])
+    m[1], m[2] = m[1].fillna(m[3]), m[2].fillna(m[4])
     mon = pd.to_numeric(m[1], errors="coerce")
     ok = m[0].notna() & m[1].notna() & (mon >= 1) & (mon <= 12)
     out = (m[0].fillna("0000") + "-" + mon.fillna(1).astype(int).astype(str).str.zfill(2)).where(ok, "")
+    day = m[2].notna() & ok
+    if day.any():  # a date in the month must be a real date: "2026-11-99" is not November
+        real = pd.to_datetime((out + "-" + m[2].fillna("1").str.zfill(2)).where(day, None), format="%Y-%m-%d",
+                              errors="coerce")
+        ok &= ~day | real.notna()
+        out = out.where(ok, "")
     return ok.to_numpy(dtype=bool), out.to_numpy(dtype=object)
+
+
+def month_range(today: dt.date | None = None) -> tuple[str, str]:
+    """(first, last) month a file or form may name: config `[months] first_month` (default 2015-01) and
+    `months_ahead` months after the current one (default 12: plans are made ahead)."""
+    from lib.config import rules
+
+    c = rules().get("months", {})
+    today = today or dt.date.today()
+    ahead = today.year * 12 + today.month - 1 + int(c.get("months_ahead", 12))
+    return str(c.get("first_month", "2015-01")), f"{ahead // 12:04d}-{ahead % 12 + 1:02d}"
 
 
 # --- declarative field specs ------------------------------------------------------------------------

@@ -14,7 +14,9 @@ development and four-rate targets, surveys: their checks and writes).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -23,9 +25,9 @@ from sqlalchemy import Connection, Engine
 
 from lib import db
 from lib.auth import SessionUser, audit, can
-from lib.importer import devcases, people
+from lib.importer import devcases, people, worker
 from lib.importer.check import Context, check_frame, load_context
-from lib.importer.grids import import_grids
+from lib.importer.grids import import_grids, parse_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
 from lib.importer.specs import COLUMNS, KINDS, PASSING, RATE_PAIRS, columns, limits
 from lib.importer.templates import EXAMPLES, template
@@ -37,6 +39,7 @@ __all__ = ["CODES", "COLUMNS", "EXAMPLES", "KINDS", "MAX_ERRORS", "PASSING", "RA
            "Checker", "Context", "FileError", "ImportReport", "Issue", "Progress", "check_frame", "decode",
            "columns", "import_file", "limits", "load_context", "map_columns", "read_table", "template"]
 
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,8 +104,13 @@ def _audit(conn: Connection, report: ImportReport, actor: str, scope: str) -> No
 def _import_grids(engine: Engine, report: ImportReport, data: bytes, scope: str, actor: str, dry_run: bool) -> None:
     if looks_binary(data):
         raise FileError("binary")
+    parsed = worker.run(parse_grids, data)  # parsed and vertices counted before the write lock
+    if parsed.problems:  # bad geometries or too many vertices: refused without waiting for the lock
+        report.rows = len(parsed.geoms)
+        report.fail(parsed.issues()[:MAX_ERRORS], len(parsed.problems))
+        raise _Rollback
     with db.write(engine) as conn:
-        report.rows, errors, count, report.inserted, report.updated = import_grids(conn, data, scope)
+        report.rows, errors, count, report.inserted, report.updated = import_grids(conn, parsed, scope)
         if errors:
             report.fail(errors, count)
             raise _Rollback
@@ -168,7 +176,9 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, user: 
     `imports.<kind>` of lib.auth.PERMISSIONS (else the report's error is not_allowed, nothing read),
     and every row's unit must lie inside `user.scope`; the audit names `user.login`.
     `progress(fraction, stage)` is called as the file is read, checked and written. Never raises
-    for a bad file: see the report's `ok` and `errors`.
+    for a bad file: see the report's `ok` and `errors`. The file is read (and grids parsed) in a worker
+    process with a memory and a time limit (lib.importer.worker) before any write lock is taken; an
+    internal error shows the user a reference only (`internal_ref`), the exception goes to the log.
     """
     t0 = time.perf_counter()
     report = ImportReport(kind, filename, dry_run)
@@ -183,7 +193,7 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, user: 
         if kind == "grids":
             _import_grids(engine, report, data, scope, actor, dry_run)
         else:
-            df = map_columns(_read(kind, data, filename, lim["max_rows"]), kind)
+            df = map_columns(worker.run(_read, kind, data, filename, lim["max_rows"]), kind)
             report.rows = len(df)
             _check_size(df, lim)
             progress(0.2, "check")
@@ -195,8 +205,10 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, user: 
             report.inserted = report.updated = 0
     except FileError as exc:
         report.fail([exc.error])
-    except Exception as exc:  # noqa: BLE001 - a report, never a traceback, for whatever the file holds
-        report.fail([Issue(0, "", "internal", {"detail": f"{type(exc).__name__}: {exc}"[:300]})])
+    except Exception:  # noqa: BLE001 - a report, never a traceback, for whatever the file holds
+        ref = uuid.uuid4().hex[:10]  # the user sees the reference only; the log has the exception
+        log.exception("import %s of %r failed [ref %s]", kind, filename[:80], ref)
+        report.fail([Issue(0, "", "internal_ref", {"ref": ref})])
         report.inserted = report.updated = 0
     report.seconds = round(time.perf_counter() - t0, 3)
     progress(1.0, "done")

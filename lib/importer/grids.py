@@ -1,10 +1,17 @@
 """Grids 网格 from GeoJSON: each feature's properties and geometry are checked, then every district the
 file touches must stay partitioned (全覆盖、无交叉, 000 §2; lib.grids.check_partition) with the file's
 grids in place of the stored ones, before anything is saved.
+
+Vertices per grid are limited (config `[imports] max_grid_vertices`, default 20,000): a grid above it is
+refused (`too_many_vertices`), not simplified. Simplifying one grid alone would move its shared edges
+off its neighbours' and make gaps and overlaps; simplifying the whole district consistently is a job for
+a GIS tool before the import, where the user sees the result. The parse and the vertex count run in
+the parsing worker (`parse_grids`, lib.importer.worker), before the write lock is taken.
 """
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,7 +19,30 @@ from sqlalchemy import Connection, text
 
 from lib.importer.check import STATIONS_SQL, Context, station_refs
 from lib.importer.read import read_features
+from lib.importer.specs import limits
 from lib.validation import MAX_ERRORS, Checker, Issue
+
+
+@dataclass
+class ParsedGrids:
+    """A GeoJSON file of grids as parsed: the properties as text cells, one geometry (or None) per feature,
+    and the problems found so far (feature index, column, code, params)."""
+
+    props: pd.DataFrame
+    geoms: list
+    problems: list
+
+    def issues(self) -> list[Issue]:
+        """The problems as Issues (row = feature number)."""
+        return [Issue(i + 1, column, code, params) for i, column, code, params in self.problems]
+
+
+def vertex_issue(code: str, geom, limit: int) -> tuple[str, dict] | None:
+    """("too_many_vertices", params) when `geom` has more than `limit` vertices, else None."""
+    import shapely
+
+    count = int(shapely.get_num_coordinates(geom))
+    return ("too_many_vertices", {"value": code, "vertices": count, "limit": limit}) if count > limit else None
 
 
 def _geometry(feature):
@@ -30,15 +60,27 @@ def _geometry(feature):
     return g
 
 
-def _geometries(ck: Checker, feats: list) -> list:
-    geoms = []
+def parse_grids(data: bytes) -> ParsedGrids:
+    """The file's features parsed (run in the worker): a geometry with more than max_grid_vertices is
+    refused before it is validated or checked against anything."""
+    from shapely.geometry import shape
+
+    feats, props = read_features(data)
+    limit = limits()["max_grid_vertices"]
+    geoms, problems = [], []
     for i, f in enumerate(feats):
         try:
+            raw = shape(f["geometry"]) if isinstance(f, dict) and f.get("geometry") else None
+            too_many = raw is not None and vertex_issue(str(props.at[i, "code"])[:30], raw, limit)
+            if too_many:
+                problems.append((i, "geometry", *too_many))
+                geoms.append(None)
+                continue
             geoms.append(_geometry(f))
         except Exception as exc:  # noqa: BLE001 - any geometry problem names the feature
-            ck.add(i, "geometry", "bad_geometry", detail=str(exc)[:120])
+            problems.append((i, "geometry", "bad_geometry", {"detail": str(exc)[:120]}))
             geoms.append(None)
-    return geoms
+    return ParsedGrids(props, geoms, problems)
 
 
 def _check_properties(conn: Connection, ck: Checker, scope: str, existing: pd.DataFrame) -> pd.DataFrame:
@@ -51,6 +93,7 @@ def _check_properties(conn: Connection, ck: Checker, scope: str, existing: pd.Da
     ck.text("name", required=True, max_len=100)
     ck.text("owner_name", max_len=50)
     ck.text("owner_phone", max_len=30)
+    ck.text("owner_duties", max_len=2000)  # a Text column: the length of the survey's note
     st = station_refs(ck, "station_code", ctx)
     ck.flag(props["station_code"] == "", "station_code", "required")
     ck.duplicates([props["code"]], "code")
@@ -109,19 +152,22 @@ def _save(conn: Connection, props: pd.DataFrame, st: pd.DataFrame, geoms: list, 
     return ins, upd
 
 
-def import_grids(conn: Connection, data: bytes, scope: str) -> tuple[int, list[Issue], int, int, int]:
-    """Check and save the grids of a GeoJSON file; return (features, issues, issue count, inserted, updated).
-    Nothing is saved when there is any issue (the caller rolls back). FileError for an unreadable file."""
-    feats, props = read_features(data)
+def import_grids(conn: Connection, parsed: ParsedGrids | bytes, scope: str) -> tuple[int, list[Issue], int, int, int]:
+    """Check and save the grids of a GeoJSON file (`parse_grids`' result, or the bytes); return (features,
+    issues, issue count, inserted, updated). Nothing is saved when there is any issue (the caller rolls
+    back). FileError for an unreadable file."""
+    parsed = parse_grids(parsed) if isinstance(parsed, bytes) else parsed
+    props, geoms = parsed.props, parsed.geoms
     ck = Checker(props, first_row=1)  # row = feature number
     existing = pd.read_sql_query(text("SELECT g.id, g.code, g.station_id, g.geometry FROM grid g"),
                                  conn).set_index("code")
     st = _check_properties(conn, ck, scope, existing)
-    geoms = _geometries(ck, feats)
+    for i, column, code, params in parsed.problems:
+        ck.add(i, column, code, **params)
     if ck.count:
-        return len(feats), ck.errors, ck.count, 0, 0
+        return len(geoms), ck.errors, ck.count, 0, 0
     props["station_id"], props["district_id"] = st["id"].astype(int), st["district_id"].astype(int)
     issues = _partition_issues(conn, props, geoms)
     if issues:
-        return len(feats), issues[:MAX_ERRORS], len(issues), 0, 0
-    return (len(feats), [], 0, *_save(conn, props, st, geoms, existing))
+        return len(geoms), issues[:MAX_ERRORS], len(issues), 0, 0
+    return (len(geoms), [], 0, *_save(conn, props, st, geoms, existing))

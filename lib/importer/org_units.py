@@ -28,7 +28,7 @@ def read_features(data: bytes) -> pd.DataFrame:
     Rows are numbered by feature (attrs["features"]); FileError when it is not a FeatureCollection."""
     try:
         obj = json.loads(decode(data))
-    except (ValueError, FileError) as exc:
+    except (ValueError, RecursionError, FileError) as exc:  # RecursionError: JSON nested too deep
         raise FileError("bad_geojson", detail=str(getattr(exc, "error", exc))[:120]) from None
     if not isinstance(obj, dict) or obj.get("type") != "FeatureCollection" or not isinstance(obj.get("features"), list):
         raise FileError("bad_geojson", detail="expected {\"type\": \"FeatureCollection\", \"features\": [...]}")

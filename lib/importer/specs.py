@@ -60,10 +60,18 @@ RATE_PAIRS = (("entering", "passing", "entry_rate"), ("fuelled", "entering", "pa
               ("identified", "fuelled", "identified_share"))
 
 
+_LIMITS = {"max_bytes": 50 * 1024 * 1024, "max_rows": 2_000_000, "max_columns": 200, "max_cell_chars": 1_000_000,
+           "max_line_chars": 2_000_000, "max_cells": 40_000_000, "max_unzipped_mb": 1024, "max_zip_ratio": 200,
+           "max_xml_depth": 64, "worker_memory_mb": 2048, "worker_seconds": 300, "max_grid_vertices": 20_000}
+
+
 def limits() -> dict:
-    """Import limits from config `[imports]` (bytes per file, rows per file)."""
+    """Import limits from config `[imports]`, each with its default (`_LIMITS`): bytes and rows per file;
+    columns, characters per cell and per CSV line, cells per sheet, the .xlsx zip's uncompressed size
+    (MB) and compression ratio, XML nesting depth; the parsing worker's memory (MB added to what it starts
+    with) and wall-clock seconds; vertices per grid (lib.importer.read, worker, grids)."""
     c = config().get("imports", {})
-    return {"max_bytes": int(c.get("max_bytes", 50 * 1024 * 1024)), "max_rows": int(c.get("max_rows", 2_000_000))}
+    return {key: int(c.get(key, default)) for key, default in _LIMITS.items()}
 
 
 def columns(kind: str) -> list[tuple[str, str, bool]]:

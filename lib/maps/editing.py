@@ -149,6 +149,7 @@ def proposed_changes(grids_df: pd.DataFrame, grid_id: int, neighbour: int | None
         if previous:
             return dict(previous)
         raise ValueError("nothing was drawn, edited or uploaded")
+    check_vertices(changes)  # before snapping, which is slow on a shape of 100,000 vertices
     stored = {int(r["id"]): from_geojson(r["geometry"]) for r in grids_df.to_dict("records")}
     boundary = from_geojson(district["boundary"]) if district.get("boundary") else None
     changes = snap_changes(changes, [g for i, g in stored.items() if i not in changes], boundary)
@@ -213,11 +214,27 @@ def district_grids(engine: Engine, scope: str, district_path: str) -> dict:
     return {"district": {**row.iloc[0].to_dict(), "context": context_features(engine, district_path)}, "grids": g}
 
 
+def check_vertices(changes: Mapping[int, object]) -> None:
+    """ValidationError (too_many_vertices) for a changed grid above config `[imports] max_grid_vertices`:
+    refused, not simplified (lib.importer.grids says why); counted before anything is read or locked."""
+    from lib.importer.grids import vertex_issue
+    from lib.importer.specs import limits
+    from lib.validation import ValidationError
+
+    limit = limits()["max_grid_vertices"]
+    for gid, geom in changes.items():
+        found = vertex_issue(str(gid), geom, limit)
+        if found:
+            raise ValidationError.one("geometry", found[0], **found[1])
+
+
 def check_change(engine: Engine, scope: str, district_path: str, changes: dict[int, object],
                  tolerance_m2: float = 1.0) -> PartitionReport:
     """Return the partition check of `district_path` with grid geometries replaced by `changes`
     (grid id → shapely Polygon/MultiPolygon, WGS-84). Raises ValueError for a grid outside the
-    district or the scope, or an invalid geometry (naming the grid)."""
+    district or the scope, an invalid geometry (naming the grid), or one with too many vertices
+    (`check_vertices`, before anything is read)."""
+    check_vertices(changes)
     data = district_grids(engine, scope, district_path)
     g = data["grids"].set_index("id")
     cells = {}
