@@ -7,6 +7,7 @@
 - `sidebar`: scope and month pickers. `tables`: table widget and download buttons.
 - `cache`: `cached(fn)` readers and `invalidate(*areas)` after a write.
 - `forms`: a form widget per spec field (`field_widget`).
+- `text`: `md_escape(value)` and `md(t, key, **params)`, data shown literally inside Markdown 文本转义.
 - `map_assets`: the URL maps load Leaflet from. `presentation`: slide HTML and charts, briefing downloads. `keys`: every session-state key, `Keys`.
 """
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-exported for app.py)
@@ -33,6 +34,7 @@ from lib.ui.navigation import PAGES, PageSpec, allowed_pages, may_open, navigati
 from lib.ui.presentation import PRESENTATION_CSS, briefing_downloads, slide_chart, slide_html
 from lib.ui.sidebar import unit_label
 from lib.ui.tables import TABLE_ROWS, download_buttons, import_downloads, table
+from lib.ui.text import md, md_escape
 
 __all__ = [
     "AREAS", "DEFAULT_LANGUAGE", "IMPORT_AREAS", "LANGUAGES", "PAGES", "PRESENTATION_CSS", "TABLE_ROWS", "Keys",
@@ -40,5 +42,6 @@ __all__ = [
     "coordinate_input", "default_scope_and_month", "demo_mode", "download_buttons", "engine_key", "ensure_data", "field_label", "field_widget", "first_admin_form",
     "get_engine", "guard", "import_downloads", "invalidate", "language", "language_picker", "location_picker", "login_page", "logout", "map_asset_base", "may_open",
     "months", "navigation_pages", "org_units", "page_context", "page_link", "page_spec", "run", "scope_name",
-    "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label"
+    "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label",
+    "md", "md_escape",
 ]
