@@ -228,6 +228,32 @@ def test_exports_of_hostile_data_open(hostile):
     assert slides.to_pdf(deck, {}).startswith(b"%PDF")
 
 
+# --- maps and contact cards (HTML, not Markdown) -------------------------------------------------------
+
+
+def test_maps_and_contact_card_escape_hostile_html(hostile):
+    """Tooltips of every grid-map layer and of the ring map, and the contact card, hold hostile
+    names HTML-escaped: the raw tags never reach the browser."""
+    import xml.etree.ElementTree as ET
+
+    from lib import maps
+
+    root = auth.session_user(hostile, _user_id(hostile, "admin")).scope
+    with hostile.connect() as conn:
+        station = conn.execute(text(f"SELECT id FROM station WHERE id % {len(HOSTILE)} = 1")).scalar()
+    pages = [maps.grid_map(hostile, root, "2026-10", layers=maps.LAYERS).map.get_root().render(),
+             maps.ring_map(maps.customer_rings(hostile, station, (1, 3, 5), scope=root)).map.get_root().render()]
+    for html in pages:
+        assert HOSTILE[1] not in html and "<script>alert" not in html
+        assert "&lt;img src=//198.51.100.7/y&gt;" in html  # the data reached the tooltips, escaped
+    grid = maps.data.grids(hostile, root)
+    g = grid[grid["owner_name"] == HOSTILE[1]].iloc[0].to_dict()
+    svg = ET.fromstring(maps.contact_card_svg(g, "zh"))
+    assert HOSTILE[1] in "".join(svg.itertext())  # shown as text
+    assert not [e for e in svg.iter() if e.tag.rsplit("}", 1)[-1] in ("img", "image", "script", "a")]
+    assert HOSTILE[1] not in maps.contact_card_html(g, "zh")
+
+
 # --- real Chromium ------------------------------------------------------------------------------------
 
 
