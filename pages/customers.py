@@ -58,7 +58,7 @@ with tab_search:
     if p2.button(t("cust.next"), disabled=page.next_after is None, key=K.NEXT, icon=":material/chevron_right:"):
         pages.append(page.next_after)
         st.rerun()
-    p3.caption(t("cust.page_no", n=len(pages)))
+    p3.caption(ui.md(t, "cust.page_no", n=len(pages)))
     st.caption(t("tpl.download_caption"))
     ui.import_downloads(ctx, "customers", K.DOWNLOAD)  # the whole scope, as the customer import reads it
     if len(page.rows):

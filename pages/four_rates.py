@@ -26,7 +26,7 @@ for col, rate in zip(cols, fr.RATES):
     col.metric(t(f"rate.{rate}"), fmt.pct(value, ctx.lang), delta=fmt.pct(delta, ctx.lang, signed=True),
                help=t("fr.delta_help"))
     col.caption(t(f"rate.{rate}_formula"))
-    col.caption(t("fr.target_line", target=fmt.pct(target, ctx.lang), red=summary["red"][rate],
+    col.caption(ui.md(t, "fr.target_line", target=fmt.pct(target, ctx.lang), red=summary["red"][rate],
                   stations=summary["stations"]))
 st.caption(ui.md(t, "fr.throughput_line", value="—" if summary["throughput"] is None else f"{summary['throughput']:.2f}")
            + " · " + t("fr.status_rule"))

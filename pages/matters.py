@@ -80,8 +80,8 @@ if matter is not None:
     steps = matters.route_steps(matter["kind"])
     route = " → ".join((f"**{t(f'val.step.{s}')}**" if s == matter["step"] else t(f"val.step.{s}"))
                        + f"（{t(f'level.{lv}')}）" for s, lv in steps)
-    st.markdown(ui.md(t, "matter.route_line", kind=t(f"val.matter_kind.{matter['kind']}"), route=route,
-                  closed=t("val.step.closed")))
+    st.markdown(t("matter.route_line", kind=t(f"val.matter_kind.{matter['kind']}"), route=route,  # catalog only:
+                  closed=t("val.step.closed")))  # the current step in bold
     st.caption(ui.md(t, "matter.detail_line", state=t(f"val.state.{matter['state']}"), due=str(matter["due_at"])[:16],
                  level=t(f"level.{matter['acting_level']}") if matter["acting_level"] else "—",
                  escalation=int(matter["escalation"])))

@@ -211,6 +211,17 @@ def test_md_escape_keeps_ordinary_text_and_breaks_every_construct():
         assert literal(escaped) == " ".join(piece.split("\n")), escaped
 
 
+def test_no_page_puts_catalog_parameters_into_markdown_unescaped():
+    """A message with parameters shown through a Markdown call goes through ui.md(t, …) (or says
+    on its line why its parameters are catalog text only)."""
+    call = re.compile(r"\.(?:caption|info|success|warning|error|markdown|subheader|title|header|toast)\(\s*t\(\s*f?\"[^\"]*\",\s*\w+="
+                      r"|help=t\(\s*f?\"[^\"]*\",\s*\w+=")
+    found = [f"{path.name}:{n}" for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "lib" / "ui").glob("*.py")]
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if call.search(line) and "catalog only" not in line]
+    assert found == []
+
+
 # --- exports ------------------------------------------------------------------------------------------
 
 
