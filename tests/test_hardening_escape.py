@@ -23,6 +23,7 @@ from browser_harness import BROWSER_MARKS, Visit, browser, start_server  # noqa:
 from sqlalchemy import text
 
 from lib import auth, briefing, export, queries, reports, slides
+from lib.i18n import translator
 from lib.ui import Keys, allowed_pages, md_escape, unit_label
 
 HOST = "198.51.100.7"
@@ -39,8 +40,9 @@ HOSTILE = [
     ":smile: :+1: a@b.cn www.x.cn",
 ]
 # Unescaped constructs in Markdown source (after escaped characters are blanked out).
-CONSTRUCTS = re.compile(r"!\[|\]\(|<img|<script|<a\s|<https?:|https?://|:red\[|:material/bolt|\$x\^2\$|\*\*BOLD"
-                        r"|:smile:|:\+1:|\w@\w|www\.")
+CONSTRUCTS = re.compile(r"!\[|\]\(|<img|<script|<a\s|<https?:|:red\[|:material/bolt|\$x\^2\$|\*\*BOLD")
+# What Streamlit's plugins find in the parsed text (backslashes gone): bare links, emoji shortcodes.
+IN_TEXT = re.compile(r"https?://|www\.|[-.+\w]@[-\w]|:smile:|:\+1:", re.IGNORECASE)
 MARKDOWN_FIELDS = ("body", "label", "help", "options", "placeholder")
 PLAIN_TYPES = {"text", "code", "selectbox", "multiselect", "arrow_data_frame", "html", "json", "text_input"}
 
@@ -117,10 +119,20 @@ def unescaped(source: str) -> str:
     return re.sub(r"\\[!-/:-@\[-`{-~]", "_", source)
 
 
+def parsed(source: str) -> str:
+    """The text of plain Markdown text after parsing (CommonMark: a backslash before ASCII
+    punctuation stands for that character)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", source)
+
+
 def literal(source: str) -> str:
-    """The text a reader sees from plain Markdown text: backslash escapes taken off, zero-width
-    spaces dropped (CommonMark: a backslash before ASCII punctuation shows that character)."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", source).replace("\u200b", "")
+    """The text a reader sees: parsed, invisible word joiners dropped."""
+    return parsed(source).replace("\u2060", "")
+
+
+def bad(source: str) -> bool:
+    """Whether `source` holds an unescaped construct or text a plugin would turn into a link/emoji."""
+    return bool(CONSTRUCTS.search(unescaped(source)) or IN_TEXT.search(parsed(source)))
 
 
 def assert_no_constructs(at, where: str) -> str:
@@ -130,8 +142,8 @@ def assert_no_constructs(at, where: str) -> str:
     assert sources, where  # the walk found the page's elements
     html = [n.proto.body for n in _nodes(at._tree) if getattr(n, "type", "") == "html"]  # st.html: escaped HTML
     assert not [b for b in html if HOSTILE[1] in b or "<script>alert" in b], where
-    bad = [(kind, s) for kind, s in sources if CONSTRUCTS.search(unescaped(s))]
-    assert not bad, (where, bad[:5])
+    found = [(kind, s) for kind, s in sources if bad(s)]
+    assert not found, (where, found[:5])
     return "\n".join(literal(s) for _, s in sources)
 
 
@@ -205,7 +217,7 @@ def test_md_escape_keeps_ordinary_text_and_breaks_every_construct():
     for piece in [*HOSTILE, "www.198.51.100.7.nip.io", "- list", "1. item", "# head", "> quote",
                   "line\n# heading", "&#60;img&#62;", "\\**x**", "a\n===", "x | y"]:
         escaped = md_escape(piece)
-        assert not CONSTRUCTS.search(unescaped(escaped)), escaped
+        assert not bad(escaped), escaped
         assert not re.match(r"\s*([-+*#>]|\d+[.)])", unescaped(escaped)), escaped  # no block marker
         assert not re.search(r"[\n&|]", unescaped(escaped)), escaped  # no new line, entity, table cell
         assert literal(escaped) == " ".join(piece.split("\n")), escaped
@@ -270,6 +282,11 @@ def test_maps_and_contact_card_escape_hostile_html(hostile):
 # --- real Chromium ------------------------------------------------------------------------------------
 
 
+# the script run has finished and the page's title is on screen (no fixed sleeps)
+SHOWN = """title => document.querySelector('[data-test-script-state="notRunning"]') !== null
+           && [...document.querySelectorAll('h1')].some(h => h.innerText.includes(title))"""
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
 def test_browser_every_page_fetches_nothing_from_hostile_data(hostile, browser):  # noqa: F811
@@ -280,12 +297,22 @@ def test_browser_every_page_fetches_nothing_from_hostile_data(hostile, browser):
         v.login(base, "admin", path="/customers")
         scope = _scope_label(hostile, "admin", "zh")
         # the scope's hostile name in the page caption, literally (waits for the logged-in page)
-        v.page.wait_for_function("t => document.body.innerText.includes(t)", arg=scope, timeout=120_000)
+        v.page.wait_for_function("t => document.body.innerText.replaceAll('\u2060', '').includes(t)", arg=scope,
+                                 timeout=120_000)
+        v.page.get_by_role("tab", name=translator("zh")("cust.tab_profile")).click()
+        # the first customer's profile: the override reason (an image) and who set it (a directive), literally
+        v.page.wait_for_function("ts => ts.every(t => document.body.innerText.replaceAll('\u2060', '').includes(t))",
+                                 arg=[HOSTILE[0], HOSTILE[3]], timeout=120_000)
+        v.shot("hostile_customer_profile")
+        visible = set()
         for spec in allowed_pages("province_admin"):
             if spec.path == "pages/presentation.py":
                 continue  # full-screen slides (st.html, escaped: checked in the AppTest pass) hide the sidebar
-            v.open(f"{base}/{Path(spec.path).stem}")
+            title = translator("zh")(spec.title_key)  # through the menu: a URL would start a new session
+            v.page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+            v.page.wait_for_function(SHOWN, arg=title, timeout=120_000, polling=100)
             assert v.page.locator('[data-testid="stException"]').count() == 0, spec.path
+            visible |= {piece for piece in HOSTILE if piece in v.text().replace("\u2060", "")}
             for frame in v.page.frames:
                 found += [(spec.path, frame.url, n) for n in frame.eval_on_selector_all(
                     f'img[src*="{HOST}"], a[href*="{HOST}"], script[src*="{HOST}"], [style*="{HOST}"]',
@@ -293,3 +320,4 @@ def test_browser_every_page_fetches_nothing_from_hostile_data(hostile, browser):
         v.close()
     assert [u for u in v.outside if HOST in u] == []
     assert found == []
+    assert visible == set(HOSTILE), set(HOSTILE) - visible  # each piece shown literally somewhere

@@ -10,9 +10,10 @@ viewer's browser fetch its URL.
 
 - `md_escape(value)`: the value as Markdown that renders to exactly its text. A backslash goes
   before every character that could start a construct, directive or `$` formula there (the escaped
-  `:` also keeps Streamlit's `:material/` rewrite away), an emoji shortcode gets a zero-width space
-  after its first colon (the emoji plugin reads the parsed text, where backslashes are gone), and
-  line breaks become spaces (no block can start on a new line).
+  `:` also keeps Streamlit's `:material/` rewrite away); an invisible word joiner (U+2060) goes
+  after the first colon of an emoji shortcode and into bare links (`http`|`://`, `www`|`.`, `@`|):
+  the emoji plugin and GFM's link finder read the parsed text, where backslashes are gone; line
+  breaks become spaces (no block can start on a new line).
 - `md(t, key, **params)`: `t(key, **params)` with the string parameters escaped, the catalog text
   itself left as Markdown. Pages use it for every catalog message that carries data.
 
@@ -27,14 +28,16 @@ from collections.abc import Callable
 # CommonMark lets a backslash escape any ASCII punctuation. Escaped always: what starts a construct
 # anywhere in a line (emphasis, code, links and images, HTML and autolinks, entities, tables, `$`
 # formulas). Escaped where they matter: `:` before a letter, `/`, `+` or `-` (directives, Material
-# icons, `http:` of a bare URL), the `.` of `www.`, `/` after `material`, and a list or heading
-# marker at the start. Dates, times and numbers keep their text ("2026-11", "10:30", "1,234.5").
+# icons), `/` after `material`, and a list or heading marker at the start. Dates, times and numbers keep their text ("2026-11", "10:30", "1,234.5").
 _ALWAYS = r"[\\`*_\[\]<>&|$~#@]"
-_SPECIAL = re.compile(rf"({_ALWAYS}|:(?=[A-Za-z/+\-])|(?<=www)\.|(?<=material)/|^[-+]|(?<=^\d)[.)]|(?<=^\d\d)[.)])",
+_SPECIAL = re.compile(rf"({_ALWAYS}|:(?=[A-Za-z/+\-])|(?<=material)/|^[-+]|(?<=^\d)[.)]|(?<=^\d\d)[.)])",
                       re.IGNORECASE)
-_SHORTCODE = re.compile(r"(?<!\d):(?=[\w+-]+:)")
+# Read from the parsed text, where backslashes are gone: emoji shortcodes, and GFM's bare links
+# (`http://`, `www.`, `a@b.cn`, `mailto:`), broken by an invisible word joiner.
+_TEXT_PLUGINS = re.compile(r"(?<!\d)(:)(?=[\w+-]+:)|(https?|mailto|xmpp)(?=:)|(www)(?=\.)|(@)(?=[-\w])",
+                           re.IGNORECASE)
 _BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
-ZERO_WIDTH = "\u200b"
+JOINER = "\u2060"  # WORD JOINER: invisible, no line break
 
 
 def md_escape(value) -> str:
@@ -42,7 +45,7 @@ def md_escape(value) -> str:
     if value is None:
         return ""
     plain = _BREAKS.sub(" ", str(value)).strip()
-    plain = _SHORTCODE.sub(":" + ZERO_WIDTH, plain)
+    plain = _TEXT_PLUGINS.sub(lambda m: m.group(0) + JOINER, plain)
     return _SPECIAL.sub(r"\\\1", plain)
 
 
