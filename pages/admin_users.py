@@ -21,7 +21,7 @@ login_of = dict(zip(users["id"], users["login"]))
 shown = users.assign(role=users["role"].map(role_label))[["login", "display_name", "role", "unit", "active"]]
 st.dataframe(shown, hide_index=True, width="stretch", key=K.USERS, column_config={
     c: st.column_config.Column(t(f"admin.col.{c}")) for c in shown.columns})
-st.caption(t("exp.caption", kind=t("imp.kind.users")))  # no passwords: new logins in it get one-time ones
+st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.users")))  # no passwords: new logins in it get one-time ones
 ui.import_downloads(ctx, "users", K.EXPORT)
 
 
@@ -34,7 +34,7 @@ def attempt(action, *args) -> bool:
     try:
         action(ctx.engine, ctx.user, *args)
     except ValueError as exc:
-        st.error(t("common.invalid", reason=validation.describe(exc, t)))
+        st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
         return False
     except PermissionError:
         st.error(t("login.forbidden"))
@@ -45,7 +45,7 @@ def attempt(action, *args) -> bool:
 create, edit, attempts, log = st.tabs([t("admin.create"), t("admin.edit"), t("admin.attempts"), t("admin.audit")])
 with create:
     if shown_once := st.session_state.pop(K.ONE_TIME, None):  # the one-time password, this run only
-        st.success(t("people.otp_shown", login=shown_once[0], password=shown_once[1]))
+        st.success(ui.md(t, "people.otp_shown", login=shown_once[0], password=shown_once[1]))
         st.download_button(t("people.otp_download"), f"login,password\r\n{shown_once[0]},{shown_once[1]}\r\n",
                            f"{shown_once[0]}.csv", mime="text/csv", key=K.ONE_TIME_DOWNLOAD, on_click="ignore")
     st.caption(t("people.otp_intro"))
@@ -60,7 +60,7 @@ with create:
             try:
                 password = auth.create_user_once(ctx.engine, ctx.user, login, name, role, unit, manager)
             except ValueError as exc:
-                st.error(t("common.invalid", reason=validation.describe(exc, t)))
+                st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
             except PermissionError:
                 st.error(t("login.forbidden"))
             else:

@@ -26,5 +26,5 @@ with st.form(K.FILTER_FORM):
 start, end = (days[0], days[-1]) if isinstance(days, (tuple, list)) and days else (None, None)
 log = ui.cached(audit_log.search)(ctx.engine, ctx.user.scope, actor=actor, entity=entity, action=action,
                                   entity_id=entity_id.strip() or None, start=start, end=end)
-st.metric(t("audit.rows"), fmt.count(len(log), ctx.lang), help=t("audit.rows_help", limit=audit_log.LIMIT))
+st.metric(t("audit.rows"), fmt.count(len(log), ctx.lang), help=ui.md(t, "audit.rows_help", limit=audit_log.LIMIT))
 ui.table(log, t, "audit_log", K.LOG, ["at", "actor", "action", "entity", "entity_id", "before", "after", "org_path"])

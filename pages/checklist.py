@@ -13,7 +13,7 @@ items = ui.cached(checklist.checklist)(ctx.engine, ctx.scope, ctx.month)
 counts = checklist.open_items(items)
 
 st.title(t("page.checklist"))
-st.caption(t("checklist.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "checklist.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 cols = st.columns(3, border=True)
 for col, status in zip(cols, checklist.STATUSES):
     col.metric(t(f"checklist.{status}"), fmt.count(counts[status], ctx.lang))

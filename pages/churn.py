@@ -11,7 +11,7 @@ ctx = ui.guard("pages/churn.py")
 t = ctx.t
 K = ui.Keys.Churn
 st.title(t("page.churn"))
-st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 if flash := st.session_state.pop(K.FLASH, None):
     st.success(flash)
 kind = st.segmented_control(t("churn.kind"), ["institutional", "personal", "all"], default="institutional",
@@ -52,7 +52,7 @@ with tab_warn:
                 try:
                     tracking.create_task(ctx.engine, ctx.user, pick["customer_id"], ctx.month, pick["reason"], due, note)
                 except ValueError as exc:
-                    st.error(t("common.invalid", reason=str(exc)))
+                    st.error(ui.md(t, "common.invalid", reason=str(exc)))
                 else:
                     ui.invalidate("tasks")
                     st.session_state[K.FLASH] = t("common.saved")

@@ -9,7 +9,7 @@ ctx = ui.guard("pages/customer_map.py")
 t = ctx.t
 K = ui.Keys.CustomerMap
 st.title(t("page.customer_map"))
-st.caption(t("maps.rings.subtitle", scope=ui.scope_name(ctx)))
+st.caption(ui.md(t, "maps.rings.subtitle", scope=ui.scope_name(ctx)))
 
 stations = ui.cached(maps.data.stations)(ctx.engine, ctx.scope)
 if stations.empty:
@@ -25,7 +25,7 @@ try:
     radii = maps.parse_radii(radii_text)
     result = ui.cached(maps.customer_rings)(ctx.engine, int(station_id), radii, scope=ctx.scope)
 except ValueError as exc:
-    st.error(t("common.invalid", reason=str(exc)))
+    st.error(ui.md(t, "common.invalid", reason=str(exc)))
     st.stop()
 
 left, right = st.columns([3, 2])
@@ -35,10 +35,10 @@ with left:
     st_folium(drawn.map, key=K.MAP, height=600, use_container_width=True, returned_objects=[])
     if drawn.capped:
         shown, total = drawn.capped
-        st.caption(t("maps.rings.capped", shown=f"{shown:,}", total=f"{total:,}"))
+        st.caption(ui.md(t, "maps.rings.capped", shown=f"{shown:,}", total=f"{total:,}"))
 with right:
     st.subheader(t("maps.rings.counts"))
     st.dataframe(maps.labelled(result["rings"].drop(columns=["inner_km", "outer_km"]), t), hide_index=True,
                  key=K.RINGS)
-    st.subheader(t("maps.rings.potential", n=len(result["potential"])))
+    st.subheader(ui.md(t, "maps.rings.potential", n=len(result["potential"])))
     st.dataframe(maps.labelled(result["potential"], t), hide_index=True, key=K.POTENTIAL)

@@ -8,7 +8,7 @@ ctx = ui.guard("pages/customers.py")
 t = ctx.t
 K = ui.Keys.Customers
 st.title(t("page.customers"))
-st.caption(t("cust.subtitle", scope=ui.scope_name(ctx)))
+st.caption(ui.md(t, "cust.subtitle", scope=ui.scope_name(ctx)))
 picks = ui.cached(customers.choices)(ctx.engine, ctx.scope)
 grids = dict(zip(picks["grids"]["id"], picks["grids"]["name"]))
 managers = dict(zip(picks["managers"]["id"], picks["managers"]["name"]))
@@ -58,7 +58,7 @@ with tab_search:
     if p2.button(t("cust.next"), disabled=page.next_after is None, key=K.NEXT, icon=":material/chevron_right:"):
         pages.append(page.next_after)
         st.rerun()
-    p3.caption(t("cust.page_no", n=len(pages)))
+    p3.caption(ui.md(t, "cust.page_no", n=len(pages)))
     st.caption(t("tpl.download_caption"))
     ui.import_downloads(ctx, "customers", K.DOWNLOAD)  # the whole scope, as the customer import reads it
     if len(page.rows):
@@ -132,18 +132,18 @@ def save(action, *args, confirm_key: str) -> None:
     try:
         result = action(ctx.engine, ctx.user, *args, allow_duplicates=st.session_state.get(confirm_key, False))
     except customers.DuplicateError as exc:
-        st.warning(t("cust.duplicates", n=len(exc.duplicates["inside"]) + int(exc.duplicates["outside"]["customers"].sum())))
+        st.warning(ui.md(t, "cust.duplicates", n=len(exc.duplicates["inside"]) + int(exc.duplicates["outside"]["customers"].sum())))
         st.dataframe(labelled(exc.duplicates["inside"], t, ["code", "name", "phone", "credit_code", "station", "reason"]),
                      hide_index=True, key=K.duplicates(confirm_key))
         for r in exc.duplicates["outside"].itertuples():
-            st.caption(t("cust.duplicate_elsewhere", unit=r.unit, n=r.customers))
+            st.caption(ui.md(t, "cust.duplicate_elsewhere", unit=r.unit, n=r.customers))
         st.checkbox(t("cust.save_anyway"), key=confirm_key)
         return
     except ValueError as exc:
-        st.error(t("common.invalid", reason=validation.describe(exc, t)))
+        st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
         return
     ui.invalidate("customers")
-    st.success(t("cust.saved_code", code=result[1]) if isinstance(result, tuple) else t("common.saved"))
+    st.success(ui.md(t, "cust.saved_code", code=result[1]) if isinstance(result, tuple) else t("common.saved"))
 
 
 selected = st.session_state.get(K.SELECTED)
@@ -153,24 +153,24 @@ with tab_profile:
         st.info(t("cust.pick_first"))
     else:
         c, dec = prof["customer"], prof["decision"]
-        st.subheader(f"{c['name']} · {c['code']}")
+        st.subheader(ui.md_escape(f"{c['name']} · {c['code']}"))
         m = st.columns(4, border=True)
         m[0].metric(t("col.tier"), t(f"tier.{prof['tier']}"))
         m[1].metric(t("col.kind"), t(f"kind.{c['kind']}"))
         m[2].metric(t("col.status"), t(f"val.customer_status.{c['status']}"))
         vol = prof["consumption"].tail(12)
         m[3].metric(t("cust.volume_12m"), fmt.tonnes(float((vol["gasoline_t"] + vol["diesel_t"]).sum()), ctx.lang))
-        st.info(t("cust.tier_because", tier=t(f"tier.{dec.tier}"), rule=t(f"tier_rule.{dec.rule}"), section=dec.section))
+        st.info(ui.md(t, "cust.tier_because", tier=t(f"tier.{dec.tier}"), rule=t(f"tier_rule.{dec.rule}"), section=dec.section))
         if c["tier_override"]:
-            st.caption(t("cust.override_line", tier=t(f"tier.{c['tier_override']}"), reason=c["tier_override_reason"],
+            st.caption(ui.md(t, "cust.override_line", tier=t(f"tier.{c['tier_override']}"), reason=c["tier_override_reason"],
                          by=c["tier_override_by"], at=str(c["tier_override_at"])[:16]))
         owner = prof["owner"]
-        st.markdown(t("cust.owner_line", owner=owner["name"] if owner else "—", phone=owner["phone"] if owner else "—",
+        st.markdown(ui.md(t, "cust.owner_line", owner=owner["name"] if owner else "—", phone=owner["phone"] if owner else "—",
                       station=prof["station"]["name"], grid=prof["grid"]["name"] if prof["grid"] else "—"))
         extra = [f"{ui.field_label(t, f)}: {display(t, f.key, c[f.key])}" for f in customers.extra_fields()
                  if c.get(f.key) not in (None, "")]
         if extra:  # extension fields 扩展字段
-            st.markdown(" · ".join(extra))
+            st.markdown(ui.md_escape(" · ".join(extra)))
         if len(prof["consumption"]):
             st.plotly_chart(customers.consumption_chart(prof["consumption"], t), key=K.CHART)
         else:

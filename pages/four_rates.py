@@ -12,11 +12,11 @@ ctx = ui.guard("pages/four_rates.py")
 t = ctx.t
 K = ui.Keys.FourRates
 st.title(t("page.four_rates"))
-st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 try:
     summary = ui.cached(fr.summary)(ctx.engine, ctx.scope, ctx.month)
 except ValueError as exc:  # counts that give a rate above 100 %: bad data, shown as such
-    st.error(t("common.invalid", reason=str(exc)))
+    st.error(ui.md(t, "common.invalid", reason=str(exc)))
     st.stop()
 
 cols = st.columns(4, border=True)
@@ -26,9 +26,9 @@ for col, rate in zip(cols, fr.RATES):
     col.metric(t(f"rate.{rate}"), fmt.pct(value, ctx.lang), delta=fmt.pct(delta, ctx.lang, signed=True),
                help=t("fr.delta_help"))
     col.caption(t(f"rate.{rate}_formula"))
-    col.caption(t("fr.target_line", target=fmt.pct(target, ctx.lang), red=summary["red"][rate],
+    col.caption(ui.md(t, "fr.target_line", target=fmt.pct(target, ctx.lang), red=summary["red"][rate],
                   stations=summary["stations"]))
-st.caption(t("fr.throughput_line", value="—" if summary["throughput"] is None else f"{summary['throughput']:.2f}")
+st.caption(ui.md(t, "fr.throughput_line", value="—" if summary["throughput"] is None else f"{summary['throughput']:.2f}")
            + " · " + t("fr.status_rule"))
 
 tab_station, tab_level, tab_trend, tab_class = st.tabs(
@@ -75,9 +75,9 @@ if auth.can(ctx.user, "rates.targets"):  # each station's four targets 四率目
             try:
                 n = targets.save_rate_grid(ctx.engine, ctx.user, grid, edited)
             except ValueError as exc:
-                st.error(t("common.invalid", reason=validation.describe(exc, t)))
+                st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
             else:
                 ui.invalidate("org")
-                st.success(t("people.rates_saved", n=n) if n else t("people.grid_unchanged"))
-        st.caption(t("exp.caption", kind=t("imp.kind.rate_targets")))  # the stations' own targets, as percentages
+                st.success(ui.md(t, "people.rates_saved", n=n) if n else t("people.grid_unchanged"))
+        st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.rate_targets")))  # the stations' own targets, as percentages
         ui.import_downloads(ctx, "rate_targets", K.TARGETS_EXPORT)

@@ -65,14 +65,14 @@ if check or save:
         state.update(changes=changes, report=exc.report)
         st.rerun()
     except ValueError as exc:
-        st.error(t("common.invalid", reason=str(exc)))
+        st.error(ui.md(t, "common.invalid", reason=str(exc)))
 report = state.get("report")
 if state.get("saved"):
-    st.success(t("maps.edit.saved", n=state["saved"]))
+    st.success(ui.md(t, "maps.edit.saved", n=state["saved"]))
 elif report is not None and report.ok:
     st.success(t("maps.edit.check_ok"))
 elif report is not None:
-    st.error(t("maps.edit.refused", reason=maps.editing.refusal_reason(report)))
+    st.error(ui.md(t, "maps.edit.refused", reason=maps.editing.refusal_reason(report)))
 st.subheader(t("maps.edit.history"))
 st.dataframe(maps.labelled(maps.editing.grid_history(ctx.engine, ctx.scope, district), t), hide_index=True,
              key=K.HISTORY)

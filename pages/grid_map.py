@@ -9,7 +9,7 @@ ctx = ui.guard("pages/grid_map.py")
 t = ctx.t
 K = ui.Keys.GridMap
 st.title(t("page.grid_map"))
-st.caption(t("maps.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "maps.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 
 c1, c2, c3 = st.columns([2, 2, 5])
 measure = c1.selectbox(t("maps.pick_measure"), maps.MEASURES, key=K.MEASURE,
@@ -30,7 +30,7 @@ def map_and_panel():
                           lang=ctx.lang, data=data, partition=reports,
                           asset_base=ui.map_asset_base())
     if drawn.aggregated:
-        st.caption(t("maps.aggregated_note", max=f"{maps.MAX_POINTS:,}"))
+        st.caption(ui.md(t, "maps.aggregated_note", max=f"{maps.MAX_POINTS:,}"))
     left, right = st.columns([5, 3])
     with left:
         out = st_folium(drawn.map, key=K.MAP, height=640, use_container_width=True,
@@ -44,12 +44,12 @@ def map_and_panel():
         if grid is None:
             st.info(t("maps.click_hint"))
             return
-        st.subheader(f"{grid['name']} · {code}")
-        st.markdown(t("maps.panel.owner", owner=grid["owner_name"] or "—", phone=grid["owner_phone"] or "—",
+        st.subheader(ui.md_escape(f"{grid['name']} · {code}"))
+        st.markdown(ui.md(t, "maps.panel.owner", owner=grid["owner_name"] or "—", phone=grid["owner_phone"] or "—",
                       station=grid["station_name"]))
         for col, (tier, n) in zip(st.columns(4), grid["tiers"].items()):
             col.metric(t(f"tier.{tier}"), fmt.count(n, ctx.lang))
-        st.caption(t("maps.panel.others", potential=fmt.count(grid["potential"], ctx.lang),
+        st.caption(ui.md(t, "maps.panel.others", potential=fmt.count(grid["potential"], ctx.lang),
                      competitor=fmt.count(grid["competitor"], ctx.lang)))
         trend = ui.cached(maps.data.grid_volume_trend)(ctx.engine, ctx.scope, int(grid["id"]), ctx.month)
         st.plotly_chart(charts.volume_trend(trend, t), width="stretch", key=K.TREND)
@@ -71,7 +71,7 @@ districts = ui.cached(maps.data.districts)(ctx.engine, ctx.scope)
 st.dataframe(maps.partition_summary(reports, districts, t), hide_index=True, key=K.PARTITION_SUMMARY)
 problems = maps.partition_problems(reports, districts, t)
 if len(problems):
-    st.error(t("maps.partition.problems", n=len(problems)))
+    st.error(ui.md(t, "maps.partition.problems", n=len(problems)))
     st.dataframe(problems, hide_index=True, key=K.PARTITION_PROBLEMS)
 else:
     st.success(t("maps.partition.clean"))
@@ -79,7 +79,7 @@ else:
 # (a province holds up to a million customers; the map itself never waits for this check).
 if data["level"] in maps.INDIVIDUAL_LEVELS or st.session_state.get(K.MEMBERSHIP_SCOPE) == ctx.scope:
     outside = ui.cached(maps.data.grid_membership)(ctx.engine, ctx.scope)
-    st.markdown(t("maps.partition.membership", n=len(outside)))
+    st.markdown(ui.md(t, "maps.partition.membership", n=len(outside)))
     if len(outside):
         st.dataframe(maps.labelled(outside, t), hide_index=True, key=K.MEMBERSHIP)
 elif st.button(t("maps.partition.membership_run"), key=K.MEMBERSHIP_RUN, help=t("maps.partition.membership_help"),
@@ -87,6 +87,6 @@ elif st.button(t("maps.partition.membership_run"), key=K.MEMBERSHIP_RUN, help=t(
     st.session_state[K.MEMBERSHIP_SCOPE] = ctx.scope
     st.rerun()
 no_owner = ui.cached(maps.data.grids_without_owner)(ctx.engine, ctx.scope)
-st.markdown(t("maps.partition.no_owner", n=len(no_owner)))
+st.markdown(ui.md(t, "maps.partition.no_owner", n=len(no_owner)))
 if len(no_owner):
     st.dataframe(maps.labelled(no_owner, t), hide_index=True, key=K.NO_OWNER)

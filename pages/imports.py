@@ -9,7 +9,7 @@ ctx = ui.guard("pages/imports.py")
 t = ctx.t
 K = ui.Keys.Imports
 st.title(t("page.imports"))
-st.caption(t("imp.subtitle", scope=ui.scope_name(ctx), limit=importer.limits()["max_bytes"] // 1048576))
+st.caption(ui.md(t, "imp.subtitle", scope=ui.scope_name(ctx), limit=importer.limits()["max_bytes"] // 1048576))
 kinds = importer.specs.kinds_for(ctx.user)
 asked = st.query_params.get("kind")  # a link from the setup checklist names the kind to import
 kind = st.segmented_control(t("imp.kind_label"), kinds, key=K.KIND, default=asked if asked in kinds else "customers",
@@ -20,7 +20,7 @@ if kind == "grids":
     cols[0].download_button(t("imp.template_geojson"), importer.template("grids", lang=ctx.lang), "grids_template.geojson",
                             mime="application/geo+json", key=K.TEMPLATE_GEOJSON, on_click="ignore")
     types = ["geojson", "json"]
-    st.caption(t("tpl.current", month=t("tpl.all_months")))  # the grids there now, as the grid import reads them
+    st.caption(ui.md(t, "tpl.current", month=t("tpl.all_months")))  # the grids there now, as the grid import reads them
     cols[1].download_button(t("tpl.download_geojson"), data=lambda: export.grids_geojson(ctx.engine, ctx.scope),
                             file_name="grids.geojson", mime="application/geo+json", key=ui.Keys.row(K.EXPORT, "grids"),
                             on_click="ignore", icon=":material/download:")
@@ -33,7 +33,7 @@ else:
     types = ["csv", "txt", "xlsx"] + (["geojson", "json"] if kind == "org_units" else [])
 if kind in export.IMPORT_READERS:  # the data already there, in this import's format (edit, then import)
     month = ctx.month if kind in export.MONTHLY_KINDS else None
-    st.caption(t("tpl.current", month=month or t("tpl.all_months")))
+    st.caption(ui.md(t, "tpl.current", month=month or t("tpl.all_months")))
     ui.import_downloads(ctx, kind, ui.Keys.row(K.EXPORT, kind), month)
     if kind == "org_units":  # boundaries: GeoJSON (the .xlsx leaves them empty)
         st.caption(t("exp.org_units_xlsx"))
@@ -61,7 +61,7 @@ if upload is not None:
     if stored and stored[0] == ident:
         report = stored[1]
         if report.ok and report.dry_run:
-            st.success(t("imp.check_ok", rows=fmt.count(report.rows, ctx.lang), inserted=report.inserted,
+            st.success(ui.md(t, "imp.check_ok", rows=fmt.count(report.rows, ctx.lang), inserted=report.inserted,
                          updated=report.updated, seconds=report.seconds))
             if report.preview is not None:
                 st.dataframe(report.preview, hide_index=True, key=K.PREVIEW)
@@ -71,7 +71,7 @@ if upload is not None:
                 ui.invalidate(*ui.IMPORT_AREAS[kind])
                 st.rerun()
         elif report.ok:
-            st.success(t("imp.done", inserted=report.inserted, updated=report.updated, seconds=report.seconds))
+            st.success(ui.md(t, "imp.done", inserted=report.inserted, updated=report.updated, seconds=report.seconds))
             if report.secrets is not None:  # users: the one-time passwords, shown this once and then forgotten
                 secrets, report.secrets = report.secrets, None
                 st.warning(t("imp.secrets_title"))
@@ -80,7 +80,7 @@ if upload is not None:
                                    "one_time_passwords.csv", mime="text/csv", key=K.SECRETS_DOWNLOAD,
                                    on_click="ignore")
         else:
-            st.error(t("imp.failed", n=fmt.count(report.error_count, ctx.lang)))
+            st.error(ui.md(t, "imp.failed", n=fmt.count(report.error_count, ctx.lang)))
             errors = pd.DataFrame([{"row": e.row, "column": e.column, "message": e.text(t)}
                                    for e in report.errors], columns=["row", "column", "message"])
             ui.table(errors, t, "import_errors", K.ERRORS)

@@ -12,7 +12,7 @@ t = ctx.t
 K = ui.Keys.Managers
 today = dt.date.today()
 st.title(t("page.managers"))
-st.caption(t("mgr.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "mgr.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 ranking = ui.cached(managers.ranking)(ctx.engine, ctx.scope, ctx.month, today)
 roster = ui.cached(managers.roster)(ctx.engine, ctx.scope, today)
 m = st.columns(4, border=True)
@@ -31,14 +31,14 @@ with tab_rank:
 with tab_roster:
     ui.table(roster, t, "managers", K.ROSTER, ["name", "phone", "station", "hired_on", "months", "level", "misses",
                                                    "transfer_due", "customers"], values=LEVEL)
-    st.caption(t("exp.caption", kind=t("imp.kind.managers")))  # beside the roster's own downloads
+    st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.managers")))  # beside the roster's own downloads
     ui.import_downloads(ctx, "managers", K.EXPORT)
 with tab_map:
     names = dict(zip(roster["id"], roster["name"] + " · " + roster["station"]))
     chosen = st.selectbox(t("col.manager"), list(names), format_func=names.get, key=K.MAP_PICK)
     if chosen is not None:
         theirs = ui.cached(managers.customers_of)(ctx.engine, ctx.scope, chosen)
-        st.caption(t("mgr.map_line", n=len(theirs), located=int(theirs["lon"].notna().sum())))
+        st.caption(ui.md(t, "mgr.map_line", n=len(theirs), located=int(theirs["lon"].notna().sum())))
         st.plotly_chart(managers.customers_map(theirs, t), key=K.MAP)
         ui.table(theirs, t, f"customers_of_{chosen}", K.CUSTOMERS, ["code", "name", "tier", "kind", "status"],
                  values={"status": "customer_status"})
@@ -50,7 +50,7 @@ with tab_rate:
             try:
                 result = managers.rate(ctx.engine, ctx.user, int(year), today)
             except ValueError as exc:
-                st.error(t("common.invalid", reason=str(exc)))
+                st.error(ui.md(t, "common.invalid", reason=str(exc)))
             else:
                 ui.invalidate("managers")
                 st.dataframe(labelled(result, t, ["name", "last_year_t", "level", "below_standard", "misses",
@@ -63,7 +63,7 @@ with tab_rate:
                 try:
                     managers.set_plan(ctx.engine, ctx.user, int(who), ctx.month, target)
                 except ValueError as exc:
-                    st.error(t("common.invalid", reason=str(exc)))
+                    st.error(ui.md(t, "common.invalid", reason=str(exc)))
                 else:
                     ui.invalidate("managers")
                     st.success(t("common.saved"))
@@ -98,7 +98,7 @@ if auth.can(ctx.user, "managers.edit"):  # one manager, created or edited: the i
                         "code": pick or code, "name": name, "phone": phone, "station_code": station,
                         "hired_on": hired, "level": level}, today)
                 except ValueError as exc:
-                    st.error(t("common.invalid", reason=validation.describe(exc, t)))
+                    st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
                 else:
                     ui.invalidate("managers")
-                    st.success(t("people.manager_saved", code=saved))
+                    st.success(ui.md(t, "people.manager_saved", code=saved))

@@ -11,7 +11,7 @@ K = ui.Keys.Matters
 level = ROLE_LEVEL[ctx.user.role]
 now = matters.now_minute()
 st.title(t("page.matters"))
-st.caption(t("matter.subtitle", scope=ui.scope_name(ctx), level=t(f"level.{level}")))
+st.caption(ui.md(t, "matter.subtitle", scope=ui.scope_name(ctx), level=t(f"level.{level}")))
 counts = ui.cached(matters.counts)(ctx.engine, ctx.scope, now)
 waiting = ui.cached(matters.waiting_on)(ctx.engine, ctx.scope, level)
 late = ui.cached(matters.overdue)(ctx.engine, ctx.scope, now)
@@ -39,7 +39,7 @@ with tab_late:
         if st.button(t("matter.escalate_overdue"), key=K.ESCALATE, help=t("matter.escalate_help")):
             n = matters.escalate_overdue(ctx.engine, ctx.user)
             ui.invalidate("matters")
-            st.success(t("matter.escalated", n=n))
+            st.success(ui.md(t, "matter.escalated", n=n))
 with tab_all:
     state = st.segmented_control(t("col.state"), matters.STATES, key=K.STATE_FILTER,
                                  format_func=lambda x: t(f"val.state.{x}"))
@@ -67,10 +67,10 @@ with tab_new:
                                        customer_id=customer["id"] if customer else None,
                                        grid_id=None if customer or not grid else int(grid[0]))
             except ValueError as exc:
-                st.error(t("common.invalid", reason=str(exc)))
+                st.error(ui.md(t, "common.invalid", reason=str(exc)))
             else:
                 ui.invalidate("matters")
-                st.success(t("matter.registered", id=mid))
+                st.success(ui.md(t, "matter.registered", id=mid))
 
 st.divider()
 known = {**dict(zip(waiting["id"], waiting["title"])), **dict(zip(everything["id"], everything["title"]))}
@@ -80,9 +80,9 @@ if matter is not None:
     steps = matters.route_steps(matter["kind"])
     route = " → ".join((f"**{t(f'val.step.{s}')}**" if s == matter["step"] else t(f"val.step.{s}"))
                        + f"（{t(f'level.{lv}')}）" for s, lv in steps)
-    st.markdown(t("matter.route_line", kind=t(f"val.matter_kind.{matter['kind']}"), route=route,
-                  closed=t("val.step.closed")))
-    st.caption(t("matter.detail_line", state=t(f"val.state.{matter['state']}"), due=str(matter["due_at"])[:16],
+    st.markdown(t("matter.route_line", kind=t(f"val.matter_kind.{matter['kind']}"), route=route,  # catalog only:
+                  closed=t("val.step.closed")))  # the current step in bold
+    st.caption(ui.md(t, "matter.detail_line", state=t(f"val.state.{matter['state']}"), due=str(matter["due_at"])[:16],
                  level=t(f"level.{matter['acting_level']}") if matter["acting_level"] else "—",
                  escalation=int(matter["escalation"])))
     history = ui.cached(matters.history)(ctx.engine, ctx.scope, chosen)
@@ -98,9 +98,9 @@ if matter is not None:
                 try:
                     matters.act(ctx.engine, ctx.user, chosen, action, note)
                 except ValueError as exc:
-                    st.error(t("common.invalid", reason=str(exc)))
+                    st.error(ui.md(t, "common.invalid", reason=str(exc)))
                 else:
                     ui.invalidate("matters")
                     st.rerun()
     elif matter["state"] != "closed":
-        st.caption(t("matter.not_yours", level=t(f"level.{matter['acting_level']}")))
+        st.caption(ui.md(t, "matter.not_yours", level=t(f"level.{matter['acting_level']}")))

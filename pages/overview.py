@@ -11,11 +11,11 @@ overview = ui.cached(queries.overview)(ctx.engine, ctx.scope, ctx.month)
 trend = ui.cached(queries.volume_trend)(ctx.engine, ctx.scope, ctx.month)
 
 st.title(t("page.overview"))
-st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 if auth.can(ctx.user, "page.checklist"):  # issue 13: the setup checklist's short version, when data is missing
     gaps = checklist.open_items(ui.cached(checklist.checklist)(ctx.engine, ctx.scope, ctx.month))
     if gaps["missing"] + gaps["partial"]:
-        st.info(t("checklist.short", missing=gaps["missing"], partial=gaps["partial"]), icon=":material/checklist:")
+        st.info(ui.md(t, "checklist.short", missing=gaps["missing"], partial=gaps["partial"]), icon=":material/checklist:")
         ui.page_link("pages/checklist.py", t("checklist.open"), ctx.user)
 
 vol, vol_ly = overview["volume"], overview["volume_last_year"]
@@ -23,12 +23,12 @@ plan = overview["plan"]
 c1, c2, c3, c4 = st.columns(4, border=True)
 c1.metric(t("overview.volume"), fmt.tonnes(vol["total_t"], ctx.lang),
           delta=fmt.pct(change(vol["total_t"], vol_ly["total_t"]), ctx.lang, signed=True),
-          help=t("overview.volume_help", last=fmt.tonnes(vol_ly["total_t"], ctx.lang)))
+          help=ui.md(t, "overview.volume_help", last=fmt.tonnes(vol_ly["total_t"], ctx.lang)))
 c2.metric(t("overview.customers"), fmt.count(overview['customers'], ctx.lang),
           help=t("overview.customers_help"))
 card_plan = plan["personal_card"]
 c3.metric(t("overview.plan_card"), fmt.pct(card_plan["completion"], ctx.lang),
-          help=t("overview.plan_help", actual=card_plan["actual"], target=card_plan["target"]))
+          help=ui.md(t, "overview.plan_help", actual=card_plan["actual"], target=card_plan["target"]))
 c4.metric(t("overview.churned"), fmt.count(overview['churned'], ctx.lang), help=t("overview.churned_help"))
 
 links = st.columns(4)
@@ -39,7 +39,7 @@ for col, (path, key) in zip(links, [("pages/tiers.py", "overview.to_tiers"), ("p
         ui.page_link(path, t(key), ctx.user)
 
 inst_plan = plan["institutional"]
-st.caption(t("overview.plan_line", inst_actual=inst_plan["actual"], inst_target=inst_plan["target"],
+st.caption(ui.md(t, "overview.plan_line", inst_actual=inst_plan["actual"], inst_target=inst_plan["target"],
              inst_pct=fmt.pct(inst_plan["completion"], ctx.lang), card_actual=card_plan["actual"],
              card_target=card_plan["target"]))
 
@@ -55,5 +55,5 @@ with left:
     st.caption(" · ".join(f"{t(f'tier.{k}')} {v:,}" for k, v in overview["by_tier"].items()))
 with right:
     st.plotly_chart(charts.volume_trend(trend, t), width="stretch", key=K.TREND_CHART)
-    st.caption(t("overview.volume_split", gasoline=fmt.tonnes(vol["gasoline_t"], ctx.lang),
+    st.caption(ui.md(t, "overview.volume_split", gasoline=fmt.tonnes(vol["gasoline_t"], ctx.lang),
                  diesel=fmt.tonnes(vol["diesel_t"], ctx.lang)))

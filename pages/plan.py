@@ -15,19 +15,19 @@ summary = ui.cached(dev.summary)(ctx.engine, ctx.scope, ctx.month)
 card, inst = summary["plan"]["personal_card"], summary["plan"]["institutional"]
 
 st.title(t("page.plan"))
-st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 if flash := st.session_state.pop(K.FLASH, None):
     st.success(flash)
 c1, c2, c3, c4 = st.columns(4, border=True)
 c1.metric(t("overview.plan_card"), fmt.pct(card["completion"], ctx.lang),
-          help=t("overview.plan_help", actual=card["actual"], target=card["target"]))
+          help=ui.md(t, "overview.plan_help", actual=card["actual"], target=card["target"]))
 c2.metric(t("plan.inst_completion"), fmt.pct(inst["completion"], ctx.lang),
-          help=t("plan.inst_help", actual=inst["actual"], target=inst["target"]))
+          help=ui.md(t, "plan.inst_help", actual=inst["actual"], target=inst["target"]))
 c3.metric(t("plan.open_cases"), fmt.count(summary["open_cases"], ctx.lang), help=t("plan.open_cases_help"))
 c4.metric(t("plan.survey_late"), fmt.count(summary["survey_late"], ctx.lang),
-          help=t("plan.survey_late_help", period=summary["survey_period"], stations=summary["stations"]))
-c1.caption(t("plan.formula", actual=card["actual"], target=card["target"]))
-c2.caption(t("plan.formula", actual=inst["actual"], target=inst["target"]))
+          help=ui.md(t, "plan.survey_late_help", period=summary["survey_period"], stations=summary["stations"]))
+c1.caption(ui.md(t, "plan.formula", actual=card["actual"], target=card["target"]))
+c2.caption(ui.md(t, "plan.formula", actual=inst["actual"], target=inst["target"]))
 
 tab_done, tab_plan, tab_pipe, tab_survey = st.tabs(
     [t("plan.tab_completion"), t("plan.tab_plan"), t("plan.tab_pipeline"), t("plan.tab_survey")])
@@ -48,7 +48,7 @@ with tab_done:
              "card_completion", "inst_rank", "inst_target", "inst_actual", "inst_completion"], progress)
 with tab_plan:
     nxt = dev.next_month(ctx.month)
-    st.info(t("plan.due_line", month=nxt, due=dev.plan_due(nxt).isoformat()))
+    st.info(ui.md(t, "plan.due_line", month=nxt, due=dev.plan_due(nxt).isoformat()))
     ui.table(ui.cached(dev.plan_status)(ctx.engine, ctx.scope, nxt), t, "plan_rows", K.ROWS,
              ["unit", "plan_kind", "target", "updated_by", "updated_at", "due_on", "late"])
     if auth.can(ctx.user, "plans.edit"):
@@ -64,7 +64,7 @@ with tab_plan:
             try:
                 dev.set_target(ctx.engine, ctx.user, unit["id"], nxt, dev.kind_for(unit["level"]), int(target))
             except ValueError as exc:
-                st.error(t("common.invalid", reason=str(exc)))
+                st.error(ui.md(t, "common.invalid", reason=str(exc)))
             else:
                 ui.invalidate("plans")
                 st.session_state[K.FLASH] = t("common.saved")
@@ -84,12 +84,12 @@ with tab_plan:
             try:
                 n = targets.save_target_grid(ctx.engine, ctx.user, g_kind, grid, edited)
             except ValueError as exc:
-                st.error(t("common.invalid", reason=validation.describe(exc, t)))
+                st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
             else:
                 ui.invalidate("plans")
                 st.session_state[K.FLASH] = t("people.grid_saved", n=n) if n else t("people.grid_unchanged")
                 st.rerun()
-        st.caption(t("exp.caption", kind=t("imp.kind.targets")))  # every month's targets of the scope
+        st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.targets")))  # every month's targets of the scope
         ui.import_downloads(ctx, "targets", K.TARGETS_EXPORT)
 with tab_pipe:
     pipe = ui.cached(dev.pipeline)(ctx.engine, ctx.scope, ctx.month)
@@ -133,23 +133,23 @@ with tab_pipe:
         try:
             if opened and code:
                 new_id = dev.open_case(ctx.engine, ctx.user, code, team=team, developer_id=developer, started_on=started)
-                done = t("dev.opened", case=new_id, customer=names[code])
+                done = ui.md(t, "dev.opened", case=new_id, customer=names[code])
             elif moved and case_id is not None:
                 dev.advance_case(ctx.engine, ctx.user, case_id, stage, on=moved_on)
                 done = t("dev.moved", case=case_id, stage=t(f"val.stage.{stage}"))
             else:
                 done = None
         except ValueError as exc:
-            st.error(t("common.invalid", reason=validation.describe(exc, t)))
+            st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
         else:
             if done:
                 ui.invalidate("plans")  # the pipeline, the open cases and the figures at the top
                 st.session_state[K.FLASH] = done
                 st.rerun()
 with tab_survey:
-    st.info(t("plan.survey_line", period=summary["survey_period"], next=dev.next_survey_period(ctx.month)))
+    st.info(ui.md(t, "plan.survey_line", period=summary["survey_period"], next=dev.next_survey_period(ctx.month)))
     ui.table(ui.cached(dev.survey_status)(ctx.engine, ctx.scope, ctx.month), t, "survey", K.SURVEY,
              ["status", "station", "district", "period", "due_on", "submitted_on", "submitted_by",
               "potential_customers"])
-    st.caption(t("exp.caption", kind=t("imp.kind.surveys")))  # the recorded surveys, every period
+    st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.surveys")))  # the recorded surveys, every period
     ui.import_downloads(ctx, "surveys", K.SURVEY_EXPORT)

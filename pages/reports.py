@@ -9,15 +9,15 @@ K = ui.Keys.Reports
 pack = ui.cached(reports.pack_overview)(ctx.engine, ctx.scope, ctx.month)
 
 st.title(t("page.reports"))
-st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 card = pack["plan"]["personal_card"]
 c1, c2, c3, c4 = st.columns(4, border=True)
 c1.metric(t("pack.tracked"), fmt.count(pack["tracked"], ctx.lang), help=t("pack.tracked_help"))
 c2.metric(t("pack.inst_volume"), fmt.tonnes(pack["volume_t"], ctx.lang))
 c3.metric(t("pack.inst_lost"), fmt.count(pack["lost"], ctx.lang))
 c4.metric(t("overview.plan_card"), fmt.pct(card["completion"], ctx.lang),
-          help=t("overview.plan_help", actual=card["actual"], target=card["target"]))
-st.info(t("pack.due", due=reports.pack_due(ctx.month).isoformat()))
+          help=ui.md(t, "overview.plan_help", actual=card["actual"], target=card["target"]))
+st.info(ui.md(t, "pack.due", due=reports.pack_due(ctx.month).isoformat()))
 
 st.subheader(t("pack.contents"))
 st.dataframe(reports.contents(pack["rows"], t), hide_index=True, key=K.CONTENTS)

@@ -20,7 +20,7 @@ def refusal(exc: ValueError) -> str:
 
 flash = st.session_state.pop(K.FLASH, None)
 if flash:
-    st.success(t(flash[0], **flash[1]))
+    st.success(ui.md(t, flash[0], **flash[1]))
 root = ui.cached(org.root)(ctx.engine)
 set_up = ui.cached(org.is_set_up)(ctx.engine)
 names = dict(regions.provinces())
@@ -51,7 +51,7 @@ if set_up:
         if replace:
             org.set_boundary(ctx.engine, ctx.user, pick, upload.getvalue())
     except (ValueError, PermissionError) as exc:
-        st.error(t("common.invalid", reason=refusal(exc)))
+        st.error(ui.md(t, "common.invalid", reason=refusal(exc)))
     else:
         if saved or replace:
             ui.invalidate("org")
@@ -59,7 +59,7 @@ if set_up:
             st.rerun()
     st.download_button(t("org.download"), ui.cached(org.units_geojson)(ctx.engine, ctx.scope), "org_units.geojson",
                        mime="application/geo+json", key=K.DOWNLOAD, on_click="ignore", icon=":material/download:")
-    st.caption(t("exp.caption", kind=t("imp.kind.org_units")) + " " + t("exp.org_units_xlsx"))
+    st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.org_units")) + " " + t("exp.org_units_xlsx"))
     ui.import_downloads(ctx, "org_units", K.EXPORT)
     st.caption(t("org.next_steps"))
     ui.page_link("pages/imports.py", t("page.imports"), ctx.user)
@@ -93,7 +93,7 @@ with st.expander(t("org.from_map"), expanded=not set_up, key=ui.Keys.row(K.FROM_
                                         progress=lambda f, s: bar.progress(min(f, 1.0), text=s))
         except (ValueError, PermissionError) as exc:
             bar.empty()
-            st.error(t("common.invalid", reason=refusal(exc)))
+            st.error(ui.md(t, "common.invalid", reason=refusal(exc)))
         else:
             ui.invalidate("org")
             st.session_state[K.FLASH] = ("org.created", counts)

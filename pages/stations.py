@@ -12,7 +12,7 @@ ctx = ui.guard("pages/stations.py")
 t = ctx.t
 K = ui.Keys.Stations
 st.title(t("page.stations"))
-st.caption(t("stn.subtitle", scope=ui.scope_name(ctx)))
+st.caption(ui.md(t, "stn.subtitle", scope=ui.scope_name(ctx)))
 if flash := st.session_state.pop(K.FLASH, None):
     st.success(flash)
 table = ui.cached(stations.table)(ctx.engine, ctx.scope)
@@ -64,10 +64,10 @@ def spec_form(fields, values: dict, form_key: str, field_key: str, submit_key: s
 tab_list, tab_edit, tab_rivals, tab_sales = st.tabs(
     [t("stn.tab_list"), t("stn.tab_edit"), t("stn.tab_competitors"), t("stn.tab_sales")])
 with tab_list:
-    st.caption(t("stn.list_help", n=len(table)))
+    st.caption(ui.md(t, "stn.list_help", n=len(table)))
     st.dataframe(labelled(table, labels(STATION_LABELS), ["code", "name", "district", "nozzles", "daily_sales_t", "grade", "sales_months"]),
                  hide_index=True, key=ui.Keys.table(K.LIST))
-    st.caption(t("exp.caption", kind=t("imp.kind.stations")))  # daily sales and grade ride along (ignored on import)
+    st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.stations")))  # daily sales and grade ride along (ignored on import)
     ui.import_downloads(ctx, "stations", K.LIST)
 with tab_edit:
     if not editor:
@@ -85,13 +85,13 @@ with tab_edit:
                 else:
                     stations.update_station(ctx.engine, ctx.user, int(pick), entered)
             except ValueError as exc:
-                st.error(t("common.invalid", reason=validation.describe(exc, t)))
+                st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
             else:
                 saved(t("common.saved"))
 with tab_rivals:
     st.dataframe(labelled(rivals, labels(RIVAL_LABELS), ["name", "brand", "district", "lon", "lat"]), hide_index=True,
                  key=ui.Keys.table(K.COMPETITORS))
-    st.caption(t("exp.caption", kind=t("imp.kind.competitor_stations")))
+    st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.competitor_stations")))
     ui.import_downloads(ctx, "competitor_stations", K.COMPETITORS)
     if editor:
         names = {None: t("stn.new")} | dict(zip(rivals["id"], rivals["name"] + " · " + rivals["district"]))
@@ -103,7 +103,7 @@ with tab_rivals:
             try:
                 stations.save_competitor(ctx.engine, ctx.user, entered, None if pick is None else int(pick))
             except ValueError as exc:
-                st.error(t("common.invalid", reason=validation.describe(exc, t)))
+                st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
             else:
                 saved(t("common.saved"))
 with tab_sales:
@@ -119,7 +119,7 @@ with tab_sales:
                 try:
                     daily, grade = stations.set_sales(ctx.engine, ctx.user, code, month, gasoline, diesel)
                 except ValueError as exc:
-                    st.error(t("common.invalid", reason=validation.describe(exc, t)))
+                    st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
                 else:
                     saved(t("stn.sales_saved", daily=f"{daily:,.2f}", grade=t(f"val.grade.{grade}")))
     if code is not None:
@@ -127,5 +127,5 @@ with tab_sales:
         monthly = ui.cached(stations.sales)(ctx.engine, ctx.scope, sid)
         st.dataframe(labelled(monthly, t, ["month", "gasoline_t", "diesel_t", "volume_t"]), hide_index=True,
                      key=ui.Keys.table(K.SALES))
-    st.caption(t("exp.caption", kind=t("imp.kind.station_sales")))  # every station and month of the scope
+    st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.station_sales")))  # every station and month of the scope
     ui.import_downloads(ctx, "station_sales", K.SALES)

@@ -14,7 +14,7 @@ summary = tiers.headline(ui.cached(tiers.distribution)(ctx.engine, ctx.scope, ct
                          ui.cached(tiers.overrides)(ctx.engine, ctx.scope))
 
 st.title(t("page.tiers"))
-st.caption(t("overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
+st.caption(ui.md(t, "overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 if flash := st.session_state.pop(K.FLASH, None):
     st.success(flash)
 c1, c2, c3, c4 = st.columns(4, border=True)
@@ -74,10 +74,10 @@ with tab_cand:
                         raise ValueError(t("tiers.no_customer", code=code))
                     tiers.set_override(ctx.engine, ctx.user, customer["id"], new, reason)
                 except ValueError as exc:
-                    st.error(t("common.invalid", reason=str(exc)))
+                    st.error(ui.md(t, "common.invalid", reason=str(exc)))
                 else:
                     ui.invalidate("customers")
-                    st.session_state[K.FLASH] = t("tiers.override_saved", name=customer["name"])
+                    st.session_state[K.FLASH] = ui.md(t, "tiers.override_saved", name=customer["name"])
                     st.rerun()  # the figures at the top change too
 with tab_load:
     if tab_load.open:

@@ -10,7 +10,7 @@ t = ctx.t
 K = ui.Keys.Visits
 today = dt.date.today()
 st.title(t("page.visits"))
-st.caption(t("visit.subtitle", scope=ui.scope_name(ctx), today=today.isoformat()))
+st.caption(ui.md(t, "visit.subtitle", scope=ui.scope_name(ctx), today=today.isoformat()))
 owners = ui.cached(visits.by_owner)(ctx.engine, ctx.scope, today)
 plans = ui.cached(visits.planned)(ctx.engine, ctx.scope, today)
 m = st.columns(3, border=True)
@@ -30,7 +30,7 @@ with tab_due:
     st.subheader(t("visit.plans"))
     ui.table(plans, t, "visit_plans", K.PLANS, ["planned_on", "code", "customer", "mode", "owner", "overdue",
                                                      "days_late"], values=MODE | {"overdue": "bool"})
-    st.caption(t("tpl.visits_caption", month=ctx.month))  # the month's visits as the visit import reads them
+    st.caption(ui.md(t, "tpl.visits_caption", month=ctx.month))  # the month's visits as the visit import reads them
     ui.import_downloads(ctx, "visits", K.PLANS_IMPORT, ctx.month)
     st.subheader(t("visit.due_list"))
     due = ui.cached(visits.due_customers)(ctx.engine, ctx.scope, today)
@@ -41,7 +41,7 @@ def attempt(action, *args, **kwargs) -> None:
     try:
         action(ctx.engine, ctx.user, *args, **kwargs)
     except ValueError as exc:
-        st.error(t("common.invalid", reason=validation.describe(exc, t)))
+        st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
         return
     ui.invalidate("visits")
     st.success(t("common.saved"))
@@ -73,7 +73,7 @@ with tab_rec:
             if st.form_submit_button(t("visit.save"), type="primary"):
                 customer = customers.by_code(ctx.engine, ctx.scope, code)
                 if customer is None:
-                    st.error(t("common.invalid", reason=t("visit.no_customer", code=code)))
+                    st.error(ui.md(t, "common.invalid", reason=t("visit.no_customer", code=code)))
                 elif what == "plan":
                     attempt(visits.plan, customer["id"], mode, day, note)
                 else:
@@ -94,13 +94,13 @@ with tab_week:
     by = c2.radio(t("visit.by"), ["station", "district"], horizontal=True, key=K.WEEK_BY,
                   format_func=lambda x: t(f"level.{x}"))
     start, end = visits.week_of(pick)
-    st.caption(t("visit.week_line", start=start.isoformat(), end=(end - dt.timedelta(days=1)).isoformat()))
+    st.caption(ui.md(t, "visit.week_line", start=start.isoformat(), end=(end - dt.timedelta(days=1)).isoformat()))
     bulletin = ui.cached(visits.weekly_bulletin)(ctx.engine, ctx.scope, start, by)
     ui.table(bulletin.drop(columns="unit_id"), t, f"weekly_bulletin_{start}", K.WEEK)
     totals = bulletin[list(visits.BULLETIN_COLUMNS)].sum()
     st.caption(" · ".join(f"{t(f'col.{k}')} {int(v):,}" for k, v in totals.items()))
 with tab_month:
-    st.caption(t("visit.assessment_help", month=ctx.month))
+    st.caption(ui.md(t, "visit.assessment_help", month=ctx.month))
     assess = ui.cached(visits.monthly_assessment)(ctx.engine, ctx.scope, ctx.month)
     ui.table(assess, t, f"assessment_{ctx.month}", K.MONTH,
              ["rank", "owner", "station", "score", "plans", "plans_done", "visits_done", "scheduled",

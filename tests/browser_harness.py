@@ -3,6 +3,7 @@ Debian's Chromium through Playwright, every request to anything but this machine
 counted, screenshots kept in `test-artifacts/`."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -32,11 +33,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(fixture_url):
-    """A fresh Streamlit server on the fixture database; yields its base URL."""
+@contextlib.contextmanager
+def start_server(url: str):
+    """Run a fresh Streamlit server on the database at `url`; yields its base URL, stops it after."""
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=fixture_url, GRIDCRM_DEMO="1")
+    env = dict(os.environ, DATABASE_URL=url, GRIDCRM_DEMO="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.headless", "true", "--server.address", "127.0.0.1"],
@@ -52,9 +53,18 @@ def server(fixture_url):
     else:
         proc.kill()
         pytest.fail("server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(fixture_url):
+    """A fresh Streamlit server on the fixture database; yields its base URL."""
+    with start_server(fixture_url) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

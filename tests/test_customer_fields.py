@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib import customers, export, importer
 from lib.i18n import catalog, translator
-from lib.ui import Keys
+from lib.ui import Keys, md_escape
 from lib.validation import Field, ValidationError
 from lib.vocab import labelled
 
@@ -191,7 +191,8 @@ def test_form_profile_and_archive_show_the_new_field(db, monkeypatch):
     assert not at.exception
     table = at.dataframe[0].value
     assert table["WeChat (test)"].tolist() == ["wx_form"] and table["Fleet (test)"].tolist() == [4]
-    assert any("WeChat (test): wx_form" in m.value and "Fleet (test): 4" in m.value for m in at.markdown)
+    assert any(md_escape("WeChat (test): wx_form") in m.value and "Fleet (test): 4" in m.value
+               for m in at.markdown)  # shown literally (Markdown-escaped: the "_" is no emphasis)
     edit = at.text_input(key=K.field(Keys.row(K.EDIT, cid), "test_wechat"))
     assert edit.value == "wx_form"
     edit.input("wx_edit")

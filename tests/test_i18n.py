@@ -8,7 +8,7 @@ from lib import customers, importer, vocab
 from lib.i18n import LANGUAGES, catalog, translator
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY_CALL = re.compile(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z_0-9]+)+)["']""")
+KEY_CALL = re.compile(r"""(?:\bt\(|\bmd\(\s*t\s*,)\s*["']([a-z_]+(?:\.[a-z_0-9]+)+)["']""")  # t(…), ui.md(t, …)
 # Keys built at run time from a fixed vocabulary: "prefix.{x}" for every x listed here.
 DYNAMIC = {
     "rate": ["entry_rate", "fill_up_rate", "return_rate", "pass_through_rate"],

@@ -7,6 +7,7 @@
 - `sidebar`: scope and month pickers. `tables`: table widget and download buttons.
 - `cache`: `cached(fn)` readers and `invalidate(*areas)` after a write.
 - `forms`: a form widget per spec field (`field_widget`).
+- `text`: `md_escape(value)` and `md(t, key, **params)`, data shown literally inside Markdown 文本转义.
 - `map_assets`: the URL maps load Leaflet from. `presentation`: slide HTML and charts, briefing downloads. `keys`: every session-state key, `Keys`.
 """
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-exported for app.py)
@@ -42,6 +43,7 @@ from lib.ui.navigation import PAGES, PageSpec, allowed_pages, may_open, navigati
 from lib.ui.presentation import PRESENTATION_CSS, briefing_downloads, slide_chart, slide_html
 from lib.ui.sidebar import unit_label
 from lib.ui.tables import TABLE_ROWS, download_buttons, import_downloads, table
+from lib.ui.text import md, md_escape
 
 __all__ = [
     "AREAS", "DEFAULT_LANGUAGE", "IMPORT_AREAS", "LANGUAGES", "PAGES", "PRESENTATION_CSS", "TABLE_ROWS", "Keys",
@@ -51,4 +53,5 @@ __all__ = [
     "months", "navigation_pages", "org_units", "page_context", "page_link", "page_spec", "run", "scope_name",
     "secrets_equal", "session_timeout", "slide_chart", "slide_html", "table", "translator", "unit_label",
     "fragment", "session_check",
+    "md", "md_escape",
 ]

@@ -25,6 +25,7 @@ from lib.ui.bootstrap import demo_mode, ensure_data, get_engine
 from lib.ui.cache import invalidate
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language, language_picker
+from lib.ui.text import md
 
 
 def session_timeout() -> dt.timedelta:
@@ -120,7 +121,7 @@ def _login_body(engine: Engine, t: Callable[..., str]) -> None:
         change_password_form(engine, t, user)
         return
     if demo_mode():
-        st.info(t("login.demo", password=auth.DEMO_PASSWORD,
+        st.info(md(t, "login.demo", password=auth.DEMO_PASSWORD,
                   logins=", ".join(f"{login} ({t(f'role.{role}')})" for login, _, role, _ in auth.DEMO_USERS)))
     notice = st.session_state.pop(Keys.LOGIN_NOTICE, None)
     if notice:
@@ -147,9 +148,9 @@ def _log_in(engine: Engine, t: Callable[..., str], name: str, password: str) -> 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     wait = (result.locked_until - now).total_seconds() if result.locked_until else 0
     if result.reason == "locked":
-        st.error(t("login.locked", minutes=max(1, math.ceil(wait / 60))))
+        st.error(md(t, "login.locked", minutes=max(1, math.ceil(wait / 60))))
     elif result.reason == "slowed":
-        st.error(t("login.slowed", seconds=max(1, math.ceil(wait))))
+        st.error(md(t, "login.slowed", seconds=max(1, math.ceil(wait))))
     elif result.reason == "inactive":
         st.error(t("login.inactive"))
     else:
@@ -184,7 +185,7 @@ def first_admin_form(engine: Engine, t: Callable[..., str]) -> None:
             else:
                 auth.create_first_admin(engine, login, name, password)
         except ValueError as exc:
-            st.error(t("common.invalid", reason=validation.describe(exc, t)))
+            st.error(md(t, "common.invalid", reason=validation.describe(exc, t)))
             return
         invalidate()  # the organisation and its users are new: no cached reader may keep "empty"
         # the login form comes next, saying so; after logging in the admin lands on 组织设置 (pages/setup.py)
@@ -212,7 +213,7 @@ def change_password_form(engine: Engine, t: Callable[..., str], user: auth.Sessi
     try:
         auth.change_own_password(engine, user.id, old, new)
     except ValueError as exc:
-        st.error(t("common.invalid", reason=validation.describe(exc, t)))
+        st.error(md(t, "common.invalid", reason=validation.describe(exc, t)))
         return
     st.rerun()
 

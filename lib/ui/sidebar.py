@@ -12,6 +12,7 @@ from lib.ui.cache import months, org_units
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language_picker
 from lib.ui.login import logout
+from lib.ui.text import md_escape
 
 
 def unit_label(unit, lang: str) -> str:
@@ -41,7 +42,7 @@ def sidebar(engine: Engine, lang: str, t: Callable[..., str], user: auth.Session
                 children.setdefault(unit["parent_id"], []).append(unit)
             current, depth = units.iloc[0].to_dict(), 0
             if not children.get(current["id"]):
-                st.markdown(unit_label(current, lang))
+                st.markdown(md_escape(unit_label(current, lang)))
             while children.get(current["id"]):
                 below = {u["path"]: u for u in children[current["id"]]}
                 labels = {"": t("sidebar.all")} | {p: unit_label(u, lang) for p, u in below.items()}

@@ -7,6 +7,7 @@ import streamlit as st
 
 from lib.ui.keys import Keys
 from lib.ui.language_switch import language
+from lib.ui.text import md
 
 TABLE_ROWS = 2_000  # rows a dashboard table shows on the page (downloads have all)
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,7 +26,7 @@ def table(df, t: Callable[..., str], name: str, key: str, columns: list[str] | N
     shown = vocab.labelled(df.head(TABLE_ROWS), t, columns, values)
     if len(df) > TABLE_ROWS:
         lang = language()
-        st.caption(t("dash.rows_capped", shown=fmt.count(TABLE_ROWS, lang), total=fmt.count(len(df), lang)))
+        st.caption(md(t, "dash.rows_capped", shown=fmt.count(TABLE_ROWS, lang), total=fmt.count(len(df), lang)))
     config = {vocab.column_label(t, c): st.column_config.NumberColumn(format=vocab.page_format(c))
               for c in (columns or list(df.columns)) if c in df.columns and vocab.page_format(c)}
     config |= {vocab.column_label(t, c): v for c, v in (column_config or {}).items()}
