@@ -99,6 +99,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "org.edit": _ADMINS,  # create units from the map, rename, managers, boundaries
     # development cases 客户开发 (002 §6.5.4): open a case, move it through its stages
     "development.edit": _STATION_AND_ABOVE,
+    # issue 14: revert a whole import 撤销导入 (lib.importer.revert)
+    "imports.revert": _ADMINS,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

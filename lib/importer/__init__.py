@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import db
 from lib.auth import audit
-from lib.importer import devcases, people
+from lib.importer import devcases, people, revert
 from lib.importer.check import Context, check_frame, load_context
 from lib.importer.grids import import_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
@@ -56,6 +56,7 @@ class ImportReport:
     seconds: float = 0.0
     preview: pd.DataFrame | None = None
     secrets: pd.DataFrame | None = None  # users: the one-time passwords 初始密码, to be shown once (never stored)
+    batch_id: int | None = None  # the import batch 导入批次 its rows were recorded under (lib.importer.revert)
 
     def errors_frame(self) -> pd.DataFrame:
         """The errors as a table: row, column, code, message (English)."""
@@ -107,11 +108,13 @@ def _import_grids(engine: Engine, report: ImportReport, data: bytes, scope: str,
     if looks_binary(data):
         raise FileError("binary")
     with db.write(engine) as conn:
+        snap = revert.snapshot(conn, "grids", None)
         report.rows, errors, count, report.inserted, report.updated = import_grids(conn, data, scope)
         if errors:
             report.fail(errors, count)
             raise _Rollback
         _audit(conn, report, actor, scope)
+        report.batch_id = revert.record(conn, snap, report, actor, scope)
         if dry_run:
             raise _Rollback
 
@@ -130,6 +133,15 @@ def _file_issues(df: pd.DataFrame, ck: Checker) -> list[Issue]:
                   key=lambda e: (e.row, e.column))
 
 
+def _write_recorded(conn: Connection, report: ImportReport, out: pd.DataFrame, ctx: Context, actor: str, scope: str,
+                    progress: Progress) -> None:
+    """Write the checked rows, audited, with the batch's per-row before/after (lib.importer.revert)."""
+    snap = revert.snapshot(conn, report.kind, out)
+    report.inserted, report.updated = write_rows(conn, report.kind, out, ctx, actor, progress)
+    _audit(conn, report, actor, scope)
+    report.batch_id = revert.record(conn, snap, report, actor, scope)
+
+
 def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: str, actor: str, dry_run: bool,
                  progress: Progress, today: dt.date) -> None:
     kind = report.kind
@@ -145,8 +157,7 @@ def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: 
             raise _Rollback
         report.preview = out.head(20)
         progress(0.6, "write")
-        report.inserted, report.updated = write_rows(conn, kind, out, ctx, actor, progress)
-        _audit(conn, report, actor, scope)
+        _write_recorded(conn, report, out, ctx, actor, scope, progress)
         if dry_run:
             raise _Rollback
         report.secrets = ctx.people.get("secrets")
