@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import db
 from lib.auth import audit
-from lib.importer import devcases, people, revert
+from lib.importer import devcases, merge, people, revert
 from lib.importer.check import Context, check_frame, load_context
 from lib.importer.grids import import_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
@@ -148,6 +148,7 @@ def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: 
     with db.write(engine) as conn, _big_cache(conn):
         codes = df["customer_code"] if "customer_code" in df else df["code"] if kind == "customers" else ()
         ctx = load_context(conn, scope, today, [str(c).upper() for c in codes])
+        df = merge.fill_stored(conn, kind, df, scope)  # only the columns the file has (lib.importer.merge)
         people.prepare(conn, ctx, kind, actor)
         devcases.prepare(conn, ctx, kind, actor)
         out, ck = check_frame(kind, df, ctx)
