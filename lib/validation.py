@@ -59,6 +59,8 @@ CODES = (
     # development cases 客户开发 (lib.development, 002 §6.5.4)
     "case_open", "case_closed", "stage_backwards", "agreement_required", "stage_date_early", "unknown_developer",
     "case_changed",
+    # imports that cannot destroy (issue 14): a new row matching a stored customer
+    "duplicate_customer",
 )
 YES = frozenset({"1", "true", "yes", "y", "是", "有", "√", "✓", "✔"})
 NO = frozenset({"", "0", "false", "no", "n", "否", "无", "×", "✗", "✘"})

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, text
 from lib import db
 from lib.auth import audit
 from lib.importer import devcases, merge, people, revert
-from lib.importer.check import Context, check_frame, load_context
+from lib.importer.check import Context, check_frame, known_customers, load_context
 from lib.importer.grids import import_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
 from lib.importer.specs import COLUMNS, KINDS, PASSING, RATE_PAIRS, columns, limits
@@ -142,6 +142,12 @@ def _write_recorded(conn: Connection, report: ImportReport, out: pd.DataFrame, c
     report.batch_id = revert.record(conn, snap, report, actor, scope)
 
 
+def _load_known(conn: Connection, ctx: Context, kind: str, df: pd.DataFrame) -> None:
+    """Customers: the stored customers of the scope, which new rows must not repeat (check.known_customers)."""
+    if kind == "customers" and len(ctx.customers) < len(df):  # some rows are new customers
+        ctx.known = known_customers(conn, ctx.scope)
+
+
 def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: str, actor: str, dry_run: bool,
                  progress: Progress, today: dt.date) -> None:
     kind = report.kind
@@ -149,6 +155,7 @@ def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: 
         codes = df["customer_code"] if "customer_code" in df else df["code"] if kind == "customers" else ()
         ctx = load_context(conn, scope, today, [str(c).upper() for c in codes])
         df = merge.fill_stored(conn, kind, df, scope)  # only the columns the file has (lib.importer.merge)
+        _load_known(conn, ctx, kind, df)
         people.prepare(conn, ctx, kind, actor)
         devcases.prepare(conn, ctx, kind, actor)
         out, ck = check_frame(kind, df, ctx)

@@ -54,7 +54,7 @@ TABLES: dict[str, tuple[tuple[str, tuple[str, ...], Filter], ...]] = {
     "station_sales": (("station_sales", ("station_id", "month"), None), ("station", ("id",), None)),
     "managers": (("customer_manager", ("id",), None),),
     "targets": (("development_plan", ("id",), None),),
-    "rate_targets": (("four_rate_target", ("id",), None),),
+    "rate_targets": (("four_rate_target", ("station_id", "rate"), None),),
     "surveys": (("survey_submission", ("id",), None),),
     "org_units": (("org_unit", ("id",), None),),
     "development": (("development", ("id",), None),),
@@ -100,7 +100,7 @@ def _read(conn: Connection, t: sa.Table, keys: tuple[str, ...], where: dict | No
         conds = [t.c[c].in_(v) for c, v in rest]
         stmts += [sa.select(t).where(t.c[first[0]].in_(first[1][i:i + CHUNK]), *conds)
                   for i in range(0, len(first[1]), CHUNK)]
-    if above is not None and where is not None:
+    if above is not None and where is not None and "id" in t.c:
         stmts.append(sa.select(t).where(t.c.id > above))
     found = {}
     for stmt in stmts:
