@@ -211,11 +211,22 @@ def _restore(conn: Connection, kind: str, changes: pd.DataFrame) -> None:
         part = changes[(changes["tbl"] == name) & ~inserted]
         rows = [(_decode(codec, json.loads(b)), isinstance(a, str)) for b, a in zip(part["before"], part["after"])]
         upd, new = [r for r, kept in rows if kept], [r for r, kept in rows if not kept]
-        if upd:
-            stmt = t.update().where(*(t.c[k] == sa.bindparam(f"k_{k}") for k in keys))
-            conn.execute(stmt, [{**r, **{f"k_{k}": r[k] for k in keys}} for r in upd])
-        if new:
-            conn.execute(t.insert(), new)
+        for nulls, group in _by_json_nulls(t, upd).items():
+            stmt = t.update().where(*(t.c[k] == sa.bindparam(f"k_{k}") for k in keys)).values(
+                {c: sa.null() for c in nulls})
+            conn.execute(stmt, [{**r, **{f"k_{k}": r[k] for k in keys}} for r in group])
+        for nulls, group in _by_json_nulls(t, new).items():
+            conn.execute(t.insert().values({c: sa.null() for c in nulls}), group)
+
+
+def _by_json_nulls(t: sa.Table, rows: list[dict]) -> dict[tuple, list[dict]]:
+    """Rows grouped by their JSON columns holding SQL NULL (bound as NULL, not as the JSON text null)."""
+    json_cols = [c.name for c in t.columns if _kind(c) == "json"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        nulls = tuple(c for c in json_cols if r[c] is None)
+        groups.setdefault(nulls, []).append({k: v for k, v in r.items() if k not in nulls})
+    return groups
 
 def _delete(conn: Connection, name: str, keys: tuple[str, ...], key_texts: list[str]) -> None:
     t = _table(name)
