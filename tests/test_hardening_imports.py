@@ -91,6 +91,10 @@ def test_station_file_without_coordinates_and_nozzles_keeps_them(db):
     after = one(db, "SELECT name, lon, lat, nozzles, opened_on FROM station WHERE code = :c", c=s["code"])
     assert after == {"name": "新站名", "lon": s["lon"], "lat": s["lat"], "nozzles": s["nozzles"],
                      "opened_on": s["opened_on"]}
+    assert s["opened_on"] is not None
+    imported(db, "stations", f"code,name,district_code,opened_on,nozzles\n{s['code']},新站名,{s['district']},-,\n")
+    after = one(db, "SELECT opened_on, nozzles FROM station WHERE code = :c", c=s["code"])
+    assert after == {"opened_on": None, "nozzles": s["nozzles"]}  # a dash clears, a blank keeps
 
 
 # --- the blank-cell rule: blank keeps, a dash clears ---------------------------------------------------------

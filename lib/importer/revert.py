@@ -1,6 +1,6 @@
 """Import batches and revert 导入批次与撤销 (issue 14): every import that writes records, besides its
 summary audit row, one `import_batch` row and per row it inserted, updated or deleted the row's
-before and after (`import_change`, JSON objects of the stored cells as lib.transfer encodes them;
+before and after (`import_change`, JSON objects of the stored cells, dates as ISO text;
 NULL before = inserted, NULL after = deleted), tied to the batch.
 
 Capture: `snapshot(conn, kind, out)` reads, before the write, the rows the file can touch (per table
@@ -18,6 +18,7 @@ back; the summaries are refreshed as the import's write path refreshes them (lib
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import auth, db
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
-from lib.transfer import _decoder, _encoder, _kind, models_metadata
+from lib.transfer import _kind, models_metadata
 
 
 def _ids(s: pd.Series) -> list:
@@ -69,26 +70,39 @@ def _table(name: str) -> sa.Table:
     return models_metadata().tables[name]
 
 
-def _codec(t: sa.Table) -> list[tuple[str, Callable, Callable]]:
-    """(column, encode, decode) per column: lib.transfer's cell text; JSON columns as parsed values."""
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode  # one encoder, reused
+
+
+def _iso(v) -> str:
+    return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat() if isinstance(v, dt.date) else str(v)
+
+
+def _codec(t: sa.Table) -> list[tuple[str, Callable | None, Callable | None]]:
+    """(column, encode, decode) per column (lib.transfer's column kinds): dates and times as ISO text,
+    JSON columns as their JSON text; numbers, text and booleans as JSON has them (None: as is)."""
     out = []
     for c in t.columns:
         kind = _kind(c)
-        dec = json.loads if kind == "json" else _decoder(kind)
-        out.append((c.name, _encoder(kind), dec))
+        if kind in ("date", "datetime"):
+            out.append((c.name, _iso, dt.date.fromisoformat if kind == "date" else dt.datetime.fromisoformat))
+        elif kind == "json":
+            out.append((c.name, lambda v: json.dumps(v, ensure_ascii=False), json.loads))
+        else:
+            out.append((c.name, None, None))
     return out
 
 
 def _encode(codec, row) -> dict:
-    return {name: None if v is None else enc(v) for (name, enc, _), v in zip(codec, row)}
+    return {name: v if enc is None or v is None else enc(v) for (name, enc, _), v in zip(codec, row)}
 
 
 def _decode(codec, cells: dict) -> dict:
-    return {name: None if cells.get(name) is None else dec(cells[name]) for name, _, dec in codec}
+    return {name: cells.get(name) if dec is None or cells.get(name) is None else dec(cells[name])
+            for name, _, dec in codec}
 
 
 def _read(conn: Connection, t: sa.Table, keys: tuple[str, ...], where: dict | None, above: int | None = None) -> dict:
-    """{key JSON: row JSON} of the rows of `t` matching `where` ({column: values}; the first column's
+    """{key tuple: row JSON} of the rows of `t` matching `where` ({column: values}; the first column's
     values in chunks), or every row; with `above`, also every row whose id is higher."""
     codec = _codec(t)
     pos = [[c for c, _, _ in codec].index(k) for k in keys]
@@ -106,8 +120,7 @@ def _read(conn: Connection, t: sa.Table, keys: tuple[str, ...], where: dict | No
     for stmt in stmts:
         for row in conn.execute(stmt):
             cells = _encode(codec, row)
-            key = json.dumps([cells[codec[p][0]] for p in pos], ensure_ascii=False)
-            found[key] = json.dumps(cells, ensure_ascii=False, separators=(",", ":"))
+            found[tuple(cells[codec[p][0]] for p in pos)] = _JSON(cells)
     return found
 
 
@@ -135,19 +148,20 @@ def record(conn: Connection, snap: Snapshot, report, actor: str, scope: str) -> 
     recorded, for a kind without TABLES)."""
     if snap.kind not in TABLES:
         return None
-    batch = conn.execute(sa.insert(_table("import_batch")).values(
+    batches = _table("import_batch")
+    batch = conn.execute(sa.insert(batches).values(
         kind=snap.kind, filename=report.filename[:200], actor=actor, org_path=scope, at=auth._now(),
-        rows=report.rows, inserted=report.inserted, updated=report.updated).returning(sa.column("id"))).scalar_one()
+        rows=report.rows, inserted=report.inserted, updated=report.updated).returning(batches.c.id)).scalar_one()
     cols: dict[str, list] = {"batch_id": [], "tbl": [], "key": [], "before": [], "after": []}
     for name, keys, where, before, top in snap.parts:
         after = _read(conn, _table(name), keys, where, top)
         for key in before.keys() | after.keys():
             b, a = before.get(key), after.get(key)
             if b != a:
-                for col, v in zip(cols, (batch, name, key, b, a)):
+                for col, v in zip(cols, (batch, name, _JSON(list(key)), b, a)):
                     cols[col].append(v)
     if cols["tbl"]:
-        db.bulk_insert(conn, _table("import_change").c.batch_id.table, cols)
+        db.bulk_insert(conn, _table("import_change"), cols)
     return batch
 
 
@@ -178,9 +192,9 @@ def _changes(conn: Connection, batch_id: int) -> pd.DataFrame:
 def _current(conn: Connection, name: str, keys: tuple[str, ...], group: pd.DataFrame) -> dict:
     """The rows of table `name` now, for the keys of `group`."""
     t = _table(name)
-    dec = dict((c, d) for c, _, d in _codec(t))
-    firsts = sorted({json.loads(k)[0] for k in group["key"]})
-    return _read(conn, t, keys, {keys[0]: [dec[keys[0]](v) for v in firsts]})
+    dec = {c: d or (lambda v: v) for c, _, d in _codec(t)}
+    values = list(zip(*(json.loads(k) for k in group["key"])))
+    return _read(conn, t, keys, {k: [dec[k](v) for v in sorted(set(vs))] for k, vs in zip(keys, values)})
 
 
 def _keys_of(kind: str) -> dict[str, tuple[str, ...]]:
@@ -193,7 +207,7 @@ def conflicts(conn: Connection, kind: str, changes: pd.DataFrame) -> list[tuple[
     for name, group in changes.groupby("tbl", sort=False):
         now = _current(conn, name, _keys_of(kind)[name], group)
         for key, after in zip(group["key"], group["after"]):
-            if now.get(key) != (after if isinstance(after, str) else None):
+            if now.get(tuple(json.loads(key))) != (after if isinstance(after, str) else None):
                 found.append((name, ", ".join(str(v) for v in json.loads(key))))
     return found
 
@@ -230,7 +244,7 @@ def _by_json_nulls(t: sa.Table, rows: list[dict]) -> dict[tuple, list[dict]]:
 
 def _delete(conn: Connection, name: str, keys: tuple[str, ...], key_texts: list[str]) -> None:
     t = _table(name)
-    dec = dict((c, d) for c, _, d in _codec(t))
+    dec = {c: d or (lambda v: v) for c, _, d in _codec(t)}
     params = [{f"k_{k}": dec[k](v) for k, v in zip(keys, json.loads(kt))} for kt in key_texts]
     if name in SUMMARY_CHILDREN:
         child, col = SUMMARY_CHILDREN[name]
