@@ -8,7 +8,10 @@ one), so the tree before the change and after it can be compared on the same dat
 
 Files: 20,000 new customers (no code); 100,000 consumption rows of a new month; 20,000 existing
 customers with four columns (code, name, kind, station code: the partial update of issue 14).
-Each file goes into a fresh copy of the database; best of `--repeat` runs, wall and CPU seconds.
+Each file goes into a fresh copy of the database; best of `--repeat` runs, wall and CPU seconds, and
+the CPU seconds spent in the steps issue 14 added (snapshot and record of the per-row changes, the
+stored-value merge, the stored-duplicate read) with their share of the run: on a shared machine the
+share measured inside one run is steadier than two runs' difference.
 """
 from __future__ import annotations
 
@@ -52,6 +55,33 @@ def files(db_path: str) -> dict[str, bytes]:
             "customers_update_4cols_20k": upd.to_csv(index=False).encode("utf-8-sig")}
 
 
+ADDED: dict[str, float] = {}  # CPU seconds inside the steps issue 14 added (this tree only), per run
+
+
+def _timed(module, name: str) -> None:
+    """Wrap `module.name` to add its CPU seconds to ADDED (the added steps' share of the same run)."""
+    inner = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        c0 = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            ADDED[name] = ADDED.get(name, 0.0) + time.process_time() - c0
+
+    setattr(module, name, wrapper)
+
+
+def _instrument() -> None:
+    import lib.importer as imp
+
+    for mod, names in ((getattr(imp, "revert", None), ("snapshot", "record")),
+                       (getattr(imp, "merge", None), ("fill_stored",)), (imp, ("known_customers",))):
+        for name in names:
+            if mod is not None and hasattr(mod, name):
+                _timed(mod, name)
+
+
 def run(db_path: str, kind: str, data: bytes, repeat: int) -> dict:
     from lib.db import make_engine
     from lib.importer import import_file
@@ -62,6 +92,7 @@ def run(db_path: str, kind: str, data: bytes, repeat: int) -> dict:
             copy = Path(tmp) / "copy.db"
             shutil.copy(db_path, copy)
             engine = make_engine(f"sqlite:///{copy}")
+            ADDED.clear()
             w0, c0 = time.perf_counter(), time.process_time()
             report = import_file(engine, kind, data, f"{kind}.csv", today=TODAY)
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
@@ -69,7 +100,9 @@ def run(db_path: str, kind: str, data: bytes, repeat: int) -> dict:
         assert report.ok, report.errors[:3]
         if best is None or wall < best["wall_s"]:
             best = {"rows": report.rows, "inserted": report.inserted, "updated": report.updated,
-                    "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
+                    "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                    "added_cpu_s": {k: round(v, 2) for k, v in ADDED.items()},
+                    "added_share": round(sum(ADDED.values()) / cpu, 3)}
     return best
 
 
@@ -82,6 +115,7 @@ def main() -> None:
     ap.add_argument("--json")
     args = ap.parse_args()
     sys.path.insert(0, args.root)
+    _instrument()
     out = {}
     for name, data in files(args.db).items():
         if args.only and name not in args.only:

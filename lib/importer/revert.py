@@ -93,6 +93,8 @@ def _codec(t: sa.Table) -> list[tuple[str, Callable | None, Callable | None]]:
 
 
 def _encode(codec, row) -> dict:
+    if not any(enc for _, enc, _ in codec):  # numbers and text only: as they are (fast path for big tables)
+        return dict(zip((name for name, _, _ in codec), row))
     return {name: v if enc is None or v is None else enc(v) for (name, enc, _), v in zip(codec, row)}
 
 
@@ -101,26 +103,37 @@ def _decode(codec, cells: dict) -> dict:
             for name, _, dec in codec}
 
 
+def _statements(conn: Connection, t: sa.Table, where: dict) -> tuple[list, set | None]:
+    """The selects of the rows matching `where` and the first column's values to keep (None: all).
+    The other columns' rows are counted first: few (a month the file adds), they are read at once
+    and the first column filtered here; many, the first column's values go in chunks."""
+    (col, values), *rest = where.items()
+    conds = [t.c[c].in_(v) for c, v in rest]
+    if rest and conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar() <= 2 * len(values):
+        return [sa.select(t).where(*conds)], set(values)
+    return [sa.select(t).where(t.c[col].in_(values[i:i + CHUNK]), *conds) for i in range(0, len(values), CHUNK)], None
+
+
 def _read(conn: Connection, t: sa.Table, keys: tuple[str, ...], where: dict | None, above: int | None = None) -> dict:
-    """{key tuple: row JSON} of the rows of `t` matching `where` ({column: values}; the first column's
-    values in chunks), or every row; with `above`, also every row whose id is higher."""
+    """{key tuple: row JSON} of the rows of `t` matching `where` ({column: values}), or every row; with
+    `above`, also every row whose id is higher."""
     codec = _codec(t)
-    pos = [[c for c, _, _ in codec].index(k) for k in keys]
-    stmts = []
+    names = [c for c, _, _ in codec]
+    stmts, keep = [], None
     if where is None:
         stmts.append(sa.select(t))
     elif all(where.values()):
-        first, *rest = where.items()
-        conds = [t.c[c].in_(v) for c, v in rest]
-        stmts += [sa.select(t).where(t.c[first[0]].in_(first[1][i:i + CHUNK]), *conds)
-                  for i in range(0, len(first[1]), CHUNK)]
+        stmts, keep = _statements(conn, t, where)
     if above is not None and where is not None and "id" in t.c:
         stmts.append(sa.select(t).where(t.c.id > above))
+    first = names.index(next(iter(where))) if where else 0
     found = {}
-    for stmt in stmts:
+    for n, stmt in enumerate(stmts):
+        filtered = keep is not None and n == 0
         for row in conn.execute(stmt):
-            cells = _encode(codec, row)
-            found[tuple(cells[codec[p][0]] for p in pos)] = _JSON(cells)
+            if not filtered or row[first] in keep:
+                cells = _encode(codec, row)
+                found[tuple(cells[p] for p in keys)] = _JSON(cells)
     return found
 
 
@@ -152,16 +165,16 @@ def record(conn: Connection, snap: Snapshot, report, actor: str, scope: str) -> 
     batch = conn.execute(sa.insert(batches).values(
         kind=snap.kind, filename=report.filename[:200], actor=actor, org_path=scope, at=auth._now(),
         rows=report.rows, inserted=report.inserted, updated=report.updated).returning(batches.c.id)).scalar_one()
-    cols: dict[str, list] = {"batch_id": [], "tbl": [], "key": [], "before": [], "after": []}
+    cols: dict[str, list] = {"tbl": [], "key": [], "before": [], "after": []}
     for name, keys, where, before, top in snap.parts:
         after = _read(conn, _table(name), keys, where, top)
-        for key in before.keys() | after.keys():
-            b, a = before.get(key), after.get(key)
-            if b != a:
-                for col, v in zip(cols, (batch, name, _JSON(list(key)), b, a)):
-                    cols[col].append(v)
+        changed = [k for k, a in after.items() if before.get(k) != a] + [k for k in before if k not in after]
+        cols["tbl"] += [name] * len(changed)
+        cols["key"] += [_JSON(list(k)) for k in changed]
+        cols["before"] += [before.get(k) for k in changed]
+        cols["after"] += [after.get(k) for k in changed]
     if cols["tbl"]:
-        db.bulk_insert(conn, _table("import_change"), cols)
+        db.bulk_insert(conn, _table("import_change"), {"batch_id": [batch] * len(cols["tbl"]), **cols})
     return batch
 
 
