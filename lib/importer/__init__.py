@@ -1,15 +1,19 @@
 """Imports 数据导入: customers, monthly consumption, station traffic, visits (CSV / Excel) and grids (GeoJSON).
 
 `import_file(engine, kind, data, filename, dry_run=False, scope=None)` reads the bytes, checks every
-row and either writes all of them in one transaction or nothing (全部成功或全部不导入). It never raises
-for a bad file: the report says what is wrong, with the row (as the spreadsheet numbers it: the
-header is row 1), the column and the error code (catalog err.<code>, lib.validation).
+row and either writes all of them in one transaction or nothing (全部成功或全部不导入). A row naming a
+stored record changes only the columns the file has (a blank cell keeps the stored value, a dash
+clears it: `merge`); every write is recorded per row under an import batch that an admin can revert
+(`revert`). It never raises for a bad file: the report says what is wrong, with the row (as the
+spreadsheet numbers it: the header is row 1), the column and the error code (catalog err.<code>,
+lib.validation).
 
 The package by step: `specs` (columns per kind, limits), `read` (CSV, Excel, GeoJSON as text cells),
 `check` (row checks; customer fields through the customer spec the form uses too), `write` (the
 writes per kind and the summaries refreshed with them), `grids` (GeoJSON grids and the partition
 check), `templates` (downloadable templates), `people` (managers, users with one-time passwords,
-development and four-rate targets, surveys: their checks and writes).
+development and four-rate targets, surveys: their checks and writes), `merge` (only the columns a
+file has), `revert` (import batches, per-row before/after, revert).
 """
 from __future__ import annotations
 
@@ -101,7 +105,8 @@ def _refuse_early(kind: str, data: bytes, lim: dict) -> None:
 
 def _audit(conn: Connection, report: ImportReport, actor: str, scope: str) -> None:
     audit(conn, actor, "import", report.kind, report.filename[:50], None,
-          {"rows": report.rows, "inserted": report.inserted, "updated": report.updated}, org_path=scope)
+          {"rows": report.rows, "inserted": report.inserted, "updated": report.updated,
+           **({"batch": report.batch_id} if report.batch_id else {})}, org_path=scope)
 
 
 def _import_grids(engine: Engine, report: ImportReport, data: bytes, scope: str, actor: str, dry_run: bool) -> None:
@@ -113,8 +118,8 @@ def _import_grids(engine: Engine, report: ImportReport, data: bytes, scope: str,
         if errors:
             report.fail(errors, count)
             raise _Rollback
-        _audit(conn, report, actor, scope)
         report.batch_id = revert.record(conn, snap, report, actor, scope)
+        _audit(conn, report, actor, scope)
         if dry_run:
             raise _Rollback
 
@@ -138,8 +143,8 @@ def _write_recorded(conn: Connection, report: ImportReport, out: pd.DataFrame, c
     """Write the checked rows, audited, with the batch's per-row before/after (lib.importer.revert)."""
     snap = revert.snapshot(conn, report.kind, out)
     report.inserted, report.updated = write_rows(conn, report.kind, out, ctx, actor, progress)
-    _audit(conn, report, actor, scope)
     report.batch_id = revert.record(conn, snap, report, actor, scope)
+    _audit(conn, report, actor, scope)
 
 
 def _load_known(conn: Connection, ctx: Context, kind: str, df: pd.DataFrame) -> None:
@@ -211,7 +216,7 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, dry_ru
             _import_rows(engine, report, df, scope, actor, dry_run, progress, today or dt.date.today())
         report.ok = True
     except _Rollback:
-        report.ok = not report.errors
+        report.ok, report.batch_id = not report.errors, None  # a dry run's batch was rolled back with it
         if not report.ok:
             report.inserted = report.updated = 0
     except FileError as exc:
