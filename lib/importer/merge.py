@@ -62,9 +62,14 @@ def _stored(conn: Connection, kind: str, scope: str, keys: tuple[str, ...], want
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if rows.empty:
         return rows
-    cells = as_import_file(rows.reset_index(drop=True), kind, "en")
-    cells.index = pd.MultiIndex.from_tuples(_norm(cells.astype(str).replace({"None": ""}), keys))
-    cells = cells[cells.index.isin(list(wanted))]
+    raw = rows[list(keys)].astype(object).where(rows[list(keys)].notna(), "").astype(str)
+    found = _norm(raw, keys)
+    hit = [k in wanted for k in found]
+    if not any(hit):
+        return pd.DataFrame()
+    rows = rows[hit].reset_index(drop=True)  # only the records the file names go through the formatting
+    cells = as_import_file(rows, kind, "en")
+    cells.index = pd.MultiIndex.from_tuples([k for k, h in zip(found, hit) if h], names=list(keys))
     return cells[~cells.index.duplicated()]
 
 
