@@ -146,6 +146,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "imports.surveys": _STATION_AND_ABOVE,
     "imports.org_units": _ADMINS,
     "imports.development": _STATION_AND_ABOVE,
+    # issue 14: revert a whole import 撤销导入 (lib.importer.revert)
+    "imports.revert": _ADMINS,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

@@ -203,7 +203,8 @@ def write_stations(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int
     """Write checked station rows in the caller's transaction (the forms take the "station" lock first;
     on SQLite every write transaction is serialised anyway): a new code creates the station-level
     org unit (path = district path + code + "/") and the station; an existing code updates name,
-    coordinates, opening date and nozzles (empty cells keep the stored value). Grids are not made
+    coordinates, opening date and nozzles (an import fills empty cells with the stored values first,
+    lib.importer.merge, and a dash clears coordinates and opening date; nozzles are never empty). Grids are not made
     here: a new station gets its grid from the grid import or the grid editor 网格编辑. Audited per
     station. Returns (inserted, updated)."""
     inserted = updated = 0
@@ -232,11 +233,10 @@ def write_stations(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int
                                         "WHERE id = :i"), {"i": sid}).mappings().one())
         params = {"i": sid, "name": name, "lon": lon, "lat": lat, "opened": opened,
                   "nozzles": int(nozzles) if nozzles is not None else None}
-        conn.execute(text("UPDATE station SET name = :name, lon = COALESCE(:lon, lon), lat = COALESCE(:lat, lat), "
-                          "opened_on = COALESCE(:opened, opened_on), nozzles = COALESCE(:nozzles, nozzles) "
-                          "WHERE id = :i"), params)
-        conn.execute(text("UPDATE org_unit SET name = :name, lon = COALESCE(:lon, lon), lat = COALESCE(:lat, lat) "
-                          "WHERE id = :u"), {"u": int(r["unit_id"]), "name": name, "lon": lon, "lat": lat})
+        conn.execute(text("UPDATE station SET name = :name, lon = :lon, lat = :lat, opened_on = :opened, "
+                          "nozzles = COALESCE(:nozzles, nozzles) WHERE id = :i"), params)
+        conn.execute(text("UPDATE org_unit SET name = :name, lon = :lon, lat = :lat WHERE id = :u"),
+                     {"u": int(r["unit_id"]), "name": name, "lon": lon, "lat": lat})
         after = dict(conn.execute(text("SELECT name, lon, lat, opened_on, nozzles FROM station WHERE id = :i"),
                                   {"i": sid}).mappings().one())
         path = before.pop("org_path")

@@ -70,6 +70,8 @@ CODES = (
     # limits checked before and while a file is parsed (issue 14, lib.importer.read and worker)
     "zip_limit", "xml_limit", "cell_limit", "column_limit", "cell_count_limit", "line_limit", "control_char",
     "file_too_big_to_read", "read_timeout", "early_month", "too_many_vertices", "internal_ref",
+    # imports that cannot destroy (issue 14): a new row matching a stored customer
+    "duplicate_customer",
 )
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls (a \x0b breaks an Excel download)
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

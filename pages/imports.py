@@ -3,7 +3,8 @@ reason) before anything is written, then the import itself — all rows or none.
 import pandas as pd
 import streamlit as st
 
-from lib import export, fmt, importer, org, ui
+from lib import auth, export, fmt, importer, org, ui
+from lib.importer import revert
 
 ctx = ui.guard("pages/imports.py")
 t = ctx.t
@@ -15,6 +16,8 @@ asked = st.query_params.get("kind")  # a link from the setup checklist names the
 kind = st.segmented_control(t("imp.kind_label"), kinds, key=K.KIND, default=asked if asked in kinds else "customers",
                             format_func=lambda k: t(f"imp.kind.{k}")) or "customers"
 st.markdown(t(f"imp.help.{kind}"))
+if kind != "grids":
+    st.caption(t("imp.blank_rule"))  # the blank-cell rule, the same for every kind (lib.importer.merge)
 cols = st.columns([1, 1, 4])
 if kind == "grids":
     cols[0].download_button(t("imp.template_geojson"), importer.template("grids", lang=ctx.lang), "grids_template.geojson",
@@ -84,3 +87,67 @@ if upload is not None:
             errors = pd.DataFrame([{"row": e.row, "column": e.column, "message": e.text(t)}
                                    for e in report.errors], columns=["row", "column", "message"])
             ui.table(errors, t, "import_errors", K.ERRORS)
+
+
+# --- recent imports and their revert 最近导入与撤销 (issue 14, lib.importer.revert) --------------------------
+
+
+def _recent_table(batches: pd.DataFrame) -> pd.DataFrame:
+    state = [t("imp.recent.active") if pd.isna(at) else t("imp.recent.reverted", by=by, at=str(at)[:16])
+             for at, by in zip(batches["reverted_at"], batches["reverted_by"])]
+    return pd.DataFrame({t("imp.recent.at"): batches["at"].astype(str).str[:16], "#": batches["id"],
+                         t("imp.recent.kind"): [t(f"imp.kind.{k}") for k in batches["kind"]],
+                         t("imp.recent.file"): batches["filename"], t("imp.recent.actor"): batches["actor"],
+                         t("imp.recent.rows"): batches["rows"], t("imp.recent.inserted"): batches["inserted"],
+                         t("imp.recent.updated"): batches["updated"], t("imp.recent.state"): state})
+
+
+def _revert_result() -> None:
+    result = st.session_state.pop(K.REVERT_RESULT, None)
+    if result is None:
+        return
+    if result.ok:
+        st.success(t("imp.recent.done", id=result.batch_id, n=result.restored))
+        return
+    st.error(t(f"imp.recent.refused.{result.reason}", id=result.batch_id, n=len(result.conflicts)))
+    if result.conflicts:
+        st.dataframe(pd.DataFrame(result.conflicts, columns=[t("imp.recent.table"), t("imp.recent.key")]),
+                     hide_index=True, key=K.CONFLICTS)
+
+
+def _revert_controls(batches: pd.DataFrame) -> None:
+    open_ = batches[batches["reverted_at"].isna() & batches["kind"].isin(list(revert.TABLES))]
+    if open_.empty:
+        return
+    pick = st.selectbox(t("imp.recent.pick"), open_["id"].tolist(), key=K.REVERT,
+                        format_func=lambda i: f"#{i} {open_.set_index('id').at[i, 'filename']}")
+    if st.button(t("imp.recent.revert"), key=ui.Keys.row(K.REVERT, "go"), icon=":material/undo:"):
+        st.session_state[K.REVERT_ASK] = pick
+    asked = st.session_state.get(K.REVERT_ASK)
+    if asked is None or asked not in open_["id"].tolist():
+        return
+    row = open_.set_index("id").loc[asked]
+    st.warning(t("imp.recent.confirm", id=asked, kind=t(f"imp.kind.{row['kind']}"), file=row["filename"],
+                 rows=row["rows"]))
+    yes, no = st.columns([1, 4])
+    if yes.button(t("imp.recent.confirm_yes"), key=K.REVERT_YES, type="primary"):
+        st.session_state[K.REVERT_RESULT] = revert.revert(ctx.engine, ctx.user, int(asked))
+        st.session_state.pop(K.REVERT_ASK, None)
+        ui.invalidate(*ui.IMPORT_AREAS[row["kind"]])
+        st.rerun()
+    if no.button(t("imp.recent.cancel"), key=K.REVERT_NO):
+        st.session_state.pop(K.REVERT_ASK, None)
+        st.rerun()
+
+
+st.divider()
+st.subheader(t("imp.recent.title"))
+st.caption(t("imp.recent.caption"))
+_revert_result()
+recent = revert.recent(ctx.engine, ctx.user.scope)
+if recent.empty:
+    st.caption(t("imp.recent.none"))
+else:
+    st.dataframe(_recent_table(recent), hide_index=True, key=K.RECENT)
+    if auth.can(ctx.user, "imports.revert"):
+        _revert_controls(recent)

@@ -1,15 +1,19 @@
 """Imports 数据导入: customers, monthly consumption, station traffic, visits (CSV / Excel) and grids (GeoJSON).
 
 `import_file(engine, kind, data, filename, dry_run=False, scope=None)` reads the bytes, checks every
-row and either writes all of them in one transaction or nothing (全部成功或全部不导入). It never raises
-for a bad file: the report says what is wrong, with the row (as the spreadsheet numbers it: the
-header is row 1), the column and the error code (catalog err.<code>, lib.validation).
+row and either writes all of them in one transaction or nothing (全部成功或全部不导入). A row naming a
+stored record changes only the columns the file has (a blank cell keeps the stored value, a dash
+clears it: `merge`); every write is recorded per row under an import batch that an admin can revert
+(`revert`). It never raises for a bad file: the report says what is wrong, with the row (as the
+spreadsheet numbers it: the header is row 1), the column and the error code (catalog err.<code>,
+lib.validation).
 
 The package by step: `specs` (columns per kind, limits), `read` (CSV, Excel, GeoJSON as text cells),
 `check` (row checks; customer fields through the customer spec the form uses too), `write` (the
 writes per kind and the summaries refreshed with them), `grids` (GeoJSON grids and the partition
 check), `templates` (downloadable templates), `people` (managers, users with one-time passwords,
-development and four-rate targets, surveys: their checks and writes).
+development and four-rate targets, surveys: their checks and writes), `merge` (only the columns a
+file has), `revert` (import batches, per-row before/after, revert).
 """
 from __future__ import annotations
 
@@ -25,8 +29,8 @@ from sqlalchemy import Connection, Engine
 
 from lib import db
 from lib.auth import SessionUser, audit, can
-from lib.importer import devcases, people, worker
-from lib.importer.check import Context, check_frame, load_context
+from lib.importer import devcases, merge, people, revert, worker
+from lib.importer.check import Context, check_frame, known_customers, load_context
 from lib.importer.grids import import_grids, parse_grids
 from lib.importer.read import FileError, decode, looks_binary, map_columns, read_table
 from lib.importer.specs import COLUMNS, KINDS, PASSING, RATE_PAIRS, columns, limits
@@ -59,6 +63,7 @@ class ImportReport:
     seconds: float = 0.0
     preview: pd.DataFrame | None = None
     secrets: pd.DataFrame | None = None  # users: the one-time passwords 初始密码, to be shown once (never stored)
+    batch_id: int | None = None  # the import batch 导入批次 its rows were recorded under (lib.importer.revert)
 
     def errors_frame(self) -> pd.DataFrame:
         """The errors as a table: row, column, code, message (English)."""
@@ -98,7 +103,8 @@ def _refuse_early(kind: str, data: bytes, lim: dict) -> None:
 
 def _audit(conn: Connection, report: ImportReport, actor: str, scope: str) -> None:
     audit(conn, actor, "import", report.kind, report.filename[:50], None,
-          {"rows": report.rows, "inserted": report.inserted, "updated": report.updated}, org_path=scope)
+          {"rows": report.rows, "inserted": report.inserted, "updated": report.updated,
+           **({"batch": report.batch_id} if report.batch_id else {})}, org_path=scope)
 
 
 def _import_grids(engine: Engine, report: ImportReport, data: bytes, scope: str, actor: str, dry_run: bool) -> None:
@@ -110,10 +116,12 @@ def _import_grids(engine: Engine, report: ImportReport, data: bytes, scope: str,
         report.fail(parsed.issues()[:MAX_ERRORS], len(parsed.problems))
         raise _Rollback
     with db.write(engine) as conn:
+        snap = revert.snapshot(conn, "grids", None)
         report.rows, errors, count, report.inserted, report.updated = import_grids(conn, parsed, scope)
         if errors:
             report.fail(errors, count)
             raise _Rollback
+        report.batch_id = revert.record(conn, snap, report, actor, scope)
         _audit(conn, report, actor, scope)
         if dry_run:
             raise _Rollback
@@ -133,12 +141,29 @@ def _file_issues(df: pd.DataFrame, ck: Checker) -> list[Issue]:
                   key=lambda e: (e.row, e.column))
 
 
+def _write_recorded(conn: Connection, report: ImportReport, out: pd.DataFrame, ctx: Context, actor: str, scope: str,
+                    progress: Progress) -> None:
+    """Write the checked rows, audited, with the batch's per-row before/after (lib.importer.revert)."""
+    snap = revert.snapshot(conn, report.kind, out)
+    report.inserted, report.updated = write_rows(conn, report.kind, out, ctx, actor, progress)
+    report.batch_id = revert.record(conn, snap, report, actor, scope)
+    _audit(conn, report, actor, scope)
+
+
+def _load_known(conn: Connection, ctx: Context, kind: str, df: pd.DataFrame) -> None:
+    """Customers: the stored customers of the scope, which new rows must not repeat (check.known_customers)."""
+    if kind == "customers" and len(ctx.customers) < len(df):  # some rows are new customers
+        ctx.known = known_customers(conn, ctx.scope)
+
+
 def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: str, actor: str, dry_run: bool,
                  progress: Progress, today: dt.date) -> None:
     kind = report.kind
     with db.write(engine) as conn, _big_cache(conn):
         codes = df["customer_code"] if "customer_code" in df else df["code"] if kind == "customers" else ()
         ctx = load_context(conn, scope, today, [str(c).upper() for c in codes])
+        df = merge.fill_stored(conn, kind, df, scope)  # only the columns the file has (lib.importer.merge)
+        _load_known(conn, ctx, kind, df)
         people.prepare(conn, ctx, kind, actor)
         devcases.prepare(conn, ctx, kind, actor)
         out, ck = check_frame(kind, df, ctx)
@@ -148,8 +173,7 @@ def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: 
             raise _Rollback
         report.preview = out.head(20)
         progress(0.6, "write")
-        report.inserted, report.updated = write_rows(conn, kind, out, ctx, actor, progress)
-        _audit(conn, report, actor, scope)
+        _write_recorded(conn, report, out, ctx, actor, scope, progress)
         if dry_run:
             raise _Rollback
         report.secrets = ctx.people.get("secrets")
@@ -200,7 +224,7 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, user: 
             _import_rows(engine, report, df, scope, actor, dry_run, progress, today or dt.date.today())
         report.ok = True
     except _Rollback:
-        report.ok = not report.errors
+        report.ok, report.batch_id = not report.errors, None  # a dry run's batch was rolled back with it
         if not report.ok:
             report.inserted = report.updated = 0
     except FileError as exc:

@@ -36,6 +36,7 @@ class Context:
     units: pd.DataFrame | None = None  # org units above stations by code (lib.stations.load_units)
     people: dict = field(default_factory=dict)  # units, managers, logins … of lib.importer.people.prepare
     org_units: pd.DataFrame | None = None  # every org unit by code with its parent's code (lib.org.unit_table)
+    known: pd.DataFrame | None = None  # customers of the scope: code, name, phone, credit_code (known_customers)
 
 
 STATIONS_SQL = ("SELECT s.code, s.id, s.org_path, s.org_unit_id, u.parent_id AS district_id FROM station s "
@@ -67,6 +68,12 @@ def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=()
     if codes:
         ctx.customers = _customers_by_code(conn, codes)
     return ctx
+
+
+def known_customers(conn: Connection, scope: str) -> pd.DataFrame:
+    """The customers inside `scope` (code, name, phone, credit_code): what a new customer row must not repeat."""
+    return pd.read_sql_query(text("SELECT code, name, phone, credit_code FROM customer WHERE org_path LIKE :s"),
+                             conn, params={"s": scope + "%"})
 
 
 def check_frame(kind: str, df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
@@ -173,6 +180,25 @@ def _customer_extra(df: pd.DataFrame, out: pd.DataFrame) -> list:
     return [customers.pack_extra(cell, customers.extra_dict(prev), fields) for cell, prev in zip(cells, old)]
 
 
+def _stored_duplicates(ck: Checker, ctx: Context, out: pd.DataFrame) -> None:
+    """A new row (no code, or a code not stored) repeating a stored customer of the scope 疑似重复客户 by
+    the keys the file's own duplicate check uses, the form's likely-duplicate keys (lib.customers.duplicates):
+    the same credit code, or the same name and phone. Refused naming that customer's code; a row naming
+    the code updates it instead."""
+    known = ctx.known
+    if known is None or known.empty:
+        return
+    new = ~out["exists"].astype(bool)
+    by_cc = known[known["credit_code"].fillna("") != ""].drop_duplicates("credit_code").set_index("credit_code")["code"]
+    by_np = known[known["phone"].fillna("") != ""].drop_duplicates(["name", "phone"]).set_index(["name", "phone"])["code"]
+    cc_hit = out["credit_code"].map(by_cc).where(new & (out["credit_code"] != ""))
+    np_keys = pd.MultiIndex.from_arrays([out["name"], out["phone"]])
+    np_hit = pd.Series(by_np.reindex(np_keys).to_numpy(), index=out.index).where(new & (out["phone"] != ""))
+    for col, hit in (("credit_code", cc_hit), ("name", np_hit)):
+        for i in np.flatnonzero(hit.notna().to_numpy()):
+            ck.add(int(i), col, "duplicate_customer", value=ck.df[col].iloc[i], code=hit.iloc[i])
+
+
 def _code_ok(code: str) -> bool:
     try:
         rules.parse_customer_code(code)
@@ -199,6 +225,7 @@ def check_customers(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Check
     ck.duplicates([out["code"]], "code", mask=has_code)
     ck.duplicates([out["credit_code"]], "credit_code", mask=out["credit_code"] != "")
     ck.duplicates([out["name"], out["phone"]], "name", mask=(out["phone"] != "") & ~has_code)
+    _stored_duplicates(ck, ctx, out)
     tiers = customers.decide_tiers(out, ck.bad)
     for col in tiers.columns:
         out[col] = tiers[col]

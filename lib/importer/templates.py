@@ -130,7 +130,7 @@ def _workbook(kind: str, header: list[str], lang: str) -> bytes:
         ws.column_dimensions[letter].width = 16
     ws.freeze_panes = "A2"
     info = wb.create_sheet(t("tpl.sheet_help"))
-    info.append([t("tpl.note")])
+    info.append([t("tpl.note") + " " + t("tpl.blank_rule")])  # with the blank-cell rule (lib.importer.merge)
     info.append([t("tpl.header"), t("tpl.key"), t("tpl.required"), t("tpl.format"), t("tpl.allowed"), t("tpl.example")])
     lists = wb.create_sheet(t("tpl.sheet_lists"))
     n_lists = 0

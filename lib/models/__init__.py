@@ -10,6 +10,7 @@ One module per area, all on `lib.models.base.Base`:
 - `development`: development plans 开发计划, cases 客户开发, surveys 潜在客户调查表
 - `work`: visits 维护回访, matters 事项, work logs, manager ratings and plans
 - `tracking`: win-back tasks 挽回任务
+- `imports`: import batches 导入批次 and their per-row changes (revert)
 
 Importing this package registers every table on `Base.metadata` and re-exports every model, so
 `from lib.models import Customer` and `lib.models.Customer` work. A new table goes into its area's
@@ -21,6 +22,7 @@ from lib.models.base import NAMING_CONVENTION, Base, Month, OrgPath
 from lib.models.customers import Customer, MonthlyConsumption
 from lib.models.development import DEV_STAGES, SURVEY_STATES, Development, DevelopmentPlan, SurveySubmission
 from lib.models.four_rates import FourRateTarget, StationTraffic
+from lib.models.imports import ImportBatch, ImportChange
 from lib.models.org import ORG_LEVELS, CompetitorStation, Grid, OrgUnit, Patch, Station, StationSales
 from lib.models.people import AuditLog, CustomerManager, LoginAttempt, User, UserSession
 from lib.models.summary import CustomerMonthly, StationMonthly
@@ -38,4 +40,5 @@ __all__ = [
     "Visit", "Matter", "MatterEvent", "MatterFlow", "WorkLog", "ManagerRating", "ManagerPlan",
     "TASK_STATES", "WARNING_REASONS", "WinBackTask",
     "LoginAttempt", "UserSession",
+    "ImportBatch", "ImportChange",
 ]

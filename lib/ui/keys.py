@@ -253,6 +253,13 @@ class Keys:
         SECRETS = "imp_secrets"  # one-time passwords of a users import, shown once
         SECRETS_DOWNLOAD = "imp_secrets_dl"
         EXPORT = "imp_export"  # + kind: the current data in the import format (csv/xlsx derive from it)
+        RECENT = "imp_recent"  # recent imports table (issue 14)
+        REVERT = "imp_revert"  # + batch id: the revert button of one import
+        REVERT_ASK = "imp_revert_ask"  # the batch id whose revert waits for confirmation
+        REVERT_YES = "imp_revert_yes"
+        REVERT_NO = "imp_revert_no"
+        REVERT_RESULT = "imp_revert_result"  # the last RevertReport, shown once
+        CONFLICTS = "imp_conflicts"
 
     class Managers:
         """pages/managers.py 客户经理."""
