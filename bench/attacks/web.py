@@ -1,0 +1,1 @@
+"""Web attacks (classes 5-7, 0)."""
