@@ -49,8 +49,13 @@ def campaign(args) -> dict:
         try:
             results = core.run(env, attacks, echo=lambda s: print(s, flush=True))
         finally:
+            from bench.attacks import web
+
+            web.stop_server(env)
             if env.postgres:
-                core._pg_drop(args.db, base)
+                for url in (env.fx.get("hostile_url"), base):
+                    if url:
+                        core._pg_drop(args.db, url)
     return {"summary": core.tally(results), "results": results,
             "run": {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "quick": args.quick,
                     "backend": "postgresql" if env.postgres else "sqlite", "customers": args.customers,

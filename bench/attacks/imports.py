@@ -11,7 +11,18 @@ import zipfile
 
 from sqlalchemy import text
 
-from bench.attacks.core import DEMO_END, Env, actor_for, attack, count, failed, held, import_as, report_summary, run_child
+from bench.attacks.core import (
+    DEMO_END,
+    Env,
+    actor_for,
+    attack,
+    count,
+    failed,
+    held,
+    import_as,
+    report_summary,
+    run_child,
+)
 
 STATION = "station_manager"
 HELD_MB, HELD_S = 1200, 15.0  # a refused bomb holds only within these (the child's peak RSS and wall time)
@@ -284,9 +295,12 @@ def _huge_cell():
 
 
 def _many_cells():
+    """1,000,000 identical rows × 12 cells (cell references are optional in SpreadsheetML): ~200 MB of
+    XML in well under 1 MB of zip."""
     yield _NS.format(dtd="") + _header_row()
-    for r in range(2, 300_002):  # 300,000 rows × 12 columns
-        yield f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>1</v></c>' for c in "ABCDEFGHIJKL") + "</row>"
+    block = ("<row>" + "<c><v>1</v></c>" * 12 + "</row>") * 1000
+    for _ in range(1000):
+        yield block
     yield _END
 
 

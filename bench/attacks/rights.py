@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.attacks.core import Env, actor_for, add, Attack, count, failed, held, import_as, params
+from bench.attacks.core import Attack, Env, actor_for, add, count, failed, held, import_as, params
 from bench.attacks.imports import csv_bytes, geojson, grid_feature
 
 ROLES = ("province_admin", "province_viewer", "city_manager", "district_manager", "station_manager",
