@@ -73,7 +73,7 @@ def _kept(*fields):
 for _f, _q in (("phone", True), ("contact", False), ("credit_code", False), ("manager_id", True), ("diesel_t", False)):
     attack("1", f"partial_customers_wipes_{_f}", quick=_q)(
         functools.partial(_partial_customer, fixture="own_customer", check=_kept(_f)))
-attack("1", "partial_customers_wipes_coordinates")(
+attack("1", "partial_customers_wipes_coordinates", quick=True)(
     functools.partial(_partial_customer, fixture="own_customer", check=_kept("lon", "lat")))
 attack("1", "partial_customers_wipes_lost_status")(
     functools.partial(_partial_customer, fixture="lost_customer", check=_kept("status", "lost_month")))

@@ -308,6 +308,8 @@ DOORS = (
     Door("import.users", ADMINS, _import("users", _users_file)),
 )
 QUICK_DOORS = {"matters.escalate_overdue", "import.grids", "auth.reset_password", "editing.save_grid_geometries"}
+QUICK_PAIRS = {("auth.set_active", "district_manager"), ("auth.create_user", "city_manager"),
+               ("import.consumption", "customer_manager"), ("customers.update", "province_viewer")}
 
 
 def _try(env: Env, door: Door, role: str) -> tuple[bool, str, int]:
@@ -347,7 +349,8 @@ for _door in DOORS:
         if _role not in _door.allowed:
             add(Attack(f"4.{_door.name}.as_{_role}", "4", f"{_door.name} as {_role}",
                        functools.partial(door_attack, door=_door, role=_role),
-                       quick=_door.name in QUICK_DOORS and _role == "station_manager"))
+                       quick=(_door.name in QUICK_DOORS and _role == "station_manager")
+                       or (_door.name, _role) in QUICK_PAIRS))
 
 
 # --- scope attacks: an allowed role, a target outside its scope or a bad value ---------------------

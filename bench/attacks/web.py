@@ -556,7 +556,7 @@ def count_base(env: Env) -> int:
     return env.fx["base_customers"]
 
 
-for _f in (0.3, 0.6, 0.8, 0.9, 0.97):
+for _f in (0.2, 0.4, 0.6, 0.75):
     attack("0", f"kill_during_import_at_{_f * 100:.0f}pct", full_only=True)(functools.partial(kill_attack, fraction=_f))
 
 
