@@ -289,7 +289,7 @@ def _header_row() -> str:
 def _huge_cell():
     yield _NS.format(dtd="") + _header_row() + '<row r="2"><c r="A2" t="inlineStr"><is><t>'
     block = "A" * (1 << 20)
-    for _ in range(200):  # 200 MB of text in one cell
+    for _ in range(1000):  # 1,000 MB of text in one cell (about 1 MB of zip)
         yield block
     yield "</t></is></c></row>" + _END
 
