@@ -26,8 +26,8 @@ from bench.attacks.core import Env, attack, count, failed, held, import_as, para
 from bench.attacks.imports import csv_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-EVIL = "![m](http://attacker.invalid/x.png) [l](http://attacker.invalid/l) :red[红] **粗**"
-MARKERS = ("![m](http://attacker.invalid", "[l](http://attacker.invalid", ":red[")
+EVIL = "![m](http://a.invalid/x) [l](http://a.invalid/l) :red[红] **粗**"  # cut to each column's length
+MARKERS = ("![m](http://a.invalid", "[l](http://a.invalid", ":red[")
 SKIP_NODES = ("arrow_data_frame", "iframe", "html", "plotly_chart", "deck_gl_json_chart", "vega_lite_chart",
               "json", "code", "dataframe", "table", "component_instance")  # maps: HTML, not markdown
 
@@ -38,18 +38,18 @@ SKIP_NODES = ("arrow_data_frame", "iframe", "html", "plotly_chart", "deck_gl_jso
 def _poison(engine, scope: str) -> None:
     """Hostile text in every user-entered field the issue names, inside `scope`."""
     like = scope + "%"
-    stmts = [
-        "UPDATE customer SET name = :e || id, contact = :e WHERE org_path LIKE :p",
-        "UPDATE customer SET tier_override_reason = :e WHERE tier_override IS NOT NULL",
-        "UPDATE grid SET name = :e || id, owner_name = :e, owner_phone = :e",
-        "UPDATE matter SET title = :e, description = :e WHERE org_path LIKE :p",
-        "UPDATE work_log SET content = :e WHERE org_path LIKE :p",
-        "UPDATE visit SET note = :e WHERE org_path LIKE :p",
-        "UPDATE customer_manager SET name = :e || id WHERE org_path LIKE :p",
+    stmts = [  # cut to the column's length (PostgreSQL refuses longer text); the image comes first
+        "UPDATE customer SET name = CAST(:e AS TEXT), contact = CAST(:e50 AS TEXT) WHERE org_path LIKE :p",
+        "UPDATE customer SET tier_override_reason = CAST(:e AS TEXT) WHERE tier_override IS NOT NULL",
+        "UPDATE grid SET name = CAST(:e AS TEXT), owner_name = CAST(:e50 AS TEXT), owner_phone = CAST(:e30 AS TEXT)",
+        "UPDATE matter SET title = CAST(:e AS TEXT), description = CAST(:e AS TEXT) WHERE org_path LIKE :p",
+        "UPDATE work_log SET content = CAST(:e AS TEXT) WHERE org_path LIKE :p",
+        "UPDATE visit SET note = CAST(:e AS TEXT) WHERE org_path LIKE :p",
+        "UPDATE customer_manager SET name = CAST(:e50 AS TEXT) WHERE org_path LIKE :p",
     ]
     with engine.begin() as conn:
         for sql in stmts:
-            conn.execute(text(sql), {"e": EVIL, "p": like})
+            conn.execute(text(sql), {"e": EVIL, "e50": EVIL[:50], "e30": EVIL[:30], "p": like})
 
 
 def _hostile_url(env: Env) -> str:
@@ -350,7 +350,7 @@ def readme(env: Env):
 def demo_password(env: Env):
     from lib import auth
 
-    os.environ["DATABASE_URL"] = env.base_url
+    os.environ["DATABASE_URL"] = _hostile_url(env)  # never the base: PostgreSQL copies it as a template
     os.environ["GRIDCRM_DEMO"] = "1"  # the quick start's default: the demo database
     from tests.apptest_helpers import app
 
@@ -543,10 +543,14 @@ def uninterrupted(env: Env):
 
 def kill_attack(env: Env, fraction: float):
     after_s = round(_uninterrupted_s(env) * fraction, 2)
-    ch, n = _import_killed(env, after_s)
+    for _ in range(3):  # the machine's load varies: an import that finished first is killed sooner
+        ch, n = _import_killed(env, after_s)
+        if ch.status != "ok":
+            break
+        after_s = round(ch.seconds * fraction, 2)
     base = count_base(env)
     if ch.status == "ok":
-        return "error", f"the import finished before the kill at {after_s} s"
+        return "error", f"the import finished before the kill three times (last at {after_s} s)"
     if n in (base, base + KILL_ROWS):
         return held(f"kill -9 at {after_s} s ({fraction:.0%} of the import): {n - base:,} rows (all or none)")
     return failed(f"kill -9 at {after_s} s left {n - base:,} of {KILL_ROWS:,} rows (partial)")
