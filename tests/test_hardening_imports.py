@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from _import_as import import_file
 from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from lib import customers, managers
-from lib.importer import import_file
 from lib.importer.revert import revert
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 

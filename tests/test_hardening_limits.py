@@ -15,12 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import shapely
+from _import_as import import_file
 from _work_db import count, db, small_url  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
 from bench import fuzz_imports as fuzz
 from lib import auth, maps
-from lib.importer import import_file, read_table
+from lib.actors import system_user
+from lib.importer import read_table
 from lib.importer.read import FileError
 from lib.importer.specs import KINDS, SPECS, fields
 from lib.validation import CODES, Checker, ValidationError
@@ -239,10 +241,10 @@ def test_a_5_mb_display_name_is_refused_by_the_user_form(db):
         unit = conn.execute(text("SELECT id FROM org_unit WHERE level = 'province'")).scalar()
     before = snapshot(db)
     with pytest.raises(ValidationError) as err:
-        auth.create_user(db, "admin", "bigname", "x" * 5_000_000, "province_viewer", unit, "Long-enough-pw-2026")
+        auth.create_user(db, system_user(db), "bigname", "x" * 5_000_000, "province_viewer", unit, "Long-enough-pw-2026")
     assert err.value.errors[0].code == "too_long" and err.value.errors[0].params["limit"] == 100
     with pytest.raises(ValidationError):
-        auth.create_user(db, "admin", "ctlname", "a\x0bb", "province_viewer", unit, "Long-enough-pw-2026")
+        auth.create_user(db, system_user(db), "ctlname", "a\x0bb", "province_viewer", unit, "Long-enough-pw-2026")
     assert snapshot(db) == before
 
 
@@ -298,7 +300,7 @@ def test_grid_of_100005_vertices_is_refused_in_seconds_without_the_write_lock(db
 
     t0 = time.perf_counter()
     with pytest.raises(ValidationError) as err:
-        maps.editing.save_grid_geometries(db, "admin", "/", district, {gid: shape(feat["geometry"])})
+        maps.editing.save_grid_geometries(db, system_user(db), district, {gid: shape(feat["geometry"])})
     assert err.value.errors[0].code == "too_many_vertices" and time.perf_counter() - t0 < 5
     data = maps.editing.district_grids(db, "/", district)
     t0 = time.perf_counter()
