@@ -396,11 +396,15 @@ def start_session(conn: Connection, user_id: int, now: dt.datetime | None = None
     return token
 
 
-def end_sessions(conn: Connection, user_id: int, reason: str, now: dt.datetime | None = None) -> int:
-    """End every open session of `user_id` (reason: "password_reset", "deactivated", "role_changed");
-    their next rerun, fragment runs included, returns to the login page. Returns how many."""
-    return conn.execute(update(SESSIONS).where(SESSIONS.c.user_id == user_id, SESSIONS.c.ended_at.is_(None))
-                        .values(ended_at=now or _now(), reason=reason)).rowcount
+def end_sessions(conn: Connection, user_id: int, reason: str, now: dt.datetime | None = None,
+                 keep: str | None = None) -> int:
+    """End every open session of `user_id` (reason: "password_reset", "deactivated", "role_changed",
+    "password_changed") but the one whose token is `keep`; their next rerun, fragment runs included,
+    returns to the login page. Returns how many."""
+    where = [SESSIONS.c.user_id == user_id, SESSIONS.c.ended_at.is_(None)]
+    if keep:
+        where.append(SESSIONS.c.id != _token_id(keep))
+    return conn.execute(update(SESSIONS).where(*where).values(ended_at=now or _now(), reason=reason)).rowcount
 
 
 def end_session(engine: Engine, token: str, reason: str = "logout") -> None:
@@ -557,9 +561,11 @@ def create_user_once(engine: Engine, actor, login: str, display_name: str, role:
         return people.create_one_user(conn, actor, login, display_name, role, org_unit_id, manager_id)
 
 
-def change_own_password(engine: Engine, user_id: int, old: str, new: str) -> None:
+def change_own_password(engine: Engine, user_id: int, old: str, new: str, keep_token: str | None = None) -> None:
     """Set a user's own new password (the first login after a one-time password, audited without
-    either password): the old one must match and the new one differ from it."""
+    either password): the old one must match and the new one differ from it. Every other session of
+    the user ends (a stolen session does not outlive the password); `keep_token` is the session
+    changing it, which stays."""
     if (new or "") == (old or ""):
         raise ValueError("new password: must differ from the one-time password")
     with write(engine) as conn:
@@ -574,6 +580,7 @@ def change_own_password(engine: Engine, user_id: int, old: str, new: str) -> Non
             raise ValueError("password: the current password is wrong") from None
         conn.execute(text("UPDATE app_user SET password_hash = :h, must_change_password = :f WHERE id = :id"),
                      {"h": pw_hash, "f": False, "id": user_id})
+        end_sessions(conn, user_id, "password_changed", keep=keep_token)
         audit(conn, row.login, "change_password", "app_user", user_id, None, None, org_path=row.org_path)
 
 

@@ -142,6 +142,15 @@ def test_reset_deactivation_and_role_change_end_every_session(org, change, reaso
     assert [auth.check_session(org, tab, IDLE).user for tab in tabs] == [None, None]
 
 
+def test_changing_ones_own_password_ends_the_other_sessions_only(org):
+    """A password changed in one tab ends the user's other sessions (a stolen one does not outlive it)."""
+    uid = _user(org)
+    here, there = _two_tabs(org, uid)
+    auth.change_own_password(org, uid, "correct horse", "another horse", keep_token=here)
+    assert auth.check_session(org, here, IDLE).user.id == uid
+    assert auth.check_session(org, there, IDLE).reason == "password_changed"
+
+
 def test_the_browser_holds_the_token_the_table_only_its_hash(org):
     uid = _user(org)
     token = auth.authenticate(org, "wang", "correct horse").token

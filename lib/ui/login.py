@@ -35,7 +35,8 @@ def session_timeout() -> dt.timedelta:
 
 # why a session ended → the login page's notice
 _ENDED = {"timeout": "login.timed_out", "deactivated": "login.inactive",
-          "password_reset": "login.ended_password_reset", "role_changed": "login.ended_role_changed"}
+          "password_reset": "login.ended_password_reset", "role_changed": "login.ended_role_changed",
+          "password_changed": "login.ended_password_changed"}
 
 
 def session_check(engine: Engine, touch: bool = True) -> auth.SessionUser | None:
@@ -211,7 +212,7 @@ def change_password_form(engine: Engine, t: Callable[..., str], user: auth.Sessi
         st.error(t("people.change_mismatch"))
         return
     try:
-        auth.change_own_password(engine, user.id, old, new)
+        auth.change_own_password(engine, user.id, old, new, keep_token=st.session_state.get(Keys.SESSION))
     except ValueError as exc:
         st.error(md(t, "common.invalid", reason=validation.describe(exc, t)))
         return
