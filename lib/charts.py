@@ -12,8 +12,37 @@ TIER_COLOURS = {"province": "#7a0019", "city": "#c8102e", "district": "#f28c28",
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
+_LABEL_FIELDS = ("x", "y", "text", "hovertext", "labels", "name")
+
+
+def _plain(value):
+    """One label or an array of labels with plotly's tag brackets as entities (plotly shows them as
+    the characters again), so data such as "<a href=…>" is text, never a link or formatting."""
+    if isinstance(value, str):
+        return value.replace("<", "&lt;").replace(">", "&gt;") if ("<" in value or ">" in value) else value
+    if isinstance(value, (tuple, list)) or getattr(getattr(value, "dtype", None), "kind", "") == "O":
+        out = [_plain(v) if isinstance(v, str) else v for v in value]
+        return out if any(a is not b for a, b in zip(out, value)) else value
+    return value
+
+
+def plain_labels(fig: go.Figure) -> go.Figure:
+    """Return `fig` with every text its traces take from data (categories, texts, hover texts, trace
+    names, sankey node labels) shown as plain text: plotly renders a subset of HTML (links, bold,
+    line breaks) in labels, and names of customers, stations or units come from users (issue 14)."""
+    for trace in fig.data:
+        for field in _LABEL_FIELDS:
+            if field in trace and trace[field] is not None:
+                trace[field] = _plain(trace[field])
+        if trace.type == "sankey" and trace.node.label is not None:
+            trace.node.label = _plain(trace.node.label)
+    return fig
+
+
 def layout(fig: go.Figure, title: str) -> go.Figure:
-    """Return `fig` with the app's common chart frame: title, CJK font, margins, legend on top."""
+    """Return `fig` with the app's common chart frame: title, CJK font, margins, legend on top; labels
+    from data as plain text (plain_labels)."""
+    plain_labels(fig)
     fig.update_layout(
         title=title, font_family=FONT, margin=dict(l=10, r=10, t=50, b=10), height=360,
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 
 from lib import months, rules
 from lib.auth import SessionUser, audit, can
+from lib.charts import plain_labels
 from lib.config import rules as config
 from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scope_manager_id, scoped, shift_month, station_scope
@@ -302,6 +303,7 @@ def customers_map(df: pd.DataFrame, t) -> go.Figure:
             fig.add_trace(go.Scatter(x=part["lon"], y=part["lat"], mode="markers", name=t(f"tier.{tier}"),
                                      marker={"color": colour, "size": 8 if tier != "station" else 6},
                                      text=part["name"], hovertemplate="%{text}<extra></extra>"))
+    plain_labels(fig)  # customer names as text (issue 14)
     fig.update_layout(xaxis_title=t("work.lon"), yaxis_title=t("work.lat"), height=420,
                       margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"orientation": "h"})
     fig.update_yaxes(scaleanchor="x", scaleratio=1.25)  # ~cos(36.5°): degrees of lon and lat look alike

@@ -35,7 +35,9 @@ class Slide:
 
 def chart_png(fig: go.Figure, width: int = CHART_W, height: int = CHART_H) -> bytes:
     """Render a plotly figure to PNG with kaleido (system Chromium) in the CJK font."""
-    fig = go.Figure(fig)
+    from lib.charts import plain_labels
+
+    fig = plain_labels(go.Figure(fig))  # names from data as text (issue 14)
     fig.update_layout(font_family=CJK_FONT, font_size=22, width=width, height=height, title=None,
                       margin=dict(l=40, r=40, t=30, b=40), paper_bgcolor="white")
     return pio.to_image(fig, format="png", width=width, height=height, scale=1)

@@ -41,7 +41,9 @@ def slide_chart(fig):
     """The slide's chart in presentation size (large fonts, no title)."""
     import plotly.graph_objects as go
 
-    fig = go.Figure(fig)
+    from lib.charts import plain_labels
+
+    fig = plain_labels(go.Figure(fig))  # names from data as text (issue 14)
     fig.update_layout(font_size=20, height=560, title=None, margin=dict(l=20, r=20, t=20, b=20))
     return fig
 
