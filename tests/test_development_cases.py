@@ -255,3 +255,17 @@ def test_cases_import_with_the_forms_rules_all_or_nothing(small):
         {"customer_code": other, "stage": "collect", "started_on": "2026-10-01"}]), "cases.csv", actor="custmgr")
     assert not refused.ok and [i.code for i in refused.errors] == ["not_allowed"]
     assert counts(small)[0] == n[0] + 3
+
+
+def test_a_cases_file_without_any_stage_date_imports(small):
+    """Every row leaving 阶段变更日期 blank (the stage dated by its start) failed with an internal error:
+    the blank column became Timestamps that do not compare with the start dates."""
+    station = user(small, "station")
+    code = development.case_candidates(small, station.scope)["code"].tolist()[0]
+    report = import_as(small, "development", _file([{"customer_code": code, "stage": "collect",
+                                                      "started_on": "2026-09-01"}]), "cases.csv", actor="station")
+    assert report.ok and report.inserted == 1, report.errors
+    with small.connect() as conn:
+        stage_on = conn.execute(text("SELECT d.stage_on FROM development d JOIN customer c ON c.id = d.customer_id "
+                                     "WHERE c.code = :c"), {"c": code}).scalar_one()
+    assert str(stage_on)[:10] == "2026-09-01"

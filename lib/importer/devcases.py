@@ -66,8 +66,10 @@ def check(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
     team = ck.text("team", max_len=dev.TEAM_MAX)
     started = ck.date("started_on", required=True, not_after=ctx.today)
     stage_on = ck.date("stage_on", not_after=ctx.today)
-    stage_on = stage_on.where(stage_on.notna(), started)
-    early = np.array([bool(a and b and b < a) for a, b in zip(started, stage_on)], dtype=bool)
+    # a blank stage date is the start date; blanks may come back as NaT (an all-blank column), which
+    # neither Series.where nor a comparison with a date handles, so both are tested with pd.isna
+    stage_on = pd.Series([a if pd.isna(b) else b for a, b in zip(started, stage_on)], index=df.index, dtype=object)
+    early = np.array([not (pd.isna(a) or pd.isna(b)) and b < a for a, b in zip(started, stage_on)], dtype=bool)
     ck.flag(early, "stage_on", "stage_date_early", values=df["stage_on"],
             limit=";".join(sorted({str(a) for a, e in zip(started, early) if e})))
     mg = ctx.people["managers"]
