@@ -203,3 +203,25 @@ def test_revert_of_a_consumption_import_removes_its_rows_and_refreshes_the_summa
     assert result.ok, result
     assert [rows(db, q) for q in queries] == before
 
+
+
+def test_grid_file_without_owner_properties_keeps_them_and_a_dash_clears(db):
+    """Grids (GeoJSON) follow the same blank-cell rule: a feature naming a stored grid with its owner's
+    properties left out kept nothing before (owner name and phone, printed on the service contact card,
+    were blanked)."""
+    import json
+
+    from lib import export
+
+    g = one(db, "SELECT code, name, owner_name, owner_phone, owner_duties FROM grid "
+                "WHERE owner_name <> '' AND owner_phone <> '' ORDER BY code LIMIT 1")
+    feats = json.loads(export.grids_geojson(db, "/"))["features"]
+    feat = next(f for f in feats if f["properties"]["code"] == g["code"])
+    feat["properties"] = {"code": g["code"], "station_code": feat["properties"]["station_code"]}
+    imported(db, "grids", json.dumps({"type": "FeatureCollection", "features": [feat]}), "g.geojson")
+    assert one(db, "SELECT code, name, owner_name, owner_phone, owner_duties FROM grid WHERE code = :c",
+               c=g["code"]) == g
+    feat["properties"]["owner_phone"] = "-"
+    imported(db, "grids", json.dumps({"type": "FeatureCollection", "features": [feat]}), "g.geojson")
+    assert one(db, "SELECT owner_name, owner_phone FROM grid WHERE code = :c", c=g["code"]) == \
+        {"owner_name": g["owner_name"], "owner_phone": ""}

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from lib.importer.check import STATIONS_SQL, Context, station_refs
+from lib.importer.merge import CLEAR
 from lib.importer.read import read_features
 from lib.importer.specs import limits
 from lib.validation import MAX_ERRORS, Checker, Issue
@@ -90,7 +91,8 @@ def _check_properties(conn: Connection, ck: Checker, scope: str, existing: pd.Da
     ctx = Context(scope, dt.date.today(), stations, pd.DataFrame(columns=["code", "id", "station_id"]),
                   pd.DataFrame(columns=["org_unit_id"]))
     ck.text("code", required=True, max_len=30)
-    ck.text("name", required=True, max_len=100)
+    ck.text("name", max_len=100)
+    ck.flag((props["name"] == "") & ~props["code"].isin(existing.index), "name", "required")  # new grids
     ck.text("owner_name", max_len=50)
     ck.text("owner_phone", max_len=30)
     ck.text("owner_duties", max_len=2000)  # a Text column: the length of the survey's note
@@ -130,16 +132,27 @@ def _partition_issues(conn: Connection, props: pd.DataFrame, geoms: list) -> lis
     return issues
 
 
+def _kept(props: pd.DataFrame, idx, col: str, existing: pd.DataFrame) -> str:
+    """The blank-cell rule of lib.importer.merge for a grid's property: blank (or left out) keeps the stored
+    value of a known grid, a dash clears it."""
+    value, code = props.at[idx, col], props.at[idx, "code"]
+    if value in CLEAR:
+        return ""
+    if value == "" and code in existing.index:
+        return existing.at[code, col] or ""
+    return value
+
+
 def _save(conn: Connection, props: pd.DataFrame, st: pd.DataFrame, geoms: list, existing: pd.DataFrame) -> tuple[int, int]:
     from lib.grids import area_m2, to_geojson
 
     ins = upd = 0
     for idx in props.index:
         g = geoms[idx]
-        values = {"code": props.at[idx, "code"], "name": props.at[idx, "name"], "sid": int(props.at[idx, "station_id"]),
-                  "path": st.at[idx, "org_path"], "geom": to_geojson(g), "on": props.at[idx, "owner_name"],
-                  "op": props.at[idx, "owner_phone"], "od": props.at[idx, "owner_duties"],
-                  "area": float(area_m2(g)) / 1e6}
+        kept = {col: _kept(props, idx, col, existing) for col in ("name", "owner_name", "owner_phone", "owner_duties")}
+        values = {"code": props.at[idx, "code"], "name": kept["name"], "sid": int(props.at[idx, "station_id"]),
+                  "path": st.at[idx, "org_path"], "geom": to_geojson(g), "on": kept["owner_name"],
+                  "op": kept["owner_phone"], "od": kept["owner_duties"], "area": float(area_m2(g)) / 1e6}
         if props.at[idx, "code"] in existing.index:
             conn.execute(text("UPDATE grid SET name = :name, geometry = :geom, owner_name = :on, owner_phone = :op, "
                               "owner_duties = :od, area_km2 = :area WHERE code = :code"), values)
@@ -159,8 +172,8 @@ def import_grids(conn: Connection, parsed: ParsedGrids | bytes, scope: str) -> t
     parsed = parse_grids(parsed) if isinstance(parsed, bytes) else parsed
     props, geoms = parsed.props, parsed.geoms
     ck = Checker(props, first_row=1)  # row = feature number
-    existing = pd.read_sql_query(text("SELECT g.id, g.code, g.station_id, g.geometry FROM grid g"),
-                                 conn).set_index("code")
+    existing = pd.read_sql_query(text("SELECT g.id, g.code, g.station_id, g.geometry, g.name, g.owner_name, "
+                                      "g.owner_phone, g.owner_duties FROM grid g"), conn).set_index("code")
     st = _check_properties(conn, ck, scope, existing)
     for i, column, code, params in parsed.problems:
         ck.add(i, column, code, **params)

@@ -64,7 +64,10 @@ def _child(conn, fn: Callable, args: tuple, memory_mb: int, rules_config: str | 
         os.environ["RULES_CONFIG"] = rules_config
     try:
         limit = _address_space() + memory_mb * 1048576
-        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:  # inside a process already limited (a container, a job runner)
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
         out = ("ok", fn(*args))
     except FileError as exc:
         out = ("file", exc.error)
