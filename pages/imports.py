@@ -107,9 +107,9 @@ def _revert_result() -> None:
     if result is None:
         return
     if result.ok:
-        st.success(t("imp.recent.done", id=result.batch_id, n=result.restored))
+        st.success(ui.md(t, "imp.recent.done", id=result.batch_id, n=result.restored))
         return
-    st.error(t(f"imp.recent.refused.{result.reason}", id=result.batch_id, n=len(result.conflicts)))
+    st.error(ui.md(t, f"imp.recent.refused.{result.reason}", id=result.batch_id, n=len(result.conflicts)))
     if result.conflicts:
         st.dataframe(pd.DataFrame(result.conflicts, columns=[t("imp.recent.table"), t("imp.recent.key")]),
                      hide_index=True, key=K.CONFLICTS)
@@ -127,7 +127,7 @@ def _revert_controls(batches: pd.DataFrame) -> None:
     if asked is None or asked not in open_["id"].tolist():
         return
     row = open_.set_index("id").loc[asked]
-    st.warning(t("imp.recent.confirm", id=asked, kind=t(f"imp.kind.{row['kind']}"), file=row["filename"],
+    st.warning(ui.md(t, "imp.recent.confirm", id=asked, kind=t(f"imp.kind.{row['kind']}"), file=row["filename"],
                  rows=row["rows"]))
     yes, no = st.columns([1, 4])
     if yes.button(t("imp.recent.confirm_yes"), key=K.REVERT_YES, type="primary"):

@@ -62,6 +62,9 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
                  ("lib.auth.create_first_admin", "lib/ui/login.py"), ("import:users", None)],
     "audit_log": [("lib.auth.audit", "lib/importer/__init__.py")],
     "patch": [],  # patches 包区: no page reads them yet
+    # import batches and their per-row changes 导入批次 (issue 14): every import records them (revert)
+    "import_batch": [("lib.importer.revert.record", "lib/importer/__init__.py")],
+    "import_change": [("lib.importer.revert.record", "lib/importer/__init__.py")],
 }
 
 
@@ -126,7 +129,9 @@ def writes_table(source: str, table: str) -> bool:
     of its model's __table__, or an INSERT built for it (lib.importer.write._insert_sql)."""
     model = next((m.class_.__name__ for m in Base.registry.mappers if m.local_table.name == table), None)
     patterns = [rf"(?:INSERT INTO|UPDATE|DELETE FROM)\s+{table}\b", rf"upsert\(\s*conn,\s*\"{table}\"",
-                rf"_insert_sql\(\s*\"{table}\""]
+                rf"_insert_sql\(\s*\"{table}\"",  # lib.importer.write
+                rf"bulk_insert\(\s*conn,\s*_table\(\"{table}\"\)",  # lib.importer.revert: reflected tables
+                rf"(\w+)\s*=\s*_table\(\"{table}\"\)[\s\S]*?\binsert\(\1\)"]
     if model:
         patterns.append(rf"\b{model}\.__table__")
     return any(re.search(p, source) for p in patterns)

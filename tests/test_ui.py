@@ -46,6 +46,7 @@ MATRIX = {  # x = allowed, . = refused
     "imports.competitor_stations": "x.xx..", "imports.station_sales": "x.xxx.", "imports.managers": "x.xx..",
     "imports.users": "x.....", "imports.targets": "x.xx..", "imports.rate_targets": "x.xx..",
     "imports.surveys": "x.xxx.", "imports.org_units": "x.....", "imports.development": "x.xxx.",
+    "imports.revert": "x.....",
 }
 
 

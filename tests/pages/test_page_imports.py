@@ -23,9 +23,8 @@ def test_imports_page_offers_the_current_data_in_the_import_format(engine):
 
 def test_recent_imports_are_listed_and_an_admin_reverts_one_after_confirming(writable):
     """Issue 14: the recent imports of the scope; the admin's revert asks first, then restores the rows."""
+    from _import_as import import_file
     from sqlalchemy import text
-
-    from lib.importer import import_file
 
     with writable.connect() as conn:
         code, name, kind, station = conn.execute(text(
