@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from browser_harness import BROWSER_MARKS, Visit, browser, server  # noqa: F401 (fixtures)
+from playwright.sync_api import expect
 
 from lib import briefing
 
@@ -30,7 +31,8 @@ def _wait_for(v: Visit, position: int, seconds: float = 20) -> None:
 def test_slide_show_advances_by_key_and_on_its_own(server, browser):
     v = Visit(browser, 1920, 1080)
     v.login(server, "admin", path="/presentation")
-    assert v.page.locator('[data-testid="stSidebar"]').is_hidden()
+    # the show collapses the sidebar once its script has run: wait for it (an immediate check raced the run)
+    expect(v.page.locator('[data-testid="stSidebar"]')).to_be_hidden(timeout=60_000)
     assert _position(v) == 1
     for i in range(1, N + 1):  # every slide by the Right key, with a screenshot
         headline = v.page.locator(".slide-headline").inner_text()
