@@ -356,3 +356,28 @@ def test_fuzz_bench_reports_counts(small_url):
     eng.dispose()
     assert counts["tried"] == 5 and counts["raised"] == counts["internal"] == 0
     assert Path(fuzz.__file__).name == "fuzz_imports.py"
+
+
+def test_the_worker_runs_in_a_process_forked_after_it_started():
+    """A process forked after the parsing worker's forkserver started (a pre-forking server, a job runner:
+    the attack script's import children) could not parse at all: multiprocessing waited on the parent's
+    forkserver (ChildProcessError) and every import failed as an internal error."""
+    import os
+
+    from lib.importer import worker
+
+    assert len(worker.run(read_table, b"a,b\n1,2\n", "x.csv", 10)) == 1  # the forkserver runs
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child answers on the pipe, then leaves without running pytest's exit handlers
+        try:
+            answer = str(len(worker.run(read_table, b"a,b\n1,2\n3,4\n", "x.csv", 10)))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            answer = type(exc).__name__
+        os.write(write, answer.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        answer = fh.read()
+    os.waitpid(pid, 0)
+    assert answer == "2"

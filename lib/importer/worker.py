@@ -48,6 +48,24 @@ def _ctx() -> mp.context.BaseContext:
         return _context
 
 
+def _forget_forkserver() -> None:
+    """In a child forked from this process (a pre-forking server, a job runner, a test harness): the
+    parent's forkserver is not this process's child, and multiprocessing would wait on it and fail
+    (ChildProcessError), so the child starts its own at its first import."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # noqa: SLF001 - the module's one instance; it has no public reset
+    if server._forkserver_alive_fd is not None:  # noqa: SLF001
+        try:
+            os.close(server._forkserver_alive_fd)  # noqa: SLF001
+        except OSError:
+            pass
+    server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None  # noqa: SLF001
+
+
+os.register_at_fork(after_in_child=_forget_forkserver)
+
+
 def _address_space() -> int:
     """This process's virtual size in bytes (Linux /proc; 0 elsewhere)."""
     try:
