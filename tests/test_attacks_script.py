@@ -16,6 +16,17 @@ SAMPLE = ("1.partial_customers_wipes_phone", "2.xlsx_entity_expansion", "3.decim
           "4.scope.set_plan_month_13")
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """The script points DATABASE_URL (and the demo and setup-token settings) at its own attack
+    databases, as a command should; in the test process that must not outlive the test: later tests
+    opened pages on a deleted database ("no such table: user_session" in a serial run)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("attacks")
