@@ -29,6 +29,7 @@ from lib.auth import ROLE_LEVEL, SessionUser, audit, can, require
 from lib.config import rules
 from lib.db import write
 from lib.queries import in_scope, read_df, scope_like
+from lib.validation import check_text
 
 KINDS = vocab.MATTER_KINDS  # 常规性 协助性 突发性 审批
 LEVELS = vocab.ORG_LEVELS
@@ -154,6 +155,7 @@ def register(engine: Engine, user: SessionUser, kind: str, title: str, descripti
         raise ValueError("title: required")
     if len(title) > 200:
         raise ValueError("title: at most 200 characters")
+    title, description = check_text("title", title, 200), check_text("description", description, None)  # issue 14
     now = now or _now()
     with write(engine) as conn:
         if customer_id is not None:
@@ -236,6 +238,7 @@ def act(engine: Engine, user: SessionUser, matter_id: int, action: str, note: st
     or the action is not one of the step's.
     """
     _check_actor(user)
+    note = check_text("note", note, None)  # no control characters (issue 14)
     now = now or _now()
     with write(engine) as conn:
         m = _load(conn, user.scope, matter_id)

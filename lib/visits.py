@@ -34,7 +34,7 @@ from lib.queries import (
     tier_in_force,
 )
 from lib.rules import TIERS
-from lib.validation import Checker, Field, ValidationError, text_frame
+from lib.validation import Checker, Field, ValidationError, check_text, text_frame
 from lib.validation import check_fields as check_spec
 
 MODES = vocab.VISIT_MODES  # 现场维护 短信 电话 客户拜访 客户联谊
@@ -238,6 +238,7 @@ def add_log(engine: Engine, user: SessionUser, day: dt.date, content: str, manag
         raise ValueError("content: required")
     if len(content) > 4000:
         raise ValueError("content: at most 4000 characters")
+    content = check_text("content", content, 4000)  # no control characters (issue 14)
     own = scope_manager_id(user.scope) if "/m" in user.scope else None
     if own is not None and manager_id is None:
         manager_id = own

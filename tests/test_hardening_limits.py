@@ -381,3 +381,28 @@ def test_the_worker_runs_in_a_process_forked_after_it_started():
         answer = fh.read()
     os.waitpid(pid, 0)
     assert answer == "2"
+
+
+def test_matter_and_work_log_text_refuse_control_characters(db):
+    """A \\x0b in a matter's title or note or a work-log entry broke every Excel download holding it,
+    as it did in names (the imports and user forms refuse it; these forms did not)."""
+    from _work_db import user
+
+    from lib import matters, visits
+
+    station = user(db, "station")
+    with db.connect() as conn:
+        cid = conn.execute(text("SELECT id FROM customer WHERE org_path LIKE :s ORDER BY id LIMIT 1"),
+                           {"s": station.scope + "%"}).scalar_one()
+    before = snapshot(db)
+    for call in (lambda: matters.register(db, station, "routine", "标\x0b题", customer_id=cid),
+                 lambda: matters.register(db, station, "routine", "标题", "说明\x00", customer_id=cid),
+                 lambda: visits.add_log(db, user(db, "custmgr"), TODAY, "走访\x1b记录")):
+        with pytest.raises(ValidationError) as err:
+            call()
+        assert err.value.errors[0].code == "control_char"
+    assert snapshot(db) == before
+    mid = matters.register(db, station, "routine", "标题", "两行\n说明", customer_id=cid)  # line breaks stay
+    action = matters.available_actions(matters.get(db, station.scope, mid), station)[0]
+    with pytest.raises(ValidationError):
+        matters.act(db, station, mid, action, "备\x07注")
