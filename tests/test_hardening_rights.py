@@ -18,9 +18,6 @@ import hashlib
 import importlib.util
 import inspect
 import json
-import os
-import shutil
-import uuid
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +25,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from _work_db import build_demo, private_copy
+from sqlalchemy import text
 
 from lib import (
     auth,
@@ -47,7 +44,6 @@ from lib import (
     visits,
 )
 from lib.actors import system_user
-from lib.db import make_engine
 from lib.grids import from_geojson
 from lib.maps import editing
 from lib.queries import scope_manager_id
@@ -65,48 +61,15 @@ _spec.loader.exec_module(db_hash)
 # --- databases: a small demo province once per module, a private copy per test -----------------------
 
 
-def _pg_admin():
-    return create_engine(os.environ["TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
-    from lib import demo
-
-    base = os.environ.get("TEST_DATABASE_URL")
-    if base:
-        name = f"r_{uuid.uuid4().hex[:12]}"
-        with _pg_admin().connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('rights') / 'base.db'}"
-    eng = make_engine(url)
-    demo.generate(eng, **SMALL)
-    auth.create_demo_users(eng)
-    eng.dispose()
-    yield url
-    if base:
-        with _pg_admin().connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    """A smaller demo province than _work_db's (the matrix copies it for every one of its cells)."""
+    yield from build_demo(tmp_path_factory, SMALL, "rights")
 
 
 @pytest.fixture()
 def db(base_url, tmp_path):
-    if base_url.startswith("sqlite"):
-        shutil.copy(base_url.split("///", 1)[1], tmp_path / "copy.db")
-        url = f"sqlite:///{tmp_path / 'copy.db'}"
-    else:
-        name = f"rc_{uuid.uuid4().hex[:12]}"
-        with _pg_admin().connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(base_url).database}"'))
-        url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    eng = make_engine(url)
-    yield eng
-    eng.dispose()
-    if not base_url.startswith("sqlite"):
-        with _pg_admin().connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    yield from private_copy(base_url, tmp_path)
 
 
 def as_user(engine, login: str) -> auth.SessionUser:
