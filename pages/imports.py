@@ -92,16 +92,6 @@ if upload is not None:
 # --- recent imports and their revert 最近导入与撤销 (issue 14, lib.importer.revert) --------------------------
 
 
-def _recent_table(batches: pd.DataFrame) -> pd.DataFrame:
-    state = [t("imp.recent.active") if pd.isna(at) else t("imp.recent.reverted", by=by, at=str(at)[:16])
-             for at, by in zip(batches["reverted_at"], batches["reverted_by"])]
-    return pd.DataFrame({t("imp.recent.at"): batches["at"].astype(str).str[:16], "#": batches["id"],
-                         t("imp.recent.kind"): [t(f"imp.kind.{k}") for k in batches["kind"]],
-                         t("imp.recent.file"): batches["filename"], t("imp.recent.actor"): batches["actor"],
-                         t("imp.recent.rows"): batches["rows"], t("imp.recent.inserted"): batches["inserted"],
-                         t("imp.recent.updated"): batches["updated"], t("imp.recent.state"): state})
-
-
 def _revert_result() -> None:
     result = st.session_state.pop(K.REVERT_RESULT, None)
     if result is None:
@@ -116,7 +106,7 @@ def _revert_result() -> None:
 
 
 def _revert_controls(batches: pd.DataFrame) -> None:
-    open_ = batches[batches["reverted_at"].isna() & batches["kind"].isin(list(revert.TABLES))]
+    open_ = revert.revertible(batches)
     if open_.empty:
         return
     pick = st.selectbox(t("imp.recent.pick"), open_["id"].tolist(), key=K.REVERT,
@@ -148,6 +138,6 @@ recent = revert.recent(ctx.engine, ctx.user.scope)
 if recent.empty:
     st.caption(t("imp.recent.none"))
 else:
-    st.dataframe(_recent_table(recent), hide_index=True, key=K.RECENT)
+    st.dataframe(revert.recent_table(t, recent), hide_index=True, key=K.RECENT)
     if auth.can(ctx.user, "imports.revert"):
         _revert_controls(recent)

@@ -355,3 +355,19 @@ def recent(engine: Engine, scope: str, limit: int = 20) -> pd.DataFrame:
         "SELECT id, at, kind, filename, actor, rows, inserted, updated, reverted_at, reverted_by FROM import_batch "
         f"WHERE {in_scope('org_path')} ORDER BY id DESC LIMIT {int(limit)}"), scope=scope_like(scope))
 
+
+
+def revertible(batches: pd.DataFrame) -> pd.DataFrame:
+    """The batches of `recent` that may still be reverted: not reverted yet, of a kind that records its rows."""
+    return batches[batches["reverted_at"].isna() & batches["kind"].isin(list(TABLES))]
+
+
+def recent_table(t: Callable[..., str], batches: pd.DataFrame) -> pd.DataFrame:
+    """`recent`'s batches as the imports page lists them 最近导入, headed and labelled in `t`'s language."""
+    state = [t("imp.recent.active") if pd.isna(at) else t("imp.recent.reverted", by=by, at=str(at)[:16])
+             for at, by in zip(batches["reverted_at"], batches["reverted_by"])]
+    return pd.DataFrame({t("imp.recent.at"): batches["at"].astype(str).str[:16], "#": batches["id"],
+                         t("imp.recent.kind"): [t(f"imp.kind.{k}") for k in batches["kind"]],
+                         t("imp.recent.file"): batches["filename"], t("imp.recent.actor"): batches["actor"],
+                         t("imp.recent.rows"): batches["rows"], t("imp.recent.inserted"): batches["inserted"],
+                         t("imp.recent.updated"): batches["updated"], t("imp.recent.state"): state})
