@@ -150,6 +150,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "imports.revert": _ADMINS,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
+# Org levels 组织层级 from the bottom up (lib.vocab.ORG_LEVELS): a tier-L customer is owned by level L
+# (002 §6.4 管理主体), and a level decides for its own level and those below (§6.1.2 上级督导、本级负责).
+LEVELS = ("station", "district", "city", "province")
 
 
 def roles_for(action: str) -> frozenset[str]:
@@ -169,6 +172,19 @@ def can(user, action: str, target: str | None = None) -> bool:
             raise ValueError("a target needs a user with a scope, not a role name")
         return target.startswith(user.scope)
     return True
+
+
+def level_of(user) -> str:
+    """The org level 层级 of `user` (a SessionUser or a role name): province, city, district or station."""
+    return ROLE_LEVEL[user if isinstance(user, str) else user.role]
+
+
+def at_or_above(user, level: str) -> bool:
+    """True when `user`'s level is `level` or above it (province ≥ city ≥ district ≥ station): who may
+    decide for a level's customers, e.g. their tier (002 §6.1.2, §6.4). ValueError for an unknown level."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    return LEVELS.index(level_of(user)) >= LEVELS.index(level)
 
 
 def require(user, action: str, target: str | None = None) -> None:
@@ -531,9 +547,7 @@ def grantable_roles(user) -> tuple[str, ...]:
     role = user if isinstance(user, str) else user.role
     if not can(role, "users.manage"):
         return ()
-    depth = ("province", "city", "district", "station")
-    own = depth.index(ROLE_LEVEL[role])
-    return tuple(r for r in ROLES if depth.index(ROLE_LEVEL[r]) >= own)
+    return tuple(r for r in ROLES if at_or_above(role, level_of(r)))
 
 
 def insert_user(conn: Connection, actor: str, login: str, display_name: str, role: str, org_unit_id: int,

@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from lib import rules, validation, vocab
-from lib.auth import SessionUser, audit, can, manager_scope
+from lib.auth import SessionUser, at_or_above, audit, can, manager_scope
 from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scope_manager_id, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
@@ -576,6 +576,53 @@ def _check_writer(user: SessionUser) -> None:
         raise ValidationError.one("role", "read_only")
 
 
+# --- tier ownership 分级管理主体 (002 §6.1.1, §6.1.2, §6.4; DOMAIN §3) ----------------------------------
+
+# The fields that decide a customer's tier (lib.rules.tier_decision; the kind changes which rules apply).
+TIER_FIELDS = ("kind", "gasoline_t", "diesel_t", "card_cny", "agreement", "province_procurement", "stable")
+# The hand-set tier: changed only by the tier transfer 上、下级转移 (lib.tiers.set_override, 002 §6.1.1).
+TRANSFER_FIELDS = ("tier_override", "tier_override_reason")
+
+
+def locked_fields(user: SessionUser, row: dict | None) -> dict[str, validation.Issue]:
+    """The fields of customer `row` (None: a new customer) that `user` may not change, each with the
+    reason (an Issue: err.<code> and its params), for the form, `update` and the customers import alike.
+
+    The hand-set tier always (002 §6.1.1: a tier moves only by the transfer on the tiers page); and
+    the tier-deciding fields of a customer whose tier in force is owned above the user's level: the
+    superior supervises, the owner level is responsible (002 §6.1.2 上级督导、本级负责; owners §6.4).
+    """
+    locked = {k: validation.Issue(0, k, "tier_transfer_only") for k in TRANSFER_FIELDS}
+    if row is None:
+        return locked
+    tier = rules.effective_tier(row["computed_tier"], row["tier_override"])
+    level = rules.TIER_OWNER_LEVEL[tier]
+    if not at_or_above(user, level):
+        locked |= {k: validation.Issue(0, k, "tier_owned_above", {"tier": tier, "level": level}) for k in TIER_FIELDS}
+    return locked
+
+
+def same_value(a, b) -> bool:
+    """True when a stored value and a new one are the same (blank and None alike; numbers to 1e-6)."""
+    a, b = validation.plain(a), validation.plain(b)
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) <= 1e-6
+    return a == b
+
+
+def check_locked(user: SessionUser, before: dict | None, after: dict) -> None:
+    """ValidationError naming each field of `locked_fields` whose value `after` changes (a new customer:
+    any hand-set tier); nothing is written by the caller then."""
+    issues = [issue for key, issue in locked_fields(user, before).items()
+              if key in after and not same_value(before.get(key) if before else None, after[key])]
+    if issues:
+        raise ValidationError(issues)
+
+
 # --- duplicates ----------------------------------------------------------------------------------
 
 
@@ -697,6 +744,7 @@ def create(engine: Engine, user: SessionUser, data: dict, *, allow_duplicates: b
     """Create a customer (audited) and return (id, code). ValidationError names the bad fields; DuplicateError
     when likely duplicates exist and `allow_duplicates` is False (the user confirms, then saves again)."""
     _check_writer(user)
+    check_locked(user, None, data)  # the tier moves by the transfer only (002 §6.1.1)
     today = today or dt.date.today()
     out = validate(data, today)
     if out["status"] == "existing" and not out["developed_month"]:
@@ -739,6 +787,7 @@ def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *
         if "tier_override" in changes and not changes["tier_override"]:
             merged["tier_override_reason"] = None
         out = validate(merged)
+        check_locked(user, before, out)  # 002 §6.1.1 transfer only; §6.1.2 the owner level's figures
         _resolve(conn, user, out)
         dup = duplicates(conn, user.scope,
                          out["name"] if out["name"] != before["name"] else "",

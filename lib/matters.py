@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
 from lib import vocab
-from lib.auth import ROLE_LEVEL, SessionUser, audit, can, require
+from lib.auth import SessionUser, audit, can, level_of, require
 from lib.config import rules
 from lib.db import write
 from lib.queries import in_scope, read_df, scope_like
@@ -214,7 +214,7 @@ def _load(conn: Connection, scope: str, matter_id: int) -> dict:
 
 
 def _user_level(user: SessionUser) -> str:
-    return ROLE_LEVEL[user.role]
+    return level_of(user)
 
 
 def available_actions(matter: dict, user: SessionUser) -> list[str]:

@@ -23,6 +23,9 @@ TIER_OWNER = {
     "district": "area_manager",  # 6.4.3 片区经理
     "station": "station_manager",  # 6.4.4 加油站经理及站内员工
 }
+# The org level 层级 of each tier's owner (lib.auth.LEVELS): a tier-L customer is owned by the unit at level L
+# (6.4.1 加管处 is the province office, 6.4.2 the city branch, 6.4.3 the area 片区, 6.4.4 the station).
+TIER_OWNER_LEVEL = {"province": "province", "city": "city", "district": "district", "station": "station"}
 
 
 def _amount(name: str, value) -> float:

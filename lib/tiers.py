@@ -32,6 +32,7 @@ from lib.db import write
 from lib.months import check as _check_month
 from lib.queries import in_list, in_scope, read_df, scope_like
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
+from lib.validation import ValidationError
 
 DIMENSIONS = ("tier", "size", "kind", "fuel", "payment", "value_class")
 NONE = "none"  # not on the books in that month (new or lost), a node of the migration Sankey
@@ -254,12 +255,24 @@ def overrides(engine: Engine, scope: str) -> pd.DataFrame:
 # --- manual override 人工调整等级 (002 §6.1.1) -----------------------------------------------------
 
 
+def check_owner(actor: auth.SessionUser, tier_in_force: str, new_tier: str) -> None:
+    """ValidationError unless `actor`'s level is at or above the owner level of both the tier in force
+    and the new tier: a tier is moved by its owner level or above (002 §6.1.1 上、下级转移管理权限,
+    §6.1.2 上级督导、本级负责; owners §6.4, lib.rules.TIER_OWNER_LEVEL)."""
+    for t in (tier_in_force, new_tier):
+        level = rules.TIER_OWNER_LEVEL[t]
+        if not auth.at_or_above(actor, level):
+            raise ValidationError.one("tier_override", "tier_owned_above", tier=t, level=level)
+
+
 def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier: str | None, reason: str) -> None:
     """Move a customer's tier by hand (or with `tier=None` give it back to the rules), audited.
 
     002 §6.1.1: when a level holds too many or too few customers, management may move one level up
     or down (上、下级转移管理权限) — so the override must lie one level from the computed tier. Only
-    roles above station level may do it, only for customers in their scope, and only with a reason.
+    roles above station level may do it, only for customers in their scope, only at or above the owner
+    level of both the tier in force and the new one (`check_owner`), and only with a reason. This is
+    the one way a tier is set by hand (lib.customers and the import refuse it: locked_fields).
     The station's summary rows are refreshed in the same transaction (tier is a key of them).
     Raises NotAllowed (a ValueError) or ValueError.
     """
@@ -278,6 +291,7 @@ def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier
         ).mappings().first()
         if row is None:
             raise NotAllowed(f"customer {customer_id} is not in your scope")
+        check_owner(actor, row["tier_override"] or row["computed_tier"], tier or row["computed_tier"])
         if tier is not None:
             if tier == row["computed_tier"]:
                 raise ValueError("the override equals the computed tier; clear the override instead")

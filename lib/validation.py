@@ -72,6 +72,8 @@ CODES = (
     "file_too_big_to_read", "read_timeout", "early_month", "too_many_vertices", "internal_ref",
     # imports that cannot destroy (issue 14): a new row matching a stored customer
     "duplicate_customer",
+    # tier ownership 分级管理主体 (issue 15, 002 §6.1.1, §6.1.2, §6.4: lib.customers.locked_fields, lib.tiers)
+    "tier_transfer_only", "tier_owned_above",
 )
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls (a \x0b breaks an Excel download)
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -98,6 +100,10 @@ class Issue:
 
             params = params | {"options": "/".join(label_of(t, params["vocab"], o)
                                                    for o in str(params["options"]).split("/"))}
+        if params.get("tier") or params.get("level"):  # a tier and an org level by their labels (issue 15)
+            from lib.vocab import label_of
+
+            params = params | {k: label_of(t, k, params[k]) for k in ("tier", "level") if params.get(k)}
         return t(f"err.{self.code}", **params)
 
     @property

@@ -115,17 +115,32 @@ def location(prefix: str, map_key: str) -> None:
                        ui.cached(maps.data.stations)(ctx.engine, ctx.scope))
 
 
-def form_fields(prefix: str, row: dict) -> dict:
+def form_fields(prefix: str, row: dict, locked: dict | None = None) -> dict:
     """The customer fields as widgets prefilled from `row`, three columns in the spec's order
-    (lib.customers.FIELDS: the form fields with a widget); returns the values."""
+    (lib.customers.FIELDS: the form fields with a widget); returns the values. `locked`: the fields the
+    user may not change with their reason (lib.customers.locked_fields), shown disabled."""
     cols = st.columns(3)
     v: dict = {}
+    locked = locked or {}
     shown = [f for f in customers.FIELDS if f.form and f.widget and f.key not in EDIT_ONLY]
     for i, f in enumerate(shown):
         col = cols[i % 3]
+        why = locked[f.key].text(t) if f.key in locked else None
         v[f.key] = (SPECIAL[f.key](col, prefix, row, v) if f.key in SPECIAL else
-                    ui.field_widget(col, f, row.get(f.key), t, K.field(prefix, f.key), vocabulary=VALUES.get(f.key)))
+                    ui.field_widget(col, f, row.get(f.key), t, K.field(prefix, f.key), vocabulary=VALUES.get(f.key),
+                                    locked=why))
     return v
+
+
+def tier_transfer_hint(c: dict, locked: dict) -> None:
+    """The hand-set tier, read-only, with the way to change it (the tier transfer, 002 §6.1.1), and why
+    the tier-deciding fields are locked when they are (002 §6.1.2, §6.4)."""
+    why = next((locked[k].text(t) for k in customers.TIER_FIELDS if k in locked), None)
+    if why:
+        st.warning(ui.md(t, "cust.tier_fields_locked", reason=why), icon=":material/lock:")
+    st.caption(ui.md(t, "cust.override_transfer", tier=t(f"tier.{c['tier_override']}")) if c["tier_override"]
+               else t("cust.no_override"))
+    ui.page_link("pages/tiers.py", t("cust.to_transfer"), ctx.user)
 
 
 def save(action, *args, confirm_key: str) -> None:
@@ -197,16 +212,11 @@ with tab_edit:
         st.info(t("cust.pick_first") if writer else t("cust.read_only"))
     else:
         c = prof["customer"]
+        locked = customers.locked_fields(ctx.user, c)  # 002 §6.1.1, §6.1.2: the one rule the save applies too
         location(ui.Keys.row(K.EDIT, c["id"]), ui.Keys.row(K.EDIT_MAP, c["id"]))
+        tier_transfer_hint(c, locked)
         with st.form(K.EDIT_FORM):
-            values = form_fields(ui.Keys.row(K.EDIT, c["id"]), c)
-            o1, o2 = st.columns(2)
-            values["tier_override"] = o1.selectbox(
-                t("col.tier_override"), [None, *reversed(rules.TIERS)], key=ui.Keys.row(K.EDIT_OVERRIDE, c["id"]),
-                index=[None, *reversed(rules.TIERS)].index(c["tier_override"]),
-                format_func=lambda x: t("cust.computed") if x is None else t(f"tier.{x}"))
-            values["tier_override_reason"] = o2.text_input(t("col.tier_override_reason"),
-                                                           c["tier_override_reason"] or "", key=ui.Keys.row(K.EDIT_OVERRIDE_REASON, c["id"]))
+            values = form_fields(ui.Keys.row(K.EDIT, c["id"]), c, locked)
             submitted = st.form_submit_button(t("cust.update"), type="primary")
         if submitted:
             save(customers.update, c["id"], values, confirm_key=ui.Keys.row(K.EDIT_CONFIRM, c["id"]))

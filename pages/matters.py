@@ -3,12 +3,11 @@ on it along its kind's route with the full history."""
 import streamlit as st
 
 from lib import auth, customers, fmt, matters, ui
-from lib.auth import ROLE_LEVEL
 
 ctx = ui.guard("pages/matters.py")
 t = ctx.t
 K = ui.Keys.Matters
-level = ROLE_LEVEL[ctx.user.role]
+level = auth.level_of(ctx.user)
 now = matters.now_minute()
 st.title(t("page.matters"))
 st.caption(ui.md(t, "matter.subtitle", scope=ui.scope_name(ctx), level=t(f"level.{level}")))

@@ -1,7 +1,7 @@
 """Tiers 客户分级: distribution, owners, migration, promotion/demotion candidates, overrides, load check."""
 import streamlit as st
 
-from lib import auth, fmt, rules, tiers, ui
+from lib import auth, fmt, rules, tiers, ui, validation
 from lib import charts_dashboards as charts
 
 ctx = ui.guard("pages/tiers.py")
@@ -74,7 +74,7 @@ with tab_cand:
                         raise ValueError(t("tiers.no_customer", code=code))
                     tiers.set_override(ctx.engine, ctx.user, customer["id"], new, reason)
                 except ValueError as exc:
-                    st.error(ui.md(t, "common.invalid", reason=str(exc)))
+                    st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
                 else:
                     ui.invalidate("customers")
                     st.session_state[K.FLASH] = ui.md(t, "tiers.override_saved", name=customer["name"])

@@ -157,11 +157,11 @@ def _load_known(conn: Connection, ctx: Context, kind: str, df: pd.DataFrame) -> 
 
 
 def _import_rows(engine: Engine, report: ImportReport, df: pd.DataFrame, scope: str, actor: str, dry_run: bool,
-                 progress: Progress, today: dt.date) -> None:
+                 progress: Progress, today: dt.date, user: SessionUser | None = None) -> None:
     kind = report.kind
     with db.write(engine) as conn, _big_cache(conn):
         codes = df["customer_code"] if "customer_code" in df else df["code"] if kind == "customers" else ()
-        ctx = load_context(conn, scope, today, [str(c).upper() for c in codes])
+        ctx = load_context(conn, scope, today, [str(c).upper() for c in codes], user=user)
         df = merge.fill_stored(conn, kind, df, scope)  # only the columns the file has (lib.importer.merge)
         _load_known(conn, ctx, kind, df)
         people.prepare(conn, ctx, kind, actor)
@@ -221,7 +221,7 @@ def import_file(engine: Engine, kind: str, data: bytes, filename: str, *, user: 
             report.rows = len(df)
             _check_size(df, lim)
             progress(0.2, "check")
-            _import_rows(engine, report, df, scope, actor, dry_run, progress, today or dt.date.today())
+            _import_rows(engine, report, df, scope, actor, dry_run, progress, today or dt.date.today(), user)
         report.ok = True
     except _Rollback:
         report.ok, report.batch_id = not report.errors, None  # a dry run's batch was rolled back with it

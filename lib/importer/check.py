@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from lib import customers, org, rules, visits
-from lib.auth import manager_scope
+from lib.auth import SessionUser, manager_scope
 from lib.importer import people
 from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, required
 from lib.stations import check_competitor_rows, check_sales_rows, check_station_rows, load_units
@@ -37,6 +37,7 @@ class Context:
     people: dict = field(default_factory=dict)  # units, managers, logins … of lib.importer.people.prepare
     org_units: pd.DataFrame | None = None  # every org unit by code with its parent's code (lib.org.unit_table)
     known: pd.DataFrame | None = None  # customers of the scope: code, name, phone, credit_code (known_customers)
+    user: SessionUser | None = None  # the importing user: whose level may change which tiers' figures (issue 15)
 
 
 STATIONS_SQL = ("SELECT s.code, s.id, s.org_path, s.org_unit_id, u.parent_id AS district_id FROM station s "
@@ -48,22 +49,28 @@ def _chunks(values: list, n: int = 900):
         yield values[i:i + n]
 
 
+# the stored values a customers import compares against lib.customers.locked_fields (tier ownership, issue 15)
+_LOCK_COLUMNS = (*customers.TIER_FIELDS, "computed_tier", "tier_override")
+
+
 def _customers_by_code(conn: Connection, codes: list[str]) -> pd.DataFrame:
     parts = []
     for chunk in _chunks(codes):
         names = {f"c{i}": c for i, c in enumerate(chunk)}
         parts.append(pd.read_sql_query(text(
-            f"SELECT code, id, org_path, station_id, manager_id, extra FROM customer WHERE code IN "
+            f"SELECT code, id, org_path, station_id, manager_id, extra, {', '.join(_LOCK_COLUMNS)} FROM customer WHERE code IN "
             f"({', '.join(':' + k for k in names)})"), conn, params=names))
     return pd.concat(parts, ignore_index=True).set_index("code")
 
 
-def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=()) -> Context:
+def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=(), user: SessionUser | None = None
+                 ) -> Context:
     """Read the references an import checks against (everything, scope is checked per row)."""
     stations = pd.read_sql_query(text(STATIONS_SQL), conn).set_index("code")
     grids = pd.read_sql_query(text("SELECT code, id, station_id FROM grid"), conn)
     managers = pd.read_sql_query(text("SELECT id, org_unit_id FROM customer_manager"), conn).set_index("id")
-    ctx = Context(scope, today, stations, grids, managers, units=load_units(conn), org_units=org.unit_table(conn))
+    ctx = Context(scope, today, stations, grids, managers, units=load_units(conn), org_units=org.unit_table(conn),
+                  user=user)
     codes = sorted({c for c in customer_codes if c})
     if codes:
         ctx.customers = _customers_by_code(conn, codes)
@@ -167,6 +174,27 @@ def _customer_codes(ck: Checker, ctx: Context, out: pd.DataFrame) -> None:
     out["old_extra"] = old["extra"] if "extra" in old.columns else None
 
 
+def _tier_locks(ck: Checker, ctx: Context, out: pd.DataFrame) -> None:
+    """A row changing a field `lib.customers.locked_fields` locks for the importing user (the tier-deciding
+    figures of a customer whose tier is owned above the user's level, 002 §6.1.2, §6.4) is refused,
+    naming the row, column and reason. Columns the file leaves out hold the stored value (merge), so only
+    a cell that changes a locked value is refused; an unchanged one passes."""
+    if ctx.user is None or not out["exists"].any():
+        return
+    old = ctx.customers.reindex(out["code"].where(out["exists"], None).tolist())
+    memo: dict = {}
+    for i, (e, computed, override) in enumerate(zip(out["exists"], old["computed_tier"], old["tier_override"])):
+        if not e or not isinstance(computed, str):
+            continue
+        key = (computed, override if isinstance(override, str) else None)
+        if key not in memo:  # four tiers: the rule is asked once per tier, not once per row
+            locked = customers.locked_fields(ctx.user, {"computed_tier": key[0], "tier_override": key[1]})
+            memo[key] = {k: v for k, v in locked.items() if k in ck.df.columns and k in out.columns}
+        for col, issue in memo[key].items():
+            if not customers.same_value(old[col].iloc[i], out[col].iloc[i]):
+                ck.add(i, col, issue.code, **issue.params)
+
+
 def _customer_extra(df: pd.DataFrame, out: pd.DataFrame) -> list:
     """customer.extra 扩展字段 per row: the extension fields the file has a column for, merged over
     what an existing customer has stored (a file without the column leaves the stored value alone)."""
@@ -219,6 +247,7 @@ def check_customers(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Check
     out["grid_id"] = _customer_grids(ck, ctx, st)
     out["org_path"] = _customer_paths(ck, ctx, st, out["manager_id"])
     _customer_codes(ck, ctx, out)
+    _tier_locks(ck, ctx, out)
     out["extra"] = _customer_extra(df, out)
     out = out.drop(columns="old_extra")
     has_code = out["code"] != ""

@@ -53,13 +53,17 @@ def _date(value) -> dt.date | None:
         return None
 
 
-def field_widget(container, field: Field, value, t: Callable[..., str], key: str, *, vocabulary: str | None = None):
+def field_widget(container, field: Field, value, t: Callable[..., str], key: str, *, vocabulary: str | None = None,
+                 locked: str | None = None):
     """Draw the widget for `field` in `container` (st, a column, a form), prefilled with `value`
     (None: the field's default, else the widget's blank or first option); return the entered value.
 
     `vocabulary` names the value labels of a choice where they differ from the column's default in
-    lib.vocab.COLUMN_VALUES (e.g. "customer_status" for a customer's status).
+    lib.vocab.COLUMN_VALUES (e.g. "customer_status" for a customer's status). `locked`: the reason the
+    user may not change this field (e.g. lib.customers.locked_fields): the widget is disabled, the
+    reason its help, and it returns the value shown.
     """
+    kw = {"key": key, "disabled": bool(locked), "help": locked or None}
     label = field_label(t, field)
     if _missing(value):
         value = field.default
@@ -72,7 +76,7 @@ def field_widget(container, field: Field, value, t: Callable[..., str], key: str
         if shown is not None and not lo <= shown <= hi:  # keep an out-of-range stored value: the check names it
             lo = hi = None
         return container.number_input(label, min_value=lo, max_value=hi, value=shown, step=1 if integer else None,
-                                      key=key)
+                                      **kw)
     if check == "choice":
         voc = vocabulary or vocab.COLUMN_VALUES.get(field.key)
         options = list(field.options)
@@ -80,18 +84,18 @@ def field_widget(container, field: Field, value, t: Callable[..., str], key: str
             options = [None, *options]
         index = options.index(value) if value in options else 0
         return container.selectbox(
-            label, options, index, key=key,
+            label, options, index, **kw,
             format_func=lambda x: "—" if x is None else t(vocab.value_key(voc, x)) if voc else str(x))
     if check == "flag":
-        return container.checkbox(label, bool(value), key=key)
+        return container.checkbox(label, bool(value), **kw)
     if check == "month":
-        return container.text_input(label, "" if _missing(value) else str(value), placeholder="YYYY-MM", key=key)
+        return container.text_input(label, "" if _missing(value) else str(value), placeholder="YYYY-MM", **kw)
     if check == "date":
-        return container.date_input(label, _date(value), key=key)
+        return container.date_input(label, _date(value), **kw)
     text = "" if _missing(value) else str(value)
     if check == "text":
-        return container.text_input(label, text, max_chars=field.max_len, key=key)
-    return container.text_input(label, text, key=key)  # "own" checks (phone, credit code …): free text
+        return container.text_input(label, text, max_chars=field.max_len, **kw)
+    return container.text_input(label, text, **kw)  # "own" checks (phone, credit code …): free text
 
 
 # --- location 位置 ---------------------------------------------------------------------------------

@@ -166,8 +166,6 @@ class Keys:
         NEW_CONFIRM = "cust_new_confirm"
         EDIT_FORM = "cust_edit_form"
         EDIT = "cust_edit"  # + customer id: prefix of the edit form's fields
-        EDIT_OVERRIDE = "cust_edit_ov"  # + customer id
-        EDIT_OVERRIDE_REASON = "cust_edit_ovr"  # + customer id
         EDIT_CONFIRM = "cust_edit_confirm"  # + customer id
         NEW_MAP = "cust_new_map"  # the pick-a-location map of the new-customer form
         EDIT_MAP = "cust_edit_map"  # + customer id
