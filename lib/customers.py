@@ -756,8 +756,6 @@ def create(engine: Engine, user: SessionUser, data: dict, *, allow_duplicates: b
             raise DuplicateError(dup)
         values = {k: out[k] for k in stored_columns()} | {"extra": pack_extra(out), "code": None,
                                                             "created_at": _now()}
-        if out["tier_override"]:
-            values |= {"tier_override_by": user.login, "tier_override_at": _now()}
         cid, code = insert_with_code(conn, values, out["_station_code"], out["kind"], out["sub_type"])
         values["code"] = code
         audit(conn, user.login, "create", "customer", cid, None, values, org_path=values["org_path"])
@@ -797,10 +795,6 @@ def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *
         if _has_duplicates(dup) and not allow_duplicates:
             raise DuplicateError(dup)
         values = {k: out[k] for k in stored_columns()}
-        if out["tier_override"] != before["tier_override"] or (
-                out["tier_override"] and out["tier_override_reason"] != before["tier_override_reason"]):
-            values |= ({"tier_override_by": user.login, "tier_override_at": _now()} if out["tier_override"]
-                       else {"tier_override_by": None, "tier_override_at": None})
         changed = {k: (before[k], v) for k, v in values.items() if _differs(before[k], v)}
         extra = {f.key: (before.get(f.key), out[f.key]) for f in extra_fields() if _differs(before.get(f.key), out[f.key])}
         if not changed and not extra:

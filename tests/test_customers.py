@@ -134,12 +134,12 @@ def test_create_validation_names_the_field(db, field, value):
     assert count(db, "SELECT COUNT(*) FROM customer") == before
 
 
-def test_lost_customer_needs_a_lost_month_and_override_needs_a_reason(db):
+def test_lost_customer_needs_a_lost_month_and_a_new_customer_takes_no_hand_set_tier(db):
     station = user(db, "station")
     with pytest.raises(ValueError, match="^lost_month"):
         customers.create(db, station, _base(db, station.scope) | {"status": "lost"})
-    with pytest.raises(ValueError, match="^tier_override_reason"):
-        customers.create(db, station, _base(db, station.scope) | {"tier_override": "city"})
+    with pytest.raises(ValueError, match="^tier_override: tier changes go through the tier transfer"):
+        customers.create(db, station, _base(db, station.scope) | {"tier_override": "city", "tier_override_reason": "重点"})
 
 
 def test_codes_are_assigned_from_the_next_free_number(db):
@@ -212,13 +212,20 @@ def test_edit_recomputes_the_tier_and_refreshes_the_summary(db):
     assert customers.update(db, station, cid, {"diesel_t": 60}) == {}  # nothing changed, nothing written
 
 
-def test_tier_override_is_recorded_with_who_and_why(db):
-    station = user(db, "station")
+def test_tier_override_goes_through_the_transfer_with_who_and_why(db):
+    """The edit refuses a hand-set tier (issue 15); the transfer (lib.tiers.set_override) records it."""
+    from lib import tiers
+
+    station, area = user(db, "station"), user(db, "area")
     cid, _ = customers.create(db, station, _base(db, station.scope))
-    customers.update(db, station, cid, {"tier_override": "district", "tier_override_reason": "重点培育"})
+    with pytest.raises(ValueError, match="^tier_override: tier changes go through the tier transfer"):
+        customers.update(db, area, cid, {"tier_override": "district", "tier_override_reason": "重点培育"})
+    assert customers.get(db, station.scope, cid)["tier_override"] is None
+    tiers.set_override(db, area, cid, "district", "重点培育")
     row = customers.get(db, station.scope, cid)
-    assert (row["tier_override"], row["tier_override_by"], row["computed_tier"]) == ("district", "station", "station")
-    customers.update(db, station, cid, {"tier_override": None})
+    assert (row["tier_override"], row["tier_override_by"], row["computed_tier"]) == ("district", "area", "station")
+    assert customers.update(db, area, cid, {"phone": "13700000002"}) == {"phone": (row["phone"], "13700000002")}
+    tiers.set_override(db, area, cid, None, "回到规则")
     row = customers.get(db, station.scope, cid)
     assert row["tier_override"] is None and row["tier_override_reason"] is None
 
