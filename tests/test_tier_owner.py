@@ -252,3 +252,62 @@ def test_at_or_above_orders_the_levels():
                     "district_manager": "xx..", "station_manager": "x...", "customer_manager": "x..."}
     with pytest.raises(ValueError):
         auth.at_or_above("city_manager", "galaxy")
+
+
+# --- the customer page: the edit form shows the locks and its save applies the same rule ------------------
+
+
+@pytest.fixture()
+def app_db(db, monkeypatch):
+    """The private copy as the database of the app under test (AppTest reads DATABASE_URL)."""
+    monkeypatch.setenv("DATABASE_URL", db.url.render_as_string(hide_password=False))
+    return db
+
+
+def _edit_form(engine, cid: int, login: str):
+    """The customer page as `login` with customer `cid` found by its code (the profile and edit tabs show it)."""
+    from apptest_helpers import T, open_page
+
+    at = open_page("pages/customers.py", login)
+    at.text_input(key="cust_q_code").input(_row(engine, cid)["code"])
+    at.button(key="FormSubmitter:cust_search_form-" + T("cust.search")).click().run()
+    assert not at.exception and at.session_state["cust_selected"] == cid
+    return at
+
+
+def _field_key(cid: int, field: str) -> str:
+    from lib.ui import Keys
+
+    return Keys.Customers.field(Keys.row(Keys.Customers.EDIT, cid), field)
+
+
+# (login, allowed): the district-tier customer's gasoline demand dropped to station tier on the page
+PAGE_EDITS = [("station", False), ("area", True)]
+
+
+@pytest.mark.parametrize("login,allowed", PAGE_EDITS)
+def test_page_edit_of_a_district_customers_demand_by_owner_level(app_db, login, allowed):
+    from apptest_helpers import T
+
+    cid = _customer(app_db, "district")
+    at = _edit_form(app_db, cid, login)
+    widget = at.number_input(key=_field_key(cid, "gasoline_t"))
+    assert widget.disabled is not allowed
+    locks = [w.value for w in at.warning]
+    assert bool([w for w in locks if "only that level or above" in w]) is not allowed
+    assert ("only that level or above" in (widget.help or "")) is not allowed
+    assert not [s for s in at.selectbox if s.label == T("col.tier_override")]  # the tier is not set here
+    assert any(T("cust.no_override") == c.value for c in at.caption)
+    before = _state(app_db, cid)
+    if allowed:
+        widget.set_value(0.5)
+    else:  # the browser cannot change a disabled widget; a crafted value (set in the session) meets the save's rule
+        at.session_state[widget.key] = 0.5
+    next(b for b in at.button if b.label == T("cust.update")).click().run()
+    assert not at.exception
+    if allowed:
+        assert not at.error and _row(app_db, cid)["gasoline_t"] == 0.5
+        assert _row(app_db, cid)["computed_tier"] == "station"
+        return
+    assert at.error and "only that level or above" in at.error[0].value
+    assert _state(app_db, cid) == before, "a refused page edit wrote something"
