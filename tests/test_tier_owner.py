@@ -311,3 +311,20 @@ def test_page_edit_of_a_district_customers_demand_by_owner_level(app_db, login, 
         return
     assert at.error and "only that level or above" in at.error[0].value
     assert _state(app_db, cid) == before, "a refused page edit wrote something"
+
+
+def test_page_save_by_a_user_below_the_owner_keeps_the_locked_figures(app_db):
+    """The station manager saves a district customer's phone: the disabled figures go back as stored (to the
+    last decimal, though the widget shows two), so the save passes and changes the phone only."""
+    from apptest_helpers import T
+
+    cid = _customer(app_db, "district")
+    customers.update(app_db, user(app_db, "admin"), cid, {"gasoline_t": 3.4567, "card_cny": 12345.678})
+    before = _row(app_db, cid)
+    at = _edit_form(app_db, cid, "station")
+    at.text_input(key=_field_key(cid, "phone")).set_value("13700000055")
+    next(b for b in at.button if b.label == T("cust.update")).click().run()
+    assert not at.exception and not at.error
+    after = _row(app_db, cid)
+    assert after["phone"] == "13700000055"
+    assert {k: after[k] for k in customers.TIER_FIELDS} == {k: before[k] for k in customers.TIER_FIELDS}

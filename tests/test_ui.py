@@ -65,6 +65,52 @@ def test_role_by_action_matrix(action, capsys):
     assert allowed == MATRIX[action]
 
 
+# Tier ownership 分级管理主体 (issue 15; 002 §6.1.2 上级督导、本级负责, §6.4 owners), written out
+# independently: per role, for the tiers station, district, city, province, whether the role may change a
+# customer's tier-deciding figures (lib.customers.locked_fields) and move its tier (lib.tiers.check_owner).
+TIER_MATRIX = {"province_admin": "xxxx", "province_viewer": "xxxx", "city_manager": "xxx.",
+               "district_manager": "xx..", "station_manager": "x...", "customer_manager": "x..."}
+TIER_ORDER = ("station", "district", "city", "province")
+
+
+def _decides(role: str, tier: str) -> tuple[bool, bool]:
+    """(may change the figures of a `tier` customer, owner level suffices to move a tier to or from `tier`)."""
+    from lib import customers
+    from lib.validation import ValidationError
+
+    who = auth.SessionUser(0, role, role, role, "/37/")
+    figures = not set(customers.TIER_FIELDS) & set(customers.locked_fields(who, {"computed_tier": tier,
+                                                                                   "tier_override": None}))
+    try:
+        tiers.check_owner(who, tier, tier)
+        moves = True
+    except ValidationError:
+        moves = False
+    return figures, moves
+
+
+def test_role_by_action_and_tier_matrix_printed():
+    """The whole role × action table and the role × tier ownership table in one print (`pytest -s`),
+    and the cells the rule book fixes (002 §6.1.1, §6.1.2, §6.4)."""
+    head = " ".join(r.split("_")[0][:4] + r.split("_")[1][:1] for r in ROLE_ORDER)
+    lines = [f"{'action':28} {head}"] + [
+        f"{a:28} " + "     ".join("x" if auth.can(r, a) else "." for r in ROLE_ORDER) for a in sorted(auth.PERMISSIONS)]
+    lines += ["", "owner level (002 §6.4) at or above the tier: may change its figures and move it",
+              "(the role also needs customers.write / tiers.override above)",
+              f"{'role':28} {' '.join(f'{t:9}' for t in TIER_ORDER)}"]
+    table = {}
+    for role in ROLE_ORDER:
+        cells = [_decides(role, t) for t in TIER_ORDER]
+        table[role] = "".join("x" if f else "." for f, _ in cells)
+        assert table[role] == "".join("x" if m else "." for _, m in cells)  # one rule for figures and moves
+        lines.append(f"{role:28} " + " ".join(f"{'x' if f else '.':9}" for f, _ in cells))
+    print("\n" + "\n".join(lines))
+    assert table == TIER_MATRIX
+    assert not auth.can("station_manager", "tiers.override") and auth.can("district_manager", "tiers.override")
+    assert not auth.can("customer_manager", "imports.customers") and auth.can("station_manager", "customers.write")
+    assert not auth.can("province_viewer", "customers.write")
+
+
 def test_can_with_a_target_checks_the_scope():
     user = auth.SessionUser(1, "area", "片区经理", "district_manager", "/37/3701/370102/")
     assert auth.can(user, "tiers.override", target="/37/3701/370102/370102003/")
