@@ -15,6 +15,11 @@ customers whose org path lies inside their own scope (a customer manager's scope
 "m<id>/" segment). Codes 客户代码 are assigned once, at creation (001 Dalian 客户代码制: unique and
 stable); tier 分级, tier rule and size 规模 are recomputed on every write (002 §6.3.1, §3.2), and the
 station summary is refreshed in the same transaction when tier, kind, station or path change.
+
+Tier ownership 分级管理主体 (issue 15; 002 §6.1.1, §6.1.2, §6.4): a hand-set tier is never written here
+(the transfer `lib.tiers.set_override` is the one way), and the tier-deciding fields of a customer whose
+tier is owned above the user's level are read-only to that user. `locked_fields` says which, for the
+form, `update` and the customers import alike.
 """
 from __future__ import annotations
 
