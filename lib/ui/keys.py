@@ -325,13 +325,11 @@ class Keys:
         EDIT_SUBMIT = "plan_edit_submit"
         FUNNEL = "plan_funnel"
         PIPELINE = "plan_pipe"
-        SURVEY = "plan_survey"
         GRID_KIND = "plan_grid_kind"  # targets in bulk, unit × month (issue 13)
         GRID_YEAR = "plan_grid_year"
         GRID = "plan_grid"  # + plan kind + year
         GRID_SAVE = "plan_grid_save"
         TARGETS_EXPORT = "plan_targets_export"  # the targets in the targets import's format
-        SURVEY_EXPORT = "plan_survey_export"  # the recorded surveys in the surveys import's format
         CASES = "plan_cases"  # development cases 客户开发 (002 §6.5.4)
         OPEN_FORM = "plan_open_form"
         OPEN_CUSTOMER = "plan_open_customer"
