@@ -24,7 +24,7 @@ cells = st.columns(4, border=True)
 for cell, state, col in zip(cells, ("on_time", "late", "missing", "pending"),
                             ("on_time", "reported_late", "missing", "pending")):
     cell.metric(t(f"surveys.{state}"), fmt.count(int(districts[col].sum()), ctx.lang),
-                help=t("surveys.stations_help", stations=len(stations)))
+                help=ui.md(t, "surveys.stations_help", stations=len(stations)))
 
 tab_status, tab_record, tab_list, tab_done = st.tabs(
     [t("surveys.tab_status"), t("surveys.tab_record"), t("surveys.tab_list"), t("surveys.tab_recorded")])
@@ -90,10 +90,10 @@ with tab_record:
             s_note = st.text_area(t("col.note"), max_chars=2000, key=K.S_NOTE)
             s_go = st.form_submit_button(t("surveys.save_special"), type="primary", key=K.S_SUBMIT)
         if p_go and station is not None:
-            save(surveys.record_survey, t("surveys.saved_periodic", station=names[station], period=p_period),
+            save(surveys.record_survey, ui.md(t, "surveys.saved_periodic", station=names[station], period=p_period),
                  station, p_period, int(p_found), p_note, p_day, objects={k: int(v) for k, v in p_objects.items() if v})
         if s_go and unit is not None:
-            save(surveys.record_special_survey, t("surveys.saved_special", topic=topic), unit, topic=topic,
+            save(surveys.record_special_survey, ui.md(t, "surveys.saved_special", topic=topic), unit, topic=topic,
                  group=group, objects={k: int(v) for k, v in s_objects.items() if v}, started_on=s_start,
                  ended_on=s_end, customers_found=int(s_found), note=s_note)
 with tab_list:
