@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from _import_as import import_file
 from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
-from apptest_helpers import T, metrics, open_page, scope_and_month, submit
+from apptest_helpers import T, open_page, submit, survey_states
 from sqlalchemy import text
 
-from lib import export, fmt, importer, surveys
+from lib import export, importer, surveys
 from lib.tiers import NotAllowed
 from lib.validation import ValidationError
 
@@ -71,28 +71,9 @@ def test_the_form_offers_the_periods_begun(day, periods):
     assert surveys.recent_periods(day) == periods
 
 
-def _independent_status(engine, scope: str, period: str, month_end: str, pending: bool) -> dict:
-    """station id → (district id, status) from the tables, in plain SQL + Python."""
-    with engine.connect() as conn:
-        stations = conn.execute(text("SELECT id, parent_id FROM org_unit WHERE level = 'station' AND path LIKE :s"),
-                                {"s": scope + "%"}).all()
-        subs = dict(conn.execute(text("SELECT org_unit_id, submitted_on FROM survey_submission WHERE period = :p"),
-                                 {"p": period}).all())
-    due = dt.date(int(period[:4]), int(period[5:]), 31)
-    out = {}
-    for sid, district in stations:
-        day = subs.get(sid)
-        day = dt.date.fromisoformat(str(day)[:10]) if day else None
-        if day is not None and day > dt.date.fromisoformat(month_end):
-            day = None  # reported after the month looked at: not yet then
-        out[sid] = (district, "pending" if day is None and pending else "missing" if day is None
-                    else "on_time" if day <= due else "late")
-    return out
-
-
 def test_survey_status_against_independent_sql(engine):
     status = surveys.survey_status(engine, "/37/", MONTH)
-    expected = _independent_status(engine, "/", "2026-07", "2026-10-31", pending=False)
+    expected = survey_states(engine, "/", "2026-07", "2026-10-31", pending=False)
     assert dict(zip(status["station_unit_id"], status["status"])) == {k: v[1] for k, v in expected.items()}
     assert {"missing", "late", "on_time"} <= set(status["status"])
     assert list(status["status"])[0] == "missing"  # the stations to chase first
@@ -111,7 +92,7 @@ def test_district_status_equals_an_independent_count(engine, month, period, mont
     with engine.connect() as conn:
         scope = conn.execute(text("SELECT path FROM org_unit WHERE level = :l ORDER BY path LIMIT 1"),
                              {"l": level}).scalar()
-    expected = _independent_status(engine, scope, period, month_end, pending=period == month)
+    expected = survey_states(engine, scope, period, month_end, pending=period == month)
     per_district = Counter((d, s) for d, s in expected.values())
     got = surveys.district_status(engine, scope, month)
     assert len(got) == len({d for d, _ in expected.values()}) > 0
@@ -322,31 +303,6 @@ def test_a_downloaded_surveys_file_goes_back_in_unchanged(db, lang, fmt_):
     assert report.ok, [e.message for e in report.errors[:3]]
     assert {k: v for k, v in snapshot(db).items() if k != "audit_log"} == {
         k: v for k, v in before.items() if k != "audit_log"}  # every row as recorded: skipped
-
-
-# --- the page 页面 ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("city_index", [None, 1])
-def test_page_figures_equal_an_independent_count(engine, city_index):
-    at = open_page("pages/surveys.py", city_index=city_index)
-    scope, month = scope_and_month(engine, city_index)
-    period = surveys.survey_period(month)
-    y, m = int(month[:4]), int(month[5:])
-    end = (dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)).isoformat()
-    expected = Counter(s for _, s in _independent_status(engine, scope, period, end, pending=period == month).values())
-    shown = metrics(at)
-    for state in ("on_time", "late", "missing", "pending"):
-        assert shown[T(f"surveys.{state}")] == fmt.count(expected[state], "en"), state
-
-
-@pytest.mark.parametrize("login,form", [("city", True), ("station", True), ("viewer", False), ("custmgr", False)])
-def test_only_recording_roles_get_the_forms(engine, login, form):
-    at = open_page("pages/surveys.py", login=login)
-    keys = {b.key for b in at.button}
-    assert ({"survey_p_submit", "survey_s_submit"} <= keys) == form
-    if login == "station":  # a station manager reports for their own station only
-        assert len(at.selectbox(key="survey_p_station").options) == 1
 
 
 def test_the_import_kind_needs_surveys_record():
