@@ -337,16 +337,18 @@ def object_counts(df: pd.DataFrame) -> pd.DataFrame:
 def recorded(engine: Engine, scope: str) -> pd.DataFrame:
     """Return the surveys recorded inside `scope`, both types, latest first: survey_type, unit, period (a
     potential customer survey) or topic, target_group, started_on, ended_on (a special survey),
-    submitted_on, potential_customers (found), the objects per type (n_<type>), note, recorded_by."""
+    submitted_on, potential_customers (found), the objects per type (n_<type>), note, recorded_by and
+    recorded_at (a special survey; a potential customer survey's day is its submitted_on)."""
     df = read_df(
         engine,
         f"""SELECT 'periodic' AS survey_type, u.name AS unit, ss.period, '' AS topic, '' AS target_group,
                    NULL AS started_on, NULL AS ended_on, ss.submitted_on, ss.potential_customers, ss.objects,
-                   ss.note, ss.submitted_by AS recorded_by, ss.submitted_on AS sort_day
+                   ss.note, ss.submitted_by AS recorded_by, NULL AS recorded_at, ss.submitted_on AS sort_day
             FROM survey_submission ss JOIN org_unit u ON u.id = ss.org_unit_id WHERE {in_scope('ss.org_path')}
             UNION ALL
             SELECT 'special', u.name, '', sp.topic, sp.target_group, sp.started_on, sp.ended_on, NULL,
-                   sp.customers_found, sp.objects, sp.note, sp.recorded_by, sp.ended_on
+                   sp.customers_found, sp.objects, sp.note, sp.recorded_by, sp.recorded_at,
+                   sp.ended_on
             FROM special_survey sp JOIN org_unit u ON u.id = sp.org_unit_id WHERE {in_scope('sp.org_path')}
             ORDER BY sort_day DESC, unit""",
         scope=scope_like(scope),

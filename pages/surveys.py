@@ -105,5 +105,5 @@ with tab_done:
     st.caption(t("surveys.recorded_help"))
     ui.table(ui.cached(surveys.recorded)(ctx.engine, ctx.scope), t, "surveys_recorded", K.RECORDED,
              ["survey_type", "unit", "period", "topic", "target_group", "started_on", "ended_on", "submitted_on",
-              *surveys.OBJECT_COLUMNS, "potential_customers", "note", "recorded_by"])
+              *surveys.OBJECT_COLUMNS, "potential_customers", "note", "recorded_by", "recorded_at"])
     ui.import_downloads(ctx, "surveys", K.EXPORT)
