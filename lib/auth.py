@@ -148,6 +148,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "imports.development": _STATION_AND_ABOVE,
     # issue 14: revert a whole import 撤销导入 (lib.importer.revert)
     "imports.revert": _ADMINS,
+    # issue 15: surveys 客户调查 (002 §6.5.1–6.5.2): everyone looks; "surveys.record" records
+    "page.surveys": _ALL,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 # Org levels 组织层级 from the bottom up (lib.vocab.ORG_LEVELS): a tier-L customer is owned by level L

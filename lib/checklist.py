@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, text
 
-from lib import development, months
+from lib import months, surveys
 from lib.kpis import FOUR_RATES
 from lib.queries import Cond, on_books, scoped, station_scope
 
@@ -157,7 +157,7 @@ def _surveys(conn, scope, month):
     # 002 §6.5.1: the survey due at or before the month (July, December)
     return _per_station(conn, scope, "EXISTS (SELECT 1 FROM survey_submission ss WHERE ss.org_unit_id = "
                                      "s.org_unit_id AND ss.period = :period)",
-                        {"period": development.survey_period(month)})
+                        {"period": surveys.survey_period(month)})
 
 
 def _traffic(conn, scope, month):
@@ -230,7 +230,7 @@ CHECKS: tuple[Check, ...] = (
     Check("tiers", "tier_history", "months", "pages/imports.py", "consumption", _tier_history),
     Check("plan", "targets_institutional", "districts", "pages/plan.py", "targets", _targets("institutional", "district")),
     Check("plan", "targets_card", "stations", "pages/plan.py", "targets", _targets("personal_card", "station")),
-    Check("plan", "surveys", "stations", "pages/plan.py", "surveys", _surveys),
+    Check("plan", "surveys", "stations", "pages/surveys.py", "surveys", _surveys),
     Check("four_rates", "traffic", "stations", "pages/imports.py", "traffic", _traffic),
     Check("four_rates", "rate_targets", "stations", "pages/four_rates.py", "rate_targets", _rate_targets),
     Check("churn", "churn_history", "months", "pages/imports.py", "consumption", _churn_history),

@@ -1,5 +1,4 @@
-"""Customer development 客户开发 (002 §6.5): monthly plans and their completion, the pipeline, the
-potential customer survey.
+"""Customer development 客户开发 (002 §6.5): monthly plans and their completion, the pipeline and its cases.
 
 - Targets 开发目标 (002 §6.5.3): each district ≥ 1 new institutional customer a month, each station ≥ 10
   new personal card customers a month (config `[development]`); a unit's row in `development_plan`
@@ -12,8 +11,8 @@ potential customer survey.
 - Cases 客户开发项目 (002 §6.5.4) are opened and moved forward (or lost) by `open_case` /
   `advance_case` (the plan page's pipeline tab) and imported by the `development` kind
   (lib.importer.devcases); signing needs the customer's supply agreement (§6.5.4.5).
-- Survey 潜在客户普查 (002 §6.5.1, appendix 2): each station reports in July and December; a
-  station without a report after the due month is late.
+- Surveys 潜在客户普查 and special surveys (002 §6.5.1–6.5.2) live in lib.surveys; `summary` counts the
+  stations late with theirs.
 """
 from __future__ import annotations
 
@@ -30,6 +29,7 @@ from lib.models import DEV_STAGES
 from lib.months import check as _check_month
 from lib.months import last_day as _month_end
 from lib.queries import in_scope, new_card_customer, read_df, scope_like, shift_month
+from lib.surveys import survey_period, survey_status
 from lib.tiers import NotAllowed
 from lib.validation import ValidationError
 
@@ -402,121 +402,10 @@ def case_candidates(engine: Engine, scope: str) -> pd.DataFrame:
     )
 
 
-# --- potential customer survey 潜在客户调查 (002 §6.5.1, appendix 2) --------------------------------
-
-
-def survey_period(month: str) -> str:
-    """Return the survey period due at or before `month`: the latest `YYYY-07` / `YYYY-12` (config
-    `development.survey_months`) not after it."""
-    month = _check_month(month)
-    y, m = int(month[:4]), int(month[5:7])
-    due = sorted(int(x) for x in config()["development"]["survey_months"])
-    past = [d for d in due if d <= m]
-    return f"{y:04d}-{past[-1]:02d}" if past else f"{y - 1:04d}-{due[-1]:02d}"
-
-
-def next_survey_period(month: str) -> str:
-    """Return the first survey period after `month`."""
-    month = _check_month(month)
-    y, m = int(month[:4]), int(month[5:7])
-    due = sorted(int(x) for x in config()["development"]["survey_months"])
-    later = [d for d in due if d > m]
-    return f"{y:04d}-{later[0]:02d}" if later else f"{y + 1:04d}-{due[0]:02d}"
-
-
-def survey_status(engine: Engine, scope: str, month: str) -> pd.DataFrame:
-    """Return each station's potential customer survey for the period due at or before `month`.
-
-    Status: "on_time" (reported by the last day of the due month), "late" (reported after it),
-    "missing" (not reported and the due month is over), "pending" (the due month is `month` itself
-    and nothing is reported yet). Columns: station_unit_id, station, district, period, due_on,
-    submitted_on, submitted_by, potential_customers, status. Missing ones first.
-    """
-    period = survey_period(month)
-    due = _month_end(period)
-    df = _df(
-        engine,
-        f"""SELECT su.id AS station_unit_id, su.name AS station, du.name AS district, ss.submitted_on,
-                   ss.submitted_by, ss.potential_customers
-            FROM org_unit su JOIN org_unit du ON du.id = su.parent_id
-            LEFT JOIN survey_submission ss ON ss.org_unit_id = su.id AND ss.period = :period
-                                          AND ss.submitted_on <= :month_end
-            WHERE {in_scope('su.path')} AND su.level = 'station' ORDER BY su.path""",
-        scope=scope_like(scope), period=period, month_end=_month_end(month),
-    )
-    df.insert(3, "period", period)
-    df.insert(4, "due_on", due)
-
-    def status(submitted) -> str:
-        if submitted is None or submitted != submitted:
-            return "pending" if period == month else "missing"
-        return "on_time" if pd.Timestamp(submitted).date() <= due else "late"
-
-    df["status"] = [status(x) for x in df["submitted_on"]]
-    order = {"missing": 0, "pending": 1, "late": 2, "on_time": 3}
-    return df.sort_values("status", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-
-
-def record_survey(engine: Engine, actor: auth.SessionUser, org_unit_id: int, period: str,
-                  potential_customers: int, note: str = "", submitted_on: dt.date | None = None) -> None:
-    """Record a station's survey report 潜在客户调查表 for `period` (a July or December), audited.
-
-    Station managers and the levels above may record it for stations inside their scope.
-    """
-    if not auth.can(actor, "surveys.record"):
-        raise NotAllowed(f"role {actor.role} may not record surveys")
-    period = _check_month(period)
-    if not is_survey_period(period):
-        raise ValueError(f"survey periods are the months {config()['development']['survey_months']}, got {period}")
-    if isinstance(potential_customers, bool) or not isinstance(potential_customers, int) or potential_customers < 0:
-        raise ValueError(f"potential customers must be a whole number ≥ 0, got {potential_customers!r}")
-    day = submitted_on or dt.date.today()
-    with write(engine) as conn:
-        unit = _unit_in_scope(conn, actor, org_unit_id)
-        if unit["level"] != "station":
-            raise ValueError("surveys are reported by stations")
-        insert_survey(conn, actor.login, unit, period, potential_customers, note, day)
-
-
-def is_survey_period(period: str) -> bool:
-    """True for a survey period 调查期: a month of config `development.survey_months` (July, December)."""
-    return int(_check_month(period)[5:7]) in [int(x) for x in config()["development"]["survey_months"]]
-
-
-def insert_survey(conn, actor: str, unit, period: str, potential_customers: int, note: str, day: dt.date) -> None:
-    """Write one station's survey in the caller's transaction (record_survey and the surveys import),
-    audited; ValueError when that station's survey for `period` exists (the first one stands)."""
-    new_id = upsert(conn, "survey_submission",
-                    {"org_unit_id": unit["id"], "org_path": unit["path"], "period": period, "submitted_on": day,
-                     "submitted_by": actor, "potential_customers": potential_customers, "note": note or ""},
-                    key=("org_unit_id", "period"), update=(), returning="id")
-    if new_id is None:  # one survey per station and period: the first one stands
-        raise ValueError(f"the survey for {period} is already recorded")
-    auth.audit(conn, actor, "survey_recorded", "survey_submission", f"{unit['id']}/{period}",
-               after={"potential_customers": potential_customers, "submitted_on": day}, org_path=unit["path"])
-
-
-def potential_customers(engine: Engine, scope: str) -> pd.DataFrame:
-    """Return the potential and competitor's customers 潜在客户 inside `scope` for the appendix 2 table:
-    code, name, station, kind, sub_type, fuel, demand (gasoline_t, diesel_t per month), competitor,
-    contact, phone, status and the stage of their latest development case (if any)."""
-    return _df(
-        engine,
-        f"""SELECT c.code, c.name, s.name AS station, c.kind, c.sub_type, c.fuel, c.gasoline_t, c.diesel_t,
-                   c.competitor, c.contact, c.phone, c.status,
-                   (SELECT d.stage FROM development d WHERE d.customer_id = c.id
-                    ORDER BY d.stage_on DESC, d.id DESC LIMIT 1) AS stage
-            FROM customer c JOIN station s ON s.id = c.station_id
-            WHERE {in_scope('c.org_path')} AND c.status IN ('potential', 'competitor')
-            ORDER BY c.org_path, c.gasoline_t + c.diesel_t DESC""",
-        scope=scope_like(scope),
-    )
-
-
 def summary(engine: Engine, scope: str, month: str) -> dict:
     """Return the plan page's key figures: completion per kind, pipeline cases, and the survey count of
     stations late or missing for the current period."""
-    surveys = survey_status(engine, scope, month)
+    surveys = survey_status(engine, scope, month)  # lib.surveys (002 §6.5.1)
     pipe = pipeline(engine, scope, month)
     return {
         "plan": totals(engine, scope, month),

@@ -348,15 +348,22 @@ def _rate_target_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
 
 
 def _survey_rows(conn, scope: str, month: str | None) -> pd.DataFrame:
-    """Potential-customer surveys 潜在客户调查表 recorded for the stations of `scope` (002 §6.5.1), every
-    period: station_code, period, submitted_on, potential_customers, note."""
-    from lib import queries
+    """Surveys recorded for the units of `scope`, every period, both types (lib.surveys, 002 §6.5.1–6.5.2):
+    the potential customer surveys of its stations, then its special surveys; the import's columns."""
+    from lib import queries, surveys
 
     where = queries.scoped("v.org_path", queries.station_scope(scope))
-    return queries.read_df(conn, (
-        "SELECT s.code AS station_code, v.period, v.submitted_on, v.potential_customers, v.note "
-        "FROM survey_submission v JOIN station s ON s.org_unit_id = v.org_unit_id "
+    periodic = queries.read_df(conn, (
+        "SELECT 'periodic' AS survey_type, s.code AS station_code, v.period, v.submitted_on, v.potential_customers, "
+        "v.note, v.objects FROM survey_submission v JOIN station s ON s.org_unit_id = v.org_unit_id "
         f"WHERE {where.sql} ORDER BY v.period, s.code"), **where.params)
+    where = queries.scoped("v.org_path", queries.station_scope(scope))
+    special = queries.read_df(conn, (
+        "SELECT 'special' AS survey_type, u.code AS org_code, v.topic, v.target_group, v.started_on, v.ended_on, "
+        "v.customers_found AS potential_customers, v.note, v.objects FROM special_survey v "
+        f"JOIN org_unit u ON u.id = v.org_unit_id WHERE {where.sql} ORDER BY v.started_on, u.code, v.topic"),
+        **where.params)
+    return surveys.object_counts(pd.concat([periodic, special], ignore_index=True))
 
 
 IMPORT_READERS: dict[str, Callable] = {  # import kind → its rows (conn, scope, month); new kinds at the END

@@ -18,7 +18,7 @@ import pandas as pd
 from openpyxl import Workbook
 from sqlalchemy import Engine, text
 
-from lib import development, queries, rules, tiers, tracking
+from lib import development, queries, rules, surveys, tiers, tracking
 from lib.export import write_sheet
 from lib.i18n import translator
 from lib.kpis import change
@@ -81,7 +81,7 @@ def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[p
                    "card_target": int(a1["card_target"].sum())})
 
     # 2 — potential customers 潜在客户调查表
-    a2 = development.potential_customers(engine, scope).rename(columns={"status": "customer_status"})
+    a2 = surveys.potential_customers(engine, scope).rename(columns={"status": "customer_status"})
     out[2] = (a2, {"_count": len(a2), **_sums(a2, ["gasoline_t", "diesel_t"])})
 
     # 3 — institutional customers lost this month 机构客户流失
@@ -143,7 +143,7 @@ def monthly_pack(engine: Engine, scope: str, month: str) -> bytes:
         if no == 1:
             subtitle += " · " + t("report.plan_due", due=development.plan_due(nxt).isoformat())
         if no == 2:
-            subtitle += " · " + t("report.survey_due", period=development.survey_period(month))
+            subtitle += " · " + t("report.survey_due", period=surveys.survey_period(month))
         write_sheet(wb.create_sheet(), sheet, f"{title}({period})", subtitle, df, COLUMNS[no], t, totals)
     buf = io.BytesIO()
     wb.save(buf)

@@ -74,6 +74,8 @@ CODES = (
     "duplicate_customer",
     # tier ownership 分级管理主体 (issue 15, 002 §6.1.1, §6.1.2, §6.4: lib.customers.locked_fields, lib.tiers)
     "tier_transfer_only", "tier_owned_above",
+    # surveys 调查 (lib.surveys, 002 §6.5.1–6.5.2, issue 15)
+    "objects_required", "ends_before_start", "not_station", "special_recorded",
 )
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls (a \x0b breaks an Excel download)
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

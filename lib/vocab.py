@@ -51,6 +51,11 @@ VEHICLE_CLASSES = ("car", "medium", "truck", "bus")  # 小车 中型车 大货�
 ORG_LEVELS = ("station", "district", "city", "province")  # 加油站 区县/片区 地市分公司 省公司
 MANAGER_LEVELS = rules.MANAGER_LEVELS  # 见习 初级 中级 高级 (003 §4)
 SIZES = rules.SIZES  # 机构规模 (002 §3.2)
+# objects of a survey 调查对象: 002 §6.5.1 政府机关、企事业单位、居民社区、商场、停车场、办公楼 and 004 Jilin 六进
+# 进企业、进学校、进机关、进社区、进乡镇、进商圈 (agencies and enterprises are in both lists)
+SURVEY_OBJECTS = ("agency", "enterprise", "community", "school", "town", "business_district", "mall", "parking",
+                  "office")
+SURVEY_TYPES = ("periodic", "special")  # 潜在客户普查 (July, December) / 重点客户专项调查 (002 §6.5.1, §6.5.2)
 
 VALUES: dict[str, tuple] = {  # vocabulary → its values (catalog keys via value_key)
     "tier": (*TIERS, "none"),
@@ -84,6 +89,8 @@ VALUES: dict[str, tuple] = {  # vocabulary → its values (catalog keys via valu
     "grade": ("graded", "regular", "reform"),
     "vehicle_class": VEHICLE_CLASSES,
     "plan_kind": PLAN_KINDS,
+    "survey_object": SURVEY_OBJECTS,
+    "survey_type": SURVEY_TYPES,
 }
 SHARED_VALUE_KEYS = ("tier", "kind", "level")  # vocabularies whose labels are app-wide terms: "<vocab>.<value>"
 
@@ -230,6 +237,9 @@ COLUMNS = (
     "login", "display_name", "role", "org_code", "manager_code", "station_code", "rate",
     # development cases 客户开发 (lib.development)
     "case", "team", "developer", "started_on", "stage_on",
+    # surveys 潜在客户调查 (lib.surveys, 002 §6.5.1–6.5.2)
+    "survey_type", "topic", "target_group", "ended_on", "recorded_by", "recorded_at", "on_time", "reported_late",
+    "missing", "pending", "objects", *(f"n_{o}" for o in SURVEY_OBJECTS),
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)
@@ -238,11 +248,11 @@ COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table say
     "kind": "kind", "level": "level", "rule": "tier_rule", "late": "bool", "large_target": "bool",
     **{c: c for c in ("size", "fuel", "payment", "value_class", "direction", "owner_body", "status", "reason",
                       "task_state", "stage", "grade", "vehicle_class", "plan_kind", "customer_status", "sub_type",
-                      "loyalty", "agreement")},
+                      "loyalty", "agreement", "survey_type")},
     **{f"{r}_status": "rate_status" for r in ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate")},
 }
-DATETIME_COLUMNS = ("updated_at", "changed_at", "raised_at", "due_at", "closed_at", "step_since", "at")  # to the minute
-DATE_COLUMNS = ("due_on", "submitted_on", "last_visit", "task_due")
+DATETIME_COLUMNS = ("updated_at", "changed_at", "raised_at", "due_at", "closed_at", "step_since", "at", "recorded_at")  # to the minute
+DATE_COLUMNS = ("due_on", "submitted_on", "last_visit", "task_due", "started_on", "ended_on")
 
 # number formats by column — tonnes with 3 decimals in Excel as in the consumption data
 _RATES = ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate")

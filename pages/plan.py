@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import auth, fmt, queries, targets, ui, validation
+from lib import auth, fmt, queries, surveys, targets, ui, validation
 from lib import charts_dashboards as charts
 from lib import development as dev
 
@@ -146,10 +146,6 @@ with tab_pipe:
                 ui.invalidate("plans")  # the pipeline, the open cases and the figures at the top
                 st.session_state[K.FLASH] = done
                 st.rerun()
-with tab_survey:
-    st.info(ui.md(t, "plan.survey_line", period=summary["survey_period"], next=dev.next_survey_period(ctx.month)))
-    ui.table(ui.cached(dev.survey_status)(ctx.engine, ctx.scope, ctx.month), t, "survey", K.SURVEY,
-             ["status", "station", "district", "period", "due_on", "submitted_on", "submitted_by",
-              "potential_customers"])
-    st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.surveys")))  # the recorded surveys, every period
-    ui.import_downloads(ctx, "surveys", K.SURVEY_EXPORT)
+with tab_survey:  # the surveys are recorded and followed on pages/surveys.py (002 §6.5.1–6.5.2)
+    st.info(ui.md(t, "plan.survey_line", period=summary["survey_period"], next=surveys.next_survey_period(ctx.month)))
+    ui.page_link("pages/surveys.py", t("surveys.plan_link"), ctx.user)

@@ -3,6 +3,7 @@ read what a page rendered, and the independent computations several pages' figur
 against. Every page module in tests/pages/ and the cross-page tests import from here."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections import defaultdict
@@ -227,6 +228,30 @@ def independent_rings(engine, station_id: int, scope: str, radii) -> list[dict]:
                 if status in out[i]:
                     out[i][status] += 1
                 break
+    return out
+
+
+# --- surveys 潜在客户调查 ----------------------------------------------------------------------------------
+
+
+def survey_states(engine, scope: str, period: str, month_end: str, pending: bool) -> dict:
+    """The potential customer survey of `period` per station of `scope` as seen at `month_end`: station id →
+    (district id, status: on_time / late / missing, or pending while the period's month is the one looked
+    at), from the tables in plain SQL + Python (002 §6.5.1; tests/test_surveys.py, the surveys page)."""
+    with engine.connect() as conn:
+        stations = conn.execute(text("SELECT id, parent_id FROM org_unit WHERE level = 'station' AND path LIKE :s"),
+                                {"s": scope + "%"}).all()
+        subs = dict(conn.execute(text("SELECT org_unit_id, submitted_on FROM survey_submission WHERE period = :p"),
+                                 {"p": period}).all())
+    due = dt.date(int(period[:4]), int(period[5:]), 31)
+    out = {}
+    for sid, district in stations:
+        day = subs.get(sid)
+        day = dt.date.fromisoformat(str(day)[:10]) if day else None
+        if day is not None and day > dt.date.fromisoformat(month_end):
+            day = None  # reported after the month looked at: not yet then
+        out[sid] = (district, "pending" if day is None and pending else "missing" if day is None
+                    else "on_time" if day <= due else "late")
     return out
 
 

@@ -43,7 +43,7 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
     "station_monthly": [("lib.summary.refresh_station_monthly", "lib/importer/write.py")],
     "customer_monthly": [("lib.summary.refresh_customer_monthly", "lib/importer/write.py")],
     "development_plan": [("lib.development.set_target", "pages/plan.py"), ("import:targets", None)],
-    "survey_submission": [("import:surveys", None)],
+    "survey_submission": [("import:surveys", None), ("lib.surveys.record_survey", "pages/surveys.py")],
     # development cases 客户开发 (002 §6.5.4): opened and moved on the plan page's pipeline tab
     "development": [("lib.development.open_case", "pages/plan.py"), ("lib.development.advance_case", "pages/plan.py"),
                     ("import:development", None)],
@@ -65,6 +65,8 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
     # import batches and their per-row changes 导入批次 (issue 14): every import records them (revert)
     "import_batch": [("lib.importer.revert.record", "lib/importer/__init__.py")],
     "import_change": [("lib.importer.revert.record", "lib/importer/__init__.py")],
+    # key customer special surveys 重点客户专项调查 (002 §6.5.2, issue 15): the surveys page and the surveys import
+    "special_survey": [("lib.surveys.record_special_survey", "pages/surveys.py"), ("import:surveys", None)],
 }
 
 

@@ -1,4 +1,5 @@
-"""lib.development: plan targets and completion rolled up, the appendix 1 plan, pipeline, survey."""
+"""lib.development: plan targets and completion rolled up, the appendix 1 plan, pipeline (surveys:
+tests/test_surveys.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -94,43 +95,10 @@ def test_plan_is_due_on_the_25th_of_the_month_before(month, due):
     assert dev.plan_due(month) == due
 
 
-@pytest.mark.parametrize("month,period,following", [
-    ("2026-01", "2025-12", "2026-07"), ("2026-06", "2025-12", "2026-07"), ("2026-07", "2026-07", "2026-12"),
-    ("2026-10", "2026-07", "2026-12"), ("2026-12", "2026-12", "2027-07"),
-])
-def test_survey_periods_are_july_and_december(month, period, following):
-    assert dev.survey_period(month) == period
-    assert dev.next_survey_period(month) == following
-
-
 @pytest.mark.parametrize("bad", ["2026-13", "26-10", "2026/10", "", None])
 def test_bad_months_are_refused(engine, bad):
     with pytest.raises(ValueError):
         dev.totals(engine, "/37/", bad)
-
-
-def test_survey_status_against_independent_sql(engine):
-    status = dev.survey_status(engine, "/37/", MONTH)
-    with engine.connect() as conn:
-        stations = conn.execute(text("SELECT id FROM org_unit WHERE level = 'station'")).scalars().all()
-        subs = dict(conn.execute(text("SELECT org_unit_id, submitted_on FROM survey_submission WHERE period = '2026-07'"
-                                      )).all())
-    assert len(status) == len(stations)
-    due = dt.date(2026, 7, 31)
-    expected = {}
-    for s in stations:
-        day = subs.get(s)
-        day = dt.date.fromisoformat(str(day)[:10]) if day else None
-        expected[s] = "missing" if day is None else "on_time" if day <= due else "late"
-    assert dict(zip(status["station_unit_id"], status["status"])) == expected
-    assert {"missing", "late", "on_time"} <= set(status["status"])
-    assert list(status["status"])[0] == "missing"  # the stations to chase first
-    assert (status["due_on"] == due).all()
-
-
-def test_survey_due_this_month_is_pending_not_missing(engine):
-    status = dev.survey_status(engine, "/37/", "2026-07")
-    assert "missing" not in set(status["status"]) and "pending" in set(status["status"])
 
 
 def test_pipeline_is_a_funnel_of_the_cases(engine):
@@ -142,15 +110,6 @@ def test_pipeline_is_a_funnel_of_the_cases(engine):
     assert dict(zip(pipe["stage"], pipe["cases"])) == {s: counts.get(s, 0) for s in [*DEV_STAGES, "lost"]}
     reached = pipe.loc[pipe["stage"] != "lost", "reached"].tolist()
     assert reached == sorted(reached, reverse=True) and reached[0] == sum(counts.get(s, 0) for s in DEV_STAGES)
-
-
-def test_potential_customers_are_potential_or_competitors_in_scope(engine):
-    scope = _paths(engine, "district", 1)[0]
-    pot = dev.potential_customers(engine, scope)
-    with engine.connect() as conn:
-        n = conn.execute(text("SELECT COUNT(*) FROM customer WHERE org_path LIKE :s AND status IN "
-                              "('potential', 'competitor')"), {"s": scope + "%"}).scalar()
-    assert len(pot) == n > 0 and set(pot["status"]) <= {"potential", "competitor"}
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -212,23 +171,6 @@ def test_targets_outside_the_scope_are_refused(small):
                              {"s": area.scope + "%"}).scalar()
     with pytest.raises(dev.NotAllowed, match="scope"):
         dev.set_target(small, area, other, "2026-12", "personal_card", 5)
-
-
-def test_survey_is_recorded_once_by_station_level_and_up(small):
-    station = _user(small, "station")
-    unit = _unit(small, station.scope, "station")
-    with small.connect() as conn:
-        conn.execute(text("DELETE FROM survey_submission WHERE org_unit_id = :u AND period = '2026-12'"), {"u": unit})
-        conn.commit()
-    dev.record_survey(small, station, unit, "2026-12", 7, submitted_on=dt.date(2026, 12, 20))
-    with pytest.raises(ValueError, match="already"):
-        dev.record_survey(small, station, unit, "2026-12", 8)
-    with pytest.raises(ValueError, match="survey periods"):
-        dev.record_survey(small, station, unit, "2026-11", 8)
-    with pytest.raises(dev.NotAllowed):
-        dev.record_survey(small, _user(small, "viewer"), unit, "2027-07", 1)
-    row = dev.survey_status(small, station.scope, "2026-12").iloc[0]
-    assert row["status"] == "on_time" and row["potential_customers"] == 7
 
 
 @pytest.mark.parametrize("scope,levels", [

@@ -38,6 +38,7 @@ from lib import (
     matters,
     org,
     stations,
+    surveys,
     targets,
     tiers,
     tracking,
@@ -288,8 +289,12 @@ CASES = [
          lambda e, u, t: development.open_case(e, u, t.customer_code)),
     Case("development.advance_case", "development.advance_case", "development.edit",
          lambda e, u, t, case=None: development.advance_case(e, u, case, "lost"), setup=_open_case),
-    Case("development.record_survey", "development.record_survey", "surveys.record",
-         lambda e, u, t: development.record_survey(e, u, t.station_unit_id, "2031-07", 5), _station),
+    Case("surveys.record_survey", "surveys.record_survey", "surveys.record",
+         lambda e, u, t: surveys.record_survey(e, u, t.station_unit_id, surveys.next_survey_period(TODAY.strftime("%Y-%m")), 5), _station),
+    Case("surveys.record_special_survey", "surveys.record_special_survey", "surveys.record",
+         lambda e, u, t: surveys.record_special_survey(e, u, t.station_unit_id, topic="权限测试", group="物流企业",
+                                                       objects={"enterprise": 2}, started_on=TODAY,
+                                                       ended_on=TODAY, customers_found=1), _station),
     Case("managers.save_manager", "managers.save_manager", "managers.edit",
          lambda e, u, t: managers.save_manager(e, u, {"code": "", "name": "权限测试经理", "phone": "",
                                                        "station_code": t.station_code, "hired_on": dt.date(2026, 5, 1),
@@ -439,7 +444,7 @@ def test_every_write_function_takes_the_acting_user():
 
     mods = {"customers": customers, "development": development, "managers": managers, "matters": matters,
             "org": org, "stations": stations, "targets": targets, "tiers": tiers, "tracking": tracking,
-            "visits": visits, "maps.editing": lib.maps.editing, "importer": importer}
+            "visits": visits, "surveys": surveys, "maps.editing": lib.maps.editing, "importer": importer}
     for name in sorted({c.function for c in CASES}):
         module, fn = name.rsplit(".", 1)
         params = inspect.signature(getattr(mods[module], fn)).parameters

@@ -11,7 +11,7 @@ from _import_as import import_file
 from _work_db import count, db, small_url, user  # noqa: F401 (fixtures)
 from sqlalchemy import text
 
-from lib import auth, development, four_rates, managers, targets
+from lib import auth, development, four_rates, managers, surveys, targets
 from lib.importer import map_columns, read_table, template
 from lib.validation import ValidationError
 
@@ -394,7 +394,7 @@ def test_surveys_file_records_each_station_once(db):
         {"加油站代码": r["s2"], "调查期": "2024/12", "报送日期": "2025-01-03", "潜在客户数": "2", "备注": ""},
     ])
     assert report.ok, [e.message for e in report.errors]
-    status = development.survey_status(db, "/", "2025-01").set_index("station_unit_id")
+    status = surveys.survey_status(db, "/", "2025-01").set_index("station_unit_id")
     with db.connect() as conn:
         u1, u2 = (conn.execute(text("SELECT id FROM org_unit WHERE code = :c"), {"c": c}).scalar_one()
                   for c in (r["s1"], r["s2"]))

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from sqlalchemy import text
 
-from lib import auth, demo, development, export, queries, reports, tiers, tracking
+from lib import auth, demo, development, export, queries, reports, surveys, tiers, tracking
 from lib.db import make_engine, write
 from lib.i18n import translator
 
@@ -96,7 +96,7 @@ def test_totals_equal_the_pages_figures(engine, packs):
         inst = tiers.summary(engine, scope, MONTH)["institutional"]  # the tiers page's distribution
         assert ws5.cell(ws5.max_row, 1).value == f"合计({inst} 户)"
         ws2 = wb["附录2 潜在客户调查表"]
-        assert ws2.max_row - 4 == len(development.potential_customers(engine, scope))
+        assert ws2.max_row - 4 == len(surveys.potential_customers(engine, scope))
 
 
 def test_a_customer_manager_scope_gets_empty_sheets_not_an_error(engine):

@@ -406,7 +406,7 @@ def test_org_units_geojson_download_edit_import(db):  # noqa: F811
 PAGE_DOWNLOADS = [
     ("pages/stations.py", "admin", "Stations", "LIST"), ("pages/stations.py", "admin", "Stations", "COMPETITORS"),
     ("pages/stations.py", "admin", "Stations", "SALES"), ("pages/managers.py", "admin", "Managers", "EXPORT"),
-    ("pages/plan.py", "admin", "Plan", "TARGETS_EXPORT"), ("pages/plan.py", "admin", "Plan", "SURVEY_EXPORT"),
+    ("pages/plan.py", "admin", "Plan", "TARGETS_EXPORT"), ("pages/surveys.py", "admin", "Surveys", "EXPORT"),
     ("pages/four_rates.py", "admin", "FourRates", "TARGETS_EXPORT"), ("pages/admin_users.py", "admin", "Admin", "EXPORT"),
     ("pages/setup.py", "admin", "Setup", "EXPORT"),
 ]

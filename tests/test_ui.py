@@ -47,6 +47,7 @@ MATRIX = {  # x = allowed, . = refused
     "imports.users": "x.....", "imports.targets": "x.xx..", "imports.rate_targets": "x.xx..",
     "imports.surveys": "x.xxx.", "imports.org_units": "x.....", "imports.development": "x.xxx.",
     "imports.revert": "x.....",
+    "page.surveys": "xxxxxx",  # issue 15: surveys 客户调查 (recording is surveys.record)
 }
 
 

@@ -134,9 +134,9 @@ def _set_target(env, engine, user):
 
 
 def _survey(env, engine, user):
-    from lib import development
+    from lib import surveys
 
-    return development.record_survey(engine, user, env.fx["own_unit"]["id"], "2026-12", 7, "权限测试", DAY)
+    return surveys.record_survey(engine, user, env.fx["own_unit"]["id"], "2026-12", 7, "权限测试", DAY)
 
 
 def _open_case(env, engine, user):
@@ -293,7 +293,7 @@ DOORS = (
     Door("import.grids", ABOVE_STATION, _import("grids", _grids_file)),
     Door("import.stations", ABOVE_STATION, _import("stations", _stations_file)),
     Door("managers.set_plan", STATION_UP, _set_plan),
-    Door("development.record_survey", STATION_UP, _survey),
+    Door("surveys.record_survey", STATION_UP, _survey),
     Door("development.open_case", STATION_UP, _open_case),
     Door("stations.set_sales", STATION_UP, _set_sales),
     Door("import.customers", STATION_UP, _import("customers", _customers_file)),

@@ -16,9 +16,9 @@ import datetime as dt
 import numpy as np
 from sqlalchemy import Connection, text
 
-from lib import months
+from lib import months, vocab
 from lib.config import rules as config
-from lib.models import FourRateTarget, SurveySubmission, WinBackTask
+from lib.models import FourRateTarget, SpecialSurvey, SurveySubmission, WinBackTask
 
 TASK_NOTES = {"drop": "上门拜访,了解用油量下降原因,商谈优惠方案", "silent": "电话联系客户负责人,确认是否转向竞争对手"}
 RATES = ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate")
@@ -36,7 +36,11 @@ def generate(conn: Connection, *, seed: int, first_month: str, end_month: str, a
     targets = target_rows(conn, rng)
     if targets:
         conn.execute(FourRateTarget.__table__.insert(), targets)
-    return {"survey_submissions": len(surveys), "win_back_tasks": len(tasks), "four_rate_targets": len(targets)}
+    special = special_rows(conn, seed, end_month, as_of)
+    if special:
+        conn.execute(SpecialSurvey.__table__.insert(), special)
+    return {"survey_submissions": len(surveys), "win_back_tasks": len(tasks), "four_rate_targets": len(targets),
+            "special_surveys": len(special)}
 
 
 def survey_periods(first: str, last: str) -> list[str]:
@@ -65,7 +69,41 @@ def survey_rows(conn: Connection, rng: np.random.Generator, periods: list[str], 
                 day = end.replace(day=int(rng.integers(1, end.day + 1)))
             rows.append({"org_unit_id": unit_id, "org_path": path, "period": period, "submitted_on": min(day, as_of),
                          "submitted_by": manager, "note": "",
-                         "potential_customers": int(max(0, potential + rng.integers(-3, 6)))})
+                         "potential_customers": int(max(0, potential + rng.integers(-3, 6))),
+                         "objects": survey_objects(unit_id, period)})
+    return rows
+
+
+def survey_objects(unit_id: int, period: str) -> dict[str, int]:
+    """The objects a demo survey counted 调查对象 (002 §6.5.1, 六进): three types, 1–15 each, from a generator
+    of their own (the station and period), so the rest of the demo draws the same numbers as before."""
+    own = np.random.default_rng([int(unit_id), int(period.replace("-", ""))])
+    kinds = own.choice(len(vocab.SURVEY_OBJECTS), size=3, replace=False)
+    return {vocab.SURVEY_OBJECTS[int(k)]: int(own.integers(1, 16)) for k in sorted(kinds)}
+
+
+# key customer special surveys 重点客户专项调查 (002 §6.5.2): one consumer group each, in the season it changes
+SPECIAL_TOPICS = (("冬季物流车队用油需求调查", "物流运输企业", ("enterprise", "business_district")),
+                  ("开学季接送车辆调查", "学校及教育机构", ("school", "community")),
+                  ("农忙季农机用油调查", "乡镇农机合作社", ("town", "agency")))
+
+
+def special_rows(conn: Connection, seed: int, end_month: str, as_of: dt.date) -> list[dict]:
+    """One special survey per district in the month before `end_month`, a topic of SPECIAL_TOPICS each
+    (a generator of their own: the rest of the demo draws the same numbers as before)."""
+    own = np.random.default_rng([seed, 652])
+    month = months.from_index(months.index(end_month) - 1)
+    start = dt.date(int(month[:4]), int(month[5:]), 3)
+    districts = conn.execute(text("SELECT id, path, manager_name FROM org_unit WHERE level = 'district' "
+                                  "ORDER BY path")).all()
+    rows = []
+    for i, (unit_id, path, manager) in enumerate(districts):
+        topic, group, kinds = SPECIAL_TOPICS[i % len(SPECIAL_TOPICS)]
+        rows.append({"org_unit_id": unit_id, "org_path": path, "topic": topic, "target_group": group,
+                     "objects": {k: int(own.integers(2, 20)) for k in kinds}, "started_on": min(start, as_of),
+                     "ended_on": min(start + dt.timedelta(days=int(own.integers(5, 20))), as_of),
+                     "customers_found": int(own.integers(1, 12)), "note": "", "recorded_by": manager or "",
+                     "recorded_at": dt.datetime.combine(min(start + dt.timedelta(days=21), as_of), dt.time(17))})
     return rows
 
 

@@ -18,8 +18,9 @@ has every right inside the scope it passes.
   .plan_status); institutional targets belong to districts, personal card targets to stations
   (002 §6.5.3).
 - rate_targets: station × rate, the target as a fraction (0.12) or a percentage ("12%").
-- surveys: one per station and period (a July or December, 002 §6.5.1); a recorded one stands, as
-  in lib.development.record_survey.
+- surveys: potential customer surveys, one per station and period (a July or December, 002 §6.5.1),
+  and special surveys (002 §6.5.2), one per unit, topic and start day; a recorded one stands, as in
+  lib.surveys.record_survey / record_special_survey (the same checks: lib.surveys.check_fields).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from lib import auth, managers, targets
+from lib import auth, managers, surveys, targets
 from lib import development as dev
 from lib.importer import check as rowcheck
 from lib.importer.read import FileError
@@ -75,9 +76,7 @@ def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
         refs["logins"], refs["users"] = set(users.index), users  # rows as stored: an unchanged one is skipped
         refs["grantable"] = auth.ROLES if role is None else auth.grantable_roles(role)
     if kind == "surveys":
-        done = pd.read_sql_query(text("SELECT org_unit_id, period, submitted_on, potential_customers, note "
-                                      "FROM survey_submission"), conn)
-        refs["surveys"] = {(int(u), p): (str(d)[:10], int(n), t or "") for u, p, d, n, t in done.itertuples(index=False)}
+        refs["surveys"] = surveys.recorded_forms(conn)
     ctx.people = refs
 
 
@@ -301,40 +300,58 @@ def check_rate_targets(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Ch
 
 
 def check_surveys(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
-    """Survey rows (002 §6.5.1, appendix 2): a station inside the scope, a survey period (a July or a
-    December), the day reported (not in the future; empty: today), the number of potential customers
-    found; one survey per station and period, a recorded one stands."""
+    """Survey rows of both types (lib.surveys.check_fields, the form's checks): a potential customer
+    survey (002 §6.5.1, appendix 2) names a station inside the scope and a survey period (a July or a
+    December), one per station and period, a recorded one stands; a special survey (002 §6.5.2) names
+    a unit inside the scope (`org_code`, else the station's), one per unit, topic and start day. An
+    empty report date is today. A recorded survey given again exactly as recorded is skipped."""
     _gate(ctx, "surveys")
     ck = Checker(df)
-    st = _stations(ck, ctx)
-    period = ck.month("period", required=True)
-    ck.flag(np.array([bool(p) and not dev.is_survey_period(p) for p in period], dtype=bool), "period", "bad_period",
-            values=df["period"])
-    day = ck.date("submitted_on", not_after=ctx.today)
-    count = ck.number("potential_customers", hi=1_000_000, integer=True, required=True)
-    note = ck.text("note", max_len=2000)
-    done = ctx.people["surveys"]
-    given = [(str(d)[:10] if d == d and d is not None else None, n, t) for d, n, t in zip(day, count, note)]
-    # a recorded survey given again exactly as recorded (a downloaded list going back in) is skipped
-    unchanged = np.array([u == u and (int(u), p) in done and g[0] in (None, done[(int(u), p)][0])
-                          and g[1] == g[1] and (int(g[1]), g[2] or "") == done[(int(u), p)][1:]
-                          for u, p, g in zip(st["org_unit_id"], period, given)], dtype=bool)
-    ck.flag(np.array([u == u and (int(u), p) in done for u, p in zip(st["org_unit_id"], period)], dtype=bool)
-            & ~unchanged, "period", "already_recorded", values=df["period"])
-    ck.duplicates([df["station_code"], period], "period")
-    out = pd.DataFrame({"org_unit_id": st["org_unit_id"], "org_path": st["org_path"], "period": period,
-                        "submitted_on": day.where(day.notna(), ctx.today), "potential_customers": count,
-                        "note": note, "unchanged": unchanged}, index=df.index)
+    out = surveys.check_fields(ck, ctx.today)
+    special = (out["survey_type"] == "special").to_numpy()
+    st = rowcheck.station_refs(ck, "station_code", ctx)
+    ck.flag(~special & (ck.df["station_code"] == ""), "station_code", "required")
+    by_code = (ck.df["org_code"] != "").to_numpy()
+    unit = unit_refs(ck, "org_code", ctx)
+    ck.flag(special & ~by_code & (ck.df["station_code"] == ""), "org_code", "required")
+    use_unit = special & by_code
+    out["org_unit_id"] = unit["id"].where(use_unit, st["org_unit_id"])
+    out["org_path"] = unit["path"].where(use_unit, st["org_path"])
+    out["submitted_on"] = out["submitted_on"].where(out["submitted_on"].notna(), ctx.today)
+    out["unchanged"] = _recorded(ck, out, ctx.people["surveys"], special)
+    ck.duplicates([out["org_unit_id"], out["period"], out["topic"], out["started_on"].astype(str)], "period")
     return out, ck
 
 
+def _recorded(ck: Checker, out: pd.DataFrame, done: dict, special: np.ndarray) -> np.ndarray:
+    """Rows whose survey is recorded: as recorded (skipped) → True; changed → already_recorded."""
+    unchanged = np.zeros(len(out), dtype=bool)
+    for i, (u, r) in enumerate(zip(out["org_unit_id"], out.to_dict("records"))):
+        if u != u or u is None or ck.bad[i]:
+            continue
+        key = (int(u), "special", r["topic"], str(r["started_on"])[:10]) if special[i] else (int(u), r["period"])
+        if key not in done:
+            continue
+        given = surveys.stored_form(r)
+        if given == done[key] or (not special[i] and given[1:] == done[key][1:] and ck.df["submitted_on"].iloc[i] == ""):
+            unchanged[i] = True
+        else:
+            ck.add(i, "topic" if special[i] else "period", "special_recorded" if special[i] else "already_recorded",
+                   value=r["topic"] if special[i] else r["period"])
+    return unchanged
+
+
 def write_surveys(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
-    """Record the checked surveys (the first one of a station and period stands; rows as recorded are
-    skipped), audited."""
+    """Record the checked surveys (the first one of a station and period, or of a unit, topic and start
+    day, stands; rows as recorded are skipped), audited."""
     new = out[~out["unchanged"].astype(bool)]
     for r in new.to_dict("records"):
-        dev.insert_survey(conn, actor, {"id": int(r["org_unit_id"]), "path": r["org_path"]}, r["period"],
-                          int(r["potential_customers"]), r["note"], r["submitted_on"])
+        unit = {"id": int(r["org_unit_id"]), "path": r["org_path"]}
+        if r["survey_type"] == "special":
+            surveys.insert_special(conn, actor, unit, r)
+        else:
+            surveys.insert_survey(conn, actor, unit, r["period"], int(r["potential_customers"]), r["note"],
+                                  r["submitted_on"], r["objects"])
     return len(new), 0
 
 

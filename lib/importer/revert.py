@@ -56,7 +56,7 @@ TABLES: dict[str, tuple[tuple[str, tuple[str, ...], Filter], ...]] = {
     "managers": (("customer_manager", ("id",), None),),
     "targets": (("development_plan", ("id",), None),),
     "rate_targets": (("four_rate_target", ("station_id", "rate"), None),),
-    "surveys": (("survey_submission", ("id",), None),),
+    "surveys": (("survey_submission", ("id",), None), ("special_survey", ("id",), None)),
     "org_units": (("org_unit", ("id",), None),),
     "development": (("development", ("id",), None),),
     "grids": (("grid", ("id",), None),),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lib import customers, managers, org, stations
+from lib import customers, managers, org, stations, surveys
 from lib.config import rules as config
 from lib.validation import Field
 from lib.visits import FIELDS as VISIT_FIELDS
@@ -45,8 +45,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     "targets": [("org_code", "组织单元代码", True), ("month", "月份", True), ("kind", "计划类型", True),
                 ("target", "目标(户)", True)],
     "rate_targets": [("station_code", "加油站代码", True), ("rate", "指标", True), ("target", "目标值", True)],
-    "surveys": [("station_code", "加油站代码", True), ("period", "调查期", True), ("submitted_on", "报送日期", False),
-                ("potential_customers", "潜在客户数", True), ("note", "备注", False)],
+    "surveys": [(f.key, f.header, f.required) for f in surveys.FIELDS],  # both survey types (lib.surveys)
     "org_units": [(f.key, f.header, f.required) for f in org.FIELDS if f.file],  # org units 组织单元 (lib.org)
     # development cases 客户开发 (lib.importer.devcases)
     "development": [("customer_code", "客户代码", True), ("stage", "开发阶段", True), ("team", "开发小组", False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lib.models.base import Base, Month, OrgPath
@@ -63,5 +63,29 @@ class SurveySubmission(Base):
     submitted_by: Mapped[str] = mapped_column(String(50), default="")
     potential_customers: Mapped[int] = mapped_column(Integer, default=0)  # 潜在客户数 found
     note: Mapped[str] = mapped_column(Text, default="")
+    # objects surveyed 调查对象 {lib.vocab.SURVEY_OBJECTS code: how many}, those counted only (issue 15)
+    objects: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("org_unit_id", "period"),)
+
+
+class SpecialSurvey(Base):
+    """A key customer special survey 重点客户专项调查 (002 §6.5.2) of one unit: one consumer group
+    (`target_group`), a topic, the objects surveyed {lib.vocab.SURVEY_OBJECTS code: how many}, the days it
+    ran and the customers it found; run when the market, the season or the customers' needs change."""
+
+    __tablename__ = "special_survey"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    org_path: Mapped[str] = mapped_column(OrgPath, index=True)  # the unit's path
+    topic: Mapped[str] = mapped_column(String(100))
+    target_group: Mapped[str] = mapped_column(String(100))
+    objects: Mapped[dict] = mapped_column(JSON)
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    ended_on: Mapped[dt.date] = mapped_column(Date)
+    customers_found: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(50), default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
+
+    __table_args__ = (UniqueConstraint("org_unit_id", "topic", "started_on"),)

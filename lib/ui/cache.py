@@ -50,6 +50,7 @@ READS: dict[str, frozenset[str]] = {
     "lib.stations": frozenset({"org"}),
     "lib.targets": frozenset({"org", "plans"}),
     "lib.org": frozenset({"org", "grids"}),
+    "lib.surveys": frozenset({"org", "customers", "plans"}),
 }
 # lib.queries mixes readers of several areas: named per function (the rest depend on everything).
 READS_BY_FUNCTION: dict[str, frozenset[str]] = {

@@ -323,13 +323,11 @@ class Keys:
         EDIT_SUBMIT = "plan_edit_submit"
         FUNNEL = "plan_funnel"
         PIPELINE = "plan_pipe"
-        SURVEY = "plan_survey"
         GRID_KIND = "plan_grid_kind"  # targets in bulk, unit × month (issue 13)
         GRID_YEAR = "plan_grid_year"
         GRID = "plan_grid"  # + plan kind + year
         GRID_SAVE = "plan_grid_save"
         TARGETS_EXPORT = "plan_targets_export"  # the targets in the targets import's format
-        SURVEY_EXPORT = "plan_survey_export"  # the recorded surveys in the surveys import's format
         CASES = "plan_cases"  # development cases 客户开发 (002 §6.5.4)
         OPEN_FORM = "plan_open_form"
         OPEN_CUSTOMER = "plan_open_customer"
@@ -461,6 +459,34 @@ class Keys:
         FROM_MAP = "orgset_from_map"  # the expander with the map setup once units exist
         DOWNLOAD = "orgset_download"
         EXPORT = "orgset_export"  # the units as the org_units import's CSV/xlsx
+
+    class Surveys:
+        """pages/surveys.py 客户调查 (002 §6.5.1–6.5.2)."""
+
+        FLASH = "survey_flash"
+        DISTRICTS = "survey_districts"  # table widgets (lib.ui.tables)
+        STATIONS = "survey_stations"
+        LIST = "survey_list"  # appendix 2 附录2
+        RECORDED = "survey_recorded"
+        EXPORT = "survey_export"  # the recorded surveys in the surveys import's format
+        P_FORM = "survey_p_form"  # the potential customer survey 潜在客户调查表
+        P_STATION = "survey_p_station"
+        P_PERIOD = "survey_p_period"
+        P_DAY = "survey_p_day"
+        P_FOUND = "survey_p_found"
+        P_NOTE = "survey_p_note"
+        P_OBJECT = "survey_p_obj"  # + object type
+        P_SUBMIT = "survey_p_submit"
+        S_FORM = "survey_s_form"  # a special survey 专项调查
+        S_UNIT = "survey_s_unit"
+        S_TOPIC = "survey_s_topic"
+        S_GROUP = "survey_s_group"
+        S_START = "survey_s_start"
+        S_END = "survey_s_end"
+        S_FOUND = "survey_s_found"
+        S_NOTE = "survey_s_note"
+        S_OBJECT = "survey_s_obj"  # + object type
+        S_SUBMIT = "survey_s_submit"
 
 
 def all_keys() -> dict[str, str]:

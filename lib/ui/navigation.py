@@ -60,6 +60,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/managers.py", "page.managers", ":material/badge:", "nav.work"),
     PageSpec("pages/imports.py", "page.imports", ":material/upload_file:", "nav.work"),
     PageSpec("pages/stations.py", "page.stations", ":material/local_gas_station:", "nav.work"),
+    PageSpec("pages/surveys.py", "page.surveys", ":material/travel_explore:", "nav.work"),  # 002 §6.5.1–6.5.2
     # --- meeting room (issue 8) ---
     PageSpec("pages/presentation.py", "page.presentation", ":material/slideshow:", "nav.meeting"),
     PageSpec("pages/audit.py", "page.audit", ":material/history:", "nav.admin"),
