@@ -1,5 +1,11 @@
 """The four rates 四率 by station, district and city, over time, against targets (FOUR_RATES.md).
 
+The return rate 顾客回头率 counts customers, not visits (issue 15): archive customers 档案客户 with ≥ 2
+fuelling visits 加油次数 in the month ÷ those with ≥ 1, from the monthly consumption's visit counts
+(lib.queries.customer_visit_counts on customer_monthly); beside it the retention rate 留存率 (last
+month's active customers active again) and the traffic file's vehicle return rate 车辆回头率
+(returning ÷ identified vehicles), labelled as the vehicle-level figure (lib.kpis.SIDE_RATES).
+
 Every figure goes through lib.kpis.four_rates on summed counts (ratio of sums over days, stations
 and areas, never a mean of ratios); a zero or missing denominator is "no data" (None).
 
@@ -24,12 +30,23 @@ from sqlalchemy import Engine, text
 
 from lib import vocab
 from lib.config import rules as config
-from lib.kpis import FOUR_RATES, four_rates
+from lib.kpis import FOUR_RATES, SIDE_RATES, four_rates, side_rates
 from lib.months import check as _check_month
-from lib.queries import in_list, in_scope, read_df, scope_like, shift_month
+from lib.queries import (
+    CUSTOMER_KEYS,
+    customer_totals,
+    customer_visit_counts,
+    in_list,
+    in_scope,
+    read_df,
+    scope_like,
+    shift_month,
+)
 
 RATES = tuple(FOUR_RATES)
-COUNT_KEYS = ("passing", "entering", "fuelled", "transactions", "full_tank", "identified", "returning")
+SIDES = tuple(SIDE_RATES)  # retention 留存率, vehicle return 车辆回头率
+TRAFFIC_KEYS = ("passing", "entering", "fuelled", "transactions", "full_tank", "identified", "returning")
+COUNT_KEYS = TRAFFIC_KEYS + CUSTOMER_KEYS
 CLASSES = vocab.VEHICLE_CLASSES  # 小车 中型车 大货车 客车
 LEVELS = ("station", "district", "city")
 STATUSES = vocab.RATE_STATUSES
@@ -48,43 +65,48 @@ def _df(engine: Engine, sql: str, **params) -> pd.DataFrame:
 
 
 def add_rates(df: pd.DataFrame) -> pd.DataFrame:
-    """Add the four rate columns to rows of summed counts (lib.kpis.four_rates on each row)."""
-    rates = [four_rates({k: (None if pd.isna(r[k]) else float(r[k])) for k in COUNT_KEYS})
-             for r in df[list(COUNT_KEYS)].to_dict("records")]
-    for rate in RATES:
+    """Add the four rate columns and the SIDES to rows of summed counts (lib.kpis on each row)."""
+    counts = [{k: (None if pd.isna(r[k]) else float(r[k])) for k in COUNT_KEYS}
+              for r in df[list(COUNT_KEYS)].to_dict("records")]
+    rates = [four_rates(c) | side_rates(c) for c in counts]
+    for rate in RATES + SIDES:
         df[rate] = [x[rate] for x in rates]
     return df
 
 
+_STATIONS = """SELECT s.id AS station_id, s.name AS station, s.org_path AS station_path,
+                      du.name AS district, du.path AS district_path, cu.name AS city, cu.path AS city_path, s.nozzles
+               FROM station s JOIN org_unit su ON su.id = s.org_unit_id JOIN org_unit du ON du.id = su.parent_id
+               JOIN org_unit cu ON cu.id = du.parent_id"""
+
+
 def station_counts(engine: Engine, scope: str, month: str) -> pd.DataFrame:
-    """Return the four-rates counts of each station inside `scope`, summed over the days of `month`.
+    """Return the four-rates counts of each station inside `scope` for `month`: the traffic file's
+    counts summed over the days, and the customer counts of lib.queries.customer_visit_counts. A
+    station with either appears (the other's counts missing: "no data").
 
     Columns: station_id, station, station_path, district, district_path, city, city_path, nozzles,
     the COUNT_KEYS, passing by class, peak_lifts, days.
     """
-    return _df(
-        engine,
-        f"""SELECT s.id AS station_id, s.name AS station, s.org_path AS station_path,
-                   du.name AS district, du.path AS district_path, cu.name AS city, cu.path AS city_path,
-                   s.nozzles, {_SUMS}
-            FROM station_traffic t JOIN station s ON s.id = t.station_id
-            JOIN org_unit su ON su.id = s.org_unit_id JOIN org_unit du ON du.id = su.parent_id
-            JOIN org_unit cu ON cu.id = du.parent_id
-            WHERE {in_scope('t.org_path')} AND t.month = :month
-            GROUP BY s.id, s.name, s.org_path, du.name, du.path, cu.name, cu.path, s.nozzles
-            ORDER BY s.org_path""",
-        scope=scope_like(scope), month=_check_month(month),
-    )
+    month = _check_month(month)
+    traffic = _df(engine, f"""SELECT t.station_id, {_SUMS} FROM station_traffic t
+                              WHERE {in_scope('t.org_path')} AND t.month = :month GROUP BY t.station_id""",
+                  scope=scope_like(scope), month=month)
+    both = traffic.merge(customer_visit_counts(engine, scope, month), on="station_id", how="outer")
+    stations = _df(engine, f"{_STATIONS} WHERE {in_scope('s.org_path')}", scope=scope_like(scope))
+    df = stations.merge(both, on="station_id", how="inner").sort_values("station_path").reset_index(drop=True)
+    return df.astype({k: "float64" for k in COUNT_KEYS})
 
 
 def _sum_counts(df: pd.DataFrame) -> dict[str, float | None]:
     if df.empty:
         return {k: None for k in COUNT_KEYS}
-    return {k: float(df[k].sum()) for k in COUNT_KEYS}
+    return {k: (float(df[k].sum()) if df[k].notna().any() else None) for k in COUNT_KEYS}
 
 
 def scope_rates(engine: Engine, scope: str, month: str) -> dict[str, float | None]:
-    """Return the four rates of the whole scope (ratio of sums; equals lib.queries.scope_four_rates)."""
+    """Return the four rates of the whole scope (ratio of sums; equals lib.queries.scope_four_rates
+    for a scope of whole stations)."""
     return four_rates(_sum_counts(station_counts(engine, scope, month)))
 
 
@@ -157,27 +179,32 @@ def by_level(engine: Engine, scope: str, month: str, level: str) -> pd.DataFrame
     df["nozzle_days"] = df["nozzles"] * df["days"]
     g = df.groupby([path, name], as_index=False)[list(COUNT_KEYS) + ["peak_lifts", "nozzle_days"]].sum()
     g = g.rename(columns={path: "path", name: "unit"})
-    g = add_rates(g)
+    g = add_rates(g.astype({k: "float64" for k in COUNT_KEYS}))
     g["throughput"] = [lifts / nd if nd else None for lifts, nd in zip(g["peak_lifts"], g["nozzle_days"])]
-    return g[["unit", "path", *COUNT_KEYS, *RATES, "throughput"]].sort_values("path").reset_index(drop=True)
+    return g[["unit", "path", *COUNT_KEYS, *RATES, *SIDES, "throughput"]].sort_values("path").reset_index(drop=True)
 
 
 def trend(engine: Engine, scope: str, month: str, n: int = 12) -> pd.DataFrame:
-    """Return the four rates of `scope` per month for the `n` months up to `month`, with the scope's
-    mean target (the mean of its stations' targets). Columns: month, the four rates, `<rate>_target`."""
+    """Return the four rates (and the SIDES) of `scope` per month for the `n` months up to `month`,
+    with the scope's mean target (the mean of its stations' targets). Columns: month, the four
+    rates, the SIDES, `<rate>_target`."""
     month = _check_month(month)
+    months = [shift_month(month, -k) for k in range(n - 1, -1, -1)]
     df = _df(
         engine,
         f"SELECT t.month, {_SUMS} FROM station_traffic t WHERE {in_scope('t.org_path')} "
         f"AND t.month > :start AND t.month <= :month GROUP BY t.month ORDER BY t.month",
         scope=scope_like(scope), start=shift_month(month, -n), month=month,
     )
-    df = add_rates(df)
+    cust = pd.DataFrame([{"month": m, **customer_totals(engine, scope, m)} for m in months])
+    df = cust.merge(df, on="month", how="left")
+    df = df[df[list(COUNT_KEYS)].fillna(0).gt(0).any(axis=1)].reset_index(drop=True)  # months with any data
+    df = add_rates(df.astype({k: "float64" for k in COUNT_KEYS}))
     ids = _df(engine, f"SELECT id FROM station WHERE {in_scope('org_path')}", scope=scope_like(scope))["id"].tolist()
     tg = targets(engine, ids)
     for rate in RATES:
         df[f"{rate}_target"] = float(tg[rate].mean()) if len(tg) else None
-    return df[["month", *RATES, *(f"{r}_target" for r in RATES)]]
+    return df[["month", *RATES, *SIDES, *(f"{r}_target" for r in RATES)]]
 
 
 def vehicle_mix(engine: Engine, scope: str, month: str) -> pd.DataFrame:
@@ -190,14 +217,18 @@ def vehicle_mix(engine: Engine, scope: str, month: str) -> pd.DataFrame:
 
 
 def summary(engine: Engine, scope: str, month: str) -> dict:
-    """Return the four-rates page's key figures: the scope's four rates, the previous month's, the
-    scope's mean targets, the peak-hour throughput, and how many stations are red on each rate."""
+    """Return the four-rates page's key figures: the scope's four rates and the SIDES (retention,
+    vehicle return), the previous month's, the scope's mean targets, the peak-hour throughput, and
+    how many stations are red on each rate."""
     table = station_table(engine, scope, month)
-    prev = four_rates(_sum_counts(station_counts(engine, scope, shift_month(month, -1))))
+    prev_counts = _sum_counts(station_counts(engine, scope, shift_month(month, -1)))
     nozzle_days = float((table["nozzles"] * table["days"]).sum()) if len(table) else 0.0
+    counts = _sum_counts(table)
     return {
-        "rates": four_rates(_sum_counts(table)),
-        "previous": prev,
+        "rates": four_rates(counts),
+        "sides": side_rates(counts),
+        "previous": four_rates(prev_counts),
+        "previous_sides": side_rates(prev_counts),
         "targets": {r: (float(table[f"{r}_target"].mean()) if len(table) else None) for r in RATES},
         "throughput": float(table["peak_lifts"].sum()) / nozzle_days if nozzle_days else None,
         "red": {r: int((table[f"{r}_status"] == "red").sum()) if len(table) else 0 for r in RATES},

@@ -236,5 +236,5 @@ LAZY_TABS = {
     "pages/tiers.py": ("tiers_tab", ("tiers.tab_distribution", "tiers.tab_migration", "tiers.tab_candidates",
                                      "tiers.tab_load")),
     "pages/churn.py": ("churn_tab", ("churn.tab_warnings", "churn.tab_tracking", "churn.tab_lost",
-                                     "churn.tab_grades")),
+                                     "churn.tab_grades", "churn.tab_tasks")),
 }
