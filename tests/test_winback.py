@@ -218,18 +218,37 @@ def test_no_lost_customer_is_no_data(engine, month):
 
 @pytest.mark.parametrize("scope,kind", [("/37/", None), ("/37/", "institutional"), ("/37/3701/", None)])
 def test_win_back_rate_equals_a_plain_count_of_the_demo(engine, scope, kind):
-    start, end = "2025-10", dt.date(2026, 10, 31)
+    lost, won = _plain_win_back(engine, scope, kind)
+    got = tracking.win_back_rate(engine, scope, MONTH, kind)
+    assert (got["lost"], got["won_back"]) == (lost, won) and lost > 0
+    assert got["rate"] == pytest.approx(won / lost)
+    if kind == "institutional":
+        assert won, "the demo wins some lost customers back"
+
+
+def _plain_win_back(engine, scope: str, kind: str | None) -> tuple[int, int]:
+    """(lost, won back) in plain Python over the customer and task rows (the rule in lib.tracking's docstring)."""
+    start, end = "2025-10", dt.date(2026, 10, 31).isoformat()
     lost = {cid: m for cid, m, k in _rows(engine, "SELECT id, lost_month, kind FROM customer WHERE org_path LIKE :s "
                                                   "AND lost_month IS NOT NULL", s=scope + "%")
             if start < m <= MONTH and (kind is None or k == kind)}
-    won = set()
-    for cid, state, done_on in _rows(engine, "SELECT customer_id, state, done_on FROM win_back_task"):
-        day = str(done_on)[:10] if done_on is not None else ""
-        if cid in lost and state == "done" and lost[cid] <= day[:7] and day <= end.isoformat():
-            won.add(cid)
-    got = tracking.win_back_rate(engine, scope, MONTH, kind)
-    assert (got["lost"], got["won_back"]) == (len(lost), len(won)) and got["lost"] > 0
-    assert got["rate"] == pytest.approx(len(won) / len(lost))
-    if scope == "/37/" and kind == "institutional":
-        assert won, "the demo wins some lost customers back"
+    won = {cid for cid, state, done_on in _rows(engine, "SELECT customer_id, state, done_on FROM win_back_task")
+           if cid in lost and state == "done" and done_on is not None
+           and lost[cid] <= str(done_on)[:7] and str(done_on)[:10] <= end}
+    return len(lost), len(won)
 
+
+def test_the_report_pack_and_the_briefing_carry_the_win_back_rate(engine):
+    import io
+
+    import openpyxl
+
+    from lib import briefing, fmt, reports
+
+    lost, won = _plain_win_back(engine, "/37/", "institutional")
+    assert lost > 0 and won > 0
+    wb = openpyxl.load_workbook(io.BytesIO(reports.monthly_pack(engine, "/37/", MONTH)))
+    subtitle = wb["附录3 机构客户流失统计表"].cell(2, 1).value
+    assert f"近 12 个月流失机构客户 {lost} 户,已挽回 {won} 户,挽回率 {fmt.pct(won / lost, 'zh')}" in subtitle
+    churn = next(s for s in briefing.slides(engine, "/37/", MONTH, "zh") if s.key == "churn")
+    assert ("近 12 个月挽回率", fmt.pct(won / lost, "zh"), None) in churn.figures
