@@ -1,5 +1,5 @@
 """Four rates 四率 (FOUR_RATES.md): formulas on screen, by station/district/city, trend, targets (and their
-editor), medians."""
+editor), medians; beside the return rate (customers) the retention rate and the vehicle return rate."""
 import streamlit as st
 
 from lib import auth, fmt, targets, ui, validation
