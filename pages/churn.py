@@ -62,10 +62,14 @@ with tab_warn:
 with tab_tasks:
     if tab_tasks.open:
         win_back = ui.cached(tracking.win_back_rate)(ctx.engine, ctx.scope, ctx.month, kind_arg)
-        st.metric(t("churn.win_back_rate"), fmt.pct(win_back["rate"], ctx.lang), border=True,
-                  help=ui.md(t, "churn.win_back_rate_help", lost=win_back["lost"], won=win_back["won_back"]))
-        st.caption(t("churn.tasks_help"))
         tasks = ui.cached(tracking.open_tasks)(ctx.engine, ctx.scope, dt.date.today())
+        w1, w2, w3, w4 = st.columns(4, border=True)
+        w1.metric(t("churn.win_back_rate"), fmt.pct(win_back["rate"], ctx.lang),
+                  help=ui.md(t, "churn.win_back_rate_help", lost=win_back["lost"], won=win_back["won_back"]))
+        w2.metric(t("churn.lost_12"), fmt.count(win_back["lost"], ctx.lang))
+        w3.metric(t("churn.won_back_n"), fmt.count(win_back["won_back"], ctx.lang))
+        w4.metric(t("churn.overdue_tasks"), fmt.count(int(tasks["overdue"].sum()), ctx.lang))
+        st.caption(t("churn.tasks_help"))
         if tasks.empty:
             st.info(t("churn.no_open_tasks"))
         ui.table(tasks, t, "win_back_tasks", K.TASKS,
