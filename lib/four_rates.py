@@ -23,8 +23,6 @@ and areas, never a mean of ratios); a zero or missing denominator is "no data" (
 """
 from __future__ import annotations
 
-from statistics import median
-
 import pandas as pd
 from sqlalchemy import Engine, text
 
@@ -34,7 +32,7 @@ from lib.kpis import FOUR_RATES, SIDE_RATES, four_rates, side_rates
 from lib.months import check as _check_month
 from lib.queries import (
     CUSTOMER_KEYS,
-    customer_totals,
+    CUSTOMER_SUMS,
     customer_visit_counts,
     in_list,
     in_scope,
@@ -80,10 +78,12 @@ _STATIONS = """SELECT s.id AS station_id, s.name AS station, s.org_path AS stati
                JOIN org_unit cu ON cu.id = du.parent_id"""
 
 
-def station_counts(engine: Engine, scope: str, month: str) -> pd.DataFrame:
+def station_counts(engine: Engine, scope: str, month: str, *, customers: bool = True,
+                   retention: bool = True) -> pd.DataFrame:
     """Return the four-rates counts of each station inside `scope` for `month`: the traffic file's
-    counts summed over the days, and the customer counts of lib.queries.customer_visit_counts. A
-    station with either appears (the other's counts missing: "no data").
+    counts summed over the days, and the customer counts of lib.queries.customer_visit_counts
+    (`customers=False`: none; `retention=False`: without the retention join, its counts missing).
+    A station with either appears (the other's counts missing: "no data").
 
     Columns: station_id, station, station_path, district, district_path, city, city_path, nozzles,
     the COUNT_KEYS, passing by class, peak_lifts, days.
@@ -92,9 +92,12 @@ def station_counts(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     traffic = _df(engine, f"""SELECT t.station_id, {_SUMS} FROM station_traffic t
                               WHERE {in_scope('t.org_path')} AND t.month = :month GROUP BY t.station_id""",
                   scope=scope_like(scope), month=month)
-    both = traffic.merge(customer_visit_counts(engine, scope, month), on="station_id", how="outer")
+    cust = (customer_visit_counts(engine, scope, month, retention=retention) if customers
+            else pd.DataFrame(columns=["station_id"]))
+    both = traffic.merge(cust, on="station_id", how="outer")
     stations = _df(engine, f"{_STATIONS} WHERE {in_scope('s.org_path')}", scope=scope_like(scope))
     df = stations.merge(both, on="station_id", how="inner").sort_values("station_path").reset_index(drop=True)
+    df = df.reindex(columns=[*df.columns, *(k for k in COUNT_KEYS if k not in df.columns)])
     return df.astype({k: "float64" for k in COUNT_KEYS})
 
 
@@ -143,13 +146,16 @@ def _benchmark_scope(scope: str) -> str:
     return "/" + "/".join(parts[:3]) + "/" if len(parts) > 3 else scope
 
 
-def district_medians(engine: Engine, scope: str, month: str) -> pd.DataFrame:
-    """Return the median station rate of each district touched by `scope` (index: district_path)."""
-    df = add_rates(station_counts(engine, _benchmark_scope(scope), month))
+def district_medians(engine: Engine, scope: str, month: str, rated: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the median station rate of each district touched by `scope` (index: district_path);
+    `rated`: the scope's stations with their rates already, used when the scope is its own benchmark."""
+    bench = _benchmark_scope(scope)
+    df = rated if rated is not None and bench == scope else add_rates(
+        station_counts(engine, bench, month, retention=False))
     if df.empty:
         return pd.DataFrame(columns=list(RATES))
-    return df.groupby("district_path")[list(RATES)].agg(
-        lambda s: median(s.dropna()) if s.notna().any() else None)
+    # the median of the stations with data (pandas skips "no data"; a district without any gives NaN)
+    return df[["district_path", *RATES]].astype({r: "float64" for r in RATES}).groupby("district_path").median()
 
 
 def station_table(engine: Engine, scope: str, month: str) -> pd.DataFrame:
@@ -158,7 +164,7 @@ def station_table(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     four rates, `<rate>_target`, `<rate>_status`, `<rate>_median`, throughput."""
     df = add_rates(station_counts(engine, scope, month))
     tg = targets(engine, df["station_id"].tolist())
-    med = district_medians(engine, scope, month)
+    med = district_medians(engine, scope, month, df)
     for rate in RATES:
         df[f"{rate}_target"] = df["station_id"].map(tg[rate])
         df[f"{rate}_status"] = [status(v, t) for v, t in zip(df[rate], df[f"{rate}_target"])]
@@ -170,10 +176,17 @@ def station_table(engine: Engine, scope: str, month: str) -> pd.DataFrame:
 
 def by_level(engine: Engine, scope: str, month: str, level: str) -> pd.DataFrame:
     """Return the four rates per station, district or city inside `scope` (ratio of sums per unit).
-    Columns: unit, path, the COUNT_KEYS, the four rates, throughput."""
+    Columns: unit, path, the COUNT_KEYS, the four rates, the SIDES, throughput."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
-    df = station_counts(engine, scope, month)
+    return rollup(station_counts(engine, scope, month), level)
+
+
+def rollup(stations: pd.DataFrame, level: str) -> pd.DataFrame:
+    """`by_level` from rows of `station_counts` (or `station_table`, which the page has already)."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    df = stations.copy()
     name, path = {"station": ("station", "station_path"), "district": ("district", "district_path"),
                   "city": ("city", "city_path")}[level]
     df["nozzle_days"] = df["nozzles"] * df["days"]
@@ -185,32 +198,31 @@ def by_level(engine: Engine, scope: str, month: str, level: str) -> pd.DataFrame
 
 
 def trend(engine: Engine, scope: str, month: str, n: int = 12) -> pd.DataFrame:
-    """Return the four rates (and the SIDES) of `scope` per month for the `n` months up to `month`,
-    with the scope's mean target (the mean of its stations' targets). Columns: month, the four
-    rates, the SIDES, `<rate>_target`."""
+    """Return the four rates and the vehicle return rate of `scope` per month for the `n` months up
+    to `month` (retention, a join per month, is left out of the trend), with the scope's mean target
+    (the mean of its stations' targets). Columns: month, the four rates, vehicle_return_rate,
+    `<rate>_target`."""
     month = _check_month(month)
-    months = [shift_month(month, -k) for k in range(n - 1, -1, -1)]
-    df = _df(
-        engine,
-        f"SELECT t.month, {_SUMS} FROM station_traffic t WHERE {in_scope('t.org_path')} "
-        f"AND t.month > :start AND t.month <= :month GROUP BY t.month ORDER BY t.month",
-        scope=scope_like(scope), start=shift_month(month, -n), month=month,
-    )
-    cust = pd.DataFrame([{"month": m, **customer_totals(engine, scope, m)} for m in months])
-    df = cust.merge(df, on="month", how="left")
-    df = df[df[list(COUNT_KEYS)].fillna(0).gt(0).any(axis=1)].reset_index(drop=True)  # months with any data
-    df = add_rates(df.astype({k: "float64" for k in COUNT_KEYS}))
+    params = dict(scope=scope_like(scope), start=shift_month(month, -n), month=month)
+    df = _df(engine, f"SELECT t.month, {_SUMS} FROM station_traffic t WHERE {in_scope('t.org_path')} "
+                     f"AND t.month > :start AND t.month <= :month GROUP BY t.month", **params)
+    cust = _df(engine, f"""SELECT month, {CUSTOMER_SUMS} FROM customer_monthly
+                           WHERE {in_scope('org_path')} AND month > :start AND month <= :month GROUP BY month""",
+               **params)
+    df = cust.merge(df, on="month", how="outer").sort_values("month").reset_index(drop=True)
+    df = add_rates(df.reindex(columns=[*df.columns, "prev_active", "retained"]).astype(
+        {k: "float64" for k in COUNT_KEYS}))
     ids = _df(engine, f"SELECT id FROM station WHERE {in_scope('org_path')}", scope=scope_like(scope))["id"].tolist()
     tg = targets(engine, ids)
     for rate in RATES:
         df[f"{rate}_target"] = float(tg[rate].mean()) if len(tg) else None
-    return df[["month", *RATES, *SIDES, *(f"{r}_target" for r in RATES)]]
+    return df[["month", *RATES, "vehicle_return_rate", *(f"{r}_target" for r in RATES)]]
 
 
 def vehicle_mix(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     """Return the passing vehicles by class 车型 and their share (the entry rate by class needs
     entering counts by class, which the data does not hold). Columns: vehicle_class, passing, share."""
-    df = station_counts(engine, scope, month)
+    df = station_counts(engine, scope, month, customers=False)
     total = float(sum(df[f"passing_{c}"].sum() for c in CLASSES)) if len(df) else 0.0
     return pd.DataFrame([{"vehicle_class": c, "passing": int(df[f"passing_{c}"].sum()) if len(df) else 0,
                           "share": (float(df[f"passing_{c}"].sum()) / total) if total else None} for c in CLASSES])
@@ -221,14 +233,14 @@ def summary(engine: Engine, scope: str, month: str) -> dict:
     vehicle return), the previous month's, the scope's mean targets, the peak-hour throughput, and
     how many stations are red on each rate."""
     table = station_table(engine, scope, month)
-    prev_counts = _sum_counts(station_counts(engine, scope, shift_month(month, -1)))
+    prev_counts = _sum_counts(station_counts(engine, scope, shift_month(month, -1), retention=False))
     nozzle_days = float((table["nozzles"] * table["days"]).sum()) if len(table) else 0.0
     counts = _sum_counts(table)
     return {
         "rates": four_rates(counts),
         "sides": side_rates(counts),
         "previous": four_rates(prev_counts),
-        "previous_sides": side_rates(prev_counts),
+        "table": table,  # the station table (the page shows it and rolls it up: lib.four_rates.rollup)
         "targets": {r: (float(table[f"{r}_target"].mean()) if len(table) else None) for r in RATES},
         "throughput": float(table["peak_lifts"].sum()) / nozzle_days if nozzle_days else None,
         "red": {r: int((table[f"{r}_status"] == "red").sum()) if len(table) else 0 for r in RATES},

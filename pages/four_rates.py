@@ -40,7 +40,7 @@ tab_station, tab_level, tab_trend, tab_class = st.tabs(
 pct = {c: st.column_config.NumberColumn(format="percent") for c in
        [*fr.RATES, *fr.SIDES, *(f"{r}_{x}" for r in fr.RATES for x in ("target", "median"))]}
 with tab_station:
-    table = ui.cached(fr.station_table)(ctx.engine, ctx.scope, ctx.month)
+    table = summary["table"]  # the station table the figures above were summed from
     rate = st.segmented_control(t("fr.rate"), fr.RATES, default="entry_rate", key=K.RATE,
                                 format_func=lambda r: t(f"rate.{r}")) or "entry_rate"
     st.plotly_chart(charts.station_rate_bars(table, rate, t), key=K.STATION_CHART)
@@ -52,12 +52,12 @@ with tab_level:
     default = "district" if "district" in levels else levels[-1]
     level = st.segmented_control(t("plan.level"), levels, default=default, key=K.LEVEL,
                                  format_func=lambda x: t(f"level.{x}")) or default
-    ui.table(ui.cached(fr.by_level)(ctx.engine, ctx.scope, ctx.month, level), t, "four_rates_units", K.UNITS,
+    ui.table(fr.rollup(table, level), t, "four_rates_units", K.UNITS,
              ["unit", *fr.RATES, *fr.SIDES, "throughput", *fr.COUNT_KEYS], pct)
 with tab_trend:
     trend = ui.cached(fr.trend)(ctx.engine, ctx.scope, ctx.month)
     st.plotly_chart(charts.rate_trend(trend, t), key=K.TREND_CHART)
-    ui.table(trend, t, "four_rates_trend", K.TREND, ["month", *fr.RATES, *fr.SIDES], pct)
+    ui.table(trend, t, "four_rates_trend", K.TREND, ["month", *fr.RATES, "vehicle_return_rate"], pct)
 with tab_class:
     st.info(t("fr.class_note"))
     mix = ui.cached(fr.vehicle_mix)(ctx.engine, ctx.scope, ctx.month)

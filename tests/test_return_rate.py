@@ -192,3 +192,10 @@ def test_nobody_fuelling_is_no_data_not_zero(db):  # noqa: F811
     row = fr.station_table(db, scope, MONTH).set_index("station_id").loc[sid]
     assert row["active_customers"] == 0 and pd.isna(row["return_rate"]) and row["return_rate_status"] is None
     assert pd.isna(row["retention_rate"])
+
+
+@pytest.mark.parametrize("level", ["station", "district", "city"])
+def test_the_pages_rollup_of_the_station_table_equals_by_level(engine, level):
+    """The four-rates page rolls up the station table it already has instead of reading again."""
+    rolled = fr.rollup(fr.station_table(engine, "/37/", MONTH), level)
+    pd.testing.assert_frame_equal(rolled, fr.by_level(engine, "/37/", MONTH, level))
