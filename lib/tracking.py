@@ -210,7 +210,9 @@ def lost_customers(bind, scope: str, month: str, months: int = 1, kind: str | No
             from_m=shift_month(month, -months - 3), kind=kind,
         )
         lost_at = df.set_index("customer_id")["lost_month"]
-        vol = vol[[shift_month(lost_at[c], -3) <= mo for c, mo in zip(vol["customer_id"], vol["month"])]]
+        keep = pd.Series([shift_month(lost_at[c], -3) <= mo for c, mo in zip(vol["customer_id"], vol["month"])],
+                         index=vol.index, dtype=bool)  # typed: an empty list would select columns, not rows
+        vol = vol[keep]
         df["avg_before_t"] = df["customer_id"].map(vol.groupby("customer_id")["t"].sum() / 3).fillna(0.0)
     cols = ["customer_id", "code", "name", "kind", "tier", "station", "owner", "lost_month", "avg_before_t",
             "lost_reason", "competitor"]
