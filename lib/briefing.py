@@ -104,6 +104,7 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
         "rates_level": (four_rates.by_level, scope, month, child if child != "province" else "city"),
         "tracking": (tracking.summary, scope, month),
         "warnings": (tracking.warnings_by_station, scope, month),
+        "win_back": (tracking.win_back_rate, scope, month, "institutional"),
         "matters": (matters.counts, scope),
     })
 
@@ -161,7 +162,8 @@ def slides(engine: Engine, scope: str, month: str, lang: str = "zh") -> list[Sli
         t("briefing.churn_headline", lost=tr["lost"], warnings=tr["warnings"], without=tr["without_task"]),
         [(t("overview.churned"), fmt.count(tr["lost"], lang), "red" if tr["lost"] else "green"),
          (t("briefing.warnings"), fmt.count(tr["warnings"], lang), None),
-         (t("briefing.without_task"), fmt.count(tr["without_task"], lang), "red" if tr["without_task"] else "green")],
+         (t("briefing.without_task"), fmt.count(tr["without_task"], lang), "red" if tr["without_task"] else "green"),
+         (t("churn.win_back_rate"), fmt.pct(got["win_back"]["rate"], lang), None)],  # 挽回率 (002 §6.6.2)
         _warnings_by_unit(warnings, t)))
 
     mc = got["matters"]

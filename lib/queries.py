@@ -282,9 +282,50 @@ def traffic_counts(engine: Engine, scope: str, month: str) -> dict[str, float]:
     return {k: (float(v) if v is not None else None) for k, v in zip(keys, row)}
 
 
+# Customer counts of the return rate 顾客回头率 and its retention form 留存率 (FOUR_RATES.md, issue 15).
+CUSTOMER_KEYS = ("active_customers", "repeat_customers", "prev_active", "retained")
+
+
+CUSTOMER_SUMS = """SUM(CASE WHEN visits >= 1 THEN 1 ELSE 0 END) AS active_customers,
+                   SUM(CASE WHEN visits >= 2 THEN 1 ELSE 0 END) AS repeat_customers"""
+
+
+def customer_visit_counts(engine: Engine, scope: str, month: str, retention: bool = True) -> pd.DataFrame:
+    """Return per station the archive customers 档案客户 (customers on the books: customer_monthly)
+    inside `scope` counted by their fuelling visits 加油次数 (monthly consumption's visits).
+
+    Columns: station_id, active_customers (≥ 1 visit in `month`), repeat_customers (≥ 2 visits),
+    prev_active (active in the month before — active means ≥ 1 visit, one definition for both
+    rates), retained (of those, active again in `month`; counted at last month's station).
+    One GROUP BY on the month's rows and, unless `retention` is False (its two columns then
+    missing), one on last month's joined to this month's by primary key."""
+    month = check_month(month)
+    out = _df(engine, f"""SELECT station_id, {CUSTOMER_SUMS} FROM customer_monthly
+                          WHERE month = :month AND {_in('org_path')} GROUP BY station_id""",
+              scope=scope_like(scope), month=month)
+    if not retention:
+        return out.astype({"station_id": "int64"})
+    prev = _df(engine, f"""SELECT p.station_id, COUNT(*) AS prev_active,
+                                  SUM(CASE WHEN c.visits >= 1 THEN 1 ELSE 0 END) AS retained
+                           FROM customer_monthly p LEFT JOIN customer_monthly c
+                             ON c.customer_id = p.customer_id AND c.month = :month
+                           WHERE p.month = :prev AND p.visits >= 1 AND {_in('p.org_path')}
+                           GROUP BY p.station_id""", scope=scope_like(scope), month=month, prev=shift_month(month, -1))
+    out = out.merge(prev, on="station_id", how="outer")
+    return out.fillna(0).astype({k: "int64" for k in CUSTOMER_KEYS} | {"station_id": "int64"})
+
+
+def customer_totals(engine: Engine, scope: str, month: str, retention: bool = False) -> dict[str, float]:
+    """Return the CUSTOMER_KEYS of the whole scope (sums over its stations; the retention counts
+    only with `retention`)."""
+    df = customer_visit_counts(engine, scope, month, retention)
+    return {k: float(df[k].sum()) for k in CUSTOMER_KEYS if k in df.columns}
+
+
 def scope_four_rates(engine: Engine, scope: str, month: str) -> dict[str, float | None]:
-    """Return the four rates 四率 of `scope` in `month` (ratio of sums, lib.kpis.four_rates)."""
-    return four_rates(traffic_counts(engine, scope, month))
+    """Return the four rates 四率 of `scope` in `month` (ratio of sums, lib.kpis.four_rates): the
+    traffic file's counts and the customers' visit counts (return rate)."""
+    return four_rates(traffic_counts(engine, scope, month) | customer_totals(engine, scope, month))
 
 
 def churn_count(engine: Engine, scope: str, month: str) -> int:

@@ -18,7 +18,7 @@ import pandas as pd
 from openpyxl import Workbook
 from sqlalchemy import Engine, text
 
-from lib import development, queries, rules, surveys, tiers, tracking
+from lib import development, fmt, queries, rules, surveys, tiers, tracking
 from lib.export import write_sheet
 from lib.i18n import translator
 from lib.kpis import change
@@ -123,6 +123,19 @@ def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[p
     return out
 
 
+def _subtitle_note(engine: Engine, scope: str, month: str, no: int, t: Callable[..., str]) -> str:
+    """What a sheet's subtitle adds after scope and month: the plan's due day (1), the survey period
+    (2), the win-back rate of the institutional customers lost in 12 months (3, 002 §6.6.2)."""
+    if no == 1:
+        return " · " + t("report.plan_due", due=development.plan_due(queries.shift_month(month, 1)).isoformat())
+    if no == 2:
+        return " · " + t("report.survey_due", period=surveys.survey_period(month))
+    if no == 3:
+        back = tracking.win_back_rate(engine, scope, month, "institutional")
+        return " · " + t("report.win_back", lost=back["lost"], won=back["won_back"], rate=fmt.pct(back["rate"], "zh"))
+    return ""
+
+
 def monthly_pack(engine: Engine, scope: str, month: str) -> bytes:
     """Return the monthly report pack 月度报表 for `scope` and `month` (`YYYY-MM`) as an Excel workbook:
     one sheet per appendix 1–7 of 002 §6.5 / §6.6.3, Chinese sheet names and headers, a totals row
@@ -139,11 +152,7 @@ def monthly_pack(engine: Engine, scope: str, month: str) -> bytes:
         df, totals = tables[no]
         period = nxt if no == 1 else month
         subtitle = t("report.subtitle", scope=scope_name, month=period,
-                     made=dt.date.today().isoformat())
-        if no == 1:
-            subtitle += " · " + t("report.plan_due", due=development.plan_due(nxt).isoformat())
-        if no == 2:
-            subtitle += " · " + t("report.survey_due", period=surveys.survey_period(month))
+                     made=dt.date.today().isoformat()) + _subtitle_note(engine, scope, month, no, t)
         write_sheet(wb.create_sheet(), sheet, f"{title}({period})", subtitle, df, COLUMNS[no], t, totals)
     buf = io.BytesIO()
     wb.save(buf)

@@ -210,7 +210,9 @@ def lost_customers(bind, scope: str, month: str, months: int = 1, kind: str | No
             from_m=shift_month(month, -months - 3), kind=kind,
         )
         lost_at = df.set_index("customer_id")["lost_month"]
-        vol = vol[[shift_month(lost_at[c], -3) <= mo for c, mo in zip(vol["customer_id"], vol["month"])]]
+        keep = pd.Series([shift_month(lost_at[c], -3) <= mo for c, mo in zip(vol["customer_id"], vol["month"])],
+                         index=vol.index, dtype=bool)  # typed: an empty list would select columns, not rows
+        vol = vol[keep]
         df["avg_before_t"] = df["customer_id"].map(vol.groupby("customer_id")["t"].sum() / 3).fillna(0.0)
     cols = ["customer_id", "code", "name", "kind", "tier", "station", "owner", "lost_month", "avg_before_t",
             "lost_reason", "competitor"]
@@ -288,16 +290,25 @@ def create_task(engine: Engine, actor: auth.SessionUser, customer_id: int, month
     return int(task_id)
 
 
-def close_task(engine: Engine, actor: auth.SessionUser, task_id: int, outcome: str, won_back: bool) -> None:
-    """Close a win-back task with its outcome (done = won back, cancelled = not), audited."""
+def close_task(engine: Engine, actor: auth.SessionUser, task_id: int, outcome: str, won_back: bool,
+               won_back_on: dt.date | None = None) -> dict:
+    """Close a win-back task 关闭挽回任务 with its outcome (002 §6.6.2; 004 Liaoning 流失客户挽回): state
+    done = won back 已挽回 (`won_back_on`, the day the customer fuels again, default today, kept in
+    done_on), cancelled = not won back; audited. Returns {"state", "still_lost"}: still_lost is True
+    when a won-back customer is still marked lost — the task records the win-back, the customer's
+    status stays the business of the customer form and import (the page shows a hint)."""
     if not auth.can(actor, "churn.task"):
         raise NotAllowed(f"role {actor.role} may not close win-back tasks")
     outcome = (outcome or "").strip()
     if not outcome:
         raise ValueError("an outcome is required")
+    day = (won_back_on or dt.date.today()) if won_back else dt.date.today()
+    if not isinstance(day, dt.date) or day > dt.date.today():
+        raise ValueError("the won-back date must be a date not in the future")
     with write(engine) as conn:
         task = conn.execute(
-            text(f"SELECT id, state, org_path FROM win_back_task WHERE id = :id AND {in_scope('org_path')}"),
+            text(f"SELECT t.id, t.state, t.org_path, c.status FROM win_back_task t JOIN customer c ON c.id = t.customer_id "
+                 f"WHERE t.id = :id AND {in_scope('t.org_path')}"),
             {"id": int(task_id), "scope": scope_like(actor.scope)},
         ).mappings().first()
         if task is None:
@@ -306,9 +317,57 @@ def close_task(engine: Engine, actor: auth.SessionUser, task_id: int, outcome: s
             raise ValueError("the task is already closed")
         state = "done" if won_back else "cancelled"
         conn.execute(text("UPDATE win_back_task SET state = :s, outcome = :o, done_on = :d WHERE id = :id"),
-                     {"s": state, "o": outcome, "d": dt.date.today(), "id": task["id"]})
-        auth.audit(conn, actor.login, "win_back_task_closed", "win_back_task", task["id"],
-                   before={"state": "open"}, after={"state": state, "outcome": outcome}, org_path=task["org_path"])
+                     {"s": state, "o": outcome, "d": day, "id": task["id"]})
+        auth.audit(conn, actor.login, "win_back_task_closed", "win_back_task", task["id"], before={"state": "open"},
+                   after={"state": state, "outcome": outcome, "done_on": day}, org_path=task["org_path"])
+    return {"state": state, "still_lost": bool(won_back and task["status"] == "lost")}
+
+
+def open_tasks(bind, scope: str, today: dt.date | None = None) -> pd.DataFrame:
+    """Return the open win-back tasks 未关闭的挽回任务 inside `scope`, the oldest due first.
+
+    Columns: task_id, customer_id, code, name, customer_status, reason, month, due_on, assignee (the
+    customer manager the task was given to, else the station manager), overdue (due before `today`)."""
+    df = _df(
+        bind,
+        f"""SELECT t.id AS task_id, c.id AS customer_id, c.code, c.name, c.status AS customer_status, t.reason,
+                   t.month, t.due_on, COALESCE(m.name, su.manager_name) AS assignee
+            FROM win_back_task t JOIN customer c ON c.id = t.customer_id
+            JOIN station s ON s.id = c.station_id JOIN org_unit su ON su.id = s.org_unit_id
+            LEFT JOIN customer_manager m ON m.id = t.manager_id
+            WHERE t.state = 'open' AND {in_scope('t.org_path')} ORDER BY t.due_on, t.id""",
+        scope=scope_like(scope),
+    )
+    day = today or dt.date.today()
+    df["due_on"] = pd.to_datetime(df["due_on"]).dt.date
+    df["overdue"] = [d < day for d in df["due_on"]]
+    return df
+
+
+def win_back_rate(engine: Engine, scope: str, month: str, kind: str | None = None) -> dict:
+    """Return the win-back rate 挽回率 {"lost", "won_back", "rate"} of `scope` for `month`.
+
+    lost = the customers whose lost month 流失月份 lies in the 12 months up to `month` (as
+    `lost_customers(..., months=12)` lists them, whatever their status now); won back = those of
+    them with a win-back task closed as won back (state done) whose won-back date lies between the
+    first day of their lost month and the end of `month` — the task is the record of the win-back
+    (002 §6.6.2), a later purchase alone is not; rate = won_back ÷ lost, None ("no data") when no
+    customer was lost. `kind` narrows to institutional or personal customers (None: all)."""
+    month = _check_month(month)
+    kind_sql = "AND c.kind = :kind" if kind else ""
+    df = _df(
+        engine,
+        f"""SELECT c.id AS customer_id, c.lost_month, t.done_on
+            FROM customer c LEFT JOIN win_back_task t
+              ON t.customer_id = c.id AND t.state = 'done' AND t.done_on <= :end
+            WHERE {in_scope('c.org_path')} AND c.lost_month > :start AND c.lost_month <= :month {kind_sql}""",
+        scope=scope_like(scope), start=shift_month(month, -12), month=month, end=_month_end(month), kind=kind,
+    )
+    done = pd.to_datetime(df["done_on"]).dt.strftime("%Y-%m").fillna("")  # the won-back month; "" without
+    df["won"] = (done != "") & (done >= df["lost_month"].astype(str))
+    per = df.groupby("customer_id")["won"].any()
+    lost, won = int(len(per)), int(per.sum())
+    return {"lost": lost, "won_back": won, "rate": won / lost if lost else None}
 
 
 def summary(engine: Engine, scope: str, month: str, kind: str | None = "institutional") -> dict:

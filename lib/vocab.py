@@ -240,6 +240,9 @@ COLUMNS = (
     # surveys 潜在客户调查 (lib.surveys, 002 §6.5.1–6.5.2)
     "survey_type", "topic", "target_group", "ended_on", "recorded_by", "recorded_at", "on_time", "reported_late",
     "missing", "pending", "objects", *(f"n_{o}" for o in SURVEY_OBJECTS),
+    # return rate and win-back 回头率与挽回 (issue 15)
+    "retention_rate", "vehicle_return_rate", "active_customers", "repeat_customers", "prev_active", "retained",
+    "assignee",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)
@@ -258,7 +261,7 @@ DATE_COLUMNS = ("due_on", "submitted_on", "last_visit", "task_due", "started_on"
 _RATES = ("entry_rate", "fill_up_rate", "return_rate", "pass_through_rate")
 _PCT = ("inst_completion", "card_completion", "vs_avg3", "vs_last_year", "share", *_RATES,
         *(f"{r}_{x}" for r in _RATES for x in ("target", "median")), "completion", "plan_done", "coverage",
-        "matters_on_time")
+        "matters_on_time", "retention_rate", "vehicle_return_rate")
 _TONNES = ("volume_t", "gasoline_t", "diesel_t", "avg3_t", "last_year_t", "avg_before_t", "daily_sales_t", "yearly_t",
            "institutional_t", "personal_t", "target_t")
 _ONE_DECIMAL = ("cycle_days", "per_staff", "throughput", "min_per_staff", "max_per_staff")

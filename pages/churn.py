@@ -1,5 +1,5 @@
-"""Tracking and churn 跟踪与流失: warnings with owner, last visit and win-back task; tracking detail;
-lost customers; station grades."""
+"""Tracking and churn 跟踪与流失: warnings with owner, last visit and win-back task; the open win-back
+tasks and their closing (002 §6.6.2); the win-back rate; tracking detail; lost customers; station grades."""
 import datetime as dt
 
 import streamlit as st
@@ -14,6 +14,8 @@ st.title(t("page.churn"))
 st.caption(ui.md(t, "overview.subtitle", scope=ui.scope_name(ctx), month=ctx.month))
 if flash := st.session_state.pop(K.FLASH, None):
     st.success(flash)
+if hint := st.session_state.pop(K.HINT, None):  # a won-back customer still marked lost
+    st.warning(hint)
 kind = st.segmented_control(t("churn.kind"), ["institutional", "personal", "all"], default="institutional",
                             key=K.KIND, format_func=lambda k: t(f"churn.kind_{k}")) or "institutional"
 kind_arg = None if kind == "all" else kind
@@ -30,9 +32,9 @@ c4.metric(t("churn.inst_volume"), fmt.tonnes(summary["volume_t"], ctx.lang),
           delta=fmt.pct(summary["vs_avg3"], ctx.lang, signed=True), help=t("churn.inst_volume_help"))
 
 # Lazy tabs: only the open tab runs its queries (a province holds a million customers).
-tab_warn, tab_track, tab_lost, tab_grade = st.tabs(
-    [t("churn.tab_warnings"), t("churn.tab_tracking"), t("churn.tab_lost"), t("churn.tab_grades")],
-    key=K.TAB, on_change="rerun")
+tab_warn, tab_tasks, tab_track, tab_lost, tab_grade = st.tabs(
+    [t("churn.tab_warnings"), t("churn.tab_tasks"), t("churn.tab_tracking"), t("churn.tab_lost"),
+     t("churn.tab_grades")], key=K.TAB, on_change="rerun")
 with tab_warn:
     if tab_warn.open:
         ui.table(warnings, t, "churn_warnings", K.WARNINGS,
@@ -57,6 +59,43 @@ with tab_warn:
                     ui.invalidate("tasks")
                     st.session_state[K.FLASH] = t("common.saved")
                     st.rerun()  # the figures at the top change too
+with tab_tasks:
+    if tab_tasks.open:
+        win_back = ui.cached(tracking.win_back_rate)(ctx.engine, ctx.scope, ctx.month, kind_arg)
+        tasks = ui.cached(tracking.open_tasks)(ctx.engine, ctx.scope, dt.date.today())
+        w1, w2, w3, w4 = st.columns(4, border=True)
+        w1.metric(t("churn.win_back_rate"), fmt.pct(win_back["rate"], ctx.lang),
+                  help=ui.md(t, "churn.win_back_rate_help", lost=win_back["lost"], won=win_back["won_back"]))
+        w2.metric(t("churn.lost_12"), fmt.count(win_back["lost"], ctx.lang))
+        w3.metric(t("churn.won_back_n"), fmt.count(win_back["won_back"], ctx.lang))
+        w4.metric(t("churn.overdue_tasks"), fmt.count(int(tasks["overdue"].sum()), ctx.lang))
+        st.caption(t("churn.tasks_help"))
+        if tasks.empty:
+            st.info(t("churn.no_open_tasks"))
+        ui.table(tasks, t, "win_back_tasks", K.TASKS,
+                 ["code", "name", "customer_status", "reason", "month", "due_on", "assignee", "overdue"],
+                 values={"overdue": "bool"})
+        if auth.can(ctx.user, "churn.task") and len(tasks):
+            with st.form(K.CLOSE_FORM):
+                st.markdown(f"**{t('churn.close_title')}**")
+                task = st.selectbox(t("churn.close_task"), tasks.to_dict("records"), key=K.CLOSE_TASK,
+                                    format_func=lambda r: f"{r['name']} · {r['code']} · {r['due_on']}")
+                outcome = st.text_input(t("churn.outcome"), key=K.CLOSE_OUTCOME)
+                won = st.checkbox(t("churn.won_back"), key=K.CLOSE_WON)
+                won_on = st.date_input(t("churn.won_back_on"), value=dt.date.today(), max_value=dt.date.today(),
+                                       key=K.CLOSE_ON)
+                closing = st.form_submit_button(t("churn.close_submit"), type="primary", key=K.CLOSE_SUBMIT)
+            if closing and task:
+                try:
+                    done = tracking.close_task(ctx.engine, ctx.user, task["task_id"], outcome, won, won_on)
+                except ValueError as exc:
+                    st.error(ui.md(t, "common.invalid", reason=str(exc)))
+                else:
+                    ui.invalidate("tasks")
+                    st.session_state[K.FLASH] = t("common.saved")
+                    if done["still_lost"]:
+                        st.session_state[K.HINT] = ui.md(t, "churn.still_lost", name=task["name"])
+                    st.rerun()  # the rate at the top changes too
 with tab_track:
     if tab_track.open:
         st.caption(t("churn.tracking_help"))

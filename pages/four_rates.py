@@ -1,5 +1,5 @@
 """Four rates 四率 (FOUR_RATES.md): formulas on screen, by station/district/city, trend, targets (and their
-editor), medians."""
+editor), medians; beside the return rate (customers) the retention rate and the vehicle return rate."""
 import streamlit as st
 
 from lib import auth, fmt, targets, ui, validation
@@ -28,32 +28,36 @@ for col, rate in zip(cols, fr.RATES):
     col.caption(t(f"rate.{rate}_formula"))
     col.caption(ui.md(t, "fr.target_line", target=fmt.pct(target, ctx.lang), red=summary["red"][rate],
                   stations=summary["stations"]))
+    if rate == "return_rate":  # beside it: retention 留存率 and the traffic file's vehicle return rate 车辆回头率
+        for side in fr.SIDES:
+            col.caption(ui.md(t, "fr.side_line", rate=t(f"rate.{side}"), value=fmt.pct(summary["sides"][side], ctx.lang),
+                              formula=t(f"rate.{side}_formula")), help=t("fr.sides_help"))
 st.caption(ui.md(t, "fr.throughput_line", value="—" if summary["throughput"] is None else f"{summary['throughput']:.2f}")
            + " · " + t("fr.status_rule"))
 
 tab_station, tab_level, tab_trend, tab_class = st.tabs(
     [t("fr.tab_station"), t("fr.tab_level"), t("fr.tab_trend"), t("fr.tab_class")])
 pct = {c: st.column_config.NumberColumn(format="percent") for c in
-       [*fr.RATES, *(f"{r}_{x}" for r in fr.RATES for x in ("target", "median"))]}
+       [*fr.RATES, *fr.SIDES, *(f"{r}_{x}" for r in fr.RATES for x in ("target", "median"))]}
 with tab_station:
-    table = ui.cached(fr.station_table)(ctx.engine, ctx.scope, ctx.month)
+    table = summary["table"]  # the station table the figures above were summed from
     rate = st.segmented_control(t("fr.rate"), fr.RATES, default="entry_rate", key=K.RATE,
                                 format_func=lambda r: t(f"rate.{r}")) or "entry_rate"
     st.plotly_chart(charts.station_rate_bars(table, rate, t), key=K.STATION_CHART)
     ui.table(table, t, "four_rates_stations", K.STATIONS,
              ["station", "district", rate, f"{rate}_target", f"{rate}_status", f"{rate}_median", *fr.RATES,
-              "throughput"], pct | {"throughput": st.column_config.NumberColumn(format="%.2f")})
+              *fr.SIDES, "throughput"], pct | {"throughput": st.column_config.NumberColumn(format="%.2f")})
 with tab_level:
     levels = [lv for lv in dev.levels_for(ctx.scope) if lv in fr.LEVELS]
     default = "district" if "district" in levels else levels[-1]
     level = st.segmented_control(t("plan.level"), levels, default=default, key=K.LEVEL,
                                  format_func=lambda x: t(f"level.{x}")) or default
-    ui.table(ui.cached(fr.by_level)(ctx.engine, ctx.scope, ctx.month, level), t, "four_rates_units", K.UNITS,
-             ["unit", *fr.RATES, "throughput", *fr.COUNT_KEYS], pct)
+    ui.table(fr.rollup(table, level), t, "four_rates_units", K.UNITS,
+             ["unit", *fr.RATES, *fr.SIDES, "throughput", *fr.COUNT_KEYS], pct)
 with tab_trend:
     trend = ui.cached(fr.trend)(ctx.engine, ctx.scope, ctx.month)
     st.plotly_chart(charts.rate_trend(trend, t), key=K.TREND_CHART)
-    ui.table(trend, t, "four_rates_trend", K.TREND, ["month", *fr.RATES], pct)
+    ui.table(trend, t, "four_rates_trend", K.TREND, ["month", *fr.RATES, "vehicle_return_rate"], pct)
 with tab_class:
     st.info(t("fr.class_note"))
     mix = ui.cached(fr.vehicle_mix)(ctx.engine, ctx.scope, ctx.month)

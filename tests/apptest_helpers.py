@@ -205,8 +205,19 @@ def rates(engine, scope: str, month: str) -> dict[str, float]:
             "full_tank, identified, returned FROM station_traffic WHERE org_path LIKE :s AND month = :m"),
             {"s": scope + "%", "m": month}).all()
     s = [sum(r[i] for r in rows) for i in range(7)]
-    return {"entry_rate": s[1] / s[0], "fill_up_rate": s[4] / s[3], "return_rate": s[6] / s[5],
+    repeat, active = customer_visits(engine, scope, month)
+    return {"entry_rate": s[1] / s[0], "fill_up_rate": s[4] / s[3], "return_rate": repeat / active,
             "pass_through_rate": s[2] / s[1]}
+
+
+def customer_visits(engine, scope: str, month: str) -> tuple[int, int]:
+    """The return rate's counts (issue 15) in plain Python: customers of `scope` on the books in `month`
+    with ≥ 2 and with ≥ 1 fuelling visits in the month's consumption rows."""
+    with engine.connect() as conn:
+        visits = dict(conn.execute(text("SELECT customer_id, visits FROM monthly_consumption WHERE month = :m"),
+                                   {"m": month}).all())
+    counted = [visits.get(c[0], 0) for c in customers(engine, scope) if on_books(c, month)]
+    return sum(v >= 2 for v in counted), sum(v >= 1 for v in counted)
 
 
 def independent_rings(engine, station_id: int, scope: str, radii) -> list[dict]:
@@ -261,5 +272,5 @@ LAZY_TABS = {
     "pages/tiers.py": ("tiers_tab", ("tiers.tab_distribution", "tiers.tab_migration", "tiers.tab_candidates",
                                      "tiers.tab_load")),
     "pages/churn.py": ("churn_tab", ("churn.tab_warnings", "churn.tab_tracking", "churn.tab_lost",
-                                     "churn.tab_grades")),
+                                     "churn.tab_grades", "churn.tab_tasks")),
 }

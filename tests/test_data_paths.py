@@ -55,7 +55,7 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
     "matter": [("lib.matters.register", "pages/matters.py")],
     "matter_event": [("lib.matters.act", "pages/matters.py")],
     "matter_flow": [("lib.matters.register", "pages/matters.py")],
-    "win_back_task": [("lib.tracking.create_task", "pages/churn.py")],
+    "win_back_task": [("lib.tracking.create_task", "pages/churn.py"), ("lib.tracking.close_task", "pages/churn.py")],
     # the users page: pages/admin_users.py → lib.auth.create_user_once → lib.importer.people.create_one_user
     # → write_users → lib.auth.insert_user (one-time password 初始密码), checked from its last step
     "app_user": [("lib.auth.insert_user", "lib/importer/people.py"),

@@ -5,12 +5,12 @@ import math
 
 import pytest
 
-from lib.kpis import FOUR_RATES, change, completion, four_rates
+from lib.kpis import FOUR_RATES, SIDE_RATES, change, completion, four_rates, side_rates
 
-KEYS = ("passing", "entering", "fuelled", "transactions", "full_tank", "identified", "returning")
+KEYS = ("passing", "entering", "fuelled", "transactions", "full_tank", "active_customers", "repeat_customers")
 
 # daily counts of two stations over three days: (passing, entering, fuelled, transactions, full_tank,
-# identified, returning). Chosen so that the mean of daily ratios differs from the ratio of sums.
+# customers with ≥ 1 visit, customers with ≥ 2 visits). Chosen so that the mean of daily ratios differs from the ratio of sums.
 DAYS = {
     "station A": [(1000, 100, 90, 95, 50, 40, 20), (2000, 150, 140, 150, 60, 70, 30), (500, 80, 70, 72, 40, 30, 20)],
     "station B": [(4000, 300, 280, 290, 200, 100, 60), (100, 30, 20, 25, 20, 10, 9), (3000, 200, 190, 200, 90, 80, 20)],
@@ -50,7 +50,7 @@ def test_stations_combine_by_sums_not_by_averaging_their_rates():
     pytest.param({"passing": 0, "entering": 0, "fuelled": 0}, {"entry_rate", "pass_through_rate"}, id="no-traffic"),
     pytest.param({"entering": 0, "fuelled": 0}, {"pass_through_rate"}, id="nobody-entered"),
     pytest.param({"transactions": 0, "full_tank": 0}, {"fill_up_rate"}, id="no-transactions"),
-    pytest.param({"identified": 0, "returning": 0}, {"return_rate"}, id="nobody-identified"),
+    pytest.param({"active_customers": 0, "repeat_customers": 0}, {"return_rate"}, id="nobody-fuelled"),
     pytest.param({k: 0 for k in KEYS}, set(FOUR_RATES), id="all-zero"),
 ])
 def test_zero_denominator_is_no_data(zeros, none_rates):
@@ -68,8 +68,8 @@ def test_zero_denominator_is_no_data(zeros, none_rates):
     ("fuelled", {"pass_through_rate"}),
     ("transactions", {"fill_up_rate"}),
     ("full_tank", {"fill_up_rate"}),
-    ("identified", {"return_rate"}),
-    ("returning", {"return_rate"}),
+    ("active_customers", {"return_rate"}),
+    ("repeat_customers", {"return_rate"}),
 ])
 def test_missing_key_is_no_data(missing, none_rates):
     counts = _sum(DAYS["station A"])
@@ -129,3 +129,24 @@ def test_completion(actual, target, expected):
 @pytest.mark.parametrize("current,previous,expected", [(110, 100, 0.1), (50, 100, -0.5), (5, 0, None)])
 def test_change(current, previous, expected):
     assert change(current, previous) == (pytest.approx(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize("counts,expected", [
+    pytest.param({"retained": 30, "prev_active": 40, "returning": 5, "identified": 20},
+                 {"retention_rate": 0.75, "vehicle_return_rate": 0.25}, id="both"),
+    pytest.param({"retained": 0, "prev_active": 0, "returning": 5, "identified": 20},
+                 {"retention_rate": None, "vehicle_return_rate": 0.25}, id="nobody-last-month"),
+    pytest.param({"retained": 3, "prev_active": 4}, {"retention_rate": 0.75, "vehicle_return_rate": None},
+                 id="no-traffic-file"),
+])
+def test_side_rates_beside_the_four(counts, expected):
+    """Issue 15: retention 留存率 and the vehicle-level return rate 车辆回头率, shown beside the four;
+    the traffic file's identified/returning no longer feed the return rate."""
+    assert side_rates(counts) == expected
+    assert set(SIDE_RATES) == set(expected)
+    assert four_rates(counts)["return_rate"] is None
+
+
+def test_retention_above_one_is_rejected():
+    with pytest.raises(ValueError, match="retention_rate"):
+        side_rates({"retained": 5, "prev_active": 4})

@@ -61,11 +61,11 @@ def _chunk(rng: np.random.Generator, c: dict, period: Period, part: np.ndarray) 
     cardm = np.round(c["card"][part][:, None] / 12 * np.exp(rng.normal(0, 0.5, (n, M)) - 0.125)
                      * ~zero_card * decline * active, 0)
     vol = gas + die
-    # fuelling visits 加油次数: personal 2–8 a month; fleets by volume (t per fill)
+    # fuelling visits 加油次数: personal 1–8 a month; fleets by volume (t per fill)
     fill = np.where(die > gas, np.where(personal, 0.25, 0.18), np.where(personal, 0.035, 0.05))
     lam = np.where(vol > 0, vol / fill, 0.0)
     visits = rng.poisson(np.minimum(lam, 5000))
-    visits = np.where(personal, np.clip(visits, 2, 8), np.maximum(visits, 1)) * (vol > 0)
+    visits = np.where(personal, np.clip(visits, 1, 8), np.maximum(visits, 1)) * (vol > 0)
     r, col = np.nonzero((vol > 0) | (cardm > 0))
     rows = frame({
         "customer_id": c["id"][part][r], "month": np.array(period.month_list, dtype=object)[col],

@@ -4,7 +4,9 @@ traffic and the summary tables exist:
 - potential customer surveys 潜在客户调查表 (002 §6.5.1) for every July and December of the history:
   most stations on time, some late, a few of the latest period still missing;
 - win-back tasks 挽回任务 for about 60 % of the institutional churn warnings of the last month (some
-  already done), so the churn page shows both tasks and warnings without one;
+  already done), so the churn page shows both tasks and warnings without one; and for three in five
+  of the institutional customers lost in the last 12 months (one won back, one not, one open, by
+  customer id: no random draw, so the stream below is unchanged), so the win-back rate has figures;
 - per-station four-rate targets 四率目标 for about a tenth of the stations (the rest use the defaults).
 
 One random stream `[seed, 505]` through the three, in that order.
@@ -31,6 +33,7 @@ def generate(conn: Connection, *, seed: int, first_month: str, end_month: str, a
     if surveys:
         conn.execute(SurveySubmission.__table__.insert(), surveys)
     tasks = win_back_rows(conn, rng, end_month, as_of)
+    tasks += lost_win_back_rows(conn, end_month, as_of, {t["customer_id"] for t in tasks})
     if tasks:
         conn.execute(WinBackTask.__table__.insert(), tasks)
     targets = target_rows(conn, rng)
@@ -128,6 +131,28 @@ def win_back_rows(conn: Connection, rng: np.random.Generator, end_month: str, as
             "note": TASK_NOTES[reason],
             "outcome": "客户恢复加油,签订季度用油计划" if done else "", "created_by": "demo",
             "created_at": created, "done_on": as_of - dt.timedelta(days=1) if done else None,
+        })
+    return tasks
+
+
+def lost_win_back_rows(conn: Connection, end_month: str, as_of: dt.date, taken: set[int]) -> list[dict]:
+    """Win-back tasks (reason lost) for the institutional customers lost in the 12 months up to
+    `end_month`: id % 5 == 0 won back 20 days after its lost month began, 1 not won back, 2 open."""
+    rows = conn.execute(text("SELECT id, org_path, manager_id, lost_month FROM customer WHERE kind = 'institutional' "
+                             "AND lost_month > :start AND lost_month <= :end ORDER BY id"),
+                        {"start": months.shift(end_month, -12), "end": end_month}).all()
+    tasks = []
+    for cid, path, manager, lost in rows:
+        pick = cid % 5
+        if pick > 2 or cid in taken:
+            continue
+        day = min(months.first_day(lost) + dt.timedelta(days=20), as_of)
+        tasks.append({
+            "customer_id": int(cid), "org_path": path, "manager_id": manager, "month": lost, "reason": "lost",
+            "due_on": day, "state": ("done", "cancelled", "open")[pick], "note": TASK_NOTES["silent"],
+            "outcome": ("客户恢复加油", "客户已转向竞争对手", "")[pick], "created_by": "demo",
+            "created_at": dt.datetime.combine(months.first_day(lost), dt.time(9, 0)),
+            "done_on": day if pick < 2 else None,
         })
     return tasks
 

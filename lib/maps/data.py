@@ -181,17 +181,18 @@ def station_plan(engine: Engine, scope: str, month: str) -> pd.DataFrame:
 
 
 def station_rates(engine: Engine, scope: str, month: str) -> pd.DataFrame:
-    """Return the four rates 四率 of each station in `month` (ratio of sums over its days):
+    """Return the four rates 四率 of each station in `month` (ratio of sums over its days; the return
+    rate from the customers inside `scope`, lib.queries.customer_visit_counts):
     station_id, entry_rate, fill_up_rate, return_rate, pass_through_rate (None = no data)."""
     df = _df(engine, _with_anc(
         f"SELECT station_id, SUM(passing_car + passing_medium + passing_truck + passing_bus) AS passing, "
         f"SUM(entering) AS entering, SUM(fuelled) AS fuelled, SUM(transactions) AS transactions, "
-        f"SUM(full_tank) AS full_tank, SUM(identified) AS identified, SUM(returned) AS returned_n "
-        f"FROM station_traffic WHERE {_station_rows('org_path')} AND month = :month GROUP BY station_id"),
+        f"SUM(full_tank) AS full_tank FROM station_traffic "
+        f"WHERE {_station_rows('org_path')} AND month = :month GROUP BY station_id"),
         scope=scope_like(scope), anc=ancestors(scope), month=month)
+    cust = queries.customer_visit_counts(engine, scope, month)[["station_id", "active_customers", "repeat_customers"]]
     rows = []
-    for rec in df.to_dict("records"):
-        rec["returning"] = rec.pop("returned_n")
+    for rec in df.merge(cust, on="station_id", how="left").to_dict("records"):
         counts = {k: (float(v) if v is not None and not pd.isna(v) else None) for k, v in rec.items() if k != "station_id"}
         try:
             rates = four_rates(counts)

@@ -14,7 +14,9 @@ class StationTraffic(Base):
     """Daily station traffic 站点车流 for the four rates 四率 (FOUR_RATES.md).
 
     Passing counts by vehicle class (小车/中型车/大货车/客车) are sampled and scaled up; the method is
-    kept with the count. `returned` counts identified customers seen before in the same month.
+    kept with the count. `identified` and `returned` count vehicles (plate recognition 车牌识别): a
+    vehicle-level return rate 车辆回头率 shown beside the return rate, which counts customers from the
+    monthly consumption's visits (issue 15; lib.kpis.SIDE_RATES).
     """
 
     __tablename__ = "station_traffic"

@@ -125,6 +125,14 @@ class Keys:
         LOST = "churn_lost"
         GRADE_COUNTS = "churn_grades"
         GRADES = "churn_grade"
+        TASKS = "churn_tasks"
+        CLOSE_FORM = "churn_close_form"
+        CLOSE_TASK = "churn_close_task"
+        CLOSE_OUTCOME = "churn_close_outcome"
+        CLOSE_WON = "churn_close_won"
+        CLOSE_ON = "churn_close_on"
+        CLOSE_SUBMIT = "churn_close_submit"
+        HINT = "churn_hint"
 
     class CustomerMap:
         """pages/customer_map.py 客户地图."""

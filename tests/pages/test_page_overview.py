@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import app, metrics, open_page, scope_and_month
+from apptest_helpers import app, customer_visits, metrics, open_page, scope_and_month
 from sqlalchemy import text
 
 from lib import fmt
 from lib.i18n import translator
+
+
+def _return_rate(engine, scope: str, month: str) -> float:
+    """顾客回头率 (issue 15): customers on the books with ≥ 2 fuelling visits ÷ those with ≥ 1."""
+    repeat, active = customer_visits(engine, scope, month)
+    return repeat / active
 
 
 def _independent_overview(engine, scope: str, month: str) -> dict:
@@ -51,7 +57,7 @@ def _independent_overview(engine, scope: str, month: str) -> dict:
         "volume": vol[month], "volume_ly": vol[ly], "customers": on_books, "churned": churned,
         "card_completion": new_card / card_target,
         "entry_rate": sums[1] / sums[0], "fill_up_rate": sums[4] / sums[3],
-        "return_rate": sums[6] / sums[5], "pass_through_rate": sums[2] / sums[1],
+        "return_rate": _return_rate(engine, scope, month), "pass_through_rate": sums[2] / sums[1],
     }
 
 
