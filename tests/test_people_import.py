@@ -257,7 +257,7 @@ def test_targets_file_back_fills_past_months_without_being_late(db):
     report = run(db, "targets", [
         {"组织单元代码": r["s1"], "月份": "2025-01", "计划类型": "personal_card", "目标(户)": "12"},
         {"组织单元代码": r["district"], "月份": "2025-01", "计划类型": "institutional", "目标(户)": "3"},
-        {"组织单元代码": r["s1"], "月份": "2027-03", "计划类型": "personal_card", "目标(户)": "0"},
+        {"组织单元代码": r["s1"], "月份": "2027-03", "计划类型": "personal_card", "目标(户)": "10"},
     ])
     assert report.ok, [e.message for e in report.errors]
     status = development.plan_status(db, "/", "2025-01")
@@ -311,10 +311,10 @@ def test_target_grid_saves_changed_cells_in_one_transaction(db):
         db, "SELECT COUNT(*) FROM org_unit WHERE level = 'station' AND path LIKE :s", s=area.scope + "%")
     edited = grid.copy()
     edited.loc[0, "2026-02"] = 17
-    edited.loc[1, "2026-12"] = 4
+    edited.loc[1, "2026-12"] = 11
     assert targets.save_target_grid(db, area, "personal_card", grid, edited, TODAY) == 2
     again = targets.target_grid(db, area.scope, "personal_card", months)
-    assert (again.loc[0, "2026-02"], again.loc[1, "2026-12"]) == (17, 4)
+    assert (again.loc[0, "2026-02"], again.loc[1, "2026-12"]) == (17, 11)
     assert not development.plan_status(db, area.scope, "2026-02")["late"].any()  # a back-fill
     before = snapshot(db)
     bad = again.copy()
