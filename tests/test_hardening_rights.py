@@ -227,7 +227,7 @@ def _csv(rows: list[dict]) -> bytes:
 def _target_grid(engine, user, t):
     before = targets.target_grid(engine, "/", "personal_card", ["2026-11"])
     after = before.copy()
-    after.loc[after["code"] == t.station_code, "2026-11"] = 9
+    after.loc[after["code"] == t.station_code, "2026-11"] = 19  # above the floor (002 §6.5.3)
     return targets.save_target_grid(engine, user, "personal_card", before, after, TODAY)
 
 
@@ -557,7 +557,7 @@ def _rows_of(engine, kind: str, scope: str) -> tuple[bytes, str]:
         "development": {"客户代码": customer, "开发阶段": development.DEV_STAGES[0], "开始日期": "2026-10-01",
                         "阶段变更日期": "2026-10-01"},
         "station_sales": {"加油站代码": station, "月份": "2026-10", "汽油(吨)": 40, "柴油(吨)": 10},
-        "targets": {"组织单元代码": station, "月份": "2026-11", "计划类型": "personal_card", "目标(户)": 5},
+        "targets": {"组织单元代码": station, "月份": "2026-11", "计划类型": "personal_card", "目标(户)": 17},
         "surveys": {"加油站代码": station, "调查期": "2019-07", "潜在客户数": 3},  # a period long past: none recorded
     }
     if kind in made:
