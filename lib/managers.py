@@ -6,8 +6,8 @@ below it call for a transfer 转岗 (lib.rules.manager_level / manager_transfer_
 003 §4.6.2: commission 销售提成 = monthly volume × per-tonne coefficient by customer type and plan
 completion (lib.rules.commission; coefficients in config). A manager's volume is the consumption of
 the customers assigned to them; the monthly plan 月度销售任务 is a `manager_plan` row or, by default,
-the same month last year × (1 + `[manager_plan] growth`). With no plan at all, completion counts as
-100 % (default, not from a seed).
+the same month last year × (1 + `[manager_plan] growth`, 20 %: 003 "成品油销售业绩同比增长20%"). With no
+plan at all, completion counts as 100 % (default, not from a seed).
 
 The manager spec 客户经理字段 (`FIELDS`, `check_fields`) is shared by the one-manager form and the
 `managers` import (lib.importer.people). A manager is identified across imports by its code 编号

@@ -41,9 +41,9 @@ VISIT_MODES = ("onsite", "sms", "phone", "visit", "event")  # 现场维护 短�
 MATTER_KINDS = ("routine", "assisted", "emergency", "approval")  # 常规性 协助性 突发性 审批 (000 §3.1)
 MATTER_STATES = ("open", "in_progress", "closed")  # 待处理 处理中 已办结
 MATTER_STEPS = ("answered", "city_approval", "closed", "onsite", "province_approval", "referred", "registered",
-                "reported", "tracking")  # every step of lib.matters.ROUTES (checked by tests/test_matters.py)
+                "reported", "tracking", "checking")  # every step of lib.matters.ROUTES (checked by tests/test_matters.py)
 MATTER_ACTIONS = ("act", "answer", "approve", "check", "close", "escalate", "file", "handle", "raise", "refer",
-                  "reject", "reply")  # every action of lib.matters.ROUTES, plus raise and escalate
+                  "reject", "reply", "submit")  # every action of lib.matters.ROUTES, plus raise and escalate
 MATTER_OUTCOMES = ("done", "approved", "rejected")
 PLAN_KINDS = ("institutional", "personal_card")  # 机构客户 个人卡客户 (002 §6.5)
 RATE_STATUSES = ("green", "amber", "red")  # 四率 against target: 达标 接近 未达标
