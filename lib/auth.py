@@ -148,6 +148,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "imports.development": _STATION_AND_ABOVE,
     # issue 14: revert a whole import 撤销导入 (lib.importer.revert)
     "imports.revert": _ADMINS,
+    # issue 15: a trainee customer manager becomes regular when the business department 业务运作部 confirms
+    # it (003 见习经理人…被业务运作部认定为合格,即可转正): the levels above station
+    "managers.confirm": _ABOVE_STATION,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

@@ -230,12 +230,15 @@ COLUMNS = (
     "login", "display_name", "role", "org_code", "manager_code", "station_code", "rate",
     # development cases 客户开发 (lib.development)
     "case", "team", "developer", "started_on", "stage_on",
+    # trainee confirmation 见习经理转正 (issue 15, 003)
+    "confirmation_due",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)
     **{c: "tier" for c in ("tier", "tier_in_force", "measured_tier", "computed_tier", "from_tier", "to_tier",
                            "tier_override")},
     "kind": "kind", "level": "level", "rule": "tier_rule", "late": "bool", "large_target": "bool",
+    "confirmation_due": "bool",
     **{c: c for c in ("size", "fuel", "payment", "value_class", "direction", "owner_body", "status", "reason",
                       "task_state", "stage", "grade", "vehicle_class", "plan_kind", "customer_status", "sub_type",
                       "loyalty", "agreement")},
