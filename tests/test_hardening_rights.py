@@ -194,6 +194,14 @@ def _none(t):
     return None
 
 
+def _trainee_due(engine, t) -> dict:
+    """The target's manager as a trainee past the trainee period, awaiting confirmation (003)."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE customer_manager SET level = 'trainee', hired_on = :h WHERE id = :m"),
+                     {"h": TODAY - dt.timedelta(days=200), "m": t.manager_id})
+    return {}
+
+
 def _customer_data(t):
     return {"name": "权限测试客户", "kind": "personal", "sub_type": "private_car", "station_id": t.station_id,
             "manager_id": t.manager_id, "phone": "13712345679", "gasoline_t": 0.3}
@@ -298,6 +306,8 @@ CASES = [
          variants=("own",)),
     Case("managers.set_plan", "managers.set_plan", "managers.plan",
          lambda e, u, t: managers.set_plan(e, u, t.manager_id, "2026-11", 12.5), _station),
+    Case("managers.confirm", "managers.confirm", "managers.confirm",
+         lambda e, u, t: managers.confirm(e, u, t.manager_id, TODAY), _station, setup=_trainee_due),
     Case("matters.register", "matters.register", "matters.write",
          lambda e, u, t: matters.register(e, u, "routine", "权限测试", customer_id=t.customer_id)),
     Case("matters.register_grid", "matters.register", "matters.write",
