@@ -76,14 +76,16 @@ def test_same_seed_same_data_other_seed_other_data(built, tmp_path):
 # re-pinned on purpose when the demo moved onto Shandong's real cities and districts (lib.regions:
 # official names, adcodes, real boundaries; issue 13), which changed every table; customer_manager once
 # more for its new column `code` (migration 0012); station once more when the grade followed DOMAIN §9
-# (2 t/day is a reform candidate; no "large" grade).
+# (2 t/day is a reform candidate; no "large" grade); issue 15 (floors): customer and customer_monthly
+# for the station rule 6.4.1.4.2 (station.card), development_plan for targets at or above the plan
+# floor (10, not 8), matter_event for the grid owner's submit step of approval matters (000 §3.1(4)).
 PINNED_ARGS = dict(seed=1, customers=400, months=3, end_month="2025-06")
 PINNED = {
-    "competitor_station": (10, "5375db17a372a482"), "customer": (400, "9fe5622ff7ba1d19"),
-    "customer_manager": (57, "be86301b3ff7e37a"), "customer_monthly": (665, "47175e54d9cbca28"),
-    "development": (43, "85a2442153230380"), "development_plan": (8, "b527bbfb54f8614a"),
+    "competitor_station": (10, "5375db17a372a482"), "customer": (400, "e008af447e99d4ed"),
+    "customer_manager": (57, "be86301b3ff7e37a"), "customer_monthly": (665, "876732e5fccf157b"),
+    "development": (43, "85a2442153230380"), "development_plan": (8, "246d2c8beba6f56e"),
     "four_rate_target": (12, "50e8bfb95963fdc0"), "grid": (30, "a966ba34069d5c3b"),
-    "matter": (60, "3c19d76efa552303"), "matter_event": (130, "645caf5643295fc9"),
+    "matter": (60, "3c19d76efa552303"), "matter_event": (140, "b22976f66ccd941c"),
     "matter_flow": (60, "ea3851b9323bb7c1"), "monthly_consumption": (644, "2f3529d11924febf"),
     "org_unit": (52, "7251b00f398ca11f"), "patch": (57, "3e76e7ae4717997b"), "station": (30, "6d63de3339308831"),
     "station_monthly": (223, "7836ba9093f5efef"), "station_traffic": (2730, "a5fc4a1e9d9538fe"),
@@ -388,7 +390,7 @@ def test_tiers_follow_the_rule_book(conn):
     for r in rows(conn, "SELECT * FROM customer"):
         inst = r.kind == "institutional"
         kw = dict(institutional=inst, agreement=r.agreement, province_procurement=bool(r.province_procurement),
-                  stable=bool(r.stable))
+                  stable=bool(r.stable), card_holder=r.payment in ("fuel_card", "bank_card"), fixed=r.loyalty == "fixed")
         assert r.computed_tier == rules.customer_tier(r.gasoline_t, r.diesel_t, r.card_cny, **kw), r.code
         assert r.tier_rule == rules.tier_decision(r.gasoline_t, r.diesel_t, r.card_cny, **kw).rule
         assert r.size == (rules.institution_size(r.gasoline_t, r.diesel_t, r.card_cny) if inst else None)

@@ -47,6 +47,7 @@ MATRIX = {  # x = allowed, . = refused
     "imports.users": "x.....", "imports.targets": "x.xx..", "imports.rate_targets": "x.xx..",
     "imports.surveys": "x.xxx.", "imports.org_units": "x.....", "imports.development": "x.xxx.",
     "imports.revert": "x.....",
+    "managers.confirm": "x.xx..",  # issue 15: trainee confirmation 转正 by the business department (003)
 }
 
 
