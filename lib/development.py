@@ -183,7 +183,8 @@ def _unit_in_scope(conn, actor: auth.SessionUser, org_unit_id: int):
 # the station average is taken over each city branch's stations, a station without a stored target
 # counting at the config default. Districts are not checked on their own: the city branch may give one
 # district's stations fewer new card customers and another's more, as long as its average holds
-# (a district's own floor is the institutional one). Every way a target is set checks the same:
+# (a district's own floor is the institutional one). A change that raises an average stored below the
+# floor (before the floors existed) is let through; one that lowers it is not. Every way a target is set checks the same:
 # set_target, the plan page's grid and the targets import (lib.importer.people.check_targets).
 
 
@@ -211,19 +212,20 @@ def card_targets(conn, months: list[str] | None = None) -> tuple[pd.DataFrame, d
 
 
 def card_averages_below(stations: pd.DataFrame, stored: dict, changes: dict) -> dict[tuple[str, str], float]:
-    """The (city path, month) pairs touched by `changes` {(station id, month): target} whose station
-    average of personal card targets (changes over stored over the default) falls below the floor,
-    with that average (002 §6.5.3 站均)."""
+    """The (city path, month) pairs touched by `changes` {(station id, month): target} that the changes
+    put below the floor: the station average of personal card targets (changes over stored over the
+    default) is below it and lower than before the changes (002 §6.5.3 站均), with that average. A
+    change that raises an average already below the floor (data stored before the floors) is let through."""
     default = int(config()["development"]["personal_card_per_station_month"])
     floor = plan_floors()["personal_card"]
     city_of_id = dict(zip(stations["id"].astype(int), stations["city"]))
     members = stations.groupby("city")["id"].agg(list).to_dict()
     below = {}
     for city, month in {(city_of_id[int(u)], m) for u, m in changes if int(u) in city_of_id}:
-        values = [changes.get((int(u), month), stored.get((int(u), month), default)) for u in members[city]]
-        average = sum(values) / len(values)
-        if average < floor:
-            below[(city, month)] = round(average, 2)
+        before = [stored.get((int(u), month), default) for u in members[city]]
+        after = [changes.get((int(u), month), b) for u, b in zip(members[city], before)]
+        if sum(after) < floor * len(after) and sum(after) < sum(before):
+            below[(city, month)] = round(sum(after) / len(after), 2)
     return below
 
 

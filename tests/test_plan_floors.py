@@ -151,6 +151,21 @@ def test_stored_targets_count_in_the_average(db):
         development.set_target(db, admin, u["s2"]["id"], MONTH, "personal_card", 11)
 
 
+def test_raising_an_average_stored_below_the_floor_is_let_through(db):
+    """Targets stored before the floors (written here directly) may leave a city below 10: raising one
+    is accepted, lowering one further is refused."""
+    u, admin = units(db), user(db, "admin")
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO development_plan (org_unit_id, org_path, month, kind, target, updated_by, "
+                          "updated_at) VALUES (:u, :p, :m, 'personal_card', 0, 'legacy', :t)"),
+                     {"u": u["s1"]["id"], "p": u["s1"]["path"], "m": MONTH, "t": dt.datetime(2026, 11, 1)})
+    development.set_target(db, admin, u["s1"]["id"], MONTH, "personal_card", 5)  # 0 → 5: still below, but up
+    with pytest.raises(ValidationError):
+        development.set_target(db, admin, u["s2"]["id"], MONTH, "personal_card", 9)  # down: refused
+    with pytest.raises(ValidationError):
+        development.set_target(db, admin, u["s1"]["id"], MONTH, "personal_card", 4)
+
+
 def test_floors_come_from_config_with_their_section():
     from lib.config import DEFAULT_RULES
 
