@@ -139,12 +139,12 @@ def test_one_manager_form_creates_and_edits_with_the_import_checks(db):
     r = refs(db)
     area = user(db, "area")
     values = {"code": "", "name": "表单新建", "phone": "0531-8888 6666", "station_code": r["s1"],
-              "hired_on": dt.date(2026, 5, 1), "level": "trainee"}
+              "hired_on": dt.date(2026, 5, 1), "level": "junior"}  # a trainee is made regular by confirmation only
     code = managers.save_manager(db, area, values, TODAY)
     assert code.startswith("M")
-    managers.save_manager(db, area, {**values, "code": code, "name": "表单改名", "level": "junior"}, TODAY)
+    managers.save_manager(db, area, {**values, "code": code, "name": "表单改名", "level": "middle"}, TODAY)
     rec = managers.records(db, area.scope).set_index("code").loc[code]
-    assert (rec["name"], rec["level"], rec["phone"]) == ("表单改名", "junior", "053188886666")
+    assert (rec["name"], rec["level"], rec["phone"]) == ("表单改名", "middle", "053188886666")
     with pytest.raises(ValidationError) as exc:
         managers.save_manager(db, area, {**values, "name": "", "station_code": r["far"]}, TODAY)
     assert {(i.column, i.code) for i in exc.value.errors} >= {("name", "required"), ("station_code", "outside_scope")}

@@ -237,6 +237,29 @@ def test_confirm_outside_the_scope_is_refused(db):
     assert exc.value.errors[0].code == "not_found" and _level(db, mid) == "trainee"
 
 
+def test_a_trainee_is_not_made_regular_by_the_form_or_the_import(db):
+    """The manager form and the managers import (one set of checks) refuse a trainee's level change:
+    the confirmation is the one way (003)."""
+    from _import_as import import_file
+
+    mid = _manager(db, "trainee", 200)
+    with db.connect() as conn:
+        code, station = conn.execute(text("SELECT m.code, s.code FROM customer_manager m JOIN station s "
+                                          "ON s.org_path = m.org_path WHERE m.id = :m"), {"m": mid}).one()
+    if code is None:
+        code = managers.generated_code(mid)
+    values = {"code": code, "name": "见习200", "phone": "", "station_code": station,
+              "hired_on": TODAY - dt.timedelta(days=200), "level": "junior"}
+    with pytest.raises(ValidationError) as exc:
+        managers.save_manager(db, user(db, "city"), values, TODAY)
+    assert exc.value.errors[0].code == "confirm_required"
+    data = ("编号,姓名,加油站代码,入职日期,级别\n" + f"{code},见习200,{station},{values['hired_on']},junior\n").encode()
+    report = import_file(db, "managers", data, "m.csv", actor="admin", today=TODAY)
+    assert not report.ok and [e.code for e in report.errors] == ["confirm_required"]
+    assert _level(db, mid) == "trainee"
+    managers.save_manager(db, user(db, "city"), values | {"level": "trainee", "phone": "13800000009"}, TODAY)
+
+
 def test_rating_shows_confirmation_due_instead_of_promoting(db):
     admin = user(db, "admin")
     due, new = _manager(db, "trainee", 200), _manager(db, "trainee", 30)

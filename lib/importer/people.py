@@ -61,7 +61,7 @@ def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
     if kind == "targets":  # the stored personal card targets the station-average floor is computed from
         refs["card_targets"] = dev.card_targets(conn)
     if kind in ("managers", "users"):
-        mg = pd.read_sql_query(text("SELECT id, code, org_unit_id, org_path FROM customer_manager"), conn)
+        mg = pd.read_sql_query(text("SELECT id, code, org_unit_id, org_path, level FROM customer_manager"), conn)
         counts = pd.read_sql_query(text("SELECT manager_id, COUNT(*) AS n FROM customer WHERE manager_id IS NOT NULL "
                                         "GROUP BY manager_id"), conn).set_index("manager_id")["n"]
         logins = pd.read_sql_query(text("SELECT manager_id, COUNT(*) AS n FROM app_user WHERE manager_id IS NOT NULL "
@@ -116,7 +116,8 @@ def _stations(ck: Checker, ctx: Context) -> pd.DataFrame:
 def check_managers(df: pd.DataFrame, ctx: Context, first_row: int = 2) -> tuple[pd.DataFrame, Checker]:
     """Manager rows: the manager spec (lib.managers.check_fields), a station inside the scope, the
     code (existing: that manager, inside the scope; new: not of the generated form), no station
-    change for a manager with customers or a login, no code twice."""
+    change for a manager with customers or a login, no trainee made regular (that is the confirmation,
+    lib.managers.confirm, 003), no code twice."""
     _gate(ctx, "managers")
     ck = Checker(df, first_row)
     out = managers.check_fields(ck, ctx.today)
@@ -132,6 +133,9 @@ def check_managers(df: pd.DataFrame, ctx: Context, first_row: int = 2) -> tuple[
     moved = exists & st["org_unit_id"].notna() & (old["org_unit_id"] != st["org_unit_id"])
     ck.flag(moved & ((old["customers"] > 0) | (old["logins"] > 0)), "station_code", "manager_moves",
             values=df["station_code"])
+    # 003: a trainee becomes regular only by the business department's confirmation (lib.managers.confirm)
+    ck.flag(exists & (old["level"] == "trainee") & (out["level"] != "trainee"), "level", "confirm_required",
+            values=df["code"])
     ck.duplicates([code], "code", mask=code != "")
     out["exists"], out["old_id"] = exists, old["id"]
     return out, ck
