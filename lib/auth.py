@@ -150,6 +150,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "imports.revert": _ADMINS,
     # issue 15: surveys 客户调查 (002 §6.5.1–6.5.2): everyone looks; "surveys.record" records
     "page.surveys": _ALL,
+    # issue 15: a trainee customer manager becomes regular when the business department 业务运作部 confirms
+    # it (003 见习经理人…被业务运作部认定为合格,即可转正): the levels above station
+    "managers.confirm": _ABOVE_STATION,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 # Org levels 组织层级 from the bottom up (lib.vocab.ORG_LEVELS): a tier-L customer is owned by level L

@@ -269,7 +269,8 @@ def tier_explanation(row: dict) -> rules.TierDecision:
     return rules.tier_decision(
         float(row["gasoline_t"] or 0), float(row["diesel_t"] or 0), float(row["card_cny"] or 0),
         institutional=row["kind"] == "institutional", agreement=row["agreement"] or None,
-        province_procurement=bool(row["province_procurement"]), stable=bool(row["stable"]))
+        province_procurement=bool(row["province_procurement"]), stable=bool(row["stable"]),
+        card_holder=row.get("payment") in rules.CARD_PAYMENTS, fixed=row.get("loyalty") == "fixed")
 
 
 def get(engine: Engine, scope: str, customer_id: int) -> dict | None:
@@ -511,14 +512,15 @@ def decide_tiers(out: pd.DataFrame, bad) -> pd.DataFrame:
     memo: dict = {}
     for key in zip(out["gasoline_t"].tolist(), out["diesel_t"].tolist(), out["card_cny"].tolist(),
                    out["kind"].tolist(), out["agreement"].tolist(), out["province_procurement"].tolist(),
-                   out["stable"].tolist(), list(bad)):
-        g_, d_, c_, k_, a_, p_, s_, is_bad = key
+                   out["stable"].tolist(), out["payment"].tolist(), out["loyalty"].tolist(), list(bad)):
+        g_, d_, c_, k_, a_, p_, s_, pay_, loy_, is_bad = key
         if is_bad or any(not isinstance(v, float) or v != v for v in (g_, d_, c_)):
             tiers.append(None); rules_.append(None); sizes.append(None)  # noqa: E702
             continue
         if key not in memo:
             dec = rules.tier_decision(g_, d_, c_, institutional=k_ == "institutional", agreement=a_ or None,
-                                      province_procurement=bool(p_), stable=bool(s_))
+                                      province_procurement=bool(p_), stable=bool(s_),
+                                      card_holder=pay_ in rules.CARD_PAYMENTS, fixed=loy_ == "fixed")
             memo[key] = (dec.tier, dec.rule, rules.institution_size(g_, d_, c_) if k_ == "institutional" else None)
         tier, rule, size = memo[key]
         tiers.append(tier); rules_.append(rule); sizes.append(size)  # noqa: E702

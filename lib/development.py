@@ -177,12 +177,84 @@ def _unit_in_scope(conn, actor: auth.SessionUser, org_unit_id: int):
     return unit
 
 
+# --- plan floors 计划下限 (002 §6.5.3) -------------------------------------------------------------
+# "每个区县月度开发数量不少于1个机构客户;个人卡客户开发计划按加油站数量安排开发计划,站均月度开发个人卡客户数量
+# 不少于10个". The plan is the city branch's (所属单位客户开发计划, compiled by it on the 25th, appendix 1), so
+# the station average is taken over each city branch's stations, a station without a stored target
+# counting at the config default. Districts are not checked on their own: the city branch may give one
+# district's stations fewer new card customers and another's more, as long as its average holds
+# (a district's own floor is the institutional one). A change that raises an average stored below the
+# floor (before the floors existed) is let through; one that lowers it is not. Every way a target is set checks the same:
+# set_target, the plan page's grid and the targets import (lib.importer.people.check_targets).
+
+
+def plan_floors() -> dict[str, int]:
+    """The floors of config `[development]`: {"institutional": per district, "personal_card": station average}."""
+    p = config()["development"]
+    return {"institutional": int(p["institutional_floor_per_district"]),
+            "personal_card": int(p["personal_card_floor_station_average"])}
+
+
+def city_of(path: str) -> str:
+    """The path of the city branch 所属单位 a unit's path lies in ("/37/3701/370102/…" → "/37/3701/")."""
+    return _prefix(path, "city")
+
+
+def card_targets(conn, months: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Every station unit (id, path, city) and the stored personal card targets {(station id, month):
+    target} (of `months` only when given), what the station-average floor is computed from."""
+    stations = pd.read_sql_query(text("SELECT id, path FROM org_unit WHERE level = 'station'"), conn)
+    stations["city"] = [city_of(p) for p in stations["path"]]
+    rows = conn.execute(text("SELECT org_unit_id, month, target FROM development_plan WHERE kind = 'personal_card'"))
+    keep = None if months is None else set(months)
+    stored = {(int(u), m): int(t) for u, m, t in rows if keep is None or m in keep}
+    return stations, stored
+
+
+def card_averages_below(stations: pd.DataFrame, stored: dict, changes: dict) -> dict[tuple[str, str], float]:
+    """The (city path, month) pairs touched by `changes` {(station id, month): target} that the changes
+    put below the floor: the station average of personal card targets (changes over stored over the
+    default) is below it and lower than before the changes (002 §6.5.3 站均), with that average. A
+    change that raises an average already below the floor (data stored before the floors) is let through."""
+    default = int(config()["development"]["personal_card_per_station_month"])
+    floor = plan_floors()["personal_card"]
+    city_of_id = dict(zip(stations["id"].astype(int), stations["city"]))
+    members = stations.groupby("city")["id"].agg(list).to_dict()
+    below = {}
+    for city, month in {(city_of_id[int(u)], m) for u, m in changes if int(u) in city_of_id}:
+        before = [stored.get((int(u), month), default) for u in members[city]]
+        after = [changes.get((int(u), month), b) for u, b in zip(members[city], before)]
+        if sum(after) < floor * len(after) and sum(after) < sum(before):
+            below[(city, month)] = round(sum(after) / len(after), 2)
+    return below
+
+
+def _check_floor(conn, unit, month: str, kind: str, target: int) -> None:
+    """ValidationError (column target) when `target` breaks the plan floor of its kind (002 §6.5.3)."""
+    floors = plan_floors()
+    if kind == "institutional":
+        if target < floors["institutional"]:
+            raise ValidationError.one("target", "below_floor_institutional", value=target,
+                                      floor=floors["institutional"])
+        return
+    stations, stored = card_targets(conn, [month])
+    below = card_averages_below(stations, stored, {(int(unit["id"]), month): target})
+    if below:
+        (city, _), average = next(iter(below.items()))
+        name = conn.execute(text("SELECT name FROM org_unit WHERE path = :p"), {"p": city}).scalar()
+        raise ValidationError.one("target", "below_floor_card", value=target, city=name or city, month=month,
+                                  average=average, floor=floors["personal_card"])
+
+
 def set_target(engine: Engine, actor: auth.SessionUser, org_unit_id: int, month: str, kind: str,
                target: int) -> None:
     """Set a unit's development target for `month` (the appendix 1 plan), audited.
 
     Institutional targets belong to districts, personal card targets to stations. Only roles above
-    station level may edit, only for units inside their scope. Raises NotAllowed or ValueError.
+    station level may edit, only for units inside their scope. A target below the plan floors (002
+    §6.5.3: a district's institutional target < 1, or its city branch's station average of personal
+    card targets < 10, see `plan_floors`) raises ValidationError and writes nothing. Raises
+    NotAllowed or ValueError.
     """
     if not auth.can(actor, "plans.edit"):
         raise NotAllowed(f"role {actor.role} may not edit development plans")
@@ -195,6 +267,7 @@ def set_target(engine: Engine, actor: auth.SessionUser, org_unit_id: int, month:
         unit = _unit_in_scope(conn, actor, org_unit_id)
         if unit["level"] != KIND_LEVEL[kind]:
             raise ValueError(f"{kind} targets belong to {KIND_LEVEL[kind]} units, not to a {unit['level']}")
+        _check_floor(conn, unit, month, kind, target)  # 002 §6.5.3: nothing written below a floor
         before = conn.execute(
             text("SELECT id, target FROM development_plan WHERE org_unit_id = :u AND month = :m AND kind = :k"),
             {"u": unit["id"], "m": month, "k": kind},

@@ -1,13 +1,14 @@
 """Customer managers 客户经理 (003 §4): levels, the transfer flag, commission, ranking, their customers.
 
-003 §4.5: levels 见习/初级/中级/高级; trainee for the first three months; graded once a year by the
+003 §4.5: levels 见习/初级/中级/高级; trainee for the first three months, then regular 转正 only when the
+business department 业务运作部 confirms it (`confirm`, permission managers.confirm); graded once a year by the
 previous year's sales volume; below the junior standard still rates junior, and two ratings in a row
 below it call for a transfer 转岗 (lib.rules.manager_level / manager_transfer_due).
 003 §4.6.2: commission 销售提成 = monthly volume × per-tonne coefficient by customer type and plan
 completion (lib.rules.commission; coefficients in config). A manager's volume is the consumption of
 the customers assigned to them; the monthly plan 月度销售任务 is a `manager_plan` row or, by default,
-the same month last year × (1 + `[manager_plan] growth`). With no plan at all, completion counts as
-100 % (default, not from a seed).
+the same month last year × (1 + `[manager_plan] growth`, 20 %: 003 "成品油销售业绩同比增长20%"). With no
+plan at all, completion counts as 100 % (default, not from a seed).
 
 The manager spec 客户经理字段 (`FIELDS`, `check_fields`) is shared by the one-manager form and the
 `managers` import (lib.importer.people). A manager is identified across imports by its code 编号
@@ -117,7 +118,8 @@ def roster(engine: Engine, scope: str, as_of: dt.date) -> pd.DataFrame:
     """Return the customer managers inside `scope` with level, consecutive misses, the transfer flag
     (003: two ratings below junior), months employed and customers assigned.
 
-    Columns: id, name, phone, station, hired_on, months, level, misses, transfer_due, customers.
+    Columns: id, name, phone, station, hired_on, months, level, misses, transfer_due, customers,
+    confirmation_due (a trainee past the trainee period awaiting confirmation 待转正确认, 003; `confirm`).
     """
     where = scoped("m.org_path", station_scope(scope))
     df = read_df(
@@ -129,9 +131,12 @@ def roster(engine: Engine, scope: str, as_of: dt.date) -> pd.DataFrame:
     if scope_manager_id(scope) is not None:
         df = df[df["id"] == scope_manager_id(scope)].reset_index(drop=True)
     df["hired_on"] = pd.to_datetime(df["hired_on"]).dt.date
-    df["months"] = [round(months_employed(h, as_of), 1) for h in df["hired_on"]]
+    exact = [months_employed(h, as_of) for h in df["hired_on"]]
+    df["months"] = [round(x, 1) for x in exact]
     df["transfer_due"] = [rules.manager_transfer_due(int(x)) for x in df["misses"]]
-    return df[["id", "name", "phone", "station", "hired_on", "months", "level", "misses", "transfer_due", "customers"]]
+    df["confirmation_due"] = [rules.confirmation_due(x, lv) for x, lv in zip(exact, df["level"])]
+    return df[["id", "name", "phone", "station", "hired_on", "months", "level", "misses", "transfer_due", "customers",
+               "confirmation_due"]]
 
 
 def yearly_volume(engine: Engine, scope: str, year: int) -> pd.DataFrame:
@@ -154,8 +159,10 @@ def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = N
     """Rate every active manager inside the user's scope for `year` on the volume of `year` − 1 (003 §4.5).
 
     Sets level and consecutive misses, writes one `manager_rating` row per manager (replacing an
-    earlier rating of the same year), audits each change. Returns the ratings: manager_id, name,
-    last_year_t, level, below_standard, misses, transfer_due.
+    earlier rating of the same year), audits each change. A trainee 见习 stays a trainee until the
+    business department confirms it (003; `confirm`), however long ago hired: past the trainee period
+    the rating shows it as confirmation due, it does not promote. Returns the ratings: manager_id, name,
+    last_year_t, level, below_standard, misses, transfer_due, confirmation_due.
     """
     if not can(user, "managers.rate"):
         raise ValueError("role: managers are rated by the district, city or province")
@@ -171,7 +178,8 @@ def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = N
         for m in mgrs:
             hired = m["hired_on"] if isinstance(m["hired_on"], dt.date) else dt.date.fromisoformat(str(m["hired_on"]))
             volume = float(vols.get(m["id"], 0.0))
-            level, below = rules.manager_level(months_employed(hired, as_of), volume)
+            months = months_employed(hired, as_of)
+            level, below = rules.manager_level(months, volume, confirmed=m["level"] != "trainee")
             # consecutive ratings below junior before this one: from the rating history, else (first
             # rating in this system) from the record, minus this year's own miss when re-rating
             hist = dict(conn.execute(text("SELECT year, below_standard FROM manager_rating WHERE manager_id = :m"),
@@ -195,9 +203,38 @@ def rate(engine: Engine, user: SessionUser, year: int, as_of: dt.date | None = N
                       {"level": level, "misses": misses, "year": year, "last_year_t": round(volume, 3)},
                       org_path=m["org_path"])
             out.append({"manager_id": m["id"], "name": m["name"], "last_year_t": volume, "level": level,
-                        "below_standard": below, "misses": misses, "transfer_due": rules.manager_transfer_due(misses)})
+                        "below_standard": below, "misses": misses, "transfer_due": rules.manager_transfer_due(misses),
+                        "confirmation_due": rules.confirmation_due(months, level)})
     return pd.DataFrame(out, columns=["manager_id", "name", "last_year_t", "level", "below_standard", "misses",
-                                      "transfer_due"])
+                                      "transfer_due", "confirmation_due"])
+
+
+def confirm(engine: Engine, user: SessionUser, manager_id: int, today: dt.date | None = None) -> None:
+    """Confirm a trainee 见习经理 as regular 转正: level trainee → junior 初级, audited ("confirm").
+
+    003: "见习经理人在实习期满后,被业务运作部认定为合格,即可转正,成为初级经理人" — after the trainee period
+    (config `customer_manager.trainee_months`), by the business department 业务运作部: the levels above
+    station (`managers.confirm`), for a manager inside the user's scope. ValidationError (catalog
+    codes) otherwise: not_allowed, not_found, not_trainee, trainee_period; nothing written.
+    """
+    if not can(user, "managers.confirm"):
+        raise ValidationError.one("role", "not_allowed", action="managers.confirm")
+    today = today or dt.date.today()
+    with write(engine) as conn:
+        m = conn.execute(text(f"SELECT id, name, hired_on, level, org_path FROM customer_manager m WHERE id = :m "
+                              f"AND m.active = :a AND {in_scope('m.org_path')}"),
+                         {"m": int(manager_id), "a": True, "scope": scope_like(station_scope(user.scope))}).mappings().first()
+        if m is None:
+            raise ValidationError.one("manager", "not_found")
+        if m["level"] != "trainee":
+            raise ValidationError.one("manager", "not_trainee", value=m["name"])
+        hired = m["hired_on"] if isinstance(m["hired_on"], dt.date) else dt.date.fromisoformat(str(m["hired_on"]))
+        if not rules.confirmation_due(months_employed(hired, today), "trainee"):
+            raise ValidationError.one("manager", "trainee_period", value=m["name"], hired=hired.isoformat(),
+                                      months=config()["customer_manager"]["trainee_months"])
+        conn.execute(text("UPDATE customer_manager SET level = 'junior' WHERE id = :m"), {"m": m["id"]})
+        audit(conn, user.login, "confirm", "customer_manager", m["id"], {"level": "trainee"},
+              {"level": "junior", "confirmed_on": today.isoformat()}, org_path=m["org_path"])
 
 
 def set_plan(engine: Engine, user: SessionUser, manager_id: int, month: str, target_t: float) -> None:

@@ -7,8 +7,9 @@
     returns it to the customer;
 (3) 突发性 emergency — reported at once, the city company acts immediately, the grid owner tracks it
     on site;
-(4) 审批 approval — the operations head checks it, the city company's functional department
-    approves it, and the province company when it must.
+(4) 审批 approval — the grid owner (station manager) gathers the facts, registers and submits it,
+    the operations head 经营处负责人 checks it, the city company's functional department approves it,
+    and the province company when it must.
 
 `ROUTES` is that table as data: per kind the steps, each with its acting level and the actions that
 lead to the next step. A step can also be escalated 逐级上报 one level up (station → district → city →
@@ -64,8 +65,12 @@ ROUTES: dict[str, tuple[Step, ...]] = {
         Step("reported", "city", (("act", "tracking"),)),
         Step("tracking", "station", (("close", CLOSED),)),
     ),
-    "approval": (  # (4) 经营处负责人审核 → 地市公司职能科审批 → 省公司(需要时)
-        Step("registered", "district", (("check", "city_approval"), ("reject", CLOSED))),
+    # (4) "网格负责人员(加油站经理),应全面了解和掌握各项信息,经营处负责人做好严格把控、界定和审核,然后,由经营处
+    # 负责人员呈报给地市公司的职能科进行审批,之后,由上报省公司的向地市公司进行转呈": the grid owner gathers the
+    # facts and submits → 经营处负责人审核 → 地市公司职能科审批 → 省公司(需要时)
+    "approval": (
+        Step("registered", "station", (("submit", "checking"),)),
+        Step("checking", "district", (("check", "city_approval"), ("reject", CLOSED))),
         Step("city_approval", "city", (("approve", CLOSED), ("refer", "province_approval"), ("reject", CLOSED))),
         Step("province_approval", "province", (("approve", CLOSED), ("reject", CLOSED))),
     ),

@@ -15,6 +15,7 @@ from lib.config import rules as _rules
 SIZES = ("small", "medium", "large")  # 小型 < 中型 < 大型
 TIERS = ("station", "district", "city", "province")  # 站级 < 区县级 < 地市级 < 省级
 AGREEMENT_LEVELS = (None, "province", "city", "district")
+CARD_PAYMENTS = ("fuel_card", "bank_card")  # 持卡客户 (002 §6.2.3): card holders for the station rule 6.4.1.4.3
 
 # Owner of each tier 管理主体 — 002 §6.4.1–6.4.4.
 TIER_OWNER = {
@@ -101,16 +102,18 @@ def customer_tier(
     agreement: str | None = None,
     province_procurement: bool = False,
     stable: bool = False,
+    card_holder: bool = False,
+    fixed: bool = False,
 ) -> str:
     """Return the tier 客户分级: "province", "city", "district" or "station" (002 §6.3.1).
 
     The tier is the highest level any rule matches. `agreement` is the level of the unit that
     signed the supply agreement (None, "province", "city" or "district"); `stable` means stable
-    consumption 消费稳定.
+    consumption 消费稳定; `card_holder` / `fixed` decide which station-tier rule applies (tier_decision).
     """
     return tier_decision(
         gasoline_t, diesel_t, card_cny, institutional=institutional, agreement=agreement,
-        province_procurement=province_procurement, stable=stable,
+        province_procurement=province_procurement, stable=stable, card_holder=card_holder, fixed=fixed,
     ).tier
 
 
@@ -129,6 +132,7 @@ TIER_RULES = (
     ("district.card", "district", "002 §6.3.1.3.3"),
     ("station.institution", "station", "002 §6.4.1.4.1"),
     ("station.personal", "station", "002 §6.4.1.4.3"),
+    ("station.card", "station", "002 §6.4.1.4.2"),
 )
 RULE_IDS = tuple(r for r, _, _ in TIER_RULES)  # the vocabulary of rule ids (lib.vocab)
 RULE_TIER = {r: t for r, t, _ in TIER_RULES}
@@ -149,14 +153,26 @@ def tier_decision(
     agreement: str | None = None,
     province_procurement: bool = False,
     stable: bool = False,
+    card_holder: bool = False,
+    fixed: bool = False,
 ) -> TierDecision:
-    """Return the tier with the rule that decided it, checking rules from the highest tier down."""
+    """Return the tier with the rule that decided it, checking rules from the highest tier down.
+
+    Station tier 站级 (002 §6.4.1.4) has three rules: 6.4.1.4.1 institutions below the district
+    figures; 6.4.1.4.3 "个人持卡客户、其他固定客户": personal customers paying by card (`card_holder`:
+    fuel card or bank card, 6.2.3 持卡客户包括加油卡客户和银行卡客户) or fixed 固定 (`fixed`: loyalty
+    "fixed"); 6.4.1.4.2 "不记名卡年采购额在10万元以下的客户" for every other customer. Reading: the seed
+    sets no lower bound (none bought is below 10万元), and DOMAIN §3 puts "everything else" at station
+    tier, so a personal customer that is neither card holder nor fixed customer keeps station tier,
+    decided by 6.4.1.4.2 ("station.card"), not by 6.4.1.4.3: no customer is left without a tier.
+    """
     g = _amount("gasoline_t", gasoline_t)
     d = _amount("diesel_t", diesel_t)
     c = _amount("card_cny", card_cny)
     institutional = _flag("institutional", institutional)
     province_procurement = _flag("province_procurement", province_procurement)
     stable = _flag("stable", stable)
+    card_holder, fixed = _flag("card_holder", card_holder), _flag("fixed", fixed)
     if agreement not in AGREEMENT_LEVELS:
         raise ValueError(f"agreement must be one of None, 'province', 'city', 'district', got {agreement!r}")
     p = _rules()["tier"]
@@ -195,17 +211,21 @@ def tier_decision(
     # 站级 station — 002 §6.4.1.4 (numbered so in the seed; it continues §6.3.1)
     if institutional:
         return _decided("station.institution")
-    return _decided("station.personal")
+    if card_holder or fixed:  # 6.4.1.4.3 个人持卡客户、其他固定客户
+        return _decided("station.personal")
+    return _decided("station.card")  # 6.4.1.4.2 不记名卡年采购额在10万元以下的客户 (none included)
 
 
 
 
-def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, province_procurement, stable):
+def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, province_procurement, stable,
+                   card_holder, fixed):
     """Vectorised `tier_decision` for many customers at once (numpy arrays of equal length).
 
     The same rules in the same order with the same config numbers (002 §6.3.1, §3.2 for the size),
     for the per-customer monthly summary of a whole province (lib.summary); tests/test_rules.py
-    checks it equals `tier_decision` case by case. `agreement` holds None or a level string.
+    checks it equals `tier_decision` case by case. `agreement` holds None or a level string;
+    `card_holder` (payment by fuel or bank card) and `fixed` (loyalty fixed) pick the station rule.
     Returns an array of rule ids (object); map them with RULE_TIER and RULE_SECTION.
     """
     import numpy as np
@@ -217,6 +237,7 @@ def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, 
     inst = np.asarray(institutional, dtype=bool)
     pp = np.asarray(province_procurement, dtype=bool)
     st = np.asarray(stable, dtype=bool)
+    holder = np.asarray(card_holder, dtype=bool) | np.asarray(fixed, dtype=bool)  # 002 §6.4.1.4.3
     codes, levels = pd.factorize(pd.Series(agreement, dtype=object))  # None → -1
     levels = levels.tolist()
     bad = set(levels) - set(AGREEMENT_LEVELS)
@@ -241,6 +262,7 @@ def tier_decisions(gasoline_t, diesel_t, card_cny, *, institutional, agreement, 
         "district.agreement": inst & ~large & (codes >= 0) & st,  # size small or medium, any agreement
         "district.card": c >= p["district_card_cny"],
         "station.institution": inst,
+        "station.personal": holder,  # 6.4.1.4.3; the rest: 6.4.1.4.2 (station.card, the default)
     }
     ordered = RULE_IDS[:-1]  # TIER_RULES' order; KeyError if a rule id is missing above
     return np.select([conditions[r] for r in ordered], ordered, default=RULE_IDS[-1]).astype(object)
@@ -351,23 +373,33 @@ def large_station_target(daily_sales_t: float) -> bool:
 MANAGER_LEVELS = ("trainee", "junior", "middle", "senior")  # 见习 初级 中级 高级
 
 
-def manager_level(months_employed: float, last_year_t: float) -> tuple[str, bool]:
+def manager_level(months_employed: float, last_year_t: float, *, confirmed: bool = True) -> tuple[str, bool]:
     """Return (level, below_standard) for a customer manager 客户经理.
 
-    003: trainee 见习 during the first 3 months; then graded once a year by last year's volume;
-    "未达到初级标准的按初级来定级" — below the junior standard still rates junior, flagged
-    (two flags in a row → transfer, see `manager_transfer_due`).
+    003: trainee 见习 during the first 3 months; "见习经理人在实习期满后,被业务运作部认定为合格,即可转正,
+    成为初级经理人": a trainee becomes regular only when the business department confirms it
+    (`confirmed` False: still a trainee however long, see `confirmation_due`; lib.managers.confirm);
+    then graded once a year by last year's volume; "未达到初级标准的按初级来定级" — below the junior
+    standard still rates junior, flagged (two flags in a row → transfer, see `manager_transfer_due`).
     """
     months = _amount("months_employed", months_employed)
     t = _amount("last_year_t", last_year_t)
+    confirmed = _flag("confirmed", confirmed)
     p = _rules()["customer_manager"]
-    if months < p["trainee_months"]:
+    if months < p["trainee_months"] or not confirmed:
         return "trainee", False
     if t >= p["senior_t_per_year"]:
         return "senior", False
     if t >= p["middle_t_per_year"]:
         return "middle", False
     return "junior", t < p["junior_t_per_year"]
+
+
+def confirmation_due(months_employed: float, level: str) -> bool:
+    """Whether a trainee 见习经理 awaits the business department's confirmation 转正 (003): still a
+    trainee after the trainee period (config `customer_manager.trainee_months`)."""
+    months = _amount("months_employed", months_employed)
+    return level == "trainee" and months >= _rules()["customer_manager"]["trainee_months"]
 
 
 def manager_transfer_due(consecutive_misses: int) -> bool:

@@ -66,7 +66,7 @@ def refresh_station_monthly(conn: Connection, month: str | None = None,
 _COPIED = ("org_path", "station_id", "grid_id", "lon", "lat", "kind", "computed_tier", "tier_override", "size", "fuel", "payment",
            "value_class")  # customer columns copied into each month's row
 _CUSTOMER_COLS = ", ".join(("id", *_COPIED, "status", "developed_month", "lost_month", "agreement",
-                            "province_procurement", "stable"))
+                            "province_procurement", "stable", "loyalty"))
 LOOKBACK = 24  # months back `last_fuel_month` looks (churn's silent window + 12 must fit: lib.tracking)
 CHUNK = 50_000  # customers computed at once (about 100 MB of arrays at 36 months)
 
@@ -222,7 +222,9 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     agreement = cust["agreement"].astype(object).where(cust["agreement"].notna(), None).to_numpy()[r]
     rule = rules.tier_decisions(g_avg[r, k], d_avg[r, k], card[r, k], institutional=inst, agreement=agreement,
                                 province_procurement=cust["province_procurement"].fillna(False).astype(bool).to_numpy()[r],
-                                stable=cust["stable"].fillna(False).astype(bool).to_numpy()[r])
+                                stable=cust["stable"].fillna(False).astype(bool).to_numpy()[r],
+                                card_holder=cust["payment"].isin(rules.CARD_PAYMENTS).to_numpy()[r],  # 002 §6.4.1.4.3
+                                fixed=(cust["loyalty"] == "fixed").to_numpy()[r])
     labels = np.array([months.from_index(int(i)) for i in range(w0, last_i + 1)], dtype=object)
     month_labels = labels[end]
     lf = last_fuel[r, k]

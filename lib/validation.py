@@ -76,6 +76,10 @@ CODES = (
     "tier_transfer_only", "tier_owned_above",
     # surveys 调查 (lib.surveys, 002 §6.5.1–6.5.2, issue 15)
     "objects_required", "ends_before_start", "not_station", "special_recorded",
+    # plan floors 计划下限 (lib.development.plan_floors, 002 §6.5.3)
+    "below_floor_institutional", "below_floor_card",
+    # trainee confirmation 见习经理转正 (lib.managers.confirm, 003)
+    "not_trainee", "trainee_period", "confirm_required",
 )
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls (a \x0b breaks an Excel download)
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -41,9 +41,9 @@ VISIT_MODES = ("onsite", "sms", "phone", "visit", "event")  # 现场维护 短�
 MATTER_KINDS = ("routine", "assisted", "emergency", "approval")  # 常规性 协助性 突发性 审批 (000 §3.1)
 MATTER_STATES = ("open", "in_progress", "closed")  # 待处理 处理中 已办结
 MATTER_STEPS = ("answered", "city_approval", "closed", "onsite", "province_approval", "referred", "registered",
-                "reported", "tracking")  # every step of lib.matters.ROUTES (checked by tests/test_matters.py)
+                "reported", "tracking", "checking")  # every step of lib.matters.ROUTES (checked by tests/test_matters.py)
 MATTER_ACTIONS = ("act", "answer", "approve", "check", "close", "escalate", "file", "handle", "raise", "refer",
-                  "reject", "reply")  # every action of lib.matters.ROUTES, plus raise and escalate
+                  "reject", "reply", "submit")  # every action of lib.matters.ROUTES, plus raise and escalate
 MATTER_OUTCOMES = ("done", "approved", "rejected")
 PLAN_KINDS = ("institutional", "personal_card")  # 机构客户 个人卡客户 (002 §6.5)
 RATE_STATUSES = ("green", "amber", "red")  # 四率 against target: 达标 接近 未达标
@@ -243,12 +243,15 @@ COLUMNS = (
     # return rate and win-back 回头率与挽回 (issue 15)
     "retention_rate", "vehicle_return_rate", "active_customers", "repeat_customers", "prev_active", "retained",
     "assignee",
+    # trainee confirmation 见习经理转正 (issue 15, 003)
+    "confirmation_due",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)
     **{c: "tier" for c in ("tier", "tier_in_force", "measured_tier", "computed_tier", "from_tier", "to_tier",
                            "tier_override")},
     "kind": "kind", "level": "level", "rule": "tier_rule", "late": "bool", "large_target": "bool",
+    "confirmation_due": "bool",
     **{c: c for c in ("size", "fuel", "payment", "value_class", "direction", "owner_body", "status", "reason",
                       "task_state", "stage", "grade", "vehicle_class", "plan_kind", "customer_status", "sub_type",
                       "loyalty", "agreement", "survey_type")},

@@ -20,7 +20,7 @@ m[0].metric(t("mgr.count"), fmt.count(len(roster), ctx.lang))
 m[1].metric(t("mgr.volume"), fmt.tonnes(float(ranking["volume_t"].sum()), ctx.lang))
 m[2].metric(t("mgr.commission"), t("mgr.cny", value=f"{ranking['commission_cny'].sum():,.0f}"), help=t("mgr.commission_help"))
 m[3].metric(t("mgr.transfer_due"), fmt.count(int(roster["transfer_due"].sum()), ctx.lang), help=t("mgr.transfer_help"))
-LEVEL = {"level": "manager_level", "transfer_due": "bool", "below_standard": "bool"}
+LEVEL = {"level": "manager_level", "transfer_due": "bool", "below_standard": "bool", "confirmation_due": "bool"}
 
 tab_rank, tab_roster, tab_map, tab_rate = st.tabs(
     [t("mgr.tab_ranking"), t("mgr.tab_roster"), t("mgr.tab_map"), t("mgr.tab_rating")])
@@ -29,8 +29,8 @@ with tab_rank:
              ["rank", "name", "station", "level", "institutional_t", "personal_t", "volume_t", "target_t", "completion",
               "commission_cny"], values=LEVEL)
 with tab_roster:
-    ui.table(roster, t, "managers", K.ROSTER, ["name", "phone", "station", "hired_on", "months", "level", "misses",
-                                                   "transfer_due", "customers"], values=LEVEL)
+    ui.table(roster, t, "managers", K.ROSTER, ["name", "phone", "station", "hired_on", "months", "level",
+                                               "confirmation_due", "misses", "transfer_due", "customers"], values=LEVEL)
     st.caption(ui.md(t, "exp.caption", kind=t("imp.kind.managers")))  # beside the roster's own downloads
     ui.import_downloads(ctx, "managers", K.EXPORT)
 with tab_map:
@@ -53,8 +53,28 @@ with tab_rate:
                 st.error(ui.md(t, "common.invalid", reason=str(exc)))
             else:
                 ui.invalidate("managers")
-                st.dataframe(labelled(result, t, ["name", "last_year_t", "level", "below_standard", "misses",
-                                                  "transfer_due"], LEVEL), hide_index=True, key=K.RATE_RESULT)
+                st.dataframe(labelled(result, t, ["name", "last_year_t", "level", "confirmation_due", "below_standard",
+                                                  "misses", "transfer_due"], LEVEL), hide_index=True, key=K.RATE_RESULT)
+    if auth.can(ctx.user, "managers.confirm"):  # 003: the business department confirms a trainee 转正
+        st.markdown(f"**{t('mgr.confirm_title')}**")
+        st.caption(t("mgr.confirm_help"))
+        if flash := st.session_state.pop(K.CONFIRM_FLASH, None):
+            st.success(flash)
+        due = roster[roster["confirmation_due"]]
+        if due.empty:
+            st.info(t("mgr.none_due"))
+        else:
+            trainees = dict(zip(due["id"], due["name"] + " · " + due["station"] + " · " + due["hired_on"].astype(str)))
+            who = st.selectbox(t("col.manager"), list(trainees), format_func=trainees.get, key=K.CONFIRM_WHO)
+            if st.button(t("mgr.confirm"), key=K.CONFIRM_BUTTON, icon=":material/verified:") and who is not None:
+                try:
+                    managers.confirm(ctx.engine, ctx.user, int(who), today)
+                except ValueError as exc:
+                    st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
+                else:
+                    ui.invalidate("managers")
+                    st.session_state[K.CONFIRM_FLASH] = t("mgr.confirmed", name=due.set_index("id").at[who, "name"])
+                    st.rerun()  # the roster and the rating show the new level
     if auth.can(ctx.user, "managers.plan"):
         with st.form(K.PLAN_FORM):
             who = st.selectbox(t("col.manager"), list(names), format_func=names.get, key=K.PLAN_WHO)

@@ -63,8 +63,8 @@ with tab_plan:
         if submitted and unit:
             try:
                 dev.set_target(ctx.engine, ctx.user, unit["id"], nxt, dev.kind_for(unit["level"]), int(target))
-            except ValueError as exc:
-                st.error(ui.md(t, "common.invalid", reason=str(exc)))
+            except ValueError as exc:  # a plan floor (002 §6.5.3) names its rule in the user's language
+                st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
             else:
                 ui.invalidate("plans")
                 st.session_state[K.FLASH] = t("common.saved")

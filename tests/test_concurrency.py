@@ -188,7 +188,7 @@ def test_concurrent_plan_edits_of_a_new_row_all_succeed(fresh_url):
     def worker(n: int) -> None:
         try:
             start.wait()
-            development.set_target(engine, admin, 2, "2026-12", "personal_card", n)
+            development.set_target(engine, admin, 2, "2026-12", "personal_card", 10 + n)  # ≥ the floor (002 §6.5.3)
         except BaseException as exc:  # noqa: BLE001 (collected and asserted below)
             errors.append(exc)
 

@@ -132,8 +132,8 @@ CUSTOMERS = [
 ]
 # development targets 开发目标 (002 §6.5.3; appendix 1); units without a row take the rule book's default
 TARGETS = [("370102", OCT, "institutional", 2), ("370103", OCT, "institutional", 1), ("370102", SEP, "institutional", 1),
-           ("370102001", OCT, "personal_card", 4), ("370102002", OCT, "personal_card", 3),
-           ("370202001", OCT, "personal_card", 2)]
+           ("370102001", OCT, "personal_card", 12), ("370102002", OCT, "personal_card", 11),
+           ("370202001", OCT, "personal_card", 14)]  # never below the station-average floor of 10 (002 §6.5.3)
 RATE_TARGETS = [("370102001", "entry_rate", "12%"), ("370102001", "fill_up_rate", "0.55"),
                 ("370102001", "return_rate", "40%"), ("370102001", "pass_through_rate", "0.9"),
                 ("370202001", "entry_rate", "0.10"), ("370202001", "pass_through_rate", "88%")]

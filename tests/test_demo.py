@@ -390,7 +390,7 @@ def test_tiers_follow_the_rule_book(conn):
     for r in rows(conn, "SELECT * FROM customer"):
         inst = r.kind == "institutional"
         kw = dict(institutional=inst, agreement=r.agreement, province_procurement=bool(r.province_procurement),
-                  stable=bool(r.stable))
+                  stable=bool(r.stable), card_holder=r.payment in ("fuel_card", "bank_card"), fixed=r.loyalty == "fixed")
         assert r.computed_tier == rules.customer_tier(r.gasoline_t, r.diesel_t, r.card_cny, **kw), r.code
         assert r.tier_rule == rules.tier_decision(r.gasoline_t, r.diesel_t, r.card_cny, **kw).rule
         assert r.size == (rules.institution_size(r.gasoline_t, r.diesel_t, r.card_cny) if inst else None)

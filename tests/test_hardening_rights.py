@@ -195,6 +195,14 @@ def _none(t):
     return None
 
 
+def _trainee_due(engine, t) -> dict:
+    """The target's manager as a trainee past the trainee period, awaiting confirmation (003)."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE customer_manager SET level = 'trainee', hired_on = :h WHERE id = :m"),
+                     {"h": TODAY - dt.timedelta(days=200), "m": t.manager_id})
+    return {}
+
+
 def _customer_data(t):
     return {"name": "权限测试客户", "kind": "personal", "sub_type": "private_car", "station_id": t.station_id,
             "manager_id": t.manager_id, "phone": "13712345679", "gasoline_t": 0.3}
@@ -228,7 +236,7 @@ def _csv(rows: list[dict]) -> bytes:
 def _target_grid(engine, user, t):
     before = targets.target_grid(engine, "/", "personal_card", ["2026-11"])
     after = before.copy()
-    after.loc[after["code"] == t.station_code, "2026-11"] = 9
+    after.loc[after["code"] == t.station_code, "2026-11"] = 19  # above the floor (002 §6.5.3)
     return targets.save_target_grid(engine, user, "personal_card", before, after, TODAY)
 
 
@@ -303,6 +311,8 @@ CASES = [
          variants=("own",)),
     Case("managers.set_plan", "managers.set_plan", "managers.plan",
          lambda e, u, t: managers.set_plan(e, u, t.manager_id, "2026-11", 12.5), _station),
+    Case("managers.confirm", "managers.confirm", "managers.confirm",
+         lambda e, u, t: managers.confirm(e, u, t.manager_id, TODAY), _station, setup=_trainee_due),
     Case("matters.register", "matters.register", "matters.write",
          lambda e, u, t: matters.register(e, u, "routine", "权限测试", customer_id=t.customer_id)),
     Case("matters.register_grid", "matters.register", "matters.write",
@@ -562,7 +572,7 @@ def _rows_of(engine, kind: str, scope: str) -> tuple[bytes, str]:
         "development": {"客户代码": customer, "开发阶段": development.DEV_STAGES[0], "开始日期": "2026-10-01",
                         "阶段变更日期": "2026-10-01"},
         "station_sales": {"加油站代码": station, "月份": "2026-10", "汽油(吨)": 40, "柴油(吨)": 10},
-        "targets": {"组织单元代码": station, "月份": "2026-11", "计划类型": "personal_card", "目标(户)": 5},
+        "targets": {"组织单元代码": station, "月份": "2026-11", "计划类型": "personal_card", "目标(户)": 17},
         "surveys": {"加油站代码": station, "调查期": "2019-07", "潜在客户数": 3},  # a period long past: none recorded
     }
     if kind in made:

@@ -22,14 +22,20 @@ ROUTES = {
     "assisted": [("refer", "station", "referred", "in_progress"), ("answer", "district", "answered", "in_progress"),
                  ("reply", "station", "closed", "closed")],
     "emergency": [("act", "city", "tracking", "in_progress"), ("close", "station", "closed", "closed")],
-    "approval": [("check", "district", "city_approval", "in_progress"), ("approve", "city", "closed", "closed")],
-    "approval_province": [("check", "district", "city_approval", "in_progress"),
+    # 000 §3.1(4): the grid owner gathers the facts and submits, the operations head checks, the city approves
+    "approval": [("submit", "station", "checking", "in_progress"), ("check", "district", "city_approval", "in_progress"),
+                 ("approve", "city", "closed", "closed")],
+    "approval_province": [("submit", "station", "checking", "in_progress"),
+                          ("check", "district", "city_approval", "in_progress"),
                           ("refer", "city", "province_approval", "in_progress"),
                           ("approve", "province", "closed", "closed")],
-    "approval_rejected": [("check", "district", "city_approval", "in_progress"), ("reject", "city", "closed", "closed")],
+    "approval_rejected": [("submit", "station", "checking", "in_progress"),
+                          ("check", "district", "city_approval", "in_progress"), ("reject", "city", "closed", "closed")],
+    "approval_rejected_by_head": [("submit", "station", "checking", "in_progress"),
+                                  ("reject", "district", "closed", "closed")],
 }
 OUTCOME = {"routine": "done", "assisted": "done", "emergency": "done", "approval": "approved",
-           "approval_province": "approved", "approval_rejected": "rejected"}
+           "approval_province": "approved", "approval_rejected": "rejected", "approval_rejected_by_head": "rejected"}
 
 
 def _customer(engine, scope):
@@ -47,7 +53,8 @@ def test_route_table_is_data_for_every_kind():
             for _, target in s.actions:
                 assert target == matters.CLOSED or ids.index(target) > ids.index(s.step)
     assert matters.ROUTES["emergency"][0].level == "city"  # 立即上报: the city company acts first
-    assert matters.ROUTES["approval"][0].level == "district"  # 经营处负责人审核
+    # 000 §3.1(4): the grid owner registers and submits, then 经营处负责人审核, 地市公司审批, 省公司 if needed
+    assert [s.level for s in matters.ROUTES["approval"]] == ["station", "district", "city", "province"]
 
 
 @pytest.mark.parametrize("case", list(ROUTES), ids=list(ROUTES))
@@ -98,7 +105,7 @@ def test_due_hours_defaults():
     ("routine", ["station", "district", "city", "province"]),
     ("assisted", ["station", "district", "city", "province"]),
     ("emergency", ["city", "province"]),
-    ("approval", ["district", "city", "province"]),
+    ("approval", ["station", "district", "city", "province"]),
 ])
 def test_escalation_moves_the_step_one_level_up_at_a_time(db, kind, levels):
     station = user(db, "station")
@@ -147,8 +154,8 @@ def test_waiting_on_me_lists_per_level(db):
     at_station = set(matters.waiting_on(db, station.scope, "station")["id"])
     at_district = set(matters.waiting_on(db, area.scope, "district")["id"])
     at_city = set(matters.waiting_on(db, user(db, "city").scope, "city")["id"])
-    assert routine in at_station and approval not in at_station
-    assert approval in at_district and routine not in at_district
+    assert routine in at_station and approval in at_station  # an approval starts with the grid owner (000 §3.1(4))
+    assert approval not in at_district and routine not in at_district
     assert emergency in at_city and emergency not in at_station
     with db.connect() as conn:  # independent check: every open matter waiting on the district level
         expected = set()

@@ -139,12 +139,12 @@ def test_one_manager_form_creates_and_edits_with_the_import_checks(db):
     r = refs(db)
     area = user(db, "area")
     values = {"code": "", "name": "表单新建", "phone": "0531-8888 6666", "station_code": r["s1"],
-              "hired_on": dt.date(2026, 5, 1), "level": "trainee"}
+              "hired_on": dt.date(2026, 5, 1), "level": "junior"}  # a trainee is made regular by confirmation only
     code = managers.save_manager(db, area, values, TODAY)
     assert code.startswith("M")
-    managers.save_manager(db, area, {**values, "code": code, "name": "表单改名", "level": "junior"}, TODAY)
+    managers.save_manager(db, area, {**values, "code": code, "name": "表单改名", "level": "middle"}, TODAY)
     rec = managers.records(db, area.scope).set_index("code").loc[code]
-    assert (rec["name"], rec["level"], rec["phone"]) == ("表单改名", "junior", "053188886666")
+    assert (rec["name"], rec["level"], rec["phone"]) == ("表单改名", "middle", "053188886666")
     with pytest.raises(ValidationError) as exc:
         managers.save_manager(db, area, {**values, "name": "", "station_code": r["far"]}, TODAY)
     assert {(i.column, i.code) for i in exc.value.errors} >= {("name", "required"), ("station_code", "outside_scope")}
@@ -257,7 +257,7 @@ def test_targets_file_back_fills_past_months_without_being_late(db):
     report = run(db, "targets", [
         {"组织单元代码": r["s1"], "月份": "2025-01", "计划类型": "personal_card", "目标(户)": "12"},
         {"组织单元代码": r["district"], "月份": "2025-01", "计划类型": "institutional", "目标(户)": "3"},
-        {"组织单元代码": r["s1"], "月份": "2027-03", "计划类型": "personal_card", "目标(户)": "0"},
+        {"组织单元代码": r["s1"], "月份": "2027-03", "计划类型": "personal_card", "目标(户)": "10"},
     ])
     assert report.ok, [e.message for e in report.errors]
     status = development.plan_status(db, "/", "2025-01")
@@ -311,10 +311,10 @@ def test_target_grid_saves_changed_cells_in_one_transaction(db):
         db, "SELECT COUNT(*) FROM org_unit WHERE level = 'station' AND path LIKE :s", s=area.scope + "%")
     edited = grid.copy()
     edited.loc[0, "2026-02"] = 17
-    edited.loc[1, "2026-12"] = 4
+    edited.loc[1, "2026-12"] = 11
     assert targets.save_target_grid(db, area, "personal_card", grid, edited, TODAY) == 2
     again = targets.target_grid(db, area.scope, "personal_card", months)
-    assert (again.loc[0, "2026-02"], again.loc[1, "2026-12"]) == (17, 4)
+    assert (again.loc[0, "2026-02"], again.loc[1, "2026-12"]) == (17, 11)
     assert not development.plan_status(db, area.scope, "2026-02")["late"].any()  # a back-fill
     before = snapshot(db)
     bad = again.copy()

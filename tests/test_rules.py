@@ -270,8 +270,19 @@ DECISION_CASES = [
      "district", "district.card", "002 §6.3.1.3.3"),
     ("station-institution", 1, 1, 1, dict(institutional=True),
      "station", "station.institution", "002 §6.4.1.4.1"),
-    ("station-personal", 1, 1, 1, dict(institutional=False),
+    # 002 §6.4.1.4.3 个人持卡客户、其他固定客户; any other personal customer: 6.4.1.4.2 (卡年采购额 < 10万元)
+    ("station-personal-fuel-card", 1, 1, 1, dict(institutional=False, card_holder=True),
      "station", "station.personal", "002 §6.4.1.4.3"),
+    ("station-personal-fixed", 1, 1, 0, dict(institutional=False, fixed=True),
+     "station", "station.personal", "002 §6.4.1.4.3"),
+    ("station-personal-neither", 1, 1, 1, dict(institutional=False),
+     "station", "station.card", "002 §6.4.1.4.2"),
+    ("station-personal-neither-no-card", 0, 0, 0, dict(institutional=False),
+     "station", "station.card", "002 §6.4.1.4.2"),
+    ("station-institution-card-holder", 1, 1, 1, dict(institutional=True, card_holder=True, fixed=True),
+     "station", "station.institution", "002 §6.4.1.4.1"),
+    ("card-holder-district-volume", G_MEDIUM, 0, 0, dict(institutional=False, card_holder=True),
+     "district", "district.gasoline", "002 §6.3.1.3.1"),
 ]
 
 
@@ -717,22 +728,23 @@ def _all_table_cases():
     """Every tier case of this file as (g, d, c, institutional, agreement, procurement, stable)."""
     out = []
     for _, g, d, c, _ in VOLUME_TIER_CASES:
-        out += [(g, d, c, inst, None, False, False) for inst in (True, False)]
+        out += [(g, d, c, inst, None, False, False, False, False) for inst in (True, False)]
     for _, g, d, c, inst, agr, pp, sb, _ in FLAG_TIER_CASES:
-        out.append((g, d, c, inst, agr, pp, sb))
+        out.append((g, d, c, inst, agr, pp, sb, False, False))
     for _, g, d, c, kw, *_ in DECISION_CASES:
         out.append((g, d, c, kw.get("institutional"), kw.get("agreement"), kw.get("province_procurement", False),
-                    kw.get("stable", False)))
+                    kw.get("stable", False), kw.get("card_holder", False), kw.get("fixed", False)))
     return out
 
 
 def _vector_vs_scalar(cases):
     cols = list(zip(*cases))
     got = R.tier_decisions(cols[0], cols[1], cols[2], institutional=cols[3], agreement=list(cols[4]),
-                           province_procurement=cols[5], stable=cols[6])
+                           province_procurement=cols[5], stable=cols[6], card_holder=cols[7], fixed=cols[8])
     for case, rule in zip(cases, got):
-        g, d, c, inst, agr, pp, sb = case
-        want = R.tier_decision(g, d, c, institutional=inst, agreement=agr, province_procurement=pp, stable=sb)
+        g, d, c, inst, agr, pp, sb, holder, fixed = case
+        want = R.tier_decision(g, d, c, institutional=inst, agreement=agr, province_procurement=pp, stable=sb,
+                               card_holder=holder, fixed=fixed)
         assert (rule, R.RULE_TIER[rule], R.RULE_SECTION[rule]) == (want.rule, want.tier, want.section), case
 
 
@@ -743,8 +755,8 @@ def test_tier_decisions_equal_tier_decision_on_every_table_case():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(amounts, amounts, amounts, st.booleans(), agreements, st.booleans(), st.booleans()),
-                min_size=1, max_size=40))
+@given(st.lists(st.tuples(amounts, amounts, amounts, st.booleans(), agreements, st.booleans(), st.booleans(),
+                          st.booleans(), st.booleans()), min_size=1, max_size=40))
 def test_tier_decisions_equal_tier_decision_random(cases):
     _vector_vs_scalar(cases)
 
@@ -758,6 +770,7 @@ SEED_SECTIONS = {
     "district.gasoline": "002 §6.3.1.3.1", "district.diesel": "002 §6.3.1.3.1",
     "district.agreement": "002 §6.3.1.3.2", "district.card": "002 §6.3.1.3.3",
     "station.institution": "002 §6.4.1.4.1", "station.personal": "002 §6.4.1.4.3",
+    "station.card": "002 §6.4.1.4.2",
 }
 
 
@@ -767,8 +780,9 @@ def test_tier_rules_table_matches_decisions():
     prefix, and each id carries its pinned seed section."""
     table = {r: (t, s) for r, t, s in R.TIER_RULES}
     decided = {}
-    for g, d, c, inst, agr, pp, sb in _all_table_cases():
-        dec = R.tier_decision(g, d, c, institutional=inst, agreement=agr, province_procurement=pp, stable=sb)
+    for g, d, c, inst, agr, pp, sb, holder, fixed in _all_table_cases():
+        dec = R.tier_decision(g, d, c, institutional=inst, agreement=agr, province_procurement=pp, stable=sb,
+                              card_holder=holder, fixed=fixed)
         assert dec.rule in table, dec.rule
         assert dec.rule.split(".")[0] == dec.tier == table[dec.rule][0], dec
         assert dec.section == table[dec.rule][1] == SEED_SECTIONS[dec.rule], dec
@@ -782,20 +796,21 @@ def test_tier_rules_table_matches_decisions():
 def test_tier_decisions_reject_bad_numbers(bad):
     with pytest.raises(ValueError):
         R.tier_decisions([1.0, bad], [0, 0], [0, 0], institutional=[True, True], agreement=[None, None],
-                         province_procurement=[False, False], stable=[False, False])
+                         province_procurement=[False, False], stable=[False, False], card_holder=[False, False],
+                         fixed=[False, False])
 
 
 def test_tier_decisions_reject_bad_agreement():
     with pytest.raises(ValueError, match="agreement"):
         R.tier_decisions([1.0], [0], [0], institutional=[True], agreement=["county"],
-                         province_procurement=[False], stable=[False])
+                         province_procurement=[False], stable=[False], card_holder=[False], fixed=[False])
 
 
 def test_rule_ids_are_defined_once_and_used_by_both_forms():
     """Every rule id of the table can decide in the scalar form and is a condition of the vector form."""
     import inspect
 
-    assert R.RULE_IDS == tuple(R.RULE_TIER) and len(set(R.RULE_IDS)) == len(R.RULE_IDS) == 13
+    assert R.RULE_IDS == tuple(R.RULE_TIER) and len(set(R.RULE_IDS)) == len(R.RULE_IDS) == 14
     scalar, vector = inspect.getsource(R.tier_decision), inspect.getsource(R.tier_decisions)
     assert [r for r in R.RULE_IDS if f'_decided("{r}")' not in scalar] == []
     assert [r for r in R.RULE_IDS[:-1] if f'"{r}":' not in vector] == []

@@ -48,6 +48,7 @@ MATRIX = {  # x = allowed, . = refused
     "imports.surveys": "x.xxx.", "imports.org_units": "x.....", "imports.development": "x.xxx.",
     "imports.revert": "x.....",
     "page.surveys": "xxxxxx",  # issue 15: surveys 客户调查 (recording is surveys.record)
+    "managers.confirm": "x.xx..",  # issue 15: trainee confirmation 转正 by the business department (003)
 }
 
 

@@ -87,12 +87,12 @@ def build(rng: np.random.Generator, ids: Ids, org: Org, period: Period, n: int, 
     demand(rng, x, *classify(rng, x))
     relationship(rng, x)
     key_accounts(rng, x, st)
-    rule_book(x)
     report(0.11, "customers")
     value_and_loyalty(rng, x)
     personal_development(rng, x, org)
     institutional_development(rng, x, org)
     churn(rng, x)
+    rule_book(x)  # after payment and loyalty are final: they pick the station rule (002 §6.4.1.4.3)
     names(rng, x, st)
     credit_codes(rng, x, st)
     codes(x, st)
@@ -223,10 +223,13 @@ def rule_book(x: Draft) -> None:
     fuel = np.where((g > 0) & (d > 0), "both", np.where(d > 0, "diesel", "gasoline")).astype(object)
     g_l, d_l, c_l = g.tolist(), d.tolist(), x.card.tolist()
     inst_l, agr_l, pp_l, stb_l = x.inst.tolist(), x.agreement.tolist(), x.province_proc.tolist(), x.stable.tolist()
+    holder_l = [p in rules.CARD_PAYMENTS for p in x.pay.tolist()]
+    fixed_l = [v == "fixed" for v in x.loyalty.tolist()]
     tiers, tier_rules, sizes = [], [], []
     for i in range(x.N):
         dec = rules.tier_decision(g_l[i], d_l[i], c_l[i], institutional=inst_l[i], agreement=agr_l[i],
-                                  province_procurement=pp_l[i], stable=stb_l[i])
+                                  province_procurement=pp_l[i], stable=stb_l[i], card_holder=holder_l[i],
+                                  fixed=fixed_l[i])
         tiers.append(dec.tier)
         tier_rules.append(dec.rule)
         sizes.append(rules.institution_size(g_l[i], d_l[i], c_l[i]) if inst_l[i] else None)

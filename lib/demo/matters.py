@@ -66,7 +66,8 @@ def _history(rng: np.random.Generator, s: dict, kind: str, state: str, raised: d
             steps.append((t, s["district"]["manager"], "forwarded", "in_progress", "提交经营管理负责人协助处理"))
         elif kind == "emergency":
             steps.append((t, s["district"]["city"]["manager"], "escalated", "in_progress", "立即上报，市公司组织处置"))
-        else:
+        else:  # 000 §3.1(4): the grid owner gathers the facts and submits, the operations head checks
+            steps.append((t - dt.timedelta(minutes=30), owner, "submitted", "in_progress", "网格负责人了解掌握信息后呈报经营负责人"))
             steps.append((t, s["district"]["manager"], "reviewed", "in_progress", "经营负责人审核，报市公司职能部门审批"))
     closed = None
     if state == "closed":
@@ -93,7 +94,9 @@ def flow_rows(conn: Connection) -> pd.DataFrame:
         if state == CLOSED:
             step, outcome = CLOSED, "approved" if kind == "approval" else "done"
         else:
-            step, outcome = (steps[0].step if state == "open" else steps[1].step), None
+            # in progress: an approval has been submitted and checked, it waits on the city (000 §3.1(4))
+            later = "city_approval" if kind == "approval" else steps[1].step
+            step, outcome = (steps[0].step if state == "open" else later), None
         if isinstance(last_at, str):
             last_at = dt.datetime.fromisoformat(last_at)
         flows.append((mid, step, 0, last_at, outcome))

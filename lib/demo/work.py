@@ -37,7 +37,8 @@ def plan_rows(rng: np.random.Generator, ids: Ids, org: Org, period: Period) -> p
         rows.append((d["id"], d["path"], nxt, "institutional", 2, d["city"]["manager"],
                      dt.datetime.combine(day25, dt.time(16, 30))))
     for s in [org.stations[i] for i in rng.choice(org.n_stations, min(5, org.n_stations), replace=False)]:
-        rows.append((s["unit_id"], s["path"], nxt, "personal_card", int(rng.choice([8, 12, 15])),
+        # never below the station-average floor (002 §6.5.3): the defaults elsewhere sit at it
+        rows.append((s["unit_id"], s["path"], nxt, "personal_card", int(rng.choice([10, 12, 15])),
                      s["district"]["city"]["manager"], dt.datetime.combine(day25, dt.time(17, 0))))
     cols = columns(rows, ("org_unit_id", "org_path", "month", "kind", "target", "updated_by", "updated_at"))
     cols["id"] = ids.take("development_plan", len(rows))

@@ -16,7 +16,9 @@ has every right inside the scope it passes.
   by `manager_code` (a manager of the row's station).
 - targets: unit × month × kind, any month (past months are back-fills, never late: lib.development
   .plan_status); institutional targets belong to districts, personal card targets to stations
-  (002 §6.5.3).
+  (002 §6.5.3); a file that breaks the plan floors (a district's institutional target below 1, a
+  city branch's station average of personal card targets below 10: lib.development.plan_floors) is
+  refused, the rows named.
 - rate_targets: station × rate, the target as a fraction (0.12) or a percentage ("12%").
 - surveys: potential customer surveys, one per station and period (a July or December, 002 §6.5.1),
   and special surveys (002 §6.5.2), one per unit, topic and start day; a recorded one stands, as in
@@ -56,9 +58,11 @@ def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
     row = conn.execute(text("SELECT role, active FROM app_user WHERE login = :l"), {"l": actor}).first()
     role = None if row is None else row.role if row.active else "inactive"  # a deactivated login may do nothing
     refs: dict = {"role": role, "kind": kind}
-    refs["units"] = pd.read_sql_query(text("SELECT id, code, level, path FROM org_unit"), conn).set_index("code")
+    refs["units"] = pd.read_sql_query(text("SELECT id, code, level, path, name FROM org_unit"), conn).set_index("code")
+    if kind == "targets":  # the stored personal card targets the station-average floor is computed from
+        refs["card_targets"] = dev.card_targets(conn)
     if kind in ("managers", "users"):
-        mg = pd.read_sql_query(text("SELECT id, code, org_unit_id, org_path FROM customer_manager"), conn)
+        mg = pd.read_sql_query(text("SELECT id, code, org_unit_id, org_path, level FROM customer_manager"), conn)
         counts = pd.read_sql_query(text("SELECT manager_id, COUNT(*) AS n FROM customer WHERE manager_id IS NOT NULL "
                                         "GROUP BY manager_id"), conn).set_index("manager_id")["n"]
         logins = pd.read_sql_query(text("SELECT manager_id, COUNT(*) AS n FROM app_user WHERE manager_id IS NOT NULL "
@@ -111,7 +115,8 @@ def _stations(ck: Checker, ctx: Context) -> pd.DataFrame:
 def check_managers(df: pd.DataFrame, ctx: Context, first_row: int = 2) -> tuple[pd.DataFrame, Checker]:
     """Manager rows: the manager spec (lib.managers.check_fields), a station inside the scope, the
     code (existing: that manager, inside the scope; new: not of the generated form), no station
-    change for a manager with customers or a login, no code twice."""
+    change for a manager with customers or a login, no trainee made regular (that is the confirmation,
+    lib.managers.confirm, 003), no code twice."""
     _gate(ctx, "managers")
     ck = Checker(df, first_row)
     out = managers.check_fields(ck, ctx.today)
@@ -127,6 +132,9 @@ def check_managers(df: pd.DataFrame, ctx: Context, first_row: int = 2) -> tuple[
     moved = exists & st["org_unit_id"].notna() & (old["org_unit_id"] != st["org_unit_id"])
     ck.flag(moved & ((old["customers"] > 0) | (old["logins"] > 0)), "station_code", "manager_moves",
             values=df["station_code"])
+    # 003: a trainee becomes regular only by the business department's confirmation (lib.managers.confirm)
+    ck.flag(exists & (old["level"] == "trainee") & (out["level"] != "trainee"), "level", "confirm_required",
+            values=df["code"])
     ck.duplicates([code], "code", mask=code != "")
     out["exists"], out["old_id"] = exists, old["id"]
     return out, ck
@@ -276,7 +284,32 @@ def check_targets(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker
     ck.duplicates([df["org_code"], month, kind], "org_code")
     out = pd.DataFrame({"org_unit_id": u["id"], "org_path": u["path"], "month": month, "kind": kind,
                         "target": target}, index=df.index)
+    _check_floors(ck, out, ctx)
     return out, ck
+
+
+def _check_floors(ck: Checker, out: pd.DataFrame, ctx: Context) -> None:
+    """The plan floors 计划下限 of 002 §6.5.3 (lib.development.plan_floors) on the rows without another
+    issue: an institutional target below 1; personal card targets that put a city branch's station
+    average for a month below 10 (the file's rows over the stored targets over the default): each
+    row of that city and month below the floor is named, or all of them when none is."""
+    floors = dev.plan_floors()
+    ok = ~ck.bad
+    ck.flag(ok & (out["kind"] == "institutional").to_numpy() & (out["target"] < floors["institutional"]).to_numpy(),
+            "target", "below_floor_institutional", values=ck.df["target"], floor=floors["institutional"])
+    card = ok & (out["kind"] == "personal_card").to_numpy()
+    if not card.any():
+        return
+    rows = out[card]
+    stations, stored = ctx.people["card_targets"]
+    changes = {(int(u), m): int(t) for u, m, t in zip(rows["org_unit_id"], rows["month"], rows["target"])}
+    names = dict(zip(ctx.people["units"]["path"], ctx.people["units"]["name"]))
+    city = np.array([dev.city_of(p) if isinstance(p, str) else "" for p in out["org_path"]], dtype=object)
+    for (path, month), average in sorted(dev.card_averages_below(stations, stored, changes).items()):
+        group = card & (city == path) & (out["month"] == month).to_numpy()
+        low = group & (out["target"] < floors["personal_card"]).to_numpy()
+        ck.flag(low if low.any() else group, "target", "below_floor_card", values=ck.df["target"],
+                city=names.get(path, path), month=month, average=average, floor=floors["personal_card"])
 
 
 # --- four-rate targets 四率目标 ---------------------------------------------------------------------

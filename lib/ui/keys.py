@@ -290,6 +290,9 @@ class Keys:
         EDIT_HIRED = "mgr_edit_hired"
         EDIT_LEVEL = "mgr_edit_level"
         EXPORT = "mgr_export"  # the managers in the managers import's format
+        CONFIRM_WHO = "mgr_confirm_who"  # trainee confirmation 见习经理转正 (issue 15, 003)
+        CONFIRM_BUTTON = "mgr_confirm_button"
+        CONFIRM_FLASH = "mgr_confirm_flash"  # the confirmation's message, shown after the rerun
 
     class Matters:
         """pages/matters.py 事项."""
