@@ -148,6 +148,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "imports.development": _STATION_AND_ABOVE,
     # issue 14: revert a whole import 撤销导入 (lib.importer.revert)
     "imports.revert": _ADMINS,
+    # issue 15: close and reopen a month 关账 (lib.months.close_month; 002 §6.6.3 monthly reports)
+    "months.close": _ADMINS,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 

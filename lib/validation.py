@@ -72,6 +72,8 @@ CODES = (
     "file_too_big_to_read", "read_timeout", "early_month", "too_many_vertices", "internal_ref",
     # imports that cannot destroy (issue 14): a new row matching a stored customer
     "duplicate_customer",
+    # closed months 已关账月份 (issue 15, lib.months): a row into a closed month
+    "month_closed",
 )
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls (a \x0b breaks an Excel download)
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
