@@ -117,6 +117,16 @@ def is_closed(conn_or_engine: Connection | Engine, month: str) -> bool:
     return last is not None and check(month) <= last
 
 
+def close_state(conn_or_engine: Connection | Engine, month: str) -> dict:
+    """The reports page's view of `month` 关账状态: {"closed": bool, "by", "at" (who closed it, when;
+    None when open), "last_closed": the latest closed month or None}."""
+    row = _rows(conn_or_engine, "SELECT closed_by, closed_at FROM month_close WHERE month = :m", m=check(month))
+    last = last_closed(conn_or_engine)
+    closed_ = last is not None and month <= last
+    by, at = (row[0][0], str(row[0][1])[:16]) if row else (None, None)
+    return {"closed": closed_, "by": by, "at": at, "last_closed": last}
+
+
 def closed_error(month: str) -> str:
     """The reason an import row or a change into a closed month is refused."""
     return f"month {month} is closed"

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, text
 
 from lib import months
 from lib.db import bulk_insert
+from lib.models import CustomerTierBefore
 from lib.queries import in_list, read_df
 
 # the values that decide the tier in force, and the size 规模 the same demand figures give (DOMAIN §2;
@@ -81,7 +82,7 @@ def note_changes(conn: Connection, after: pd.DataFrame, month: str | None = None
     if rows.empty:
         return 0
     rows["override_at"] = pd.to_datetime(rows["override_at"], errors="coerce", format="mixed")
-    return bulk_insert(conn, _table(), {
+    return bulk_insert(conn, CustomerTierBefore.__table__, {
         "customer_id": rows["id"].astype(int).tolist(), "until_month": [month] * len(rows),
         **{c: _plain(rows[c]) for c in (*COLS, *META)}})
 
@@ -151,12 +152,6 @@ def in_force(hist: pd.DataFrame, cust_ids: np.ndarray, month_idx: np.ndarray,
 
 
 # --- internals ----------------------------------------------------------------------------------
-
-
-def _table():
-    from lib.models import CustomerTierBefore
-
-    return CustomerTierBefore.__table__
 
 
 def _current(conn: Connection, keys: list, key: str) -> pd.DataFrame:

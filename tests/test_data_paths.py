@@ -65,6 +65,9 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
     # import batches and their per-row changes 导入批次 (issue 14): every import records them (revert)
     "import_batch": [("lib.importer.revert.record", "lib/importer/__init__.py")],
     "import_change": [("lib.importer.revert.record", "lib/importer/__init__.py")],
+    # tier history 等级历史 and closed months 已关账 (issue 15): every tier change notes it; the reports page closes
+    "customer_tier_before": [("lib.tier_history.note_changes", "lib/importer/write.py"), ("import:customers", None)],
+    "month_close": [("lib.months.close_month", "pages/reports.py")],
 }
 
 

@@ -47,6 +47,7 @@ MATRIX = {  # x = allowed, . = refused
     "imports.users": "x.....", "imports.targets": "x.xx..", "imports.rate_targets": "x.xx..",
     "imports.surveys": "x.xxx.", "imports.org_units": "x.....", "imports.development": "x.xxx.",
     "imports.revert": "x.....",
+    "months.close": "x.....",
 }
 
 
