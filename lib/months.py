@@ -127,6 +127,13 @@ def close_state(conn_or_engine: Connection | Engine, month: str) -> dict:
     return {"closed": closed_, "by": by, "at": at, "last_closed": last}
 
 
+def effective_choices(conn_or_engine: Connection | Engine, shown: str) -> list[str]:
+    """The months a hand tier change may take effect from (lib.tiers.set_override `month`), newest
+    first: the current month back to the month `shown` on the page, none of them closed."""
+    lo = max(filter(None, (check(shown), first_open(conn_or_engine))))
+    return month_range(lo, current())[::-1] or [current()]
+
+
 def closed_error(month: str) -> str:
     """The reason an import row or a change into a closed month is refused."""
     return f"month {month} is closed"

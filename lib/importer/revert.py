@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, text
 
 from lib import auth, db, months
 from lib.importer.check import MONTH_COLUMN
+from lib.months import first_open
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
 from lib.tier_history import COLS, note_changes
 from lib.transfer import _kind, models_metadata
@@ -301,7 +302,7 @@ def _refresh(conn: Connection, kind: str, changes: pd.DataFrame, span: tuple) ->
         now = tuple(conn.execute(text("SELECT MIN(month), MAX(month) FROM monthly_consumption")).first())
         if now != span:  # the data's span moved: every customer's window moved with it (as the write path)
             conn.execute(text("DELETE FROM customer_monthly WHERE month >= :m"),  # closed months stay (lib.months)
-                         {"m": months.first_open(conn) or "0000-00"})
+                         {"m": first_open(conn) or "0000-00"})
             refresh_customer_monthly(conn)
         else:
             refresh_customer_monthly(conn, ids, from_month=min(months))

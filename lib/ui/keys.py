@@ -390,6 +390,7 @@ class Keys:
         OVERRIDE_CODE = "tiers_override_code"
         OVERRIDE_TIER = "tiers_override_tier"
         OVERRIDE_REASON = "tiers_override_reason"
+        OVERRIDE_MONTH = "tiers_override_month"  # the month the change takes effect from (lib.tier_history)
         OVERRIDE_SUBMIT = "tiers_override_submit"
         LOAD = "tiers_load"
 
