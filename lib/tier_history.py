@@ -133,7 +133,11 @@ def in_force(hist: pd.DataFrame, cust_ids: np.ndarray, month_idx: np.ndarray,
     """The values (`current`'s keys, columns of COLS) in force at the end of each (customer id, month
     index) pair (months as lib.months.index): those of the earliest history row with until_month >
     the month, else the current ones given per pair. Vectorised: one searchsorted over all pairs."""
-    out = {c: np.array(_plain(pd.Series(v, dtype=object)), dtype=object) for c, v in current.items()}
+    out = {}
+    for c, v in current.items():
+        arr = np.asarray(v, dtype=object).copy()
+        arr[pd.isna(arr)] = None  # NaN of a float column → None
+        out[c] = arr
     if hist.empty or not len(cust_ids):
         return out
     span = 10 ** 6  # month indexes (year × 12) stay far below this
