@@ -173,7 +173,8 @@ def _at_month_end(conn: Connection, cur: pd.DataFrame, month: str) -> pd.DataFra
     history row from `month` on, else the current ones) and `noted`: a row for `month` exists."""
     out = pd.DataFrame({"id": cur["id"], "computed_tier": cur["computed_tier"], "tier_override": cur["tier_override"],
                         "size": cur["size"], "override_reason": cur["tier_override_reason"], "override_by": cur["tier_override_by"],
-                        "override_at": cur["tier_override_at"], "noted": False}, index=cur.index)
+                        "override_at": cur["tier_override_at"]}, index=cur.index).astype(object)
+    out["noted"] = False  # (object columns: PostgreSQL gives datetime64 columns, the history None)
     ids = cur["id"].astype(int).tolist()
     hist = []
     for i in range(0, len(ids), CHUNK):

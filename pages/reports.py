@@ -38,12 +38,13 @@ if built and built[:2] == (ctx.scope, ctx.month):
 def _close_result() -> None:
     done = st.session_state.pop(K.CLOSE_RESULT, None)
     if done:
-        st.success(ui.md(t, f"close.done_{done[0]}", months=", ".join(done[1])))
+        st.success(ui.md(t, f"close.done_{done[0]}", first=done[1][0], last=done[1][-1], n=len(done[1])))
 
 
 def _close_controls(state: dict) -> None:
     action = "reopen" if state["closed"] else "close"
-    if st.button(t(f"close.{action}", month=ctx.month), key=K.CLOSE, icon=":material/lock:"):
+    if st.button(t(f"close.{action}", month=ctx.month), key=K.CLOSE,
+                 icon=":material/lock_open:" if state["closed"] else ":material/lock:"):
         st.session_state[K.CLOSE_ASK] = (action, ctx.month)
     asked = st.session_state.get(K.CLOSE_ASK)
     if asked != (action, ctx.month):
@@ -57,7 +58,8 @@ def _close_controls(state: dict) -> None:
         except ValueError:
             st.error(ui.md(t, "close.not_ended", month=ctx.month))
             return
-        st.session_state[K.CLOSE_RESULT] = (action, done)
+        if done:
+            st.session_state[K.CLOSE_RESULT] = (action, done)
         st.rerun()
     if no.button(t("close.cancel"), key=K.CLOSE_NO):
         st.session_state.pop(K.CLOSE_ASK, None)
