@@ -23,8 +23,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
+
+if TYPE_CHECKING:
+    from lib.auth import SessionUser
 
 _MONTH = re.compile(r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])")
 
@@ -144,7 +148,7 @@ def current() -> str:
     return of(dt.date.today())
 
 
-def close_month(engine: Engine, actor, month: str) -> list[str]:
+def close_month(engine: Engine, actor: SessionUser, month: str) -> list[str]:
     """Close `month` and every earlier open month (from the first month with data), audited; admins
     only ("months.close"). A month after the current one cannot be closed. Returns the months closed."""
     from lib import auth
@@ -168,7 +172,7 @@ def close_month(engine: Engine, actor, month: str) -> list[str]:
     return todo
 
 
-def reopen_month(engine: Engine, actor, month: str) -> list[str]:
+def reopen_month(engine: Engine, actor: SessionUser, month: str) -> list[str]:
     """Reopen `month` and every later closed month, audited; admins only. Returns the months reopened."""
     from lib import auth
     from lib.db import write

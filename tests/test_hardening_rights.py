@@ -446,7 +446,7 @@ def test_every_write_function_takes_the_acting_user():
 
     mods = {"customers": customers, "development": development, "managers": managers, "matters": matters,
             "org": org, "stations": stations, "targets": targets, "tiers": tiers, "tracking": tracking,
-            "visits": visits, "maps.editing": lib.maps.editing, "importer": importer}
+            "visits": visits, "maps.editing": lib.maps.editing, "importer": importer, "months": months}
     for name in sorted({c.function for c in CASES}):
         module, fn = name.rsplit(".", 1)
         params = inspect.signature(getattr(mods[module], fn)).parameters
