@@ -49,7 +49,7 @@ def _history_ready(conn: Connection) -> bool:
     return inspect(conn).has_table("month_close")
 
 
-def _closed_until_next(conn: Connection) -> str | None:
+def _open_from(conn: Connection) -> str | None:
     return _first_open(conn) if _history_ready(conn) else None
 
 
@@ -132,7 +132,7 @@ def refresh_customer_monthly(conn: Connection, customer_ids: Iterable[int] | Non
     first, last = conn.execute(text("SELECT MIN(month), MAX(month) FROM monthly_consumption")).first()
     ids = None if customer_ids is None else sorted({int(i) for i in customer_ids})
     start = max(first, from_month) if (first and from_month) else first
-    first_open = _closed_until_next(conn)
+    first_open = _open_from(conn)
     if start and first_open and first_open > start:  # closed months stay as they are (lib.months)
         start = first_open
     if ids is not None and not ids:

@@ -45,9 +45,11 @@ class CustomerMonthly(Base):
     `last_year_t` the same month last year (None when not on the books then), `last_fuel_month`
     the latest month with fuel within the 24 months up to this one (lib.summary.LOOKBACK), from
     which lib.tracking tells a silent customer 沉默 under whatever config [churn] says.
-    `org_path`, `station_id`, `grid_id`, `lon`, `lat`, `kind`, `computed_tier`, `tier_override`, `size`, `fuel`,
-    `payment` and `value_class` copy the customer's current values, so that a month's figures of a
-    whole province are read from this table alone, without a join over a million customers.
+    `org_path`, `station_id`, `grid_id`, `lon`, `lat`, `kind`, `fuel`, `payment` and `value_class` copy
+    the customer's values as they were when the month was last refreshed, `computed_tier`,
+    `tier_override` and `size` those in force at the month's end (lib.tier_history), so that a
+    month's figures of a whole province are read from this table alone, without a join over a
+    million customers. A closed month's rows are never rewritten (lib.months).
     """
 
     __tablename__ = "customer_monthly"
