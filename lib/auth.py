@@ -153,6 +153,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # issue 15: a trainee customer manager becomes regular when the business department 业务运作部 confirms
     # it (003 见习经理人…被业务运作部认定为合格,即可转正): the levels above station
     "managers.confirm": _ABOVE_STATION,
+    # issue 15: close and reopen a month 关账 (lib.months.close_month; 002 §6.6.3 monthly reports)
+    "months.close": _ADMINS,
 }
 ADMIN_ROLES = set(PERMISSIONS["users.manage"])
 # Org levels 组织层级 from the bottom up (lib.vocab.ORG_LEVELS): a tier-L customer is owned by level L

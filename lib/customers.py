@@ -38,6 +38,7 @@ from lib.auth import SessionUser, at_or_above, audit, can, manager_scope
 from lib.db import upsert, write
 from lib.queries import in_scope, read_df, scope_like, scope_manager_id, station_scope
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
+from lib.tier_history import note_change
 from lib.validation import Checker, Field, ValidationError
 
 # value lists from the one vocabulary (lib.vocab)
@@ -806,6 +807,7 @@ def update(engine: Engine, user: SessionUser, customer_id: int, changes: dict, *
         extra = {f.key: (before.get(f.key), out[f.key]) for f in extra_fields() if _differs(before.get(f.key), out[f.key])}
         if not changed and not extra:
             return {}
+        note_change(conn, customer_id, values["computed_tier"], values["tier_override"], size=values["size"])  # history
         sets = [f"{k} = :{k}" for k in changed] + (["extra = :extra"] if extra else [])
         conn.execute(text(f"UPDATE customer SET {', '.join(sets)} WHERE id = :id"),
                      {k: v for k, (_, v) in changed.items()} | {"id": customer_id}

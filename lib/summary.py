@@ -8,6 +8,10 @@
   `refresh_customer_monthly` in the same transaction as any change to a customer's consumption,
   status, months, kind, flags, tier, path, grid or the attributes the dashboards group by
   (lib.customers.MONTHLY_KEYS).
+
+Both hold the tier **in force at the end of each month** from the tier history (lib.tier_history;
+DOMAIN §3 "History"), not the customer's current tier, and neither rewrites a **closed month**
+已关账月份 (lib.months.close_month; 002 §6.6.3): every refresh starts at the first open month.
 """
 from __future__ import annotations
 
@@ -15,29 +19,51 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
-from lib import months, rules
+from lib import months, rules, tier_history
 from lib.db import bulk_insert
+from lib.months import first_open as _first_open
 from lib.queries import in_list, read_df
 
+# the tier in force at the month's end: the history's interval holding the month, else the current one
+_TIER = ("CASE WHEN h.customer_id IS NULL THEN COALESCE(c.tier_override, c.computed_tier) "
+         "ELSE COALESCE(h.tier_override, h.computed_tier) END")
 _INSERT = """
 INSERT INTO station_monthly (station_id, month, tier, kind, org_path, customers,
                              gasoline_t, diesel_t, card_cny, visits)
-SELECT c.station_id, m.month, COALESCE(c.tier_override, c.computed_tier), c.kind, c.org_path,
+SELECT c.station_id, m.month, {tier}, c.kind, c.org_path,
        SUM(CASE WHEN m.gasoline_t + m.diesel_t > 0 OR m.card_cny > 0 THEN 1 ELSE 0 END),
        SUM(m.gasoline_t), SUM(m.diesel_t), SUM(m.card_cny), SUM(m.visits)
 FROM monthly_consumption m JOIN customer c ON c.id = m.customer_id
+{join}
 {where}
-GROUP BY c.station_id, m.month, COALESCE(c.tier_override, c.computed_tier), c.kind, c.org_path
+GROUP BY c.station_id, m.month, {tier}, c.kind, c.org_path
 """
+_JOIN = (f"LEFT JOIN {tier_history.INTERVALS} h "
+         "ON h.customer_id = m.customer_id AND m.month >= h.since_month AND m.month < h.until_month")
+
+
+def _history_ready(conn: Connection) -> bool:
+    """The tier history and closed months exist (not yet while the migrations before 0015 run)."""
+    return inspect(conn).has_table("month_close")
+
+
+def _open_from(conn: Connection) -> str | None:
+    return _first_open(conn) if _history_ready(conn) else None
 
 
 def refresh_station_monthly(conn: Connection, month: str | None = None,
                             station_ids: list[int] | None = None, months: list[str] | None = None) -> None:
     """Rebuild `station_monthly` inside the caller's transaction: all of it, or only the rows of
-    one month (or `months`) and/or of some stations (after an import, a tier override or a move)."""
+    one month (or `months`) and/or of some stations (after an import, a tier override or a move).
+    Closed months are left as they are (lib.months)."""
     conds, params = [], {}  # conditions as (column, SQL after the column): the detail query prefixes the column
+    ready = _history_ready(conn)
+    first_open = _first_open(conn) if ready else None
+    if first_open is not None:
+        conds.append(("month", ">= :first_open"))
+        params["first_open"] = first_open
     if month is not None:
         conds.append(("month", "= :m"))
         params["m"] = month
@@ -58,7 +84,9 @@ def refresh_station_monthly(conn: Connection, month: str | None = None,
         return ("WHERE " + " AND ".join(f"{alias.get(col, col)} {rest}" for col, rest in conds)) if conds else ""
 
     conn.execute(text(f"DELETE FROM station_monthly {where({})}"), params)
-    conn.execute(text(_INSERT.format(where=where({"month": "m.month", "station_id": "c.station_id"}))), params)
+    conn.execute(text(_INSERT.format(where=where({"month": "m.month", "station_id": "c.station_id"}),
+                                     join=_JOIN if ready else "",
+                                     tier=_TIER if ready else "COALESCE(c.tier_override, c.computed_tier)")), params)
 
 
 # --- customer_monthly 客户月度汇总 ------------------------------------------------------------------
@@ -104,6 +132,9 @@ def refresh_customer_monthly(conn: Connection, customer_ids: Iterable[int] | Non
     first, last = conn.execute(text("SELECT MIN(month), MAX(month) FROM monthly_consumption")).first()
     ids = None if customer_ids is None else sorted({int(i) for i in customer_ids})
     start = max(first, from_month) if (first and from_month) else first
+    first_open = _open_from(conn)
+    if start and first_open and first_open > start:  # closed months stay as they are (lib.months)
+        start = first_open
     if ids is not None and not ids:
         return 0
     # old rows go first (also when there is no data at all any more)
@@ -114,13 +145,13 @@ def refresh_customer_monthly(conn: Connection, customer_ids: Iterable[int] | Non
             sql, bound = in_list("i", part)
             conn.execute(text(f"DELETE FROM customer_monthly WHERE customer_id IN {sql}"
                               + (" AND month >= :s" if start else "")), bound | {"s": start})
-    if first is None:
+    if first is None or start > last:
         return 0
     first_i, start_i, last_i = (int(_month_index([m])[0]) for m in (first, start, last))
     w0 = start_i - LOOKBACK  # the dense month axis begins here (index 0)
-    written = 0
+    written, history = 0, _history_ready(conn)
     for cust in _customer_chunks(conn, ids):
-        written += _refresh_chunk(conn, cust, w0, first_i, start_i, last_i)
+        written += _refresh_chunk(conn, cust, w0, first_i, start_i, last_i, history)
     if ids is None and start == first and conn.dialect.name == "postgresql":
         # a full rebuild: order the table by month and path on disk, so a month's rows of a
         # province are read from a few thousand adjacent pages (about 30 s for 17 million rows)
@@ -164,7 +195,8 @@ def _customer_chunks(conn: Connection, ids: list[int] | None):
                 yield df
 
 
-def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, start_i: int, last_i: int) -> int:
+def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, start_i: int, last_i: int,
+                   history: bool = True) -> int:
     from lib.models import CustomerMonthly
 
     n, width = len(cust), last_i - w0 + 1
@@ -228,11 +260,15 @@ def _refresh_chunk(conn: Connection, cust: pd.DataFrame, w0: int, first_i: int, 
     labels = np.array([months.from_index(int(i)) for i in range(w0, last_i + 1)], dtype=object)
     month_labels = labels[end]
     lf = last_fuel[r, k]
+    # the tier in force at each month's end (lib.tier_history), not the current one: one query per chunk
+    hist = tier_history.frame(conn, lo, hi, months.from_index(start_i - 1)) if history else pd.DataFrame()
+    held = tier_history.in_force(hist, ids[r], months_abs[k], {c: cust[c].to_numpy()[r] for c in tier_history.COLS})
     cols = {
         "customer_id": ids[r].tolist(),
         "month": month_labels[k].tolist(),
-        **{c: _none_for_nan(cust[c].to_numpy()[r]) if c in ("lon", "lat", "tier_override", "size")
-           else cust[c].to_numpy()[r].tolist() for c in _COPIED if c != "grid_id"},
+        **{c: _none_for_nan(cust[c].to_numpy()[r]) if c in ("lon", "lat")
+           else cust[c].to_numpy()[r].tolist() for c in _COPIED if c != "grid_id" and c not in held},
+        **{c: v.tolist() for c, v in held.items()},
         # a customer without a grid makes the column float (NaN): back to int or None for COPY
         "grid_id": [None if g is None or g != g else int(g) for g in cust["grid_id"].to_numpy()[r].tolist()],
         "gasoline_t": G[r, end[k]].tolist(),

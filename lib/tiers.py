@@ -26,7 +26,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from lib import auth, rules
+from lib import auth, rules, tier_history
 from lib.config import rules as config
 from lib.db import write
 from lib.months import check as _check_month
@@ -138,7 +138,8 @@ _CANDIDATE = "cm.tier_override IS NULL AND cm.measured_tier <> cm.computed_tier"
 
 def monthly_tiers(engine: Engine, scope: str, month: str, kind: str | None = None) -> pd.DataFrame:
     """Return each customer (of `kind`, when given) on the books at the end of `month` with the
-    tier lib.rules gives for that month's measured demand (see the module docstring for the measures).
+    tier lib.rules gives for that month's measured demand (see the module docstring for the measures),
+    and the tier and override (with its reason) in force at the month's end (lib.tier_history).
 
     Columns: customer_id, code, name, kind, station_id, org_path, tier_in_force, computed_tier,
     override, override_reason, size, gasoline_t, diesel_t, card_cny, tier, rule, section.
@@ -147,10 +148,13 @@ def monthly_tiers(engine: Engine, scope: str, month: str, kind: str | None = Non
         engine,
         f"""SELECT cm.customer_id, c.code, c.name, cm.kind, cm.station_id, cm.org_path,
                    COALESCE(cm.tier_override, cm.computed_tier) AS tier_in_force, cm.computed_tier,
-                   cm.tier_override AS override, c.tier_override_reason AS override_reason, cm.size,
+                   cm.tier_override AS override, CASE WHEN h.customer_id IS NULL THEN c.tier_override_reason
+                   ELSE h.override_reason END AS override_reason, cm.size,
                    cm.g_avg_t AS gasoline_t, cm.d_avg_t AS diesel_t, cm.card_year_cny AS card_cny,
                    cm.measured_tier AS tier, cm.rule
             FROM customer_monthly cm JOIN customer c ON c.id = cm.customer_id
+            LEFT JOIN (SELECT * FROM {tier_history.INTERVALS} i WHERE since_month <= :month AND until_month > :month) h
+              ON h.customer_id = cm.customer_id
             WHERE cm.month = :month AND {in_scope('cm.org_path')} {"AND cm.kind = :kind" if kind else ""}
             ORDER BY cm.customer_id""",
         scope=scope_like(scope), month=_check_month(month), kind=kind,
@@ -265,7 +269,8 @@ def check_owner(actor: auth.SessionUser, tier_in_force: str, new_tier: str) -> N
             raise ValidationError.one("tier_override", "tier_owned_above", tier=t, level=level)
 
 
-def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier: str | None, reason: str) -> None:
+def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier: str | None, reason: str, *,
+                 month: str | None = None) -> None:
     """Move a customer's tier by hand (or with `tier=None` give it back to the rules), audited.
 
     002 §6.1.1: when a level holds too many or too few customers, management may move one level up
@@ -274,6 +279,8 @@ def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier
     level of both the tier in force and the new one (`check_owner`), and only with a reason. This is
     the one way a tier is set by hand (lib.customers and the import refuse it: locked_fields).
     The station's summary rows are refreshed in the same transaction (tier is a key of them).
+    The override is in force from `month` on (default: the current month; an earlier month that is
+    not closed may be named): the months before keep their tier (lib.tier_history; DOMAIN §3 History).
     Raises NotAllowed (a ValueError) or ValueError.
     """
     if not auth.can(actor, "tiers.override"):  # 002 §6.1.1, the superior decides (§6.1.2)
@@ -300,6 +307,7 @@ def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier
         elif row["tier_override"] is None:
             raise ValueError("the customer has no override to clear")
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        tier_history.note_override(conn, row, tier, reason if tier else None, actor.login if tier else None, now, month)
         conn.execute(
             text("UPDATE customer SET tier_override = :t, tier_override_reason = :r, tier_override_by = :b, "
                  "tier_override_at = :at WHERE id = :id"),

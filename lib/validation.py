@@ -80,6 +80,8 @@ CODES = (
     "below_floor_institutional", "below_floor_card",
     # trainee confirmation 见习经理转正 (lib.managers.confirm, 003)
     "not_trainee", "trainee_period", "confirm_required",
+    # closed months 已关账月份 (issue 15, lib.months): a row into a closed month
+    "month_closed",
 )
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls (a \x0b breaks an Excel download)
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

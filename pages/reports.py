@@ -1,7 +1,8 @@
-"""Monthly report pack 月度报表: appendices 1–7 of 002 §6.5 / §6.6.3 as one Excel workbook."""
+"""Monthly report pack 月度报表: appendices 1–7 of 002 §6.5 / §6.6.3 as one Excel workbook, and the
+month close 月份关账 (lib.months: a closed month's figures and sheets never change; admins close it)."""
 import streamlit as st
 
-from lib import fmt, reports, ui
+from lib import auth, fmt, months, reports, ui
 
 ctx = ui.guard("pages/reports.py")
 t = ctx.t
@@ -29,3 +30,52 @@ if built and built[:2] == (ctx.scope, ctx.month):
     st.download_button(t("pack.download"), data=built[2], file_name=reports.pack_name(ctx.month),
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=K.DOWNLOAD,
                        on_click="ignore", icon=":material/download:", type="primary")
+
+
+# --- month close 月份关账 (lib.months; DOMAIN §3 History, 002 §6.6.3) ----------------------------------
+
+
+def _close_result() -> None:
+    done = st.session_state.pop(K.CLOSE_RESULT, None)
+    if done:
+        st.success(ui.md(t, f"close.done_{done[0]}", first=done[1][0], last=done[1][-1], n=len(done[1])))
+
+
+def _close_controls(state: dict) -> None:
+    action = "reopen" if state["closed"] else "close"
+    if st.button(t(f"close.{action}", month=ctx.month), key=K.CLOSE,
+                 icon=":material/lock_open:" if state["closed"] else ":material/lock:"):
+        st.session_state[K.CLOSE_ASK] = (action, ctx.month)
+    asked = st.session_state.get(K.CLOSE_ASK)
+    if asked != (action, ctx.month):
+        return
+    st.warning(ui.md(t, f"close.confirm_{action}", month=ctx.month))
+    yes, no = st.columns([1, 4])
+    if yes.button(t("close.yes"), key=K.CLOSE_YES, type="primary"):
+        st.session_state.pop(K.CLOSE_ASK, None)
+        try:
+            done = (months.close_month if action == "close" else months.reopen_month)(ctx.engine, ctx.user, ctx.month)
+        except ValueError:
+            st.error(ui.md(t, "close.not_ended", month=ctx.month))
+            return
+        if done:
+            st.session_state[K.CLOSE_RESULT] = (action, done)
+        st.rerun()
+    if no.button(t("close.cancel"), key=K.CLOSE_NO):
+        st.session_state.pop(K.CLOSE_ASK, None)
+        st.rerun()
+
+
+st.divider()
+st.subheader(t("close.title"))
+st.caption(t("close.caption"))
+_close_result()
+state = months.close_state(ctx.engine, ctx.month)
+if state["closed"]:
+    st.info(ui.md(t, "close.is_closed", month=ctx.month, by=state["by"], at=state["at"]) if state["by"]
+            else ui.md(t, "close.is_closed_earlier", month=ctx.month, last=state["last_closed"]), icon=":material/lock:")
+else:
+    st.info(ui.md(t, "close.is_open_last", month=ctx.month, last=state["last_closed"]) if state["last_closed"]
+            else ui.md(t, "close.is_open", month=ctx.month), icon=":material/lock_open:")
+if auth.can(ctx.user, "months.close"):
+    _close_controls(state)

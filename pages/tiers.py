@@ -1,7 +1,7 @@
 """Tiers 客户分级: distribution, owners, migration, promotion/demotion candidates, overrides, load check."""
 import streamlit as st
 
-from lib import auth, fmt, rules, tiers, ui, validation
+from lib import auth, fmt, months, rules, tiers, ui, validation
 from lib import charts_dashboards as charts
 
 ctx = ui.guard("pages/tiers.py")
@@ -66,13 +66,15 @@ with tab_cand:
                 new = st.selectbox(t("tiers.new_tier"), [None, *reversed(rules.TIERS)], key=K.OVERRIDE_TIER,
                                    format_func=lambda x: t("tiers.clear") if x is None else t(f"tier.{x}"))
                 reason = st.text_area(t("tiers.reason"), key=K.OVERRIDE_REASON)
+                since = st.selectbox(t("close.effective"), months.effective_choices(ctx.engine, ctx.month),
+                                     key=K.OVERRIDE_MONTH, help=t("close.effective_help"))
                 submitted = st.form_submit_button(t("tiers.apply"), type="primary", key=K.OVERRIDE_SUBMIT)
             if submitted:
                 customer = tiers.customer_by_code(ctx.engine, ctx.scope, code)
                 try:
                     if customer is None:
                         raise ValueError(t("tiers.no_customer", code=code))
-                    tiers.set_override(ctx.engine, ctx.user, customer["id"], new, reason)
+                    tiers.set_override(ctx.engine, ctx.user, customer["id"], new, reason, month=since)
                 except ValueError as exc:
                     st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
                 else:

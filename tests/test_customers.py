@@ -190,13 +190,17 @@ def test_duplicates_elsewhere_are_counted_not_shown(db):
     assert dup["outside"]["customers"].sum() >= 1 and list(dup["outside"].columns) == ["unit", "customers"]
 
 
-def test_edit_recomputes_the_tier_and_refreshes_the_summary(db):
+def test_edit_recomputes_the_tier_and_refreshes_the_summary(db, monkeypatch):
+    from lib import months
+
+    monkeypatch.setattr(months, "current", lambda: "2026-10")  # the edit is made in the data's last month
     station = user(db, "station")
     with db.connect() as conn:
         cid, sid = conn.execute(text(
             "SELECT c.id, c.station_id FROM customer c WHERE c.org_path LIKE :s AND c.computed_tier = 'station' "
             "AND c.tier_override IS NULL AND c.status = 'existing' AND EXISTS (SELECT 1 FROM monthly_consumption m "
-            "WHERE m.customer_id = c.id) ORDER BY c.id LIMIT 1"), {"s": station.scope + "%"}).one()
+            "WHERE m.customer_id = c.id AND m.month = '2026-10' AND m.diesel_t > 0) ORDER BY c.id LIMIT 1"),
+            {"s": station.scope + "%"}).one()
     changed = customers.update(db, station, cid, {"diesel_t": 60})
     assert changed["computed_tier"] == ("station", "city") and changed["tier_rule"][1] == "city.diesel"
     with db.connect() as conn:
@@ -204,7 +208,8 @@ def test_edit_recomputes_the_tier_and_refreshes_the_summary(db):
                                {"s": sid}).scalar()
         detail = conn.execute(text(
             "SELECT SUM(m.diesel_t) FROM monthly_consumption m JOIN customer c ON c.id = m.customer_id "
-            "WHERE c.station_id = :s AND COALESCE(c.tier_override, c.computed_tier) = 'city'"), {"s": sid}).scalar()
+            "WHERE c.station_id = :s AND COALESCE(c.tier_override, c.computed_tier) = 'city' "
+            "AND (c.id <> :c OR m.month >= '2026-10')"), {"s": sid, "c": cid}).scalar()  # its months before keep theirs
         audit = conn.execute(text("SELECT before, after FROM audit_log WHERE entity = 'customer' AND entity_id = :c "
                                   "ORDER BY id DESC LIMIT 1"), {"c": str(cid)}).one()
     assert summary == pytest.approx(detail) and detail > 0

@@ -67,6 +67,9 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
     "import_change": [("lib.importer.revert.record", "lib/importer/__init__.py")],
     # key customer special surveys 重点客户专项调查 (002 §6.5.2, issue 15): the surveys page and the surveys import
     "special_survey": [("lib.surveys.record_special_survey", "pages/surveys.py"), ("import:surveys", None)],
+    # tier history 等级历史 and closed months 已关账 (issue 15): every tier change notes it; the reports page closes
+    "customer_tier_before": [("lib.tier_history.note_changes", "lib/importer/write.py"), ("import:customers", None)],
+    "month_close": [("lib.months.close_month", "pages/reports.py")],
 }
 
 

@@ -36,6 +36,7 @@ from lib import (
     importer,
     managers,
     matters,
+    months,
     org,
     stations,
     surveys,
@@ -367,6 +368,12 @@ CASES = [
                                                        "汽油(吨)": 40, "柴油(吨)": 10}])), _station),
     Case("importer.import_file.grids", "importer.import_file", "imports.grids",
          _import("grids", _grid_feature, "g.geojson"), _station),
+    # issue 15: closing and reopening a month 关账 (admins; the whole organisation)
+    Case("months.close_month", "months.close_month", "months.close",
+         lambda e, u, t: months.close_month(e, u, "2026-09"), _none, variants=("own",)),
+    Case("months.reopen_month", "months.reopen_month", "months.close",
+         lambda e, u, t: months.reopen_month(e, u, "2026-09"), _none, variants=("own",),
+         setup=lambda e, t: (months.close_month(e, system_user(e), "2026-09"), {})[1]),
 ]
 CELLS = [pytest.param(c, v, login, id=f"{c.id}-{v}-{login}") for c in CASES for v in c.variants for login in LOGINS]
 
@@ -454,7 +461,8 @@ def test_every_write_function_takes_the_acting_user():
 
     mods = {"customers": customers, "development": development, "managers": managers, "matters": matters,
             "org": org, "stations": stations, "targets": targets, "tiers": tiers, "tracking": tracking,
-            "visits": visits, "surveys": surveys, "maps.editing": lib.maps.editing, "importer": importer}
+            "visits": visits, "surveys": surveys, "maps.editing": lib.maps.editing, "importer": importer,
+            "months": months}
     for name in sorted({c.function for c in CASES}):
         module, fn = name.rsplit(".", 1)
         params = inspect.signature(getattr(mods[module], fn)).parameters

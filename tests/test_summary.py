@@ -168,18 +168,19 @@ def test_imports_and_edits_keep_customer_monthly_equal_to_a_full_rebuild(small):
     with small.connect() as conn:
         cid = conn.execute(text("SELECT id FROM customer WHERE code = :c"), {"c": codes[25]}).scalar()
     customers.update(small, admin, cid, {"status": "lost", "lost_month": "2026-09", "lost_reason": "price"})
-    # a tier override (lib.tiers) is copied into the customer's monthly rows at once
+    # a tier override (lib.tiers) is copied into the customer's monthly rows from its month on (the
+    # months before keep their tier: lib.tier_history)
     from lib import tiers
     from lib.rules import TIERS
     with small.connect() as conn:
         other, computed = conn.execute(text("SELECT id, computed_tier FROM customer WHERE code = :c"),
                                        {"c": codes[26]}).one()
     new = TIERS[TIERS.index(computed) + 1] if computed != "province" else "city"
-    tiers.set_override(small, admin, other, new, "测试调整原因")
+    tiers.set_override(small, admin, other, new, "测试调整原因", month="2026-11")
     with small.connect() as conn:
-        copied = set(conn.execute(text("SELECT tier_override FROM customer_monthly WHERE customer_id = :c"),
-                                  {"c": other}).scalars())
-    assert copied == {new}
+        copied = dict(conn.execute(text("SELECT month, tier_override FROM customer_monthly WHERE customer_id = :c"),
+                                   {"c": other}).all())
+    assert {m for m, o in copied.items() if o is not None} == {"2026-11"} and {copied[m] for m in copied} == {None, new}
     _full_rebuild_equals(small)
     with small.connect() as conn:
         months = conn.execute(text("SELECT month FROM customer_monthly WHERE customer_id = :c"), {"c": cid}).scalars().all()

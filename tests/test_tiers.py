@@ -223,7 +223,7 @@ def test_override_needs_a_reason_is_audited_and_refreshes_the_summary(small, log
     for reason in ("", "   ", "ab"):
         with pytest.raises(ValueError, match="reason"):
             tiers.set_override(small, user, cid, "district", reason)
-    tiers.set_override(small, user, cid, "district", "战略客户,报请片区经理管理")
+    tiers.set_override(small, user, cid, "district", "战略客户,报请片区经理管理", month=MONTH)  # from the month shown
     with small.connect() as conn:
         row = conn.execute(text("SELECT tier_override, tier_override_reason, tier_override_by FROM customer "
                                 "WHERE id = :id"), {"id": cid}).one()
@@ -240,7 +240,7 @@ def test_override_needs_a_reason_is_audited_and_refreshes_the_summary(small, log
     if bought:  # the customer bought this month → it moved between the summary's tier rows
         assert after.get("district", 0) == before.get("district", 0) + 1
     # clearing the override gives the customer back to the rules, audited too
-    tiers.set_override(small, user, cid, None, "客户用油量回落,恢复按规则分级")
+    tiers.set_override(small, user, cid, None, "客户用油量回落,恢复按规则分级", month=MONTH)
     with small.connect() as conn:
         assert conn.execute(text("SELECT tier_override FROM customer WHERE id = :id"), {"id": cid}).scalar() is None
         assert conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE entity = 'customer' AND entity_id = :id"),

@@ -49,6 +49,7 @@ MATRIX = {  # x = allowed, . = refused
     "imports.revert": "x.....",
     "page.surveys": "xxxxxx",  # issue 15: surveys 客户调查 (recording is surveys.record)
     "managers.confirm": "x.xx..",  # issue 15: trainee confirmation 转正 by the business department (003)
+    "months.close": "x.....",
 }
 
 

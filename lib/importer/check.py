@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from lib import customers, org, rules, visits
+from lib import customers, months, org, rules, visits
 from lib.auth import SessionUser, manager_scope
 from lib.importer import people
 from lib.importer.specs import COLUMNS, PASSING, RATE_PAIRS, required
@@ -38,6 +38,7 @@ class Context:
     org_units: pd.DataFrame | None = None  # every org unit by code with its parent's code (lib.org.unit_table)
     known: pd.DataFrame | None = None  # customers of the scope: code, name, phone, credit_code (known_customers)
     user: SessionUser | None = None  # the importing user: whose level may change which tiers' figures (issue 15)
+    closed_until: str | None = None  # the latest closed month 已关账 (lib.months): rows into it are refused
 
 
 STATIONS_SQL = ("SELECT s.code, s.id, s.org_path, s.org_unit_id, u.parent_id AS district_id FROM station s "
@@ -74,6 +75,7 @@ def load_context(conn: Connection, scope: str, today: dt.date, customer_codes=()
     codes = sorted({c for c in customer_codes if c})
     if codes:
         ctx.customers = _customers_by_code(conn, codes)
+    ctx.closed_until = months.last_closed(conn)
     return ctx
 
 
@@ -85,10 +87,24 @@ def known_customers(conn: Connection, scope: str) -> pd.DataFrame:
 
 def check_frame(kind: str, df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
     """Check a mapped frame of one kind; return (clean values per row, the Checker with its issues)."""
-    return {"customers": check_customers, "consumption": check_consumption, "traffic": check_traffic,
-            "visits": check_visits, "stations": check_station_rows,
-            "competitor_stations": check_competitor_rows, "station_sales": check_sales_rows,
-            **people.CHECKS, "org_units": _check_org_units, "development": _check_development}[kind](df, ctx)
+    out, ck = {"customers": check_customers, "consumption": check_consumption, "traffic": check_traffic,
+               "visits": check_visits, "stations": check_station_rows,
+               "competitor_stations": check_competitor_rows, "station_sales": check_sales_rows,
+               **people.CHECKS, "org_units": _check_org_units, "development": _check_development}[kind](df, ctx)
+    if kind in MONTH_COLUMN and ctx.closed_until:
+        _refuse_closed(ck, out, MONTH_COLUMN[kind], ctx.closed_until)
+    return out, ck
+
+
+# The kinds whose rows belong to a month, and the file column that gives it: a closed month's figures
+# never change (DOMAIN §3 History; 002 §6.6.3 the monthly reports), so rows into it are refused.
+MONTH_COLUMN = {"consumption": "month", "station_sales": "month", "traffic": "day"}
+
+
+def _refuse_closed(ck: Checker, out: pd.DataFrame, col: str, closed_until: str) -> None:
+    month = out["month"].astype(object)
+    closed = month.notna() & (month.astype(str) <= closed_until)
+    ck.flag(closed.to_numpy(dtype=bool), col, "month_closed", values=month.astype(str))
 
 
 # --- references ----------------------------------------------------------------------------------

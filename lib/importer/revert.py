@@ -27,8 +27,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, text
 
-from lib import auth, db
+from lib import auth, db, months
+from lib.importer.check import MONTH_COLUMN
+from lib.months import first_open
 from lib.summary import refresh_customer_monthly, refresh_station_monthly
+from lib.tier_history import COLS, note_changes
 from lib.transfer import _kind, models_metadata
 
 
@@ -183,7 +186,7 @@ def record(conn: Connection, snap: Snapshot, report, actor: str, scope: str) -> 
 
 @dataclass
 class RevertReport:
-    """Outcome of a revert: ok, or the reason ("unknown", "reverted", "changed_since", "dependent")
+    """Outcome of a revert: ok, or the reason ("unknown", "reverted", "changed_since", "dependent", "closed")
     and the rows a later change touched (table, key)."""
 
     batch_id: int
@@ -298,7 +301,8 @@ def _refresh(conn: Connection, kind: str, changes: pd.DataFrame, span: tuple) ->
         refresh_station_monthly(conn, months=months, station_ids=sorted(set(st)))
         now = tuple(conn.execute(text("SELECT MIN(month), MAX(month) FROM monthly_consumption")).first())
         if now != span:  # the data's span moved: every customer's window moved with it (as the write path)
-            conn.execute(text("DELETE FROM customer_monthly"))
+            conn.execute(text("DELETE FROM customer_monthly WHERE month >= :m"),  # closed months stay (lib.months)
+                         {"m": first_open(conn) or "0000-00"})
             refresh_customer_monthly(conn)
         else:
             refresh_customer_monthly(conn, ids, from_month=min(months))
@@ -329,12 +333,31 @@ def revert(engine: Engine, user: auth.SessionUser, batch_id: int) -> RevertRepor
     return report
 
 
+def _check_history(conn: Connection, kind: str, changes: pd.DataFrame, report: RevertReport) -> None:
+    """Closed months and the tier history (issue 15): a batch that wrote rows of a month closed since
+    is refused ("closed": a closed month's figures never change); customers whose tier the revert
+    puts back get their tier history noted as any tier change (lib.tier_history.note_changes)."""
+    last = months.last_closed(conn)
+    if last and kind in MONTH_COLUMN:
+        col = MONTH_COLUMN[kind]
+        if any(str(v)[:7] <= last for v in _cells(changes, col)):
+            report.reason = "closed"
+            raise _Refused
+    if kind == "customers":
+        upd = changes[(changes["tbl"] == "customer") & changes["before"].notna() & changes["after"].notna()]
+        rows = [json.loads(b) for b in upd["before"]]
+        if rows:
+            note_changes(conn, pd.DataFrame({c: [r[c] for r in rows] for c in ("id", *COLS)}).rename(
+                columns={"id": "customer_id"}))
+
+
 def _revert_rows(conn: Connection, kind: str, batch_id: int, report: RevertReport) -> None:
     changes = _changes(conn, batch_id)
     report.conflicts = conflicts(conn, kind, changes)
     if report.conflicts:
         report.reason = "changed_since"
         raise _Refused
+    _check_history(conn, kind, changes, report)
     span = tuple(conn.execute(text("SELECT MIN(month), MAX(month) FROM monthly_consumption")).first())
     try:
         with conn.begin_nested():

@@ -21,6 +21,7 @@ from lib.importer.specs import PASSING
 from lib.models import MonthlyConsumption
 from lib.queries import shift_month
 from lib.summary import customer_ids, refresh_customer_monthly, refresh_station_monthly
+from lib.tier_history import note_changes
 
 Progress = Callable[[float, str], None]
 STATION_WRITES = {"stations": stations.write_stations, "competitor_stations": stations.write_competitors,
@@ -100,6 +101,7 @@ def _write_customers(conn: Connection, out: pd.DataFrame, ctx: Context, actor: s
         names = cols + ["code", "created_at"]
         _bulk(conn, _insert_sql("customer", names), names, _rows(new.assign(created_at=now), names))
     if len(upd):
+        note_changes(conn, upd[["code", "computed_tier", "size"]], key="code")  # the tier history (lib.tier_history)
         _bulk(conn, f"UPDATE customer SET {', '.join(c + ' = {?}' for c in cols)} WHERE code = {{?}}", cols + ["code"],
               _rows(upd, cols + ["code"]))
     # new customers have no consumption yet; updated ones may have changed tier, kind, station or path

@@ -374,6 +374,11 @@ class Keys:
         BUILD = "pack_build"
         FILE = "pack_file"  # (scope, month, workbook bytes)
         DOWNLOAD = "pack_download"
+        CLOSE = "month_close"  # close (or reopen) the report month 关账 (lib.months)
+        CLOSE_ASK = "month_close_ask"  # (action, month) waiting for confirmation
+        CLOSE_YES = "month_close_yes"
+        CLOSE_NO = "month_close_no"
+        CLOSE_RESULT = "month_close_result"  # (action, months) of the last close or reopen, shown once
 
     class Tiers:
         """pages/tiers.py 客户分级."""
@@ -392,6 +397,7 @@ class Keys:
         OVERRIDE_CODE = "tiers_override_code"
         OVERRIDE_TIER = "tiers_override_tier"
         OVERRIDE_REASON = "tiers_override_reason"
+        OVERRIDE_MONTH = "tiers_override_month"  # the month the change takes effect from (lib.tier_history)
         OVERRIDE_SUBMIT = "tiers_override_submit"
         LOAD = "tiers_load"
 

@@ -47,3 +47,26 @@ def test_report_button_builds_the_pack(fixture_url):
     at.button(key="pack_build").click().run()
     assert not at.exception
     assert len(at.get("download_button")) == 1
+
+
+def test_admin_closes_and_reopens_the_month_and_the_city_manager_sees_only_the_state(writable):
+    """Issue 15: the close control 月份关账 (admins, with a confirmation, audited; lib.months)."""
+    from lib import months
+
+    at = open_page(PAGE)
+    month = "2026-10"  # the writable province's last month, the page's default
+    assert [b.label for b in at.button if b.key == "month_close"] == [T("close.close", month=month)]
+    at.button(key="month_close").click().run()
+    assert not months.closed(writable)  # not before the confirmation
+    at.button(key="month_close_yes").click().run()
+    assert not at.exception
+    assert months.last_closed(writable) == month
+    with writable.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM audit_log WHERE action = 'month_close'")).scalar() == 1
+    assert any(T("close.done_close", first="", last="", n=0).split(":")[0] in s.value for s in at.success)
+    city = open_page(PAGE, login="city")
+    assert not [b for b in city.button if b.key == "month_close"]
+    assert any(month in i.value for i in city.info)
+    at.button(key="month_close").click().run()  # now the reopen button
+    at.button(key="month_close_yes").click().run()
+    assert months.last_closed(writable) == "2026-09"  # the month and later reopen; the months before stay closed
