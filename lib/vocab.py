@@ -230,6 +230,8 @@ COLUMNS = (
     "login", "display_name", "role", "org_code", "manager_code", "station_code", "rate",
     # development cases 客户开发 (lib.development)
     "case", "team", "developer", "started_on", "stage_on",
+    # issue 15: the stage log, institutions developed without agreement (002 §6.5.4.5)
+    "case_id", "inst_no_agreement",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)

@@ -510,13 +510,15 @@ def test_a_development_case_on_day_one(company):
         boss_id = conn.execute(text("SELECT id FROM app_user WHERE login = 'boss'")).scalar_one()
     boss = auth.session_user(company.engine, boss_id)
     code = company.codes["济南潜在客户物流"]
-    case = development.open_case(company.engine, boss, code, team="济南分公司重点客户开发组(摘牌)",
+    with company.engine.connect() as conn:
+        cid = conn.execute(text("SELECT id FROM customer WHERE code = :c"), {"c": code}).scalar_one()
+    case = development.open_case(company.engine, boss, cid, team="济南分公司重点客户开发组(摘牌)",
                                  started_on=dt.date(2026, 10, 20))
-    development.advance_case(company.engine, boss, case, "control", on=dt.date(2026, 10, 25))
+    development.advance(company.engine, boss, case, "plan", on=dt.date(2026, 10, 25), note="公关方案已定")
     with pytest.raises(ValidationError, match="supply agreement"):
-        development.advance_case(company.engine, boss, case, "signed")
+        development.advance(company.engine, boss, case, "signed")
     pipe = {scope: development.pipeline(company.engine, scope, M).set_index("stage") for scope in SCOPES.values()}
-    assert pipe["/37/"].at["control", "cases"] == pipe["/37/3701/"].at["control", "cases"] == 1
+    assert pipe["/37/"].at["plan", "cases"] == pipe["/37/3701/"].at["plan", "cases"] == 1
     assert pipe["/37/"].at["collect", "reached"] == 1 and pipe["/37/3702/"]["cases"].sum() == 0
     assert development.pipeline(company.engine, "/37/", MONTHS[1])["cases"].sum() == 0  # started in October
     assert development.summary(company.engine, "/37/3701/", M)["open_cases"] == 1

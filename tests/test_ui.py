@@ -39,7 +39,7 @@ MATRIX = {  # x = allowed, . = refused
     "page.stations": "xxxxxx", "stations.edit": "x.xx..", "stations.sales": "x.xxx.",
     "managers.edit": "x.xx..", "rates.targets": "x.xx..",
     "page.setup": "x.....", "org.edit": "x.....",
-    "development.edit": "x.xxx.",
+    "development.edit": "x.xxxx",
     "grids.edit": "x.xx..", "visits.log_for_others": "x.xxx.",
     "imports.customers": "x.xxx.", "imports.consumption": "x.xxx.", "imports.traffic": "x.xxx.",
     "imports.visits": "x.xxx.", "imports.grids": "x.xx..", "imports.stations": "x.xx..",

@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from lib.models.base import NAMING_CONVENTION, Base, Month, OrgPath
 from lib.models.customers import Customer, MonthlyConsumption
-from lib.models.development import DEV_STAGES, SURVEY_STATES, Development, DevelopmentPlan, SurveySubmission
+from lib.models.development import (
+                                    DEV_STAGES,
+                                    SURVEY_STATES,
+                                    Development,
+                                    DevelopmentPlan,
+                                    DevelopmentStage,
+                                    SurveySubmission,
+)
 from lib.models.four_rates import FourRateTarget, StationTraffic
 from lib.models.imports import ImportBatch, ImportChange
 from lib.models.org import ORG_LEVELS, CompetitorStation, Grid, OrgUnit, Patch, Station, StationSales
@@ -36,7 +43,7 @@ __all__ = [
     "Customer", "MonthlyConsumption",
     "StationMonthly", "CustomerMonthly",
     "StationTraffic", "FourRateTarget",
-    "DEV_STAGES", "SURVEY_STATES", "DevelopmentPlan", "Development", "SurveySubmission",
+    "DEV_STAGES", "SURVEY_STATES", "DevelopmentPlan", "Development", "SurveySubmission", "DevelopmentStage",
     "Visit", "Matter", "MatterEvent", "MatterFlow", "WorkLog", "ManagerRating", "ManagerPlan",
     "TASK_STATES", "WARNING_REASONS", "WinBackTask",
     "LoginAttempt", "UserSession",
