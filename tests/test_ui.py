@@ -226,6 +226,7 @@ TABLE_AREAS = {
     "customer_manager": {"managers"}, "manager_plan": {"managers"}, "manager_rating": {"managers"},
     "grid": {"grids"}, "patch": {"grids"}, "app_user": {"users"},
     "station_sales": {"org"},  # monthly station sales: the stations' daily sales and grade (lib.stations)
+    "development_stage": {"plans"},  # a development case's stage log (issue 15)
 }
 
 
