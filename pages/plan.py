@@ -1,5 +1,6 @@
 """Development plan 开发计划: targets and completion rolled up, the appendix 1 plan (one target, or a
 unit × month grid of them), pipeline, survey."""
+import datetime as dt
 
 import streamlit as st
 
@@ -39,15 +40,16 @@ def development_cases(cases) -> None:
     ui.table(targets, t, "dev_targets", K.TARGETS, ["id", "code", "customer", "station", "stage", "team", "started_on"])
     if not auth.can(ctx.user, "development.edit"):
         return
-    day0 = dev.default_case_day(ctx.month)  # inside the month the pipeline shows
+    day0 = dev.default_case_day(ctx.month)  # a case opened inside the month the pipeline shows
     who = ui.cases.customer_labels(ui.cached(dev.case_candidates)(ctx.engine, ctx.scope))
     left, mid, right = st.columns(3)
     with left:
         done = ui.cases.open_form(ctx, K.CASE, who, day0)
+    today = dt.date.today()  # a move is dated when it happens (never before the case's last change)
     with mid:
-        done = ui.cases.move_form(ctx, K.CASE, ui.cases.labels(t, cases), day0) or done
+        done = ui.cases.move_form(ctx, K.CASE, ui.cases.labels(t, cases), today) or done
     with right:
-        done = ui.cases.take_form(ctx, K.CASE, ui.cases.labels(t, targets), day0) or done
+        done = ui.cases.take_form(ctx, K.CASE, ui.cases.labels(t, targets), today) or done
     if done:
         st.session_state[K.FLASH] = done
         st.rerun()  # the pipeline, the cases and the figures at the top change
