@@ -336,3 +336,39 @@ def test_the_import_logs_stages_and_signs_as_the_forms_do(db):
                                             ("lost", "2026-09-20", "客户搬迁", "area")]
     assert status == {inst: "existing/2026-10", person: "potential/"}
     assert count(db, "SELECT COUNT(*) FROM customer_monthly WHERE customer_id = :c AND month = '2026-10'", c=inst) == 1
+
+
+def test_reverting_a_development_import_undoes_its_cases_their_log_and_the_signing(db):
+    """lib.importer.revert: the cases, their stage log and the signed customer come back as they were,
+    the summaries with them."""
+    from lib import managers
+    from lib.importer.revert import revert
+    from lib.summary import refresh_customer_monthly, refresh_station_monthly
+
+    scope = user(db, "area").scope
+    inst = customer(db, scope, kind="institutional", agreement=True)
+    with db.begin() as conn:  # the summaries as lib.summary computes them after the setup above
+        refresh_station_monthly(conn)
+        refresh_customer_monthly(conn)
+        code = conn.execute(text("SELECT code FROM customer WHERE id = :i"), {"i": inst}).scalar_one()
+        mid, mcode = conn.execute(text("SELECT id, code FROM customer_manager WHERE org_path LIKE :s AND active = :t "
+                                       "ORDER BY id LIMIT 1"), {"s": scope + "%", "t": True}).one()
+    mcode = mcode or managers.generated_code(mid)
+    queries = ["SELECT * FROM customer ORDER BY id", "SELECT * FROM customer_monthly ORDER BY customer_id, month",
+               "SELECT * FROM station_monthly ORDER BY station_id, month, tier, kind, org_path",
+               "SELECT * FROM development ORDER BY id", "SELECT * FROM development_stage ORDER BY id"]
+
+    def snapshot():
+        with db.connect() as conn:
+            return [[tuple(r) for r in conn.execute(text(q))] for q in queries]
+
+    before = snapshot()
+    report = import_as(db, "development", _file([
+        {"customer_code": code, "stage": "signed", "developer_code": mcode, "started_on": "2026-09-01",
+         "stage_on": "2026-10-05", "note": "签订供油协议"}]), "cases.csv", actor="area")
+    assert report.ok and report.batch_id, report.errors
+    assert snapshot() != before
+    assert count(db, "SELECT COUNT(*) FROM customer WHERE id = :c AND status = 'existing'", c=inst) == 1
+    result = revert(db, user(db, "admin"), report.batch_id)
+    assert result.ok, result
+    assert snapshot() == before
