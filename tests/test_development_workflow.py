@@ -40,8 +40,8 @@ def customer(engine, scope: str, *, kind: str | None, agreement: bool | None = N
             "AND NOT EXISTS (SELECT 1 FROM development d WHERE d.customer_id = c.id) ORDER BY c.id LIMIT 1 OFFSET :o"),
             {"s": scope + "%", "o": skip}).scalar_one()
         conn.execute(text("UPDATE customer SET status = :st, developed_month = NULL, lost_month = NULL, "
-                          "loyalty = CASE WHEN :st = 'existing' THEN loyalty ELSE 'potential' END WHERE id = :c"),
-                     {"st": status, "c": cid})
+                          "loyalty = COALESCE(:loyalty, loyalty) WHERE id = :c"),
+                     {"st": status, "c": cid, "loyalty": None if status == "existing" else "potential"})
         if agreement is not None:
             conn.execute(text("UPDATE customer SET agreement = :a WHERE id = :c"),
                          {"a": "district" if agreement else None, "c": cid})
