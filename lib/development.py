@@ -4,14 +4,20 @@ potential customer survey.
 - Targets 开发目标 (002 §6.5.3): each district ≥ 1 new institutional customer a month, each station ≥ 10
   new personal card customers a month (config `[development]`); a unit's row in `development_plan`
   (the appendix 1 plan 零售客户月度开发计划, compiled on the 25th for the next month) replaces the
-  default. Actuals are the customers whose `developed_month` is the month: institutional customers,
-  and personal customers paying by fuel card (one definition: lib.queries.new_card_customer).
+  default. Actuals are the customers whose `developed_month` is the month: institutional customers
+  with their supply agreement (lib.queries.developed_institution, 002 §6.5.4.5; the ones without are
+  shown apart as `inst_no_agreement`), and personal customers paying by fuel card (one definition:
+  lib.queries.new_card_customer).
 - Completion 完成率 rolls up station → district → city → province as ratios of sums.
 - Pipeline 开发漏斗 (002 §6.5.4): development cases by stage; "reached" counts cases at that stage
   or a later one.
-- Cases 客户开发项目 (002 §6.5.4) are opened and moved forward (or lost) by `open_case` /
-  `advance_case` (the plan page's pipeline tab) and imported by the `development` kind
-  (lib.importer.devcases); signing needs the customer's supply agreement (§6.5.4.5).
+- Cases 客户开发项目 (002 §6.5.4) are opened by `open_case`, moved forward (or lost, with its
+  reason) by `advance`, and taken as open targets 待摘牌目标 by `take` (§6.5.4.6 摘牌制), each stage
+  with its date and note in the stage log `development_stage`; the forms are lib.ui.cases (the plan
+  page's pipeline tab, the customer page's development panel), the file the `development` import
+  (lib.importer.devcases); one statement of the stage rules, `stage_rule`, serves both. Signing an
+  institution needs its supply agreement (§6.5.4.5) and makes the customer existing and developed
+  in the month of signing (`sign_customer`).
 - Survey 潜在客户普查 (002 §6.5.1, appendix 2): each station reports in July and December; a
   station without a report after the due month is late.
 """
@@ -539,7 +545,7 @@ def customer_cases(engine: Engine, scope: str, customer_id: int) -> dict:
     """Return the development cases of one customer inside `scope` for its development panel 客户开发:
     {"cases": id, code, customer, stage, team, developer, started_on, stage_on (latest first),
     "log": the stage log (case_id, stage, stage_on, note, actor, at; latest first),
-    "open": the id of its open case or None}."""
+    "open": the id of its open case or None, "open_stage": its stage}."""
     cases = _df(engine, f"""SELECT {_CASE_COLUMNS}
             WHERE {in_scope('d.org_path')} AND d.customer_id = :cid ORDER BY d.started_on DESC, d.id DESC""",
                 scope=scope_like(scope), cid=int(customer_id))
@@ -547,8 +553,16 @@ def customer_cases(engine: Engine, scope: str, customer_id: int) -> dict:
             FROM development_stage l JOIN development d ON d.id = l.case_id
             WHERE {in_scope('d.org_path')} AND d.customer_id = :cid ORDER BY l.stage_on DESC, l.id DESC""",
               scope=scope_like(scope), cid=int(customer_id))
-    still = cases.loc[~cases["stage"].isin(CLOSED_STAGES), "id"]
-    return {"cases": cases, "log": log, "open": int(still.iloc[0]) if len(still) else None}
+    still = cases.loc[~cases["stage"].isin(CLOSED_STAGES)]
+    return {"cases": cases, "log": log, "open": int(still["id"].iloc[0]) if len(still) else None,
+            "open_stage": str(still["stage"].iloc[0]) if len(still) else None}
+
+
+def next_stage(stage: str | None) -> str:
+    """The stage after `stage` on the way to signing (what a move form proposes); "plan" when unknown."""
+    if stage not in DEV_STAGES[:-1]:
+        return DEV_STAGES[1]
+    return DEV_STAGES[DEV_STAGES.index(stage) + 1]
 
 
 def case_candidates(engine: Engine, scope: str) -> pd.DataFrame:

@@ -164,7 +164,8 @@ def development_panel(c: dict) -> None:
     if data["open"] is None:
         done = ui.cases.open_form(ctx, base, {int(c["id"]): f"{c['name']} · {c['code']}"}, dev.default_case_day(ctx.month))
     else:
-        done = ui.cases.move_form(ctx, base, ui.cases.labels(t, data["cases"], only=data["open"]), dt.date.today())
+        done = ui.cases.move_form(ctx, base, ui.cases.labels(t, data["cases"], only=data["open"]), dt.date.today(),
+                                  current=data["open_stage"])
     if done:
         st.session_state[K.CASE_FLASH] = done
         st.rerun()

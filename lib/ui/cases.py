@@ -66,8 +66,9 @@ def open_form(ctx, base: str, customers: dict[int, str], day0: dt.date) -> str |
     return None if new_id is _FAILED else md(t, "dev.opened", case=new_id, customer=customers[cid])
 
 
-def move_form(ctx, base: str, cases: dict[int, str], day0: dt.date) -> str | None:
-    """The form moving one of `cases` ({id: label}) to a later stage or lost, with date, note and developer."""
+def move_form(ctx, base: str, cases: dict[int, str], day0: dt.date, current: str | None = None) -> str | None:
+    """The form moving one of `cases` ({id: label}) to a later stage or lost, with date, note and developer;
+    it proposes the stage after `current` (the case's stage, when one case is shown)."""
     t, base = ctx.t, Keys.row(base, "move")
     with st.form(Keys.row(base, "form")):
         st.markdown(f"**{t('dev.move_title')}**")
@@ -75,6 +76,7 @@ def move_form(ctx, base: str, cases: dict[int, str], day0: dt.date) -> str | Non
         case_id = st.selectbox(t("col.case"), list(cases), key=Keys.row(base, "case"), format_func=cases.get,
                                placeholder=t("dev.no_cases"))
         stage = st.selectbox(t("col.stage"), dev.CASE_STAGES[1:], key=Keys.row(base, "stage"),
+                             index=dev.CASE_STAGES[1:].index(dev.next_stage(current)),
                              format_func=lambda s: t(f"val.stage.{s}"))
         devs = _developers(ctx)
         developer = st.selectbox(t("col.developer"), [None, *devs], key=Keys.row(base, "developer"),
