@@ -372,3 +372,35 @@ def test_reverting_a_development_import_undoes_its_cases_their_log_and_the_signi
     result = revert(db, user(db, "admin"), report.batch_id)
     assert result.ok, result
     assert snapshot() == before
+
+
+def test_two_developers_taking_one_target_at_once_leave_one_taker(db):
+    """摘牌 at the same moment (SQLite: BEGIN IMMEDIATE; PostgreSQL: the guarded UPDATE): one take
+    stands, the other gets a catalog refusal and writes nothing."""
+    import threading
+
+    station = user(db, "station")
+    case = development.open_case(db, station, customer(db, station.scope, kind="institutional"), started_on=START)
+    with db.connect() as conn:
+        devs = [r[0] for r in conn.execute(text("SELECT id FROM customer_manager WHERE org_path LIKE :s AND active = :t "
+                                                "ORDER BY id LIMIT 2"), {"s": station.scope + "%", "t": True})]
+    assert len(devs) == 2
+    barrier, results = threading.Barrier(2), [None, None]
+
+    def take(i):
+        barrier.wait()
+        try:
+            results[i] = development.take(db, station, case, devs[i], on=START + DAY)
+        except ValidationError as exc:
+            results[i] = exc.errors[0].code
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results.count("collect") == 1, results
+    assert [r for r in results if r != "collect"][0] in ("case_changed", "case_taken"), results
+    winner = devs[results.index("collect")]
+    assert state(db, case)[0][2] == winner
+    assert [s for s, *_ in stage_log(db, case)] == ["collect", "assign"]
