@@ -124,7 +124,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "page.setup": _ADMINS,
     "org.edit": _ADMINS,  # create units from the map, rename, managers, boundaries
     # development cases 客户开发 (002 §6.5.4): open a case, move it through its stages
-    "development.edit": _STATION_AND_ABOVE,
+    "development.edit": _WRITERS,  # issue 15: customer managers develop their own customers too (003)
     # issue 14, rights below every door: grid editing 网格编辑 (the editor and every grid write), the daily
     # log written for another customer manager 代写工作日志, the overdue-matter sweep run as a job
     "grids.edit": _ABOVE_STATION,

@@ -190,6 +190,15 @@ def new_card_customer(alias: str = "c") -> Cond:
     return Cond(f"{_col(alias, 'kind')} = 'personal' AND {_col(alias, 'payment')} = 'fuel_card'", {})
 
 
+def developed_institution(alias: str = "c") -> Cond:
+    """Return "customer `alias` counts as a developed institutional customer" 机构客户 for the
+    development plan: institutional with its supply agreement on record (002 §6.5.4.5: 单位客户开发成功后
+    均须与其签订供油协议). Combine it with `developed_month = :month`; the institutions developed that
+    month without an agreement are shown apart (lib.development), never counted."""
+    return Cond(f"{_col(alias, 'kind')} = 'institutional' AND {_col(alias, 'agreement')} IS NOT NULL "
+                f"AND {_col(alias, 'agreement')} <> ''", {})
+
+
 def customers_by_tier_kind(engine: Engine, scope: str, month: str) -> pd.DataFrame:
     """Return customer counts on the books at the end of `month` by tier in force and kind.
 
@@ -245,11 +254,12 @@ def plan_targets(engine: Engine, scope: str, month: str) -> dict[str, int]:
 
 
 def new_customers(engine: Engine, scope: str, month: str) -> dict[str, int]:
-    """Return customers developed 新开发 in `month`: institutional, and personal card holders."""
+    """Return customers developed 新开发 in `month`: institutional ones with their supply agreement
+    (developed_institution, 002 §6.5.4.5), and personal card holders."""
     with engine.connect() as conn:
         row = conn.execute(
             text(
-                f"SELECT COALESCE(SUM(CASE WHEN c.kind = 'institutional' THEN 1 ELSE 0 END), 0), "
+                f"SELECT COALESCE(SUM(CASE WHEN {developed_institution().sql} THEN 1 ELSE 0 END), 0), "
                 f"COALESCE(SUM(CASE WHEN {new_card_customer().sql} THEN 1 ELSE 0 END), 0) "
                 f"FROM customer c WHERE {_in('c.org_path')} AND c.developed_month = :month"
             ),

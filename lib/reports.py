@@ -46,7 +46,7 @@ COLUMNS = {
     6: ["code", "name", "tier", "station", "owner", "gasoline_t", "diesel_t", "volume_t", "visits", "cycle_days",
         "avg3_t", "vs_avg3", "last_year_t", "vs_last_year", "last_visit"],
     7: ["unit", "inst_target", "inst_actual", "inst_completion", "inst_rank", "card_target", "card_actual",
-        "card_completion", "card_rank"],
+        "card_completion", "card_rank", "inst_no_agreement"],  # the last: developed without agreement (§6.5.4.5)
 }
 
 
@@ -119,7 +119,8 @@ def appendix_tables(engine: Engine, scope: str, month: str) -> dict[int, tuple[p
     out[7] = (a7, {
         "inst_target": tot["institutional"]["target"], "inst_actual": tot["institutional"]["actual"],
         "inst_completion": tot["institutional"]["completion"], "card_target": tot["personal_card"]["target"],
-        "card_actual": tot["personal_card"]["actual"], "card_completion": tot["personal_card"]["completion"]})
+        "card_actual": tot["personal_card"]["actual"], "card_completion": tot["personal_card"]["completion"],
+        "inst_no_agreement": tot["institutional"]["no_agreement"]})
     return out
 
 

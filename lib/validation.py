@@ -64,7 +64,7 @@ CODES = (
     "unknown_region", "province_mismatch", "area_empty", "area_twice", "area_city",
     # development cases 客户开发 (lib.development, 002 §6.5.4)
     "case_open", "case_closed", "stage_backwards", "agreement_required", "stage_date_early", "unknown_developer",
-    "case_changed",
+    "case_changed", "lost_reason_required", "developer_required", "case_taken",
     # password policy 密码策略 (lib.auth.check_password, issue 14)
     "password_short", "password_login", "password_weak",
     # limits checked before and while a file is parsed (issue 14, lib.importer.read and worker)

@@ -245,6 +245,8 @@ COLUMNS = (
     "assignee",
     # trainee confirmation 见习经理转正 (issue 15, 003)
     "confirmation_due",
+    # issue 15: the stage log, institutions developed without agreement (002 §6.5.4.5)
+    "case_id", "inst_no_agreement",
 )
 
 COLUMN_VALUES = {  # column → the vocabulary of its values, unless a table says otherwise (`values`)

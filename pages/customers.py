@@ -1,7 +1,10 @@
 """Customer archive 客户档案 (DOMAIN §2–§4): search, profile with tier explanation, create and edit."""
+import datetime as dt
+
 import streamlit as st
 
 from lib import auth, customers, fmt, maps, rules, ui, validation
+from lib import development as dev
 from lib.vocab import display, labelled
 
 ctx = ui.guard("pages/customers.py")
@@ -161,6 +164,28 @@ def save(action, *args, confirm_key: str) -> None:
     st.success(ui.md(t, "cust.saved_code", code=result[1]) if isinstance(result, tuple) else t("common.saved"))
 
 
+def development_panel(c: dict) -> None:
+    """The customer's development 客户开发 (002 §6.5.4): its cases with their stage log, a form opening a
+    case when none is open, else one moving the open case with its date and note (lib.ui.cases)."""
+    st.subheader(t("dev.panel_title"))
+    st.caption(t("dev.panel_help"))
+    if flash := st.session_state.pop(K.CASE_FLASH, None):
+        st.success(flash)
+    data = ui.cached(dev.customer_cases)(ctx.engine, ctx.scope, int(c["id"]))
+    ui.cases.history(ctx, ui.Keys.row(K.CASE, c["id"]), data, f"cases_{c['code']}")
+    if not auth.can(ctx.user, "development.edit"):
+        return
+    base = ui.Keys.row(K.CASE, c["id"])
+    if data["open"] is None:
+        done = ui.cases.open_form(ctx, base, {int(c["id"]): f"{c['name']} · {c['code']}"}, dev.default_case_day(ctx.month))
+    else:
+        done = ui.cases.move_form(ctx, base, ui.cases.labels(t, data["cases"], only=data["open"]), dt.date.today(),
+                                  current=data["open_stage"])
+    if done:
+        st.session_state[K.CASE_FLASH] = done
+        st.rerun()
+
+
 selected = st.session_state.get(K.SELECTED)
 prof = ui.cached(customers.profile)(ctx.engine, ctx.scope, selected) if selected else None
 with tab_profile:
@@ -197,6 +222,7 @@ with tab_profile:
         ui.table(prof["matters"], t, f"matters_{c['code']}", K.MATTERS,
                  ["kind", "title", "state", "step", "raised_at", "due_at", "closed_at"],
                  values={"kind": "matter_kind", "state": "state", "step": "step"})
+        development_panel(c)
 with tab_new:
     if not writer or not stations:
         st.info(t("cust.read_only"))

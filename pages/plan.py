@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from lib import auth, fmt, queries, surveys, targets, ui, validation
+from lib import auth, fmt, surveys, targets, ui, validation
 from lib import charts_dashboards as charts
 from lib import development as dev
 
@@ -28,6 +28,32 @@ c4.metric(t("plan.survey_late"), fmt.count(summary["survey_late"], ctx.lang),
           help=ui.md(t, "plan.survey_late_help", period=summary["survey_period"], stations=summary["stations"]))
 c1.caption(ui.md(t, "plan.formula", actual=card["actual"], target=card["target"]))
 c2.caption(ui.md(t, "plan.formula", actual=inst["actual"], target=inst["target"]))
+if inst["no_agreement"]:  # 002 §6.5.4.5: developed without agreement, shown apart, not counted
+    c2.caption(ui.md(t, "dev.inst_no_agreement", n=inst["no_agreement"], month=ctx.month))
+
+
+def development_cases(cases) -> None:
+    """Open targets 待摘牌目标 (002 §6.5.4.6) and the case forms (lib.ui.cases): open a case for a customer
+    (type to search), move a case with its date and note, take an open target; lib checks the same rights."""
+    targets = ui.cached(dev.open_targets)(ctx.engine, ctx.scope)
+    st.markdown(f"**{t('dev.targets_title')}**")
+    ui.table(targets, t, "dev_targets", K.TARGETS, ["id", "code", "customer", "station", "stage", "team", "started_on"])
+    if not auth.can(ctx.user, "development.edit"):
+        return
+    day0 = dev.default_case_day(ctx.month)  # a case opened inside the month the pipeline shows
+    who = ui.cases.customer_labels(ui.cached(dev.case_candidates)(ctx.engine, ctx.scope))
+    left, mid, right = st.columns(3)
+    with left:
+        done = ui.cases.open_form(ctx, K.CASE, who, day0)
+    today = dt.date.today()  # a move is dated when it happens (never before the case's last change)
+    with mid:
+        done = ui.cases.move_form(ctx, K.CASE, ui.cases.labels(t, cases), today) or done
+    with right:
+        done = ui.cases.take_form(ctx, K.CASE, ui.cases.labels(t, targets), today) or done
+    if done:
+        st.session_state[K.FLASH] = done
+        st.rerun()  # the pipeline, the cases and the figures at the top change
+
 
 tab_done, tab_plan, tab_pipe, tab_survey = st.tabs(
     [t("plan.tab_completion"), t("plan.tab_plan"), t("plan.tab_pipeline"), t("plan.tab_survey")])
@@ -45,7 +71,8 @@ with tab_done:
         if level != "station":
             right.plotly_chart(charts.completion_bars(roll, t, "inst"), key=K.INST_CHART)
     ui.table(roll, t, "plan_completion", K.ROLLUP, ["card_rank", "unit", "card_target", "card_actual",
-             "card_completion", "inst_rank", "inst_target", "inst_actual", "inst_completion"], progress)
+             "card_completion", "inst_rank", "inst_target", "inst_actual", "inst_completion", "inst_no_agreement"],
+             progress)
 with tab_plan:
     nxt = dev.next_month(ctx.month)
     st.info(ui.md(t, "plan.due_line", month=nxt, due=dev.plan_due(nxt).isoformat()))
@@ -102,50 +129,7 @@ with tab_pipe:
     st.markdown(f"**{t('dev.cases_title')}**")
     ui.table(cases, t, "dev_cases", K.CASES, ["id", "code", "customer", "stage", "team", "developer", "started_on",
                                               "stage_on"])
-    if auth.can(ctx.user, "development.edit"):  # 002 §6.5.4: open a case, move it (lib checks the same rights)
-        day0 = dev.default_case_day(ctx.month)  # inside the month the pipeline shows
-        left, right = st.columns(2)
-        with left.form(K.OPEN_FORM):
-            st.markdown(f"**{t('dev.open_title')}**")
-            st.caption(t("dev.open_help"))
-            who = ui.cached(dev.case_candidates)(ctx.engine, ctx.scope)
-            names = dict(zip(who["code"], who["name"]))
-            code = st.selectbox(t("col.customer"), list(names), key=K.OPEN_CUSTOMER,
-                                format_func=lambda c: f"{names[c]} · {c}", placeholder=t("dev.no_candidates"))
-            team = st.text_input(t("col.team"), max_chars=dev.TEAM_MAX, key=K.OPEN_TEAM)
-            mgrs = ui.cached(queries.managers)(ctx.engine, ctx.scope)
-            mgr_names = dict(zip(mgrs["id"].astype(int), mgrs["name"] + " · " + mgrs["unit"]))
-            developer = st.selectbox(t("col.developer"), [None, *mgr_names], key=K.OPEN_DEVELOPER,
-                                     format_func=lambda m: t("dev.no_developer") if m is None else mgr_names[m])
-            started = st.date_input(t("col.started_on"), value=day0, max_value=dt.date.today(), key=K.OPEN_DAY)
-            opened = st.form_submit_button(t("dev.open"), type="primary", key=K.OPEN_SUBMIT)
-        with right.form(K.MOVE_FORM):
-            st.markdown(f"**{t('dev.move_title')}**")
-            st.caption(t("dev.move_help"))
-            labels = {int(r["id"]): f"{r['id']} · {r['customer']} · " + t(f"val.stage.{r['stage']}")
-                      for r in cases.to_dict("records")}
-            case_id = st.selectbox(t("col.case"), list(labels), key=K.MOVE_CASE, format_func=labels.get,
-                                   placeholder=t("dev.no_cases"))
-            stage = st.selectbox(t("col.stage"), dev.CASE_STAGES[1:], key=K.MOVE_STAGE,
-                                 format_func=lambda s: t(f"val.stage.{s}"))
-            moved_on = st.date_input(t("dev.day"), value=day0, max_value=dt.date.today(), key=K.MOVE_DAY)
-            moved = st.form_submit_button(t("dev.move"), key=K.MOVE_SUBMIT)
-        try:
-            if opened and code:
-                new_id = dev.open_case(ctx.engine, ctx.user, code, team=team, developer_id=developer, started_on=started)
-                done = ui.md(t, "dev.opened", case=new_id, customer=names[code])
-            elif moved and case_id is not None:
-                dev.advance_case(ctx.engine, ctx.user, case_id, stage, on=moved_on)
-                done = t("dev.moved", case=case_id, stage=t(f"val.stage.{stage}"))
-            else:
-                done = None
-        except ValueError as exc:
-            st.error(ui.md(t, "common.invalid", reason=validation.describe(exc, t)))
-        else:
-            if done:
-                ui.invalidate("plans")  # the pipeline, the open cases and the figures at the top
-                st.session_state[K.FLASH] = done
-                st.rerun()
+    development_cases(cases)
 with tab_survey:  # the surveys are recorded and followed on pages/surveys.py (002 §6.5.1–6.5.2)
     st.info(ui.md(t, "plan.survey_line", period=summary["survey_period"], next=surveys.next_survey_period(ctx.month)))
     ui.page_link("pages/surveys.py", t("surveys.plan_link"), ctx.user)

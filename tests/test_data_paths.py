@@ -45,8 +45,12 @@ WRITERS: dict[str, list[tuple[str, str | None]]] = {
     "development_plan": [("lib.development.set_target", "pages/plan.py"), ("import:targets", None)],
     "survey_submission": [("import:surveys", None), ("lib.surveys.record_survey", "pages/surveys.py")],
     # development cases 客户开发 (002 §6.5.4): opened and moved on the plan page's pipeline tab
-    "development": [("lib.development.open_case", "pages/plan.py"), ("lib.development.advance_case", "pages/plan.py"),
-                    ("import:development", None)],
+    # (the forms of pages/plan.py and pages/customers.py are lib.ui.cases's)
+    "development": [("lib.development.open_case", "lib/ui/cases.py"), ("lib.development.advance", "lib/ui/cases.py"),
+                    ("lib.development.take", "lib/ui/cases.py"), ("import:development", None)],
+    # the stage log 开发过程记录 (issue 15): each open, move and take writes a row; the import too
+    "development_stage": [("lib.development.open_case", "lib/ui/cases.py"), ("lib.development.advance", "lib/ui/cases.py"),
+                          ("import:development", None)],
     "customer_manager": [("import:managers", None)],
     "manager_rating": [("lib.managers.rate", "pages/managers.py")],
     "manager_plan": [("lib.managers.set_plan", "pages/managers.py")],

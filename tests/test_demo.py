@@ -76,20 +76,20 @@ def test_same_seed_same_data_other_seed_other_data(built, tmp_path):
 # re-pinned on purpose when the demo moved onto Shandong's real cities and districts (lib.regions:
 # official names, adcodes, real boundaries; issue 13), which changed every table; customer_manager once
 # more for its new column `code` (migration 0012); station once more when the grade followed DOMAIN §9
-# (2 t/day is a reform candidate; no "large" grade); monthly_consumption and its two summaries when personal
-# customers could fuel once a month (visits 1–8, so the customer return rate is not ~100 %, issue 15) and
-# four_rate_target when the default return-rate target became 0.70 for the customer-counted rate.
+# (2 t/day is a reform candidate; no "large" grade); customer, its summaries and development once more
+# when developed institutions got their supply agreements and cases their stage log (issue 15, 002 §6.5.4).
 PINNED_ARGS = dict(seed=1, customers=400, months=3, end_month="2025-06")
 PINNED = {
-    "competitor_station": (10, "5375db17a372a482"), "customer": (400, "9fe5622ff7ba1d19"),
-    "customer_manager": (57, "be86301b3ff7e37a"), "customer_monthly": (665, "ec22bbd5cf66d3a6"),
-    "development": (43, "85a2442153230380"), "development_plan": (8, "b527bbfb54f8614a"),
-    "four_rate_target": (12, "f83cde0cd41b6fcf"), "grid": (30, "a966ba34069d5c3b"),
+    "competitor_station": (10, "5375db17a372a482"), "customer": (400, "9e30a6005fcdd15d"),
+    "customer_manager": (57, "be86301b3ff7e37a"), "customer_monthly": (665, "9e507011932d3940"),
+    "development": (42, "c6dddaceae9e949e"), "development_plan": (8, "b527bbfb54f8614a"),
+    "four_rate_target": (12, "50e8bfb95963fdc0"), "grid": (30, "a966ba34069d5c3b"),
     "matter": (60, "3c19d76efa552303"), "matter_event": (130, "645caf5643295fc9"),
     "matter_flow": (60, "ea3851b9323bb7c1"), "monthly_consumption": (644, "18ec18d417d734b9"),
     "org_unit": (52, "7251b00f398ca11f"), "patch": (57, "3e76e7ae4717997b"), "station": (30, "6d63de3339308831"),
-    "station_monthly": (223, "86e4fa23a5f9eebe"), "station_traffic": (2730, "a5fc4a1e9d9538fe"),
+    "station_monthly": (227, "bb7eb0061fbde0a3"), "station_traffic": (2730, "a5fc4a1e9d9538fe"),
     "visit": (341, "2f1f16c28e1d776e"), "work_log": (176, "f60c5a32ee4dde30"),
+    "development_stage": (81, "aa302399aa73a95c"),
 }
 
 

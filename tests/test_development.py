@@ -28,13 +28,15 @@ def _independent_plan(engine, scope, month):
         units = conn.execute(text("SELECT id, level FROM org_unit WHERE path LIKE :s"), {"s": like}).all()
         edited = {(u, k): t for u, k, t in conn.execute(
             text("SELECT org_unit_id, kind, target FROM development_plan WHERE month = :m"), {"m": month}).all()}
-        new = conn.execute(text("SELECT kind, payment FROM customer WHERE org_path LIKE :s AND developed_month = :m"),
-                           {"s": like, "m": month}).all()
+        new = conn.execute(text("SELECT kind, payment, agreement FROM customer WHERE org_path LIKE :s "
+                                "AND developed_month = :m"), {"s": like, "m": month}).all()
     inst_t = sum(edited.get((u, "institutional"), 1) for u, lv in units if lv == "district")
     card_t = sum(edited.get((u, "personal_card"), 10) for u, lv in units if lv == "station")
-    inst_a = sum(1 for k, _ in new if k == "institutional")
-    card_a = sum(1 for k, p in new if k == "personal" and p == "fuel_card")
-    return {"institutional": (inst_t, inst_a), "personal_card": (card_t, card_a)}
+    # 002 §6.5.4.5: an institution counts only with its supply agreement; the others are shown apart
+    inst_a = sum(1 for k, _, a in new if k == "institutional" and a)
+    card_a = sum(1 for k, p, _ in new if k == "personal" and p == "fuel_card")
+    no_agreement = sum(1 for k, _, a in new if k == "institutional" and not a)
+    return {"institutional": (inst_t, inst_a), "personal_card": (card_t, card_a), "no_agreement": no_agreement}
 
 
 @pytest.mark.parametrize("level", ["province", "city", "district", "station"])
@@ -45,6 +47,7 @@ def test_totals_equal_independent_sql_and_the_overview(engine, level, month):
     exp = _independent_plan(engine, scope, month)
     for kind in dev.KINDS:
         assert (got[kind]["target"], got[kind]["actual"]) == exp[kind], kind
+    assert got["institutional"].pop("no_agreement") == exp["no_agreement"]
     assert got == queries.plan_completion(engine, scope, month)
 
 

@@ -56,6 +56,7 @@ COLUMNS = [
     ("app_user", "display_name"), ("visit", "note"), ("matter", "title"), ("matter", "description"),
     ("matter_event", "note"), ("work_log", "content"), ("development", "team"), ("win_back_task", "note"),
     ("survey_submission", "note"),
+    ("development_stage", "note"), ("development_stage", "actor"),  # the stage log (issue 15)
 ]
 NAMES = {"org_unit", "station", "competitor_station", "grid", "customer", "customer_manager"}
 

@@ -259,7 +259,7 @@ def _grid_geometry(engine, t):
 
 
 def _open_case(engine, t):
-    return {"case": development.open_case(engine, system_user(engine), t.customer_code)}
+    return {"case": development.open_case(engine, system_user(engine), t.customer_id)}
 
 
 def _matter(engine, t, now=None):
@@ -295,9 +295,11 @@ CASES = [
     Case("development.set_target", "development.set_target", "plans.edit",
          lambda e, u, t: development.set_target(e, u, t.district_unit_id, "2026-11", "institutional", 7), _district),
     Case("development.open_case", "development.open_case", "development.edit",
-         lambda e, u, t: development.open_case(e, u, t.customer_code)),
-    Case("development.advance_case", "development.advance_case", "development.edit",
-         lambda e, u, t, case=None: development.advance_case(e, u, case, "lost"), setup=_open_case),
+         lambda e, u, t: development.open_case(e, u, t.customer_id)),
+    Case("development.advance", "development.advance", "development.edit",
+         lambda e, u, t, case=None: development.advance(e, u, case, "lost", note="权限测试"), setup=_open_case),
+    Case("development.take", "development.take", "development.edit",
+         lambda e, u, t, case=None: development.take(e, u, case, t.manager_id), setup=_open_case),
     Case("surveys.record_survey", "surveys.record_survey", "surveys.record",
          lambda e, u, t: surveys.record_survey(e, u, t.station_unit_id, surveys.next_survey_period(TODAY.strftime("%Y-%m")), 5), _station),
     Case("surveys.record_special_survey", "surveys.record_special_survey", "surveys.record",

@@ -39,7 +39,7 @@ MATRIX = {  # x = allowed, . = refused
     "page.stations": "xxxxxx", "stations.edit": "x.xx..", "stations.sales": "x.xxx.",
     "managers.edit": "x.xx..", "rates.targets": "x.xx..",
     "page.setup": "x.....", "org.edit": "x.....",
-    "development.edit": "x.xxx.",
+    "development.edit": "x.xxxx",
     "grids.edit": "x.xx..", "visits.log_for_others": "x.xxx.",
     "imports.customers": "x.xxx.", "imports.consumption": "x.xxx.", "imports.traffic": "x.xxx.",
     "imports.visits": "x.xxx.", "imports.grids": "x.xx..", "imports.stations": "x.xx..",
@@ -275,6 +275,7 @@ TABLE_AREAS = {
     "customer_manager": {"managers"}, "manager_plan": {"managers"}, "manager_rating": {"managers"},
     "grid": {"grids"}, "patch": {"grids"}, "app_user": {"users"},
     "station_sales": {"org"},  # monthly station sales: the stations' daily sales and grade (lib.stations)
+    "development_stage": {"plans"},  # a development case's stage log (issue 15)
 }
 
 

@@ -3,7 +3,7 @@ customer survey (`survey_submission.objects`, {object type: count}) and `special
 customer special survey 重点客户专项调查 on one consumer group.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

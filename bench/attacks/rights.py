@@ -145,10 +145,10 @@ def _open_case(env, engine, user):
     from lib import development
 
     with engine.connect() as conn:
-        code = conn.execute(text("SELECT code FROM customer WHERE org_path LIKE :p AND status = 'potential' AND id NOT IN "
-                                 "(SELECT customer_id FROM development) ORDER BY id"),
-                            {"p": env.user("customer_manager").scope + "%"}).scalar()
-    return development.open_case(engine, user, code, started_on=DAY)
+        cid = conn.execute(text("SELECT id FROM customer WHERE org_path LIKE :p AND status = 'potential' AND id NOT IN "
+                                "(SELECT customer_id FROM development) ORDER BY id"),
+                           {"p": env.user("customer_manager").scope + "%"}).scalar()
+    return development.open_case(engine, user, cid, started_on=DAY)
 
 
 def _win_back(env, engine, user):
@@ -294,7 +294,7 @@ DOORS = (
     Door("import.stations", ABOVE_STATION, _import("stations", _stations_file)),
     Door("managers.set_plan", STATION_UP, _set_plan),
     Door("surveys.record_survey", STATION_UP, _survey),
-    Door("development.open_case", STATION_UP, _open_case),
+    Door("development.open_case", WRITERS, _open_case),
     Door("stations.set_sales", STATION_UP, _set_sales),
     Door("import.customers", STATION_UP, _import("customers", _customers_file)),
     Door("import.consumption", STATION_UP, _import("consumption", _consumption_file)),
@@ -472,4 +472,4 @@ def _s11(env, engine, user):
 def _s12(env, engine, user):
     from lib import development
 
-    return development.open_case(engine, user, env.fx["foreign_customer"]["code"], started_on=DAY)
+    return development.open_case(engine, user, env.fx["foreign_customer"]["id"], started_on=DAY)

@@ -185,6 +185,7 @@ def _work(conn: Connection, rng: np.random.Generator, ids: Ids, org: stations.Or
     write(conn, m.DevelopmentPlan.__table__, plans)
     cases = work.case_rows(rng, ids, org, attrs, period)
     write(conn, m.Development.__table__, cases)
+    write(conn, m.DevelopmentStage.__table__, work.stage_log_rows(cases, period.as_of))
     visits = work.visit_rows(rng, ids, org, attrs, managers, period.as_of)
     write(conn, m.Visit.__table__, visits)
     mats, events = matters.matter_rows(rng, ids, org, attrs, period.as_of)

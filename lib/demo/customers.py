@@ -91,6 +91,7 @@ def build(rng: np.random.Generator, ids: Ids, org: Org, period: Period, n: int, 
     value_and_loyalty(rng, x)
     personal_development(rng, x, org)
     institutional_development(rng, x, org)
+    rule_book(x)  # after development: a developed institution's supply agreement decides its tier too
     churn(rng, x)
     rule_book(x)  # after payment and loyalty are final: they pick the station rule (002 §6.4.1.4.3)
     names(rng, x, st)
@@ -282,6 +283,20 @@ def institutional_development(rng: np.random.Generator, x: Draft, org: Org) -> N
                 continue
             x.dev[pool[used:used + k]] = mo
             used += k
+    agreements_of_developed(x)
+
+
+def agreements_of_developed(x: Draft) -> None:
+    """An institution counts as developed only with its supply agreement (002 §6.5.4.5: 单位客户开发成功后
+    均须与其签订供油协议): most developed institutions get one, with the city branch when large, else with
+    the district; about one in ten (by id) is left without, so the plan page's "developed without
+    agreement" figure is seen. No random draws: the demo's stream stays as it was."""
+    developed = np.nonzero(x.inst & (x.dev >= 0) & np.array([a is None for a in x.agreement], dtype=bool))[0]
+    for i in developed.tolist():
+        if i % 10 == 3:
+            continue
+        big = rules.institution_size(float(x.g[i]), float(x.d[i]), float(x.card[i])) == "large"
+        x.agreement[i] = "city" if big else "district"
 
 
 def churn(rng: np.random.Generator, x: Draft) -> None:
@@ -450,7 +465,7 @@ def assemble(ids: Ids, x: Draft, st: list[dict], period: Period) -> Customers:
     attrs = dict(id=ids.take("customer", x.N), sidx=x.sidx, inst=x.inst, status=x.status, g=x.g, d=x.d,
                  card=x.card, dev=x.dev, lost=x.lost, trend=x.trend, manager=manager, tiers=x.tiers,
                  override=np.where(x.ov, x.override, None), per=x.per, starts=x.starts, sub_type=x.sub_type,
-                 kind=x.kind, value_class=x.value_class, names=x.names, path=path)
+                 kind=x.kind, value_class=x.value_class, names=x.names, path=path, agreement=x.agreement)
     return Customers(_rows(x, st, period, attrs), attrs, _counts(x))
 
 

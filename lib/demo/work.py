@@ -55,6 +55,8 @@ def case_rows(rng: np.random.Generator, ids: Ids, org: Org, c: dict, period: Per
         big = c["inst"][i] and c["value_class"][i] <= 2
         team = f"{s['district']['city']['name']}分公司重点客户开发组(摘牌)" if big else f"{s['name']}开发小组"
         mid = int(c["manager"][i]) or s["managers"][0]["id"]
+        if c["inst"][i] and stage in DEV_STAGES[:2]:  # an institution not yet assigned: an open target 待摘牌 (§6.5.4.6)
+            mid = None
         rows.append((int(c["id"][i]), c["path"][i], stage, team, mid, started, stage_on))
 
     potential = np.nonzero(c["status"] == "potential")[0]
@@ -66,7 +68,9 @@ def case_rows(rng: np.random.Generator, ids: Ids, org: Org, c: dict, period: Per
     recent = np.nonzero((c["dev"] >= period.n - 2) & (c["status"] == "existing"))[0]
     for i in rng.permutation(recent)[: min(cap // 4, int(0.15 * len(recent)) + 1)].tolist():
         won = months.first_day(period.month_list[c["dev"][i]]) + dt.timedelta(days=int(rng.integers(0, 28)))
-        add_case(i, "signed", won - dt.timedelta(days=int(rng.integers(10, 90))), won)
+        started = won - dt.timedelta(days=int(rng.integers(10, 90)))
+        if not c["inst"][i] or c["agreement"][i]:  # an institution signs only with its agreement (§6.5.4.5)
+            add_case(i, "signed", started, won)
     comp = np.nonzero(c["status"] == "competitor")[0]
     for i in rng.permutation(comp)[: min(cap // 4, int(0.1 * len(comp)) + 1)].tolist():
         started = as_of - dt.timedelta(days=int(rng.integers(40, 200)))
@@ -74,6 +78,23 @@ def case_rows(rng: np.random.Generator, ids: Ids, org: Org, c: dict, period: Per
     cols = columns(rows, ("customer_id", "org_path", "stage", "team", "developer_id", "started_on", "stage_on"))
     cols["id"] = ids.take("development", len(rows))
     return frame(cols)
+
+
+STAGE_NOTES = {"collect": "了解客户用油需求、决策人及目前加油地点", "plan": "制定开发方案：优惠政策与合作方式",
+               "assign": "确定开发人员，与决策人对接", "control": "跟踪开发进展，协调价格与开票问题",
+               "signed": "签订供油协议，指定专人负责日常业务", "lost": "客户已与竞争对手签订供油协议"}
+
+
+def stage_log_rows(cases: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The stage log 开发过程记录 of the demo's cases (002 §6.5.4): "collect" on the day each started and,
+    when it moved on, its stage on its stage day, each with a note (a lost case's reason); no random draws."""
+    rows = []
+    for r in cases.itertuples(index=False):
+        at = dt.datetime.combine(as_of, dt.time(18, 0))
+        rows.append((r.id, DEV_STAGES[0], r.started_on, STAGE_NOTES[DEV_STAGES[0]], "demo", at))
+        if r.stage != DEV_STAGES[0]:
+            rows.append((r.id, r.stage, r.stage_on, STAGE_NOTES[r.stage], "demo", at))
+    return frame(columns(rows, ("case_id", "stage", "stage_on", "note", "actor", "at")))
 
 
 def visit_rows(rng: np.random.Generator, ids: Ids, org: Org, c: dict, managers: list[dict],

@@ -1,12 +1,17 @@
 """The `development` import 客户开发项目导入 (002 §6.5.4): a company's development cases, open or
-closed, as a file (one row a case): customer_code, stage, team, developer_code, started_on, stage_on.
+closed, as a file (one row a case): customer_code, stage, team, developer_code, started_on, stage_on,
+note.
 
-The rules are those of the plan page's forms (lib.development.open_case / advance_case): the right
-"development.edit" (the whole file is refused without it), customers inside the importer's scope, a
-developer 客户经理 by code inside the scope, the stage a code of collect/plan/assign/control/signed/lost
-or its label, "signed" only for a customer whose supply agreement is on record (002 §6.5.4.5), dates
-not in the future with stage_on (default started_on) not before started_on, and at most one open case
-per customer (none already in the database, one in the file). Every case written is audited.
+The rules are lib.development's (`open_case` / `advance`): the right "development.edit" (the whole file
+is refused without it), customers inside the importer's scope, a developer 客户经理 by code inside the
+scope, the stage a code of collect/plan/assign/control/signed/lost or its label, the stage rules of
+`lib.development.stage_rule` (one statement for the forms and this file: a developer from "assign" on,
+a lost case's reason in its note, "signed" for an institution only with its supply agreement on record,
+002 §6.5.4.5), dates not in the future with stage_on (default started_on) not before started_on, and at
+most one open case per customer (none already in the database, one in the file). Each case gets its
+stage log (collect on started_on, then its stage on stage_on with the note); a signed case makes its
+customer existing and developed in the month of stage_on (`lib.development.sign_customer`, the
+summaries refreshed). Every case written is audited.
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ ACTION = "development.edit"
 
 def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
     """Load what the checks need into `ctx.people` for a development import (the actor's role, the
-    managers by code, the customers' agreements and open cases); nothing for other kinds."""
+    managers by code, the customers' kind and agreement, their open cases); nothing for other kinds."""
     if kind != KIND:
         return
     row = conn.execute(text("SELECT role, active FROM app_user WHERE login = :l"), {"l": actor}).first()
@@ -40,18 +45,18 @@ def prepare(conn: Connection, ctx: Context, kind: str, actor: str) -> None:
                            params={"t": True})
     mg["code"] = managers.effective_codes(mg).str.upper()
     ids = [int(i) for i in ctx.customers["id"]] if len(ctx.customers) else []
-    agreed, open_ = set(), {}
+    facts, open_ = {}, {}
     for start in range(0, len(ids), 900):  # bound parameters per statement stay few
         chunk = ids[start:start + 900]
         names = {f"c{i}": c for i, c in enumerate(chunk)}
         marks = ", ".join(":" + k for k in names)
-        agreed |= {int(r[0]) for r in conn.execute(text(
-            f"SELECT id FROM customer WHERE id IN ({marks}) AND agreement IS NOT NULL AND agreement <> ''"), names)}
+        facts |= {int(r[0]): (r[1] == "institutional", r[2] or "") for r in conn.execute(text(
+            f"SELECT id, kind, agreement FROM customer WHERE id IN ({marks})"), names)}
         open_ |= {int(r[0]): int(r[1]) for r in conn.execute(text(
             f"SELECT customer_id, id FROM development WHERE customer_id IN ({marks}) "
             f"AND stage NOT IN ('signed', 'lost')"), names)}
     ctx.people = {"role": role, "kind": kind, "managers": mg.drop_duplicates("code").set_index("code"),
-                  "agreed": agreed, "open": open_}
+                  "facts": facts, "open": open_}
 
 
 def check(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
@@ -80,9 +85,8 @@ def check(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
     ck.flag((dcode != "") & ~(known & m["org_path"].fillna("").str.startswith(ctx.scope)), "developer_code",
             "unknown_developer", values=df["developer_code"])
     cid = cu["id"]
-    has_agreement = np.array([c == c and c is not None and int(c) in ctx.people["agreed"] for c in cid], dtype=bool)
-    ck.flag((stage == "signed") & cid.notna() & ~has_agreement, "stage", "agreement_required",
-            values=df["customer_code"])
+    note = ck.text("note", max_len=dev.NOTE_MAX)
+    _stage_rules(ck, df, stage, cid, m["id"].where((dcode != "") & known), note, ctx)
     is_open = stage.isin(dev.DEV_STAGES[:-1])
     open_case = [ctx.people["open"].get(int(c)) if c == c and c is not None else None for c in cid]
     for i in np.flatnonzero(is_open.to_numpy() & np.array([c is not None for c in open_case], dtype=bool)):
@@ -90,13 +94,28 @@ def check(df: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, Checker]:
     ck.duplicates([df["customer_code"].str.upper()], "customer_code", mask=is_open & (df["customer_code"] != ""))
     out = pd.DataFrame({"customer_id": cid, "org_path": cu["org_path"], "stage": stage, "team": team,
                         "developer_id": m["id"], "started_on": started, "stage_on": stage_on,
-                        "code": df["customer_code"].str.upper()}, index=df.index)
+                        "code": df["customer_code"].str.upper(), "note": note}, index=df.index)
     return out, ck
 
 
+def _stage_rules(ck: Checker, df: pd.DataFrame, stage: pd.Series, cid: pd.Series, developer: pd.Series,
+                 note: pd.Series, ctx: Context) -> None:
+    """Flag each row breaking lib.development.stage_rule (the forms' rules), a case written at its stage."""
+    columns = {"stage": "stage", "note": "note", "developer": "developer_code"}
+    for i, (s, c, d, n) in enumerate(zip(stage, cid, developer, note)):
+        if s not in dev.CASE_STAGES or c is None or c != c:
+            continue  # a bad stage or customer is flagged already
+        institutional, agreement = ctx.people["facts"].get(int(c), (False, ""))
+        broken = dev.stage_rule(None, s, institutional=institutional, agreement=agreement,
+                                developer=None if d is None or d != d else int(d), note=n or "")
+        if broken:
+            ck.add(i, columns[broken[0]], broken[1], value=df["customer_code"].iloc[i])
+
+
 def write(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
-    """Insert the checked cases in the caller's transaction, each audited as lib.development.open_case
-    does; return (inserted, 0)."""
+    """Insert the checked cases in the caller's transaction, each with its stage log, audited as
+    lib.development.open_case does; a signed case signs its customer (lib.development.sign_customer).
+    Return (inserted, 0)."""
     for r in out.to_dict("records"):
         dev_id = r["developer_id"]
         dev_id = None if dev_id is None or dev_id != dev_id else int(dev_id)
@@ -105,7 +124,14 @@ def write(conn: Connection, out: pd.DataFrame, actor: str) -> tuple[int, int]:
             "VALUES (:c, :p, :s, :t, :d, :a, :b) RETURNING id"),
             {"c": int(r["customer_id"]), "p": r["org_path"], "s": r["stage"], "t": r["team"] or "", "d": dev_id,
              "a": r["started_on"], "b": r["stage_on"]}).scalar_one()
+        first = r["stage"] == dev.DEV_STAGES[0]
+        dev.log_stage(conn, case_id, dev.DEV_STAGES[0], r["started_on"], r["note"] if first else "", actor)
+        if not first:
+            dev.log_stage(conn, case_id, r["stage"], r["stage_on"], r["note"], actor)
+        if r["stage"] == "signed":
+            dev.sign_customer(conn, actor, int(r["customer_id"]), r["stage_on"])
         auth.audit(conn, actor, "case_open", "development", case_id, None,
                    {"customer": r["code"], "stage": r["stage"], "team": r["team"] or "", "developer_id": dev_id,
-                    "started_on": str(r["started_on"]), "stage_on": str(r["stage_on"])}, org_path=r["org_path"])
+                    "started_on": str(r["started_on"]), "stage_on": str(r["stage_on"]), "note": r["note"] or ""},
+                   org_path=r["org_path"])
     return len(out), 0

@@ -61,7 +61,9 @@ TABLES: dict[str, tuple[tuple[str, tuple[str, ...], Filter], ...]] = {
     "rate_targets": (("four_rate_target", ("station_id", "rate"), None),),
     "surveys": (("survey_submission", ("id",), None), ("special_survey", ("id",), None)),
     "org_units": (("org_unit", ("id",), None),),
-    "development": (("development", ("id",), None),),
+    # development cases: signing changes the customer (lib.development.sign_customer); each case its stage log
+    "development": (("customer", ("code",), lambda o: {"code": sorted(set(o.loc[o["stage"] == "signed", "code"]))}),
+                    ("development", ("id",), None), ("development_stage", ("id",), None)),
     "grids": (("grid", ("id",), None),),
 }
 # Summary rows that hang on a row an import inserted: deleted before that row on revert.
@@ -286,7 +288,7 @@ def _cells(changes: pd.DataFrame, col: str) -> list:
 
 def _refresh(conn: Connection, kind: str, changes: pd.DataFrame, span: tuple) -> None:
     """Summaries as the import's write path refreshes them (lib.importer.write)."""
-    if kind == "customers":
+    if kind in ("customers", "development"):  # a development import changes the customers it signs
         stations = sorted({int(s) for s in _cells(changes, "station_id")})
         if stations:
             refresh_station_monthly(conn, station_ids=stations)

@@ -50,7 +50,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     # development cases 客户开发 (lib.importer.devcases)
     "development": [("customer_code", "客户代码", True), ("stage", "开发阶段", True), ("team", "开发小组", False),
                     ("developer_code", "开发人员编号", False), ("started_on", "开始日期", True),
-                    ("stage_on", "阶段变更日期", False)],
+                    ("stage_on", "阶段变更日期", False), ("note", "阶段说明", False)],
 }
 PASSING = ("passing_car", "passing_medium", "passing_truck", "passing_bus")
 # impossible counts: (numerator, denominator, rate) — FOUR_RATES.md "a count that makes a rate exceed 100 %"

@@ -44,7 +44,8 @@ EXAMPLES = {
                   "manager_name": "张经理", "manager_phone": "13800000000",
                   "boundary": '{"type":"Polygon","coordinates":[[[117.0,36.6],[117.1,36.6],[117.1,36.7],[117.0,36.6]]]}'},
     "development": {"customer_code": "370102001J10000001X", "stage": "plan", "team": "历下第1站开发小组",
-                    "developer_code": "KM0001", "started_on": "2026-09-15", "stage_on": "2026-10-08"},
+                    "developer_code": "KM0001", "started_on": "2026-09-15", "stage_on": "2026-10-08",
+                    "note": "已拜访采购负责人，报价方案已提交"},
 }
 
 

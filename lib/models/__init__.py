@@ -26,6 +26,7 @@ from lib.models.development import (
     SURVEY_STATES,
     Development,
     DevelopmentPlan,
+    DevelopmentStage,
     SpecialSurvey,
     SurveySubmission,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "StationMonthly", "CustomerMonthly",
     "StationTraffic", "FourRateTarget",
     "DEV_STAGES", "SURVEY_STATES", "DevelopmentPlan", "Development", "SurveySubmission", "SpecialSurvey",
+    "DevelopmentStage",
     "Visit", "Matter", "MatterEvent", "MatterFlow", "WorkLog", "ManagerRating", "ManagerPlan",
     "TASK_STATES", "WARNING_REASONS", "WinBackTask",
     "LoginAttempt", "UserSession",

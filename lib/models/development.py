@@ -89,3 +89,17 @@ class SpecialSurvey(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=dt.datetime.utcnow)
 
     __table_args__ = (UniqueConstraint("org_unit_id", "topic", "started_on"),)
+
+
+class DevelopmentStage(Base):
+    """The stage log 开发过程记录 of a development case (002 §6.5.4, "建立客户开发过程跟踪与信息反馈机制",
+    §6.5.4.4): one row per stage reached, with its day, note, who wrote it and when."""
+
+    __tablename__ = "development_stage"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("development.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(10))  # DEV_STAGES, or "lost"
+    stage_on: Mapped[dt.date] = mapped_column(Date)  # the day the case reached the stage
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(50))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)

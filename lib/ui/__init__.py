@@ -11,7 +11,7 @@
 - `map_assets`: the URL maps load Leaflet from. `presentation`: slide HTML and charts, briefing downloads. `keys`: every session-state key, `Keys`.
 """
 from lib.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator  # noqa: F401 (re-exported for app.py)
-from lib.ui import forms, tables  # noqa: F401 (tests patch tables.TABLE_ROWS)
+from lib.ui import cases, forms, tables  # noqa: F401 (tests patch tables.TABLE_ROWS; cases: the development case forms)
 from lib.ui.bootstrap import demo_mode, ensure_data, get_engine
 from lib.ui.cache import (
                           AREAS,

@@ -70,7 +70,7 @@ IMPORT_AREAS: dict[str, tuple[str, ...]] = {
     "managers": ("managers",), "users": ("users",), "targets": ("plans",), "rate_targets": ("org",),
     "surveys": ("plans",),
     "org_units": ("org",),
-    "development": ("plans",),
+    "development": ("plans", "customers"),  # a signed case makes its customer existing (lib.development)
 }
 
 _readers: dict[Callable, Callable] = {}  # fn → its st.cache_data wrapper, made once

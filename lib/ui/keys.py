@@ -167,6 +167,8 @@ class Keys:
         PICK = "cust_pick"
         SELECTED = "cust_selected"
         CHART = "cust_chart"
+        CASE = "cust_case"  # base of the development panel's keys (lib.ui.cases), + customer id
+        CASE_FLASH = "cust_case_flash"
         VISITS = "cust_visits"  # table widgets
         MATTERS = "cust_matters"
         NEW_FORM = "cust_new_form"
@@ -340,17 +342,8 @@ class Keys:
         GRID_SAVE = "plan_grid_save"
         TARGETS_EXPORT = "plan_targets_export"  # the targets in the targets import's format
         CASES = "plan_cases"  # development cases 客户开发 (002 §6.5.4)
-        OPEN_FORM = "plan_open_form"
-        OPEN_CUSTOMER = "plan_open_customer"
-        OPEN_TEAM = "plan_open_team"
-        OPEN_DEVELOPER = "plan_open_developer"
-        OPEN_DAY = "plan_open_day"
-        OPEN_SUBMIT = "plan_open_submit"
-        MOVE_FORM = "plan_move_form"
-        MOVE_CASE = "plan_move_case"
-        MOVE_STAGE = "plan_move_stage"
-        MOVE_DAY = "plan_move_day"
-        MOVE_SUBMIT = "plan_move_submit"
+        CASE = "plan"  # base of the case forms' keys (lib.ui.cases: "plan_open_form", "plan_move_stage", …)
+        TARGETS = "plan_targets"  # open targets 待摘牌目标 (002 §6.5.4.6)
 
     class Presentation:
         """pages/presentation.py 会议模式 and its briefing downloads."""

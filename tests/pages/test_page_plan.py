@@ -18,8 +18,8 @@ def test_plan_page_figures(engine, city_index):
         units = conn.execute(text("SELECT id, level FROM org_unit WHERE path LIKE :s"), {"s": scope + "%"}).all()
         edited = {(u, k): t for u, k, t in conn.execute(
             text("SELECT org_unit_id, kind, target FROM development_plan WHERE month = :m"), {"m": month}).all()}
-        new = conn.execute(text("SELECT kind, payment FROM customer WHERE org_path LIKE :s AND developed_month = :m"),
-                           {"s": scope + "%", "m": month}).all()
+        new = conn.execute(text("SELECT kind, payment, agreement FROM customer WHERE org_path LIKE :s "
+                                "AND developed_month = :m"), {"s": scope + "%", "m": month}).all()
         open_cases = conn.execute(text(
             "SELECT COUNT(*) FROM development WHERE org_path LIKE :s AND stage NOT IN ('signed', 'lost') "
             "AND started_on <= :end"), {"s": scope + "%", "end": "2026-10-31"}).scalar()
@@ -29,14 +29,17 @@ def test_plan_page_figures(engine, city_index):
     stations = [u for u, lv in units if lv == "station"]
     inst_t = sum(edited.get((u, "institutional"), 1) for u, lv in units if lv == "district")
     card_t = sum(edited.get((u, "personal_card"), 10) for u in stations)
-    inst_a = sum(1 for k, _ in new if k == "institutional")
-    card_a = sum(1 for k, p in new if k == "personal" and p == "fuel_card")
+    inst_a = sum(1 for k, _, a in new if k == "institutional" and a)  # with the agreement (002 §6.5.4.5)
+    no_agreement = sum(1 for k, _, a in new if k == "institutional" and not a)
+    card_a = sum(1 for k, p, _ in new if k == "personal" and p == "fuel_card")
     shown = metrics(at)
     assert shown[T("overview.plan_card")] == fmt.pct(card_a / card_t, "en")
     assert shown[T("plan.inst_completion")] == fmt.pct(inst_a / inst_t, "en")
     assert shown[T("plan.open_cases")] == fmt.count(open_cases, "en")
     assert shown[T("plan.survey_late")] == fmt.count(len(stations) - on_time, "en")
     assert T("plan.formula", actual=card_a, target=card_t) in [c.value for c in at.caption]  # formula beside it
+    apart = [c.value for c in at.caption if c.value == T("dev.inst_no_agreement", n=no_agreement, month=month)]
+    assert len(apart) == (1 if no_agreement else 0)  # the institutions developed without agreement, shown apart
 
 
 def test_plan_page_speaks_chinese_with_the_key_numbers_first(fixture_url):
