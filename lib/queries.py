@@ -255,26 +255,32 @@ def plan_targets(engine: Engine, scope: str, month: str) -> dict[str, int]:
 
 def new_customers(engine: Engine, scope: str, month: str) -> dict[str, int]:
     """Return customers developed 新开发 in `month`: institutional ones with their supply agreement
-    (developed_institution, 002 §6.5.4.5), and personal card holders."""
+    (developed_institution, 002 §6.5.4.5), personal card holders, and apart ("institutional_no_agreement")
+    the institutions developed that month without an agreement, which are not counted."""
     with engine.connect() as conn:
         row = conn.execute(
             text(
                 f"SELECT COALESCE(SUM(CASE WHEN {developed_institution().sql} THEN 1 ELSE 0 END), 0), "
-                f"COALESCE(SUM(CASE WHEN {new_card_customer().sql} THEN 1 ELSE 0 END), 0) "
+                f"COALESCE(SUM(CASE WHEN {new_card_customer().sql} THEN 1 ELSE 0 END), 0), "
+                f"COALESCE(SUM(CASE WHEN c.kind = 'institutional' THEN 1 ELSE 0 END), 0) "
                 f"FROM customer c WHERE {_in('c.org_path')} AND c.developed_month = :month"
             ),
             {"scope": scope_like(scope), "month": month},
         ).one()
-    return {"institutional": int(row[0]), "personal_card": int(row[1])}
+    return {"institutional": int(row[0]), "personal_card": int(row[1]),
+            "institutional_no_agreement": int(row[2]) - int(row[0])}
 
 
 def plan_completion(engine: Engine, scope: str, month: str) -> dict[str, dict]:
-    """Return {kind: {target, actual, completion}} for institutional and personal card development."""
+    """Return {kind: {target, actual, completion}} for institutional and personal card development; the
+    institutional entry also holds `no_agreement`, the institutions developed without one (not counted)."""
     targets, actual = plan_targets(engine, scope, month), new_customers(engine, scope, month)
-    return {
+    out = {
         k: {"target": targets[k], "actual": actual[k], "completion": completion(actual[k], targets[k])}
         for k in ("institutional", "personal_card")
     }
+    out["institutional"]["no_agreement"] = actual["institutional_no_agreement"]
+    return out
 
 
 def traffic_counts(engine: Engine, scope: str, month: str) -> dict[str, float]:

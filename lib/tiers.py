@@ -269,6 +269,15 @@ def check_owner(actor: auth.SessionUser, tier_in_force: str, new_tier: str) -> N
             raise ValidationError.one("tier_override", "tier_owned_above", tier=t, level=level)
 
 
+def settable_tiers(actor: auth.SessionUser) -> list[str]:
+    """Return the tiers `actor` may move a customer to or from, highest first: those owned at the actor's
+    level or below (002 §6.1.2 上级督导、本级负责; `check_owner`), so a transfer form offers no tier the
+    transfer would refuse. Empty for a role without "tiers.override"."""
+    if not auth.can(actor, "tiers.override"):
+        return []
+    return [t for t in reversed(rules.TIERS) if auth.at_or_above(actor, rules.TIER_OWNER_LEVEL[t])]
+
+
 def set_override(engine: Engine, actor: auth.SessionUser, customer_id: int, tier: str | None, reason: str, *,
                  month: str | None = None) -> None:
     """Move a customer's tier by hand (or with `tier=None` give it back to the rules), audited.

@@ -42,6 +42,8 @@ inst_plan = plan["institutional"]
 st.caption(ui.md(t, "overview.plan_line", inst_actual=inst_plan["actual"], inst_target=inst_plan["target"],
              inst_pct=fmt.pct(inst_plan["completion"], ctx.lang), card_actual=card_plan["actual"],
              card_target=card_plan["target"]))
+if inst_plan["no_agreement"]:  # 002 §6.5.4.5: developed without agreement, shown apart, not counted
+    st.caption(ui.md(t, "dev.inst_no_agreement", n=inst_plan["no_agreement"], month=ctx.month))
 
 st.subheader(t("overview.four_rates"))
 cols = st.columns(4)

@@ -1,7 +1,7 @@
 """Tiers 客户分级: distribution, owners, migration, promotion/demotion candidates, overrides, load check."""
 import streamlit as st
 
-from lib import auth, fmt, months, rules, tiers, ui, validation
+from lib import auth, fmt, months, tiers, ui, validation
 from lib import charts_dashboards as charts
 
 ctx = ui.guard("pages/tiers.py")
@@ -63,7 +63,7 @@ with tab_cand:
             with st.form(K.OVERRIDE_FORM):
                 st.markdown(f"**{t('tiers.override_title')}**")
                 code = st.text_input(t("col.code"), key=K.OVERRIDE_CODE)
-                new = st.selectbox(t("tiers.new_tier"), [None, *reversed(rules.TIERS)], key=K.OVERRIDE_TIER,
+                new = st.selectbox(t("tiers.new_tier"), [None, *tiers.settable_tiers(ctx.user)], key=K.OVERRIDE_TIER,
                                    format_func=lambda x: t("tiers.clear") if x is None else t(f"tier.{x}"))
                 reason = st.text_area(t("tiers.reason"), key=K.OVERRIDE_REASON)
                 since = st.selectbox(t("close.effective"), months.effective_choices(ctx.engine, ctx.month),

@@ -86,3 +86,21 @@ def test_overview_speaks_chinese_by_default(fixture_url):
     assert not at.exception
     assert at.title[0].value == "总览"
     assert "车辆进站率" in [m.label for m in at.metric]
+
+
+@pytest.mark.parametrize("city_index", [None, 1])
+def test_overview_plan_line_counts_institutions_with_agreement_and_shows_the_others_apart(engine, city_index):
+    """002 §6.5.4.5: an institution counts as developed only with its supply agreement; those developed
+    without one are named apart under the plan line, never silently dropped (independent count below)."""
+    at = open_page("pages/overview.py", lang="en", city_index=city_index)
+    scope, month = scope_and_month(engine, city_index)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT agreement FROM customer WHERE org_path LIKE :s AND developed_month = :m "
+                                 "AND kind = 'institutional'"), {"s": scope + "%", "m": month}).scalars().all()
+    signed = sum(1 for a in rows if a)
+    t = translator("en")
+    captions = [c.value for c in at.caption]
+    assert [c for c in captions if c.startswith(t("overview.plan_line").split("{")[0]) and f" {signed} / " in c]
+    expected = t("dev.inst_no_agreement", n=len(rows) - signed, month=month)[:40]  # before any markdown escape
+    apart = [c for c in captions if c.startswith(expected)]
+    assert len(apart) == (len(rows) > signed)

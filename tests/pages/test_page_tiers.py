@@ -114,6 +114,19 @@ def test_station_level_and_read_only_roles_get_no_override_form(writable, login)
     assert not [w for w in at.text_input if w.key == "tiers_override_code"]
 
 
+@pytest.mark.parametrize(("login", "offered"), [
+    ("admin", ["province", "city", "district", "station"]),
+    ("city", ["city", "district", "station"]),
+    ("area", ["district", "station"]),
+])
+def test_override_form_offers_only_the_tiers_the_user_owns(writable, login, offered):
+    """002 §6.1.2: a level moves tiers owned at its level or below; the form offers no tier the
+    transfer (lib.tiers.set_override) would refuse; None is "back to the rules"."""
+    at = open_page(PAGE, login=login, tab=(TAB_KEY, "tiers.tab_candidates"))
+    box = at.selectbox(key="tiers_override_tier")
+    assert box.options == [T("tiers.clear"), *(T(f"tier.{x}") for x in offered)]
+
+
 def test_override_form_is_offered_to_admin(writable):
     """The counterpart of the test above: the same tab as an admin holds the form."""
     at = open_page(PAGE, tab=(TAB_KEY, "tiers.tab_candidates"))
