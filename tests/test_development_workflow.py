@@ -358,9 +358,10 @@ def test_reverting_a_development_import_undoes_its_cases_their_log_and_the_signi
                "SELECT * FROM station_monthly ORDER BY station_id, month, tier, kind, org_path",
                "SELECT * FROM development ORDER BY id", "SELECT * FROM development_stage ORDER BY id"]
 
-    def snapshot():
+    def snapshot():  # sums of floats to 9 places: PostgreSQL adds the rows of a SUM in any order
         with db.connect() as conn:
-            return [[tuple(r) for r in conn.execute(text(q))] for q in queries]
+            return [[tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in conn.execute(text(q))]
+                    for q in queries]
 
     before = snapshot()
     report = import_as(db, "development", _file([
